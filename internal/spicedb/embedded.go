@@ -1,0 +1,127 @@
+package spicedb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/authzed/spicedb/pkg/cmd/datastore"
+	"github.com/authzed/spicedb/pkg/cmd/server"
+	"github.com/authzed/spicedb/pkg/cmd/util"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// EmbeddedConfig configures a SpiceDB running inside this process.
+type EmbeddedConfig struct {
+	// GRPCAddr, when set, also serves the embedded SpiceDB's gRPC API on this
+	// loopback address so that other SpiceDB clients (zed, a debugger) can
+	// inspect it. Empty keeps it reachable only in-process.
+	GRPCAddr string
+	// Token is the preshared key other clients present on GRPCAddr. Required
+	// with GRPCAddr.
+	Token string
+}
+
+// StartEmbedded starts SpiceDB in this process on its in-memory datastore and
+// returns a client connected to it. The server stops when ctx ends or the
+// client is closed. Everything it holds is lost when it stops.
+func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Client, error) {
+	key := cfg.Token
+	grpcCfg := util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}
+	if cfg.GRPCAddr != "" {
+		if cfg.Token == "" {
+			return nil, errors.New("exposing the embedded spicedb on --spicedb-grpc-addr needs --spicedb-token: other clients present it as the preshared key")
+		}
+		if err := requireLoopback(cfg.GRPCAddr); err != nil {
+			return nil, err
+		}
+		grpcCfg = util.GRPCServerConfig{Network: "tcp", Address: cfg.GRPCAddr, Enabled: true}
+	}
+	if key == "" {
+		// In-process only: nothing outside can reach the server, but SpiceDB
+		// still wants a key.
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("generating embedded spicedb key: %w", err)
+		}
+		key = hex.EncodeToString(b[:])
+	}
+
+	ds, err := datastore.NewDatastore(ctx,
+		datastore.WithEngine(datastore.MemoryEngine),
+		datastore.WithRevisionQuantization(0),
+		datastore.WithGCWindow(time.Hour),
+		datastore.WithRequestHedgingEnabled(false),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("creating in-memory spicedb datastore: %w", err)
+	}
+
+	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	cfgSrv := server.NewConfigWithOptionsAndDefaults(
+		server.WithDatastore(ds),
+		server.WithPresharedSecureKey(key),
+		server.WithGRPCServer(grpcCfg),
+		server.WithHTTPGateway(util.HTTPServerConfig{HTTPEnabled: false}),
+		server.WithMetricsAPI(util.HTTPServerConfig{HTTPEnabled: false}),
+		server.WithDispatchServer(util.GRPCServerConfig{Enabled: false}),
+		server.WithSilentlyDisableTelemetry(true),
+		server.WithTelemetryEndpoint(""),
+		server.WithEnableMemoryProtectionMiddleware(false),
+	)
+	rs, err := cfgSrv.Complete(srvCtx)
+	if err != nil {
+		cancel()
+		_ = ds.Close()
+		return nil, fmt.Errorf("configuring embedded spicedb: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- rs.Run(srvCtx) }()
+
+	conn, err := rs.NewClient(
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(bearer{token: key}),
+	)
+	if err != nil {
+		cancel()
+		<-done
+		return nil, fmt.Errorf("connecting to embedded spicedb: %w", err)
+	}
+	stop := func() error {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("stopping embedded spicedb: %w", err)
+			}
+		case <-time.After(10 * time.Second):
+			return errors.New("stopping embedded spicedb: timed out after 10s")
+		}
+		return nil
+	}
+	go func() {
+		<-ctx.Done()
+		cancel()
+	}()
+	return newClient(conn, stop), nil
+}
+
+func requireLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--spicedb-grpc-addr %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("--spicedb-grpc-addr %q: the embedded spicedb is exposed on loopback only (127.0.0.1 or [::1])", addr)
+	}
+	return nil
+}
