@@ -183,4 +183,3 @@ func compile(name, schemaText string) (*compiler.CompiledSchema, error) {
 	}
 	return c, nil
 }
-
