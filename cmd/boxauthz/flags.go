@@ -1,0 +1,75 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/boxauthz/boxauthz/internal/spicedb"
+)
+
+// parse parses args into fs, letting flags and positional arguments mix, then
+// fills every flag not given on the command line from BOXAUTHZ_<FLAG>.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		env := "BOXAUTHZ_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %w", env, e)
+			}
+		}
+	})
+	return pos, err
+}
+
+// spicedbFlags select the SpiceDB to use.
+type spicedbFlags struct {
+	endpoint, token, caFile, grpcAddr string
+	insecure                          bool
+}
+
+func (s *spicedbFlags) register(fs *flag.FlagSet, embedded bool) {
+	fs.StringVar(&s.endpoint, "spicedb-endpoint", "", "host:port of an external SpiceDB (default: SpiceDB embedded in this process, in memory)")
+	fs.StringVar(&s.token, "spicedb-token", "", "SpiceDB preshared key")
+	fs.BoolVar(&s.insecure, "spicedb-insecure", false, "talk plaintext gRPC to the external SpiceDB (loopback or private network)")
+	fs.StringVar(&s.caFile, "spicedb-ca", "", "PEM file of the CA that signed the external SpiceDB's TLS certificate (default: system roots)")
+	if embedded {
+		fs.StringVar(&s.grpcAddr, "spicedb-grpc-addr", "", "also serve the embedded SpiceDB's gRPC on this loopback address (needs --spicedb-token)")
+	}
+}
+
+func (s *spicedbFlags) external() (spicedb.ExternalConfig, error) {
+	cfg := spicedb.ExternalConfig{Endpoint: s.endpoint, Token: s.token, Insecure: s.insecure}
+	if s.caFile != "" {
+		pem, err := os.ReadFile(s.caFile)
+		if err != nil {
+			return cfg, fmt.Errorf("--spicedb-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return cfg, fmt.Errorf("--spicedb-ca %s: no PEM certificate in it", s.caFile)
+		}
+		cfg.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return cfg, nil
+}

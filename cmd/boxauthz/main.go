@@ -1,0 +1,83 @@
+// Command boxauthz is Box's permission model as a service on SpiceDB: it
+// mirrors content change events into relationships and answers "can this
+// user do this action on this item".
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `boxauthz: Box's permission model on SpiceDB
+
+Usage:
+  boxauthz serve  [flags]                          the HTTP API (embedded SpiceDB by default)
+  boxauthz check  <user> <action> <type>:<id>      ask a running server (exit 0 allowed, 1 denied, 2 error)
+  boxauthz schema print | validate <file> | apply  the SpiceDB schema and its validation files
+  boxauthz demo                                    load a sample enterprise and show real answers
+
+Every flag can also be set as BOXAUTHZ_<FLAG>, e.g. BOXAUTHZ_ADMIN_KEY.
+Run "boxauthz <command> -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitError carries a specific exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serveCmd(ctx, args[1:], logger)
+	case "check":
+		err = checkCmd(ctx, args[1:], stdout)
+	case "schema":
+		err = schemaCmd(ctx, args[1:], stdout)
+	case "demo":
+		err = demoCmd(ctx, args[1:], stdout, logger)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "boxauthz: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "boxauthz %s: %v\n", args[0], ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "boxauthz %s: %v\n", args[0], err)
+	return 2
+}

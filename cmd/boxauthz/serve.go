@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/boxauthz/boxauthz/internal/httpapi"
+)
+
+// embeddedWarnAt is where the in-memory datastore stops being a good idea: it
+// scans every row of a type and relation on each read.
+const embeddedWarnAt = 100_000
+
+func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var sf spicedbFlags
+	sf.register(fs, true)
+	addr := fs.String("addr", "127.0.0.1:8080", "HTTP listen address")
+	adminKey := fs.String("admin-key", "", "key trusted callers present as Authorization: Bearer <key> (required)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *adminKey == "" {
+		return errors.New("needs --admin-key (or BOXAUTHZ_ADMIN_KEY): trusted endpoints are refused without one")
+	}
+	st, err := openStack(ctx, &sf, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	api, err := httpapi.New(httpapi.Config{Checker: st.checker, Applier: st.applier, AdminKey: *adminKey, Ready: st.ready, Logger: logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", *addr, err)
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	if st.embedded {
+		go watchEmbeddedSize(ctx, st, logger)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("serving", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	logger.Info("shutting down")
+	return srv.Shutdown(shutdownCtx)
+}
+
+// watchEmbeddedSize warns once when the embedded store grows past what it
+// serves well.
+func watchEmbeddedSize(ctx context.Context, st *stack, logger *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := st.countRelationships(ctx)
+		if err != nil {
+			continue
+		}
+		if n > embeddedWarnAt {
+			logger.Warn("the embedded in-memory SpiceDB holds many relationships; it scans every row of a type and relation on each read, so checks slow down and memory grows. Use an external SpiceDB on PostgreSQL (--spicedb-endpoint) for production",
+				"relationships", n, "warn_at", embeddedWarnAt)
+			return
+		}
+	}
+}

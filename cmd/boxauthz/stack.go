@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/sync"
+)
+
+// stack is SpiceDB with boxauthz's schema, and the parts that use it.
+type stack struct {
+	client   *spicedb.Client
+	embedded bool
+	checker  *checker.Checker
+	applier  *sync.Applier
+}
+
+// openStack connects to the SpiceDB the flags select (starting the embedded
+// one by default), makes sure it holds the schema, and builds the parts.
+func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger) (*stack, error) {
+	var (
+		c   *spicedb.Client
+		err error
+	)
+	embedded := sf.endpoint == ""
+	if embedded {
+		c, err = spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{GRPCAddr: sf.grpcAddr, Token: sf.token})
+	} else {
+		var cfg spicedb.ExternalConfig
+		if cfg, err = sf.external(); err == nil {
+			c, err = spicedb.DialExternal(cfg)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := ensureSchema(ctx, c, logger)
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	where := "embedded (in memory)"
+	if !embedded {
+		where = sf.endpoint
+	}
+	logger.Info("spicedb ready", "spicedb", where, "schema", st.String(), "schema_digest", schema.Digest())
+	return &stack{
+		client:   c,
+		embedded: embedded,
+		checker:  checker.New(c),
+		applier:  sync.NewApplier(c, sync.WithLogger(logger)),
+	}, nil
+}
+
+// ensureSchema waits for SpiceDB to answer (an external one may still be
+// starting) and makes it hold the schema.
+func ensureSchema(ctx context.Context, c *spicedb.Client, logger *slog.Logger) (schema.State, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, err := schema.Ensure(ctx, c)
+		var ie *schema.IncompatibleError
+		if err == nil || errors.As(err, &ie) || time.Now().After(deadline) {
+			return st, err
+		}
+		logger.Warn("spicedb not answering yet; retrying", "error", err)
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *stack) Close() error { return s.client.Close() }
+
+// ready reports whether SpiceDB answers and holds the schema.
+func (s *stack) ready(ctx context.Context) error {
+	st, err := schema.Inspect(ctx, s.client)
+	if err != nil {
+		return err
+	}
+	if st == schema.Absent {
+		return errors.New("spicedb holds no schema")
+	}
+	return nil
+}
+
+// countRelationships counts every relationship of the schema's types.
+func (s *stack) countRelationships(ctx context.Context) (int, error) {
+	n := 0
+	for _, typ := range []string{schema.TypeUser, schema.TypeEnterprise, schema.TypeGroup, schema.TypeFolder, schema.TypeFile, schema.TypeCollaboration} {
+		stream, err := s.client.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_MinimizeLatency{MinimizeLatency: true}},
+			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ},
+		})
+		if err != nil {
+			return 0, fmt.Errorf("counting %s relationships: %w", typ, err)
+		}
+		for {
+			_, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return 0, fmt.Errorf("counting %s relationships: %w", typ, err)
+			}
+			n++
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,341 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/sync"
+)
+
+// Config wires the API to its parts.
+type Config struct {
+	Checker *checker.Checker
+	Applier *sync.Applier
+	// AdminKey guards the trusted endpoints. Required.
+	AdminKey string
+	// Ready reports whether SpiceDB answers and holds the schema.
+	Ready  func(context.Context) error
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies (default 8 MiB).
+	MaxBodyBytes int64
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg      Config
+	adminSum [32]byte
+	mux      *http.ServeMux
+}
+
+// New returns the API's handler.
+func New(cfg Config) (*Server, error) {
+	if cfg.AdminKey == "" {
+		return nil, errors.New("http api: an admin key is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 8 << 20
+	}
+	s := &Server{cfg: cfg, adminSum: sha256.Sum256([]byte(cfg.AdminKey)), mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("POST /v1/events", s.admin(s.events))
+	s.mux.Handle("POST /v1/check", s.admin(s.check))
+	s.mux.Handle("POST /v1/check/bulk", s.admin(s.checkBulk))
+	s.mux.Handle("POST /v1/lookup/items", s.admin(s.lookupItems))
+	s.mux.Handle("POST /v1/lookup/users", s.admin(s.lookupUsers))
+	return s, nil
+}
+
+type ctxKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+// ServeHTTP gives every request an id (echoed in X-Request-Id), bounds its
+// body and logs it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	// Paths only: a query string or header could carry a secret.
+	s.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "http request",
+		slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// admin requires the admin key as a bearer token, compared in constant time.
+func (s *Server) admin(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(tok))
+		if !ok || subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="boxauthz"`)
+			writeError(w, r, http.StatusUnauthorized, "unauthorized", "this endpoint needs Authorization: Bearer <admin key>")
+			return
+		}
+		h(w, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			writeError(w, r, http.StatusServiceUnavailable, "not_ready", err.Error())
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, "bad_request", describeJSONError(err).Error())
+		return
+	}
+	evs, err := sync.DecodeEvents(body, ct == "application/x-ndjson")
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	res, err := s.cfg.Applier.Apply(r.Context(), evs)
+	if err != nil {
+		var ee *sync.EventError
+		if errors.As(err, &ee) {
+			writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
+			return
+		}
+		s.internal(w, r, "applying events", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"applied": res.Applied, "duplicates": res.Duplicates, "consistency_token": res.Token.GetToken()})
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, doing string, err error) {
+	s.cfg.Logger.ErrorContext(r.Context(), doing, "request_id", requestID(r.Context()), "error", err)
+	writeError(w, r, http.StatusInternalServerError, "internal_server_error", doing+" failed; see the server log for request "+requestID(r.Context()))
+}
+
+// checkBody is one graph check as API.md spells it.
+type checkBody struct {
+	User             string          `json:"user"`
+	Action           string          `json:"action"`
+	Item             checker.ItemRef `json:"item"`
+	SharedLink       string          `json:"shared_link,omitempty"`
+	ConsistencyToken string          `json:"consistency_token,omitempty"`
+	Explain          bool            `json:"explain,omitempty"`
+}
+
+func (b checkBody) question() (checker.Question, error) {
+	q := checker.Question{User: b.User, Action: schema.Action(b.Action), Item: b.Item}
+	if b.Action == "" {
+		return q, &checker.FieldError{Field: "action", Err: errors.New("required")}
+	}
+	if b.Item.Type == "" && b.Item.ID == "" {
+		return q, &checker.FieldError{Field: "item", Err: errors.New("required")}
+	}
+	if b.SharedLink != "" {
+		l, err := parseLink(b.SharedLink)
+		if err != nil {
+			return q, &checker.FieldError{Field: "shared_link", Err: err}
+		}
+		q.SharedLink = &l
+	}
+	return q, q.Validate()
+}
+
+// parseLink reads a presented shared link: "folder:123" or a Box-style URL
+// ending /folders/123 or /files/123.
+func parseLink(s string) (checker.ItemRef, error) {
+	if i := strings.LastIndex(s, "/"); i >= 0 && strings.Contains(s, "://") {
+		rest := strings.TrimSuffix(s[:i], "/")
+		id := s[i+1:]
+		switch {
+		case strings.HasSuffix(rest, "/folders"):
+			r := checker.ItemRef{Type: schema.TypeFolder, ID: id}
+			return r, r.Validate()
+		case strings.HasSuffix(rest, "/files"):
+			r := checker.ItemRef{Type: schema.TypeFile, ID: id}
+			return r, r.Validate()
+		}
+		return checker.ItemRef{}, errors.New("a link URL must end /folders/<id> or /files/<id>")
+	}
+	return checker.ParseItemRef(s)
+}
+
+func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
+}
+
+func (s *Server) check(w http.ResponseWriter, r *http.Request) {
+	var b checkBody
+	if err := decodeStrict(r.Body, &b); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	q, err := b.question()
+	if err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	ans, err := s.cfg.Checker.Check(r.Context(), q, checker.Consistency{Token: b.ConsistencyToken})
+	if err != nil {
+		s.checkFailed(w, r, err)
+		return
+	}
+	out := map[string]any{"allowed": ans.Allowed}
+	if b.Explain {
+		ex, err := s.cfg.Checker.Explain(r.Context(), q, checker.Consistency{Token: b.ConsistencyToken})
+		if err != nil {
+			s.checkFailed(w, r, err)
+			return
+		}
+		out["explanation"] = ex
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) checkFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var fe *checker.FieldError
+	if errors.As(err, &fe) {
+		s.badRequest(w, r, err)
+		return
+	}
+	s.internal(w, r, "checking", err)
+}
+
+func (s *Server) checkBulk(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Checks           []checkBody `json:"checks"`
+		ConsistencyToken string      `json:"consistency_token,omitempty"`
+	}
+	if err := decodeStrict(r.Body, &b); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	if len(b.Checks) == 0 {
+		s.badRequest(w, r, &checker.FieldError{Field: "checks", Err: errors.New("required: at least one check")})
+		return
+	}
+	qs := make([]checker.Question, 0, len(b.Checks))
+	for i, c := range b.Checks {
+		if c.ConsistencyToken != "" || c.Explain {
+			s.badRequest(w, r, &checker.FieldError{Field: "checks[" + strconv.Itoa(i) + "]", Err: errors.New("consistency_token and explain go on the request, not on one check")})
+			return
+		}
+		q, err := c.question()
+		if err != nil {
+			var fe *checker.FieldError
+			if errors.As(err, &fe) {
+				fe.Field = "checks[" + strconv.Itoa(i) + "]." + fe.Field
+			}
+			s.badRequest(w, r, err)
+			return
+		}
+		qs = append(qs, q)
+	}
+	as, err := s.cfg.Checker.CheckBulk(r.Context(), qs, checker.Consistency{Token: b.ConsistencyToken})
+	if err != nil {
+		s.checkFailed(w, r, err)
+		return
+	}
+	results := make([]map[string]bool, len(as))
+	for i, a := range as {
+		results[i] = map[string]bool{"allowed": a.Allowed}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+}
+
+func (s *Server) lookupItems(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		User             string `json:"user"`
+		Action           string `json:"action"`
+		Type             string `json:"type"`
+		Limit            int    `json:"limit,omitempty"`
+		Cursor           string `json:"cursor,omitempty"`
+		ConsistencyToken string `json:"consistency_token,omitempty"`
+	}
+	if err := decodeStrict(r.Body, &b); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	act, err := schema.ParseAction(b.Action)
+	if err != nil {
+		s.badRequest(w, r, &checker.FieldError{Field: "action", Err: err})
+		return
+	}
+	page, err := s.cfg.Checker.LookupItems(r.Context(), b.User, act, b.Type, b.Limit, b.Cursor, checker.Consistency{Token: b.ConsistencyToken})
+	if err != nil {
+		s.checkFailed(w, r, err)
+		return
+	}
+	out := map[string]any{"items": page.Items}
+	if page.Cursor != "" {
+		out["cursor"] = page.Cursor
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) lookupUsers(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Item             checker.ItemRef `json:"item"`
+		Action           string          `json:"action"`
+		ConsistencyToken string          `json:"consistency_token,omitempty"`
+	}
+	if err := decodeStrict(r.Body, &b); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	act, err := schema.ParseAction(b.Action)
+	if err != nil {
+		s.badRequest(w, r, &checker.FieldError{Field: "action", Err: err})
+		return
+	}
+	users, err := s.cfg.Checker.LookupUsers(r.Context(), b.Item, act, checker.Consistency{Token: b.ConsistencyToken})
+	if err != nil {
+		s.checkFailed(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+}
