@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
@@ -23,145 +24,263 @@ type Grant struct {
 	Role          string `json:"role,omitempty"`
 	// Group is set when the collaboration is the group's.
 	Group string `json:"group,omitempty"`
+	// ExpiresAt is when the collaboration stops granting, if it does.
+	ExpiresAt string `json:"expires_at,omitempty"`
 	// Access is the shared link's access (open or company).
 	Access string `json:"access,omitempty"`
 }
 
+// Reasons an answer is "no".
+const (
+	ReasonNoGrant          = "no_grant"           // nothing gives the user the item at all
+	ReasonTrashed          = "trashed"            // the item or an ancestor is in the trash
+	ReasonActionNotInRole  = "action_not_in_role" // the user's grants do not include the action
+	ReasonInviteRestricted = "invite_restricted"  // only owners and co-owners invite here
+)
+
 // Explanation says what allowed an answer, or why not.
 type Explanation struct {
 	Allowed bool `json:"allowed"`
-	// Grants that allow the action (when allowed), or that the user holds
-	// without the action (when denied for lack of it).
+	// Grants that allow the action (when allowed), or the grants the user
+	// holds on the item without the action (when denied).
 	Grants []Grant `json:"grants,omitempty"`
-	// Reason is set when denied: "trashed" (the item or an ancestor is in
-	// the trash), "no_grant" (nothing gives the user the item at all), or
-	// "action_not_in_role" (the user's grants do not include the action).
+	// Reason is set when denied: one of the Reason constants.
 	Reason string `json:"reason,omitempty"`
 }
 
-// Explain answers q and says why, from SpiceDB's own trace of the check.
+// held is a grant the user holds, with the relation that carries it and how
+// far above the item it sits.
+type held struct {
+	Grant
+	relation string
+	depth    int
+}
+
+// Explain answers q and says why. It reads the grants on the item and its
+// ancestors from SpiceDB and keeps those the schema says confer the action.
 // It costs several SpiceDB calls; answer questions with Check.
 func (c *Checker) Explain(ctx context.Context, q Question, cons Consistency) (Explanation, error) {
 	if err := q.Validate(); err != nil {
 		return Explanation{}, err
 	}
-	allowed, grants, err := c.traceGrants(ctx, q, string(q.Action), cons)
+	perms := []string{string(q.Action), schema.PermissionVisible, schema.PermissionTrashed, "invite_restricted_any"}
+	got, err := c.checkPermissions(ctx, q, perms, cons)
 	if err != nil {
 		return Explanation{}, err
 	}
-	if allowed {
-		return Explanation{Allowed: true, Grants: grants}, nil
+	allowed, visible, trashed, restricted := got[0], got[1], got[2], got[3]
+	ex := Explanation{Allowed: allowed}
+	if !visible {
+		ex.Reason = ReasonNoGrant
+		return ex, nil
 	}
-	visible, held, err := c.traceGrants(ctx, q, schema.PermissionVisible, cons)
+	hs, err := c.heldGrants(ctx, q, cons)
 	if err != nil {
 		return Explanation{}, err
 	}
-	trashed, err := c.CheckBulk(ctx, []Question{{User: q.User, Action: schema.ActionList, Item: q.Item, SharedLink: q.SharedLink}}, cons)
-	if err != nil {
-		return Explanation{}, err
+	want := string(q.Action)
+	if !allowed {
+		want = schema.PermissionVisible
+		switch {
+		case trashed:
+			ex.Reason = ReasonTrashed
+		case q.Action == schema.ActionInvite && restricted && c.confers(q.Item.Type, "g_editor", hs):
+			ex.Reason = ReasonInviteRestricted
+		default:
+			ex.Reason = ReasonActionNotInRole
+		}
 	}
-	ex := Explanation{Grants: held}
-	switch {
-	case !visible:
-		ex.Reason = "no_grant"
-	case !trashed[0].Allowed:
-		ex.Reason = "trashed"
-	default:
-		ex.Reason = "action_not_in_role"
+	g, ok := c.grantors.For(q.Item.Type, want)
+	if !ok {
+		return Explanation{}, fmt.Errorf("explaining %s: the schema has no permission %q on %s", q.Action, want, q.Item.Type)
+	}
+	for _, h := range hs {
+		if (h.depth == 0 && g.Here[h.relation]) || (h.depth > 0 && g.Above[h.relation]) {
+			ex.Grants = append(ex.Grants, h.Grant)
+		}
 	}
 	return ex, nil
 }
 
-// traceGrants checks one permission with tracing and reads the grants that
-// made it hold out of the trace.
-func (c *Checker) traceGrants(ctx context.Context, q Question, permission string, cons Consistency) (bool, []Grant, error) {
-	resp, err := c.client.CheckPermission(ctx, &v1.CheckPermissionRequest{
-		Consistency: cons.proto(),
-		Resource:    itemObject(q.Item),
-		Permission:  permission,
-		Subject:     userSubject(q.User),
-		Context:     c.caveatContext(q.SharedLink),
-		WithTracing: true,
-	})
-	if err != nil {
-		return false, nil, fmt.Errorf("tracing %s on %s for %q: %w", permission, q.Item, q.User, err)
+func (c *Checker) confers(typ, permission string, hs []held) bool {
+	g, ok := c.grantors.For(typ, permission)
+	if !ok {
+		return false
 	}
-	allowed := resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
-	var grants []Grant
-	seen := map[string]bool{}
-	var walk func(t *v1.CheckDebugTrace, excluded bool)
-	walk = func(t *v1.CheckDebugTrace, excluded bool) {
-		if t == nil || !holds(t) {
-			return
+	for _, h := range hs {
+		if (h.depth == 0 && g.Here[h.relation]) || (h.depth > 0 && g.Above[h.relation]) {
+			return true
 		}
-		res := t.GetResource()
-		if t.GetPermissionType() == v1.CheckDebugTrace_PERMISSION_TYPE_RELATION && (res.GetObjectType() == schema.TypeFolder || res.GetObjectType() == schema.TypeFile) {
-			if g, ok := grantOf(t); ok {
-				k := fmt.Sprintf("%s/%s/%s", g.Kind, g.On, g.Role+g.Access)
-				if !seen[k] {
-					seen[k] = true
-					grants = append(grants, g)
-				}
-				return
-			}
-		}
-		// trashed_any holding is what denies, never a grant.
-		if t.GetPermission() == schema.PermissionTrashed {
-			return
-		}
-		for _, sub := range t.GetSubProblems().GetTraces() {
-			walk(sub, excluded)
-		}
-	}
-	walk(resp.GetDebugTrace().GetCheck(), false)
-	if err := c.nameCollaborations(ctx, q.User, grants, cons); err != nil {
-		return false, nil, err
-	}
-	return allowed, grants, nil
-}
-
-// holds tells whether a trace node held: outright, or through a caveat that
-// evaluated true with the request's context.
-func holds(t *v1.CheckDebugTrace) bool {
-	switch t.GetResult() {
-	case v1.CheckDebugTrace_PERMISSIONSHIP_HAS_PERMISSION:
-		return true
-	case v1.CheckDebugTrace_PERMISSIONSHIP_CONDITIONAL_PERMISSION:
-		return t.GetCaveatEvaluationInfo().GetResult() == v1.CaveatEvalInfo_RESULT_TRUE
 	}
 	return false
 }
 
-func grantOf(t *v1.CheckDebugTrace) (Grant, bool) {
-	on := ItemRef{Type: t.GetResource().GetObjectType(), ID: schema.DecodeID(t.GetResource().GetObjectId())}
-	rel := t.GetPermission()
-	switch {
-	case rel == "owner":
-		return Grant{Kind: "ownership", On: on}, true
-	case strings.HasPrefix(rel, "company_link_"):
-		return Grant{Kind: "shared_link", On: on, Access: "company"}, true
-	case strings.HasPrefix(rel, "link_"):
-		return Grant{Kind: "shared_link", On: on, Access: "open"}, true
+// checkPermissions checks several permissions of one item in one call.
+func (c *Checker) checkPermissions(ctx context.Context, q Question, perms []string, cons Consistency) ([]bool, error) {
+	items := make([]*v1.CheckBulkPermissionsRequestItem, len(perms))
+	for i, p := range perms {
+		items[i] = &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(q.Item), Permission: p, Subject: userSubject(q.User), Context: c.caveatContext(q.SharedLink)}
 	}
-	for _, r := range schema.Roles() {
-		if r.Relation() == rel {
-			g := Grant{Kind: "collaboration", On: on, Role: string(r)}
-			for _, sub := range t.GetSubProblems().GetTraces() {
-				if holds(sub) && sub.GetResource().GetObjectType() == schema.TypeGroup {
-					g.Group = schema.DecodeID(sub.GetResource().GetObjectId())
-				}
+	resp, err := c.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: cons.proto(), Items: items})
+	if err != nil {
+		return nil, fmt.Errorf("checking %s on %s: %w", strings.Join(perms, ", "), q.Item, err)
+	}
+	out := make([]bool, len(perms))
+	for i, p := range resp.GetPairs() {
+		if e := p.GetError(); e != nil {
+			return nil, fmt.Errorf("checking %s on %s: %s", perms[i], q.Item, e.GetMessage())
+		}
+		out[i] = p.GetItem().GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
+	}
+	return out, nil
+}
+
+// maxChain bounds the walk up the folder tree.
+const maxChain = 10000
+
+// heldGrants reads every grant the user holds on the item and its ancestors.
+func (c *Checker) heldGrants(ctx context.Context, q Question, cons Consistency) ([]held, error) {
+	now := c.now()
+	user := schema.AnonymousUser
+	if q.User != "" {
+		user = schema.EncodeID(q.User)
+	}
+	presented := ""
+	if q.SharedLink != nil {
+		presented = q.SharedLink.Type + ":" + schema.EncodeID(q.SharedLink.ID)
+	}
+	inGroup := map[string]bool{}
+	var out []held
+	node := ItemRef{Type: q.Item.Type, ID: schema.EncodeID(q.Item.ID)}
+	for depth := 0; node.ID != ""; depth++ {
+		if depth > maxChain {
+			return nil, fmt.Errorf("explaining %s: ancestor chain longer than %d", q.Item, maxChain)
+		}
+		rels, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: node.Type, OptionalResourceId: node.ID}, cons)
+		if err != nil {
+			return nil, err
+		}
+		on := ItemRef{Type: node.Type, ID: schema.DecodeID(node.ID)}
+		next := ItemRef{}
+		var owner string
+		for _, r := range rels {
+			if r.GetRelation() == "owner" {
+				owner = r.GetSubject().GetObject().GetObjectId()
 			}
-			return g, true
+		}
+		for _, r := range rels {
+			s := r.GetSubject()
+			sid := s.GetObject().GetObjectId()
+			switch rel := r.GetRelation(); {
+			case rel == "parent":
+				next = ItemRef{Type: schema.TypeFolder, ID: sid}
+			case rel == "owner" && sid == user:
+				out = append(out, held{Grant: Grant{Kind: "ownership", On: on}, relation: rel, depth: depth})
+			case strings.Contains(rel, "link_"):
+				ok, err := c.linkAdmits(ctx, r, presented, owner, user, now, cons)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					access := "open"
+					if strings.HasPrefix(rel, "company_") {
+						access = "company"
+					}
+					out = append(out, held{Grant: Grant{Kind: "shared_link", On: on, Access: access}, relation: rel, depth: depth})
+				}
+			default:
+				role := roleOf(rel)
+				if role == "" || !notExpired(r, now) {
+					continue
+				}
+				g := Grant{Kind: "collaboration", On: on, Role: role, ExpiresAt: expiresAt(r)}
+				switch {
+				case s.GetObject().GetObjectType() == schema.TypeUser && sid == user:
+				case s.GetObject().GetObjectType() == schema.TypeGroup:
+					member, ok := inGroup[sid]
+					if !ok {
+						ms, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeGroup, OptionalResourceId: sid,
+							OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: user}}, cons)
+						if err != nil {
+							return nil, err
+						}
+						member = len(ms) > 0
+						inGroup[sid] = member
+					}
+					if !member {
+						continue
+					}
+					g.Group = schema.DecodeID(sid)
+				default:
+					continue
+				}
+				out = append(out, held{Grant: g, relation: rel, depth: depth})
+			}
+		}
+		node = next
+	}
+	return out, c.nameCollaborations(ctx, q.User, out, cons)
+}
+
+func roleOf(relation string) string {
+	for _, r := range schema.Roles() {
+		if r.Relation() == relation {
+			return string(r)
 		}
 	}
-	return Grant{}, false
+	return ""
+}
+
+func caveatString(r *v1.Relationship, field string) string {
+	return r.GetOptionalCaveat().GetContext().GetFields()[field].GetStringValue()
+}
+
+func expiresAt(r *v1.Relationship) string {
+	if r.GetOptionalCaveat().GetCaveatName() != "not_expired" {
+		return ""
+	}
+	return caveatString(r, "expires_at")
+}
+
+func notExpired(r *v1.Relationship, now time.Time) bool {
+	e := expiresAt(r)
+	if e == "" {
+		return true
+	}
+	t, err := time.Parse(time.RFC3339Nano, e)
+	return err == nil && now.Before(t)
+}
+
+// linkAdmits tells whether a shared-link relationship admits this request:
+// the link is the one presented, not unshared, and for a company link the
+// user is in the enterprise of the item's owner.
+func (c *Checker) linkAdmits(ctx context.Context, r *v1.Relationship, presented, owner, user string, now time.Time, cons Consistency) (bool, error) {
+	if presented == "" || caveatString(r, "link") != presented {
+		return false, nil
+	}
+	if u, err := time.Parse(time.RFC3339Nano, caveatString(r, "unshared_at")); err != nil || !now.Before(u) {
+		return false, nil
+	}
+	if !strings.HasPrefix(r.GetRelation(), "company_") {
+		return true, nil
+	}
+	if owner == "" || user == schema.AnonymousUser {
+		return false, nil
+	}
+	ents, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeUser, OptionalResourceId: owner, OptionalRelation: "enterprise"}, cons)
+	if err != nil || len(ents) == 0 {
+		return false, err
+	}
+	ms, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeEnterprise, OptionalResourceId: ents[0].GetSubject().GetObject().GetObjectId(), OptionalRelation: "member",
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: user}}, cons)
+	return len(ms) > 0, err
 }
 
 // nameCollaborations fills in the collaboration id of each collaboration
 // grant from sync's bookkeeping records.
-func (c *Checker) nameCollaborations(ctx context.Context, user string, grants []Grant, cons Consistency) error {
-	for i := range grants {
-		g := &grants[i]
+func (c *Checker) nameCollaborations(ctx context.Context, user string, hs []held, cons Consistency) error {
+	for i := range hs {
+		g := &hs[i].Grant
 		if g.Kind != "collaboration" {
 			continue
 		}

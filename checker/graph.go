@@ -16,7 +16,6 @@ import (
 
 // Client is what the checker needs of SpiceDB.
 type Client interface {
-	CheckPermission(ctx context.Context, in *v1.CheckPermissionRequest, opts ...grpc.CallOption) (*v1.CheckPermissionResponse, error)
 	CheckBulkPermissions(ctx context.Context, in *v1.CheckBulkPermissionsRequest, opts ...grpc.CallOption) (*v1.CheckBulkPermissionsResponse, error)
 	LookupResources(ctx context.Context, in *v1.LookupResourcesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.LookupResourcesResponse], error)
 	LookupSubjects(ctx context.Context, in *v1.LookupSubjectsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.LookupSubjectsResponse], error)
@@ -25,8 +24,9 @@ type Client interface {
 
 // Checker answers graph questions.
 type Checker struct {
-	client Client
-	now    func() time.Time
+	client   Client
+	now      func() time.Time
+	grantors *schema.GrantorIndex
 }
 
 // Option configures a Checker.
@@ -36,12 +36,16 @@ type Option func(*Checker)
 func WithClock(now func() time.Time) Option { return func(c *Checker) { c.now = now } }
 
 // New returns a Checker asking c.
-func New(c Client, opts ...Option) *Checker {
-	ch := &Checker{client: c, now: time.Now}
+func New(c Client, opts ...Option) (*Checker, error) {
+	g, err := schema.NewGrantorIndex()
+	if err != nil {
+		return nil, err
+	}
+	ch := &Checker{client: c, now: time.Now, grantors: g}
 	for _, o := range opts {
 		o(ch)
 	}
-	return ch
+	return ch, nil
 }
 
 // ItemRef names a file or folder.

@@ -76,3 +76,33 @@ func TestValidateID(t *testing.T) {
 		}
 	}
 }
+
+func TestGrantors(t *testing.T) {
+	idx, err := NewGrantorIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		typ, perm, rel string
+		here, above    bool
+	}{
+		{TypeFolder, "delete", "owner", true, true},
+		{TypeFolder, "delete", "editor", false, true},
+		{TypeFolder, "delete", "co_owner", false, true},
+		{TypeFile, "preview", "link_view", true, true},
+		{TypeFile, "edit", "link_edit", true, false},
+		{TypeFolder, "download", "previewer", false, false},
+		{TypeFolder, "invite", "editor", true, true},
+		{TypeFolder, "list", "trashed", false, false},
+		{TypeFile, "transfer_ownership", "owner", true, true},
+	}
+	for _, tt := range tests {
+		g, ok := idx.For(tt.typ, tt.perm)
+		if !ok {
+			t.Fatalf("no grantors for %s#%s", tt.typ, tt.perm)
+		}
+		if g.Here[tt.rel] != tt.here || g.Above[tt.rel] != tt.above {
+			t.Errorf("%s#%s via %s: here=%v above=%v, want %v %v", tt.typ, tt.perm, tt.rel, g.Here[tt.rel], g.Above[tt.rel], tt.here, tt.above)
+		}
+	}
+}

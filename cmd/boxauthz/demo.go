@@ -126,10 +126,12 @@ func because(ex checker.Explanation) string {
 	switch ex.Reason {
 	case "":
 		return held
-	case "no_grant":
+	case checker.ReasonNoGrant:
 		return "no grant reaches the item (to this caller it does not exist)"
-	case "trashed":
+	case checker.ReasonTrashed:
 		return "the item or a folder above it is in the trash"
+	case checker.ReasonInviteRestricted:
+		return "holds " + held + ", but only owners and co-owners may invite here (can_non_owners_invite is off)"
 	default:
 		return "holds " + held + ", which does not include this action"
 	}

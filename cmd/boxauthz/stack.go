@@ -53,10 +53,15 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger) (*sta
 		where = sf.endpoint
 	}
 	logger.Info("spicedb ready", "spicedb", where, "schema", st.String(), "schema_digest", schema.Digest())
+	ch, err := checker.New(c)
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
 	return &stack{
 		client:   c,
 		embedded: embedded,
-		checker:  checker.New(c),
+		checker:  ch,
 		applier:  sync.NewApplier(c, sync.WithLogger(logger)),
 	}, nil
 }
