@@ -14,25 +14,22 @@ import (
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/examples"
 	"github.com/boxauthz/boxauthz/internal/httpapi"
-	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
 const adminKey = "test-admin-key"
 
-// newAPI serves the API on an embedded SpiceDB holding the schema.
+// newAPI serves the API on the embedded in-memory SpiceDB.
 func newAPI(t *testing.T) *httptest.Server {
+	return newAPIOn(t, testenv.Memory)
+}
+
+// newAPIOn serves the API on a SpiceDB on ds holding the schema.
+func newAPIOn(t *testing.T, ds testenv.Datastore) *httptest.Server {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	c, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = c.Close() })
-	if _, err := schema.Ensure(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	c := testenv.SpiceDB(t, ds)
 	ch, err := checker.New(c)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +105,13 @@ func TestHealthAndAuth(t *testing.T) {
 }
 
 func TestEventsThenChecks(t *testing.T) {
-	srv := newAPI(t)
+	for _, ds := range testenv.Datastores() {
+		t.Run(string(ds), func(t *testing.T) { testEventsThenChecks(t, ds) })
+	}
+}
+
+func testEventsThenChecks(t *testing.T, ds testenv.Datastore) {
+	srv := newAPIOn(t, ds)
 	tok := loadAcme(t, srv)
 
 	checks := []struct {
@@ -188,7 +191,13 @@ func sameSet(v any, want ...string) bool {
 }
 
 func TestEventsDuplicatesAndAtomicity(t *testing.T) {
-	srv := newAPI(t)
+	for _, ds := range testenv.Datastores() {
+		t.Run(string(ds), func(t *testing.T) { testEventsDuplicatesAndAtomicity(t, ds) })
+	}
+}
+
+func testEventsDuplicatesAndAtomicity(t *testing.T, ds testenv.Datastore) {
+	srv := newAPIOn(t, ds)
 	loadAcme(t, srv)
 	code, out, _ := call(t, srv, "POST", "/v1/events", adminKey, "application/x-ndjson", string(examples.AcmeEvents))
 	if code != 200 || out["applied"] != float64(0) || out["duplicates"] != float64(24) {
@@ -234,9 +243,16 @@ func TestBadRequestsNameTheField(t *testing.T) {
 }
 
 // TestExpiryExactWithoutWrites: a collaboration stops granting within one
-// second of expires_at even when nothing else is written.
+// second of expires_at even when nothing else is written, on the embedded
+// store and on PostgreSQL.
 func TestExpiryExactWithoutWrites(t *testing.T) {
-	srv := newAPI(t)
+	for _, ds := range testenv.Datastores() {
+		t.Run(string(ds), func(t *testing.T) { testExpiryExact(t, ds) })
+	}
+}
+
+func testExpiryExact(t *testing.T, ds testenv.Datastore) {
+	srv := newAPIOn(t, ds)
 	loadAcme(t, srv)
 	expires := time.Now().Add(2 * time.Second).UTC()
 	ev := `[{"id":"x1","type":"collaboration.created","collaboration":{"id":"c10","item":{"type":"file","id":"plan"},"accessible_by":{"type":"user","id":"erin"},"role":"viewer","expires_at":"` + expires.Format(time.RFC3339Nano) + `"}}]`

@@ -12,6 +12,7 @@ import (
 	"github.com/authzed/spicedb/pkg/cmd/datastore"
 	"github.com/authzed/spicedb/pkg/cmd/server"
 	"github.com/authzed/spicedb/pkg/cmd/util"
+	"github.com/authzed/spicedb/pkg/datastore/migration"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -25,11 +26,18 @@ type EmbeddedConfig struct {
 	// Token is the preshared key other clients present on GRPCAddr. Required
 	// with GRPCAddr.
 	Token string
+	// PostgresURI, when set, runs the in-process SpiceDB on this PostgreSQL
+	// database (migrated with MigratePostgres) instead of in memory: tests use
+	// it to hold boxauthz to the production datastore's behaviour.
+	PostgresURI string
+	// NoDispatchCache turns SpiceDB's dispatch caches off (cold-check
+	// measurements).
+	NoDispatchCache bool
 }
 
-// StartEmbedded starts SpiceDB in this process on its in-memory datastore and
-// returns a client connected to it. The server stops when ctx ends or the
-// client is closed. Everything it holds is lost when it stops.
+// StartEmbedded starts SpiceDB in this process, by default on its in-memory
+// datastore, and returns a client connected to it. The server stops when ctx
+// ends or the client is closed; an in-memory one loses everything it held.
 func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Client, error) {
 	key := cfg.Token
 	grpcCfg := util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}
@@ -52,18 +60,29 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Client, error) {
 		key = hex.EncodeToString(b[:])
 	}
 
-	ds, err := datastore.NewDatastore(ctx,
+	dsOpts := []datastore.ConfigOption{
 		datastore.WithEngine(datastore.MemoryEngine),
 		datastore.WithRevisionQuantization(0),
 		datastore.WithGCWindow(time.Hour),
 		datastore.WithRequestHedgingEnabled(false),
-	)
+	}
+	what := "in-memory"
+	if cfg.PostgresURI != "" {
+		what = "postgres"
+		dsOpts = append(dsOpts,
+			datastore.WithEngine(datastore.PostgresEngine),
+			datastore.WithURI(cfg.PostgresURI),
+			datastore.WithGCWindow(24*time.Hour),
+			datastore.WithEnableDatastoreMetrics(false),
+		)
+	}
+	ds, err := datastore.NewDatastore(ctx, dsOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("creating in-memory spicedb datastore: %w", err)
+		return nil, fmt.Errorf("opening %s spicedb datastore: %w", what, err)
 	}
 
 	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	cfgSrv := server.NewConfigWithOptionsAndDefaults(
+	srvOpts := []server.ConfigOption{
 		server.WithDatastore(ds),
 		server.WithPresharedSecureKey(key),
 		server.WithGRPCServer(grpcCfg),
@@ -73,8 +92,14 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Client, error) {
 		server.WithSilentlyDisableTelemetry(true),
 		server.WithTelemetryEndpoint(""),
 		server.WithEnableMemoryProtectionMiddleware(false),
-	)
-	rs, err := cfgSrv.Complete(srvCtx)
+	}
+	if cfg.NoDispatchCache {
+		srvOpts = append(srvOpts,
+			server.WithDispatchCacheConfig(server.CacheConfig{Name: "dispatch", Enabled: false}),
+			server.WithClusterDispatchCacheConfig(server.CacheConfig{Name: "cluster_dispatch", Enabled: false}),
+		)
+	}
+	rs, err := server.NewConfigWithOptionsAndDefaults(srvOpts...).Complete(srvCtx)
 	if err != nil {
 		cancel()
 		_ = ds.Close()
@@ -122,6 +147,21 @@ func requireLoopback(addr string) error {
 	ip := net.ParseIP(host)
 	if ip == nil || !ip.IsLoopback() {
 		return fmt.Errorf("--spicedb-grpc-addr %q: the embedded spicedb is exposed on loopback only (127.0.0.1 or [::1])", addr)
+	}
+	return nil
+}
+
+// MigratePostgres brings SpiceDB's tables in the PostgreSQL database at uri to
+// the head migration, as `spicedb datastore migrate head` does.
+func MigratePostgres(ctx context.Context, uri string) error {
+	err := migration.Run(ctx, &migration.Config{
+		DatastoreEngine: datastore.PostgresEngine,
+		DatastoreURI:    uri,
+		Timeout:         10 * time.Minute,
+		BatchSize:       1000,
+	}, "head")
+	if err != nil {
+		return fmt.Errorf("migrating spicedb's postgres datastore: %w", err)
 	}
 	return nil
 }
