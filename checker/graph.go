@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -295,7 +296,7 @@ func (c *Checker) LookupItems(ctx context.Context, user string, action schema.Ac
 }
 
 // LookupUsers lists the users who may do action on item, group members
-// included. Callers presenting a link are not users of the item, so links
+// included, sorted. Callers presenting a link are not users of the item, so links
 // do not count here.
 func (c *Checker) LookupUsers(ctx context.Context, item ItemRef, action schema.Action, cons Consistency) ([]string, error) {
 	if err := item.Validate(); err != nil {
@@ -330,5 +331,6 @@ func (c *Checker) LookupUsers(ctx context.Context, item ItemRef, action schema.A
 		}
 		users = append(users, schema.DecodeID(s.GetSubjectObjectId()))
 	}
+	sort.Strings(users)
 	return users, nil
 }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/boxauthz/boxauthz/examples"
+)
+
+func runCmd(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(ctx, args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestDemo(t *testing.T) {
+	code, out, errs := runCmd(t, context.Background(), "demo")
+	if code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"ALLOWED  bob rename file:plan",
+		"because: collaboration c1: editor on folder:projects",
+		"DENIED   bob delete folder:projects",
+		"only owners and co-owners may invite here",
+		"DENIED   erin list folder:projects",
+		"ALLOWED  (anonymous) preview file:plan (presenting link file:plan)",
+		"because: the item or a folder above it is in the trash",
+		"Who may download file:plan? alice, bob, dave",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSchemaValidateReportsLines(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(good, []byte("relationships: |-\n  folder:a#owner@user:x\nassertions:\n  assertTrue:\n    - folder:a#rename@user:x\n"), 0o600)
+	os.WriteFile(bad, []byte("relationships: |-\n  folder:a#owner@user:x\nassertions:\n  assertTrue:\n    - folder:a#rename@user:y\n"), 0o600)
+	code, out, _ := runCmd(t, context.Background(), "schema", "validate", good)
+	if code != 0 || !strings.Contains(out, "ok (1 assertions") {
+		t.Fatalf("good file: exit %d, %s", code, out)
+	}
+	code, out, _ = runCmd(t, context.Background(), "schema", "validate", bad)
+	if code != 1 || !strings.Contains(out, "bad.yaml:line 5:") {
+		t.Fatalf("bad file: exit %d, want 1 and a failure on line 5:\n%s", code, out)
+	}
+	code, out, _ = runCmd(t, context.Background(), "schema", "print")
+	if code != 0 || !strings.Contains(out, "definition folder {") {
+		t.Fatalf("schema print: exit %d", code)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServeAndCheck runs `boxauthz serve` on the embedded default, loads the
+// sample over HTTP and asks it with `boxauthz check`.
+func TestServeAndCheck(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr := freeAddr(t)
+	done := make(chan int, 1)
+	go func() {
+		code, _, errs := runCmd(t, ctx, "serve", "--addr", addr, "--admin-key", "k1")
+		if code != 0 {
+			t.Logf("serve: %s", errs)
+		}
+		done <- code
+	}()
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve not ready after 30s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	req, _ := http.NewRequest("POST", base+"/v1/events", bytes.NewReader(examples.AcmeEvents))
+	req.Header.Set("Authorization", "Bearer k1")
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("loading events: %v %v", err, resp)
+	}
+	resp.Body.Close()
+
+	tests := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"bob", "rename", "file:plan"}, 0, "allowed"},
+		{[]string{"bob", "delete", "folder:projects", "--explain"}, 1, "action_not_in_role"},
+		{[]string{"bob", "fly", "file:plan"}, 2, ""},
+	}
+	for _, tt := range tests {
+		args := append([]string{"check", "--server", base, "--admin-key", "k1"}, tt.args...)
+		code, out, errs := runCmd(t, ctx, args...)
+		if code != tt.code || !strings.Contains(out, tt.out) {
+			t.Errorf("check %v: exit %d out %q err %q; want exit %d and %q", tt.args, code, out, errs, tt.code, tt.out)
+		}
+	}
+	code, _, errs := runCmd(t, ctx, "check", "--server", base, "--admin-key", "wrong", "bob", "rename", "file:plan")
+	if code != 2 || !strings.Contains(errs, "401") {
+		t.Errorf("check with a wrong key: exit %d, %q; want 2 and the 401", code, errs)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d on shutdown", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("serve did not stop within 20s of cancel")
+	}
+}
+
+func TestServeNeedsAdminKey(t *testing.T) {
+	t.Setenv("BOXAUTHZ_ADMIN_KEY", "")
+	os.Unsetenv("BOXAUTHZ_ADMIN_KEY")
+	code, _, errs := runCmd(t, context.Background(), "serve", "--addr", freeAddr(t))
+	if code != 2 || !strings.Contains(errs, "--admin-key") {
+		t.Fatalf("serve without a key: exit %d, %q", code, errs)
+	}
+}
+
+func TestFlagsFromEnvironment(t *testing.T) {
+	t.Setenv("BOXAUTHZ_ADDR", "not-an-address")
+	code, _, errs := runCmd(t, context.Background(), "serve", "--admin-key", "k")
+	if code != 2 || !strings.Contains(errs, "not-an-address") {
+		t.Fatalf("BOXAUTHZ_ADDR not used: exit %d, %q", code, errs)
+	}
+}
