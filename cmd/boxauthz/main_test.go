@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/examples"
+	"github.com/boxauthz/boxauthz/sync"
 )
 
 func runCmd(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
@@ -156,4 +158,75 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, "not-an-address") {
 		t.Fatalf("BOXAUTHZ_ADDR not used: exit %d, %q", code, errs)
 	}
+}
+
+func TestEmbeddedSizeWarning(t *testing.T) {
+	st, err := openStack(context.Background(), &spicedbFlags{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.applier.Apply(context.Background(), mustDecode(t, examples.AcmeEvents)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.countRelationships(context.Background())
+	if err != nil || n < 50 {
+		t.Fatalf("count = %d, %v; want the sample's relationships", n, err)
+	}
+	var logs bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		watchEmbeddedSize(ctx, st.countRelationships, 10*time.Millisecond, n-1, slog.New(slog.NewTextHandler(&logs, nil)))
+		close(done)
+	}()
+	select {
+	case <-done: // it returns after warning once
+	case <-ctx.Done():
+		t.Fatal("no warning within 5s")
+	}
+	if !strings.Contains(logs.String(), "PostgreSQL") || strings.Count(logs.String(), "level=WARN") != 1 {
+		t.Fatalf("want one warning pointing at PostgreSQL, got %q", logs.String())
+	}
+}
+
+// TestEmbeddedGRPCAddr: --spicedb-grpc-addr lets another SpiceDB client read
+// the embedded store, with the token, on loopback only.
+func TestEmbeddedGRPCAddr(t *testing.T) {
+	addr := freeAddr(t)
+	sf := &spicedbFlags{grpcAddr: addr, token: "inspect-key"}
+	st, err := openStack(context.Background(), sf, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	other, err := openStack(context.Background(), &spicedbFlags{endpoint: addr, token: "inspect-key", insecure: true}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("second client on %s: %v", addr, err)
+	}
+	defer other.Close()
+	if err := other.ready(context.Background()); err != nil {
+		t.Fatalf("the exposed embedded spicedb does not hold the schema: %v", err)
+	}
+	bad, err := openStack(context.Background(), &spicedbFlags{endpoint: addr, token: "wrong", insecure: true}, slog.New(slog.DiscardHandler))
+	if err == nil {
+		bad.Close()
+		t.Fatal("a wrong token was accepted")
+	}
+	if _, err := openStack(context.Background(), &spicedbFlags{grpcAddr: "0.0.0.0:0", token: "k"}, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("non-loopback address: err = %v, want a refusal naming loopback", err)
+	}
+	if _, err := openStack(context.Background(), &spicedbFlags{grpcAddr: freeAddr(t)}, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "--spicedb-token") {
+		t.Fatalf("no token: err = %v, want a refusal naming --spicedb-token", err)
+	}
+}
+
+func mustDecode(t *testing.T, b []byte) []sync.Event {
+	t.Helper()
+	evs, err := sync.DecodeEvents(b, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
 }

@@ -45,7 +45,7 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	if st.embedded {
-		go watchEmbeddedSize(ctx, st, logger)
+		go watchEmbeddedSize(ctx, st.countRelationships, time.Minute, embeddedWarnAt, logger)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -61,10 +61,10 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	return srv.Shutdown(shutdownCtx)
 }
 
-// watchEmbeddedSize warns once when the embedded store grows past what it
-// serves well.
-func watchEmbeddedSize(ctx context.Context, st *stack, logger *slog.Logger) {
-	t := time.NewTicker(time.Minute)
+// watchEmbeddedSize warns once when the embedded store grows past warnAt
+// relationships, what it serves well.
+func watchEmbeddedSize(ctx context.Context, count func(context.Context) (int, error), every time.Duration, warnAt int, logger *slog.Logger) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -72,13 +72,13 @@ func watchEmbeddedSize(ctx context.Context, st *stack, logger *slog.Logger) {
 			return
 		case <-t.C:
 		}
-		n, err := st.countRelationships(ctx)
+		n, err := count(ctx)
 		if err != nil {
 			continue
 		}
-		if n > embeddedWarnAt {
+		if n > warnAt {
 			logger.Warn("the embedded in-memory SpiceDB holds many relationships; it scans every row of a type and relation on each read, so checks slow down and memory grows. Use an external SpiceDB on PostgreSQL (--spicedb-endpoint) for production",
-				"relationships", n, "warn_at", embeddedWarnAt)
+				"relationships", n, "warn_at", warnAt)
 			return
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
@@ -72,8 +74,9 @@ func ensureSchema(ctx context.Context, c *spicedb.Client, logger *slog.Logger) (
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		st, err := schema.Ensure(ctx, c)
-		var ie *schema.IncompatibleError
-		if err == nil || errors.As(err, &ie) || time.Now().After(deadline) {
+		// Only "not there yet" is worth waiting for; a wrong key or an
+		// incompatible schema will not fix itself.
+		if code := status.Code(err); err == nil || (code != codes.Unavailable && code != codes.DeadlineExceeded) || time.Now().After(deadline) {
 			return st, err
 		}
 		logger.Warn("spicedb not answering yet; retrying", "error", err)
