@@ -11,6 +11,8 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Client is what the Applier needs of SpiceDB.
@@ -61,58 +63,174 @@ func NewApplier(c Client, opts ...Option) *Applier {
 type Result struct {
 	Applied    int
 	Duplicates int
+	// Writes is how many SpiceDB write transactions the batch took: 1 unless
+	// it was larger than one write takes.
+	Writes int
 	// Token is a consistency token at least as fresh as the batch's writes:
 	// checks made with it see the batch.
 	Token *v1.ZedToken
 }
 
-// Apply validates every event of the batch against the state SpiceDB holds
-// (plus the batch's earlier events) and then writes the whole batch. A bad
+// Batch is a run of events from one source.
+type Batch struct {
+	Events []Event
+	// Source names a streaming source (a file, an outbox) whose position is
+	// committed in the same SpiceDB transaction as the events it covers; ""
+	// for a request that carries no position.
+	Source string
+	// Positions[i] is the source's position just after Events[i].
+	Positions []int64
+	// End is the source's position after the whole batch, which may lie past
+	// the last event (bad lines set aside at the end of a read).
+	End int64
+}
+
+// Apply validates and writes events that come with no source position (an
+// HTTP request). See ApplyBatch.
+func (a *Applier) Apply(ctx context.Context, events []Event) (Result, error) {
+	return a.ApplyBatch(ctx, Batch{Events: events})
+}
+
+// ApplyBatch validates every event of the batch against the state SpiceDB
+// holds (plus the batch's earlier events) and then writes the batch. A bad
 // event fails the batch with an *EventError and nothing is written. Events
 // whose id was applied before are skipped and counted.
-func (a *Applier) Apply(ctx context.Context, events []Event) (Result, error) {
+//
+// A batch that fits one SpiceDB write (maxUpdates) is one transaction. A
+// larger one is written in transactions that end at event boundaries, each
+// with the ids of its events and the source position after its last event,
+// so a crash between them resumes exactly after the last one written. An
+// event that alone is larger than one write (deleting a big folder) is
+// written in several; its first write puts the folder in the trash, so
+// nobody gains or keeps access while the rest is removed, and a resumed run
+// removes what is left.
+func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
+	if b.Source != "" && len(b.Positions) != len(b.Events) {
+		return Result{}, fmt.Errorf("batch from %s: %d positions for %d events", b.Source, len(b.Positions), len(b.Events))
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 
-	dup, token, err := a.applied(ctx, events)
-	if err != nil {
-		return Result{}, err
+	var res Result
+	var prev *v1.Relationship
+	if b.Source != "" {
+		var err error
+		if prev, err = a.positionRel(ctx, b.Source); err != nil {
+			return res, err
+		}
 	}
+	dup, token, err := a.applied(ctx, b.Events)
+	if err != nil {
+		return res, err
+	}
+	res.Token = token
+
 	ov := newOverlay(a.client)
 	tr := &translator{ov: ov, now: a.now()}
-	var res Result
+	type span struct {
+		start, end int // the event's slice of ov.log
+		ev         int
+	}
+	var spans []span
 	seen := map[string]bool{}
-	for i, ev := range events {
+	for i, ev := range b.Events {
 		if dup[ev.ID] || seen[ev.ID] {
 			res.Duplicates++
 			continue
 		}
 		seen[ev.ID] = true
+		start := ov.mark()
 		if err := tr.apply(ctx, ev); err != nil {
 			return Result{}, asEventError(err, i, ev)
 		}
 		ov.touch(withExpiry(rel(typeEvent, eventKey(ev.ID), relApplied, subj(typeEvent, eventKey(ev.ID), "")), a.now().Add(a.dedupWindow)))
+		spans = append(spans, span{start: start, end: ov.mark(), ev: i})
 		res.Applied++
 	}
-	res.Token = token
-	if res.Applied == 0 {
+	if res.Applied == 0 && (b.Source == "" || positionOf(prev) == b.End) {
 		return res, nil
 	}
-	updates := ov.updates()
-	// The batch is one transaction when it fits one call. A larger one is
-	// written in calls of at most maxUpdates, the applied-event markers
-	// last, so an interrupted batch is not marked applied and a redelivery
-	// applies it again (events state whole objects, so that is safe).
-	for start := 0; start < len(updates); start += a.maxUpdates {
-		end := min(start+a.maxUpdates, len(updates))
-		resp, err := a.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: updates[start:end]})
-		if err != nil {
-			return Result{}, fmt.Errorf("writing %d relationship updates for %d events: %w", end-start, res.Applied, err)
-		}
-		res.Token = resp.GetWrittenAt()
+
+	// Group events into writes of at most maxUpdates, one slot kept for the
+	// position.
+	limit := a.maxUpdates
+	if b.Source != "" {
+		limit -= 2
 	}
-	a.log.InfoContext(ctx, "applied events", "applied", res.Applied, "duplicates", res.Duplicates, "updates", len(updates))
+	write := func(log []change, pos int64, final bool) error {
+		ups := updates(log)
+		var pre []*v1.Precondition
+		if b.Source != "" && final {
+			var posUps []*v1.RelationshipUpdate
+			posUps, pre = positionUpdates(b.Source, prev, pos)
+			ups = append(ups, posUps...)
+		}
+		if len(ups) == 0 {
+			return nil
+		}
+		resp, err := a.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre})
+		if err != nil {
+			if status.Code(err) == codes.FailedPrecondition {
+				return fmt.Errorf("committing position %d of %s: another writer moved the position: %w", pos, b.Source, err)
+			}
+			return fmt.Errorf("writing %d relationship updates: %w", len(ups), err)
+		}
+		res.Writes++
+		res.Token = resp.GetWrittenAt()
+		if b.Source != "" && final {
+			prev = positionRelationship(b.Source, pos)
+		}
+		return nil
+	}
+	chunkStart := 0
+	inChunk := map[string]bool{}
+	for k, sp := range spans {
+		fresh := map[string]bool{}
+		for _, c := range ov.log[sp.start:sp.end] {
+			if k := key(c.rel); !inChunk[k] {
+				fresh[k] = true
+			}
+		}
+		if len(inChunk)+len(fresh) <= limit {
+			for k := range fresh {
+				inChunk[k] = true
+			}
+			continue
+		}
+		// Commit the events before this one, if any.
+		if sp.start > chunkStart {
+			if err := write(ov.log[chunkStart:sp.start], b.Positions0(spans[k-1].ev), true); err != nil {
+				return res, err
+			}
+			chunkStart = sp.start
+		}
+		// An event too large for one write goes in pieces; only the last
+		// piece carries its marker and position.
+		for sp.end-chunkStart > limit {
+			if err := write(ov.log[chunkStart:chunkStart+limit], 0, false); err != nil {
+				return res, err
+			}
+			chunkStart += limit
+		}
+		inChunk = map[string]bool{}
+		for _, c := range ov.log[chunkStart:sp.end] {
+			inChunk[key(c.rel)] = true
+		}
+	}
+	end := b.End
+	if err := write(ov.log[chunkStart:], end, true); err != nil {
+		return res, err
+	}
+	a.log.InfoContext(ctx, "applied events", "source", b.Source, "applied", res.Applied, "duplicates", res.Duplicates, "writes", res.Writes)
 	return res, nil
+}
+
+// Positions0 is the position after event i, or 0 without a source.
+func (b Batch) Positions0(i int) int64 {
+	if b.Source == "" {
+		return 0
+	}
+	return b.Positions[i]
 }
 
 // applied tells which event ids SpiceDB already records as applied.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/grpc"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/testenv"
@@ -286,4 +287,96 @@ func TestApplyLargeDelete(t *testing.T) {
 
 func itoa(i int) string {
 	return strings.TrimSpace(strings.Replace(time.Duration(i).String(), "ns", "", 1))
+}
+
+// failingWrites fails the n-th WriteRelationships call, as a crash between
+// two writes would leave things.
+type failingWrites struct {
+	*spicedb.Client
+	n, calls int
+}
+
+func (f *failingWrites) WriteRelationships(ctx context.Context, in *v1.WriteRelationshipsRequest, opts ...grpc.CallOption) (*v1.WriteRelationshipsResponse, error) {
+	f.calls++
+	if f.calls == f.n {
+		return nil, errors.New("injected crash")
+	}
+	return f.Client.WriteRelationships(ctx, in, opts...)
+}
+
+func TestInterruptedLargeDeleteIsSafeAndResumes(t *testing.T) {
+	c := testenv.SpiceDB(t, testenv.Memory)
+	ctx := context.Background()
+	lines := []string{entAcme, userBob, rootA, subB, collabB}
+	for i := 0; i < 120; i++ {
+		id := "x" + itoa(i)
+		lines = append(lines, `{"id":"e`+id+`","type":"file.created","file":{"id":"`+id+`","parent":"b","owner":"alice"}}`)
+	}
+	if _, err := sync.NewApplier(c).Apply(ctx, decode(t, lines...)); err != nil {
+		t.Fatal(err)
+	}
+	del := decode(t, `{"id":"del","type":"folder.deleted","folder":{"id":"a"}}`)
+	broken := sync.NewApplier(&failingWrites{Client: c, n: 3}, sync.WithMaxUpdatesPerWrite(50))
+	if _, err := broken.Apply(ctx, del); err == nil {
+		t.Fatal("want the injected failure")
+	}
+	mid := strings.Join(export(t, c), "\n")
+	if !strings.Contains(mid, "folder:a#trashed@user:*") {
+		t.Fatalf("an interrupted delete must leave the folder in the trash:\n%s", mid)
+	}
+	res, err := sync.NewApplier(c, sync.WithMaxUpdatesPerWrite(50)).Apply(ctx, del)
+	if err != nil || res.Applied != 1 {
+		t.Fatalf("resume: %+v %v; want the delete applied (not a duplicate: it never finished)", res, err)
+	}
+	for _, r := range export(t, c) {
+		if strings.HasPrefix(r, "file:") || strings.HasPrefix(r, "folder:") || strings.HasPrefix(r, "collaboration:") {
+			t.Fatalf("left behind after the resumed delete: %s", r)
+		}
+	}
+}
+
+func TestSourcePositionCommittedWithWrites(t *testing.T) {
+	c := testenv.SpiceDB(t, testenv.Memory)
+	ctx := context.Background()
+	a := sync.NewApplier(c, sync.WithMaxUpdatesPerWrite(10))
+	evs := decode(t, baseTree...)
+	pos := make([]int64, len(evs))
+	for i := range pos {
+		pos[i] = int64(100 * (i + 1))
+	}
+	b := sync.Batch{Events: evs, Source: "file:/tmp/x.jsonl", Positions: pos, End: 750}
+	failing := sync.NewApplier(&failingWrites{Client: c, n: 2}, sync.WithMaxUpdatesPerWrite(10))
+	if _, err := failing.ApplyBatch(ctx, b); err == nil {
+		t.Fatal("want the injected failure")
+	}
+	got, err := a.Position(ctx, b.Source)
+	if err != nil || got == 0 || got >= 750 {
+		t.Fatalf("after a failure in the second write the position is %d (%v); want the end of the first write", got, err)
+	}
+	// Resuming from the committed position applies the rest, exactly.
+	var rest sync.Batch
+	rest.Source, rest.End = b.Source, b.End
+	for i, p := range pos {
+		if p > got {
+			rest.Events = append(rest.Events, evs[i])
+			rest.Positions = append(rest.Positions, p)
+		}
+	}
+	res, err := a.ApplyBatch(ctx, rest)
+	if err != nil || res.Duplicates != 0 {
+		t.Fatalf("resume: %+v %v", res, err)
+	}
+	if got, _ := a.Position(ctx, b.Source); got != 750 {
+		t.Fatalf("position after resume = %d, want 750", got)
+	}
+	want := export(t, func() *spicedb.Client {
+		c2 := testenv.SpiceDB(t, testenv.Memory)
+		if _, err := sync.NewApplier(c2).Apply(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		return c2
+	}())
+	if got := export(t, c); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("interrupted and resumed run differs from an uninterrupted one:\n%v\n%v", got, want)
+	}
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -221,6 +224,42 @@ func TestEncodeRoundTrip(t *testing.T) {
 		again, err := DecodeEvent(encodeEvent(e), i)
 		if err != nil || !reflect.DeepEqual(again, e) {
 			t.Errorf("%s: round trip gave %+v, %v", tc.name, again, err)
+		}
+	}
+}
+
+// TestFuzzCorpusFiles checks that the committed seed corpus parses and that
+// each seed does what its name says: valid_* decode, bad_* do not.
+func TestFuzzCorpusFiles(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzDecodeEvents", "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no seed corpus files (%v)", err)
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		if len(lines) != 3 || lines[0] != "go test fuzz v1" ||
+			!strings.HasPrefix(lines[1], "[]byte(") || !strings.HasSuffix(lines[1], ")") ||
+			!strings.HasPrefix(lines[2], "bool(") || !strings.HasSuffix(lines[2], ")") {
+			t.Fatalf("%s: not a FuzzDecodeEvents corpus file", name)
+		}
+		body, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		ndjson, err := strconv.ParseBool(strings.TrimSuffix(strings.TrimPrefix(lines[2], "bool("), ")"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		_, err = DecodeEvents([]byte(body), ndjson)
+		switch base := filepath.Base(name); {
+		case strings.HasPrefix(base, "valid_") && err != nil:
+			t.Errorf("%s: %v", base, err)
+		case strings.HasPrefix(base, "bad_") && err == nil:
+			t.Errorf("%s: decoded without error", base)
 		}
 	}
 }

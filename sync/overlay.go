@@ -21,7 +21,10 @@ type Reader interface {
 type overlay struct {
 	base    Reader
 	changes map[string]change
-	order   []string // keys in first-change order, so writes are deterministic
+	// log is every change in the order it was made; an event's changes are
+	// log[start:] from where the event began, so a batch can be split into
+	// writes at event boundaries and each write replays its slice.
+	log []change
 }
 
 type change struct {
@@ -34,12 +37,13 @@ func newOverlay(base Reader) *overlay {
 }
 
 func (o *overlay) set(r *v1.Relationship, deleted bool) {
-	k := key(r)
-	if _, ok := o.changes[k]; !ok {
-		o.order = append(o.order, k)
-	}
-	o.changes[k] = change{rel: r, deleted: deleted}
+	c := change{rel: r, deleted: deleted}
+	o.changes[key(r)] = c
+	o.log = append(o.log, c)
 }
+
+// mark is where the next event's changes will start in the log.
+func (o *overlay) mark() int { return len(o.log) }
 
 func (o *overlay) touch(r *v1.Relationship)  { o.set(r, false) }
 func (o *overlay) delete(r *v1.Relationship) { o.set(r, true) }
@@ -74,20 +78,33 @@ func (o *overlay) read(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Rel
 		}
 		out = append(out, r)
 	}
-	for _, k := range o.order {
+	for _, lc := range o.log {
+		k := key(lc.rel)
 		c := o.changes[k]
 		if !c.deleted && !seen[k] && matches(f, c.rel) {
+			seen[k] = true
 			out = append(out, c.rel)
 		}
 	}
 	return out, nil
 }
 
-// updates is the batch as SpiceDB updates, in first-change order.
-func (o *overlay) updates() []*v1.RelationshipUpdate {
-	out := make([]*v1.RelationshipUpdate, 0, len(o.order))
-	for _, k := range o.order {
-		c := o.changes[k]
+// updates turns a slice of the change log into SpiceDB updates, the last
+// change of each relationship winning (SpiceDB refuses two updates of one
+// relationship in a call), in the order each relationship was first changed.
+func updates(log []change) []*v1.RelationshipUpdate {
+	last := map[string]int{}
+	var order []string
+	for i, c := range log {
+		k := key(c.rel)
+		if _, ok := last[k]; !ok {
+			order = append(order, k)
+		}
+		last[k] = i
+	}
+	out := make([]*v1.RelationshipUpdate, 0, len(order))
+	for _, k := range order {
+		c := log[last[k]]
 		op := v1.RelationshipUpdate_OPERATION_TOUCH
 		if c.deleted {
 			op = v1.RelationshipUpdate_OPERATION_DELETE

@@ -292,22 +292,36 @@ func (t *translator) refuseCycle(ctx context.Context, id, parent string) error {
 
 // deleteItem removes an item, its whole subtree, their collaborations and
 // shared links: nothing refers to them afterwards.
+//
+// The order makes every prefix of the changes safe and resumable, for a
+// delete too large for one write: the item goes to the trash first, so the
+// subtree grants nothing meanwhile; the deepest items go first; and an item's
+// parent relationship goes last, so an item is reachable from the deleted one
+// for as long as anything of it is left.
 func (t *translator) deleteItem(ctx context.Context, typ, id string) error {
-	queue := [][2]string{{typ, id}}
-	for len(queue) > 0 {
-		cur := queue[0]
-		queue = queue[1:]
-		if cur[0] == schema.TypeFolder {
-			for _, childType := range []string{schema.TypeFolder, schema.TypeFile} {
-				children, err := t.ov.read(ctx, bySubject(childType, relParent, schema.TypeFolder, cur[1]))
-				if err != nil {
-					return err
-				}
-				for _, c := range children {
-					queue = append(queue, [2]string{childType, schema.DecodeID(c.GetResource().GetObjectId())})
-				}
+	ok, err := t.exists(ctx, typ, id)
+	if err != nil || !ok {
+		return err
+	}
+	t.ov.touch(flag(typ, id, relTrashed))
+	subtree := [][2]string{{typ, id}}
+	for i := 0; i < len(subtree); i++ {
+		cur := subtree[i]
+		if cur[0] != schema.TypeFolder {
+			continue
+		}
+		for _, childType := range []string{schema.TypeFolder, schema.TypeFile} {
+			children, err := t.ov.read(ctx, bySubject(childType, relParent, schema.TypeFolder, cur[1]))
+			if err != nil {
+				return err
+			}
+			for _, c := range children {
+				subtree = append(subtree, [2]string{childType, schema.DecodeID(c.GetResource().GetObjectId())})
 			}
 		}
+	}
+	for i := len(subtree) - 1; i >= 0; i-- {
+		cur := subtree[i]
 		collabs, err := t.ov.read(ctx, bySubject(schema.TypeCollaboration, relItem, cur[0], cur[1]))
 		if err != nil {
 			return err
@@ -317,8 +331,20 @@ func (t *translator) deleteItem(ctx context.Context, typ, id string) error {
 				return err
 			}
 		}
-		if err := t.deleteAll(ctx, filter(cur[0], cur[1], "")); err != nil {
+		rels, err := t.ov.read(ctx, filter(cur[0], cur[1], ""))
+		if err != nil {
 			return err
+		}
+		var parent []*v1.Relationship
+		for _, r := range rels {
+			if r.GetRelation() == relParent {
+				parent = append(parent, r)
+				continue
+			}
+			t.ov.delete(r)
+		}
+		for _, r := range parent {
+			t.ov.delete(r)
 		}
 	}
 	return nil

@@ -1,0 +1,78 @@
+package sync
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+)
+
+const (
+	typeSource  = "boxauthz_source"
+	relPosition = "position"
+)
+
+// sourceKey maps a source name (a path, a DSN) to a SpiceDB object id.
+func sourceKey(source string) string {
+	sum := sha256.Sum256([]byte(source))
+	return hex.EncodeToString(sum[:16])
+}
+
+func positionRelationship(source string, pos int64) *v1.Relationship {
+	k := sourceKey(source)
+	return &v1.Relationship{
+		Resource: &v1.ObjectReference{ObjectType: typeSource, ObjectId: k},
+		Relation: relPosition,
+		Subject:  &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: typeSource, ObjectId: strconv.FormatInt(pos, 10)}},
+	}
+}
+
+func positionOf(r *v1.Relationship) int64 {
+	if r == nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(r.GetSubject().GetObject().GetObjectId(), 10, 64)
+	return n
+}
+
+// positionRel reads the committed position of a source; nil when it has none.
+func (a *Applier) positionRel(ctx context.Context, source string) (*v1.Relationship, error) {
+	ov := newOverlay(a.client)
+	rs, err := ov.read(ctx, &v1.RelationshipFilter{ResourceType: typeSource, OptionalResourceId: sourceKey(source), OptionalRelation: relPosition})
+	if err != nil {
+		return nil, fmt.Errorf("reading the position of %s: %w", source, err)
+	}
+	if len(rs) > 1 {
+		return nil, fmt.Errorf("reading the position of %s: %d positions recorded", source, len(rs))
+	}
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	return rs[0], nil
+}
+
+// Position returns the position committed for source: 0 when none is.
+func (a *Applier) Position(ctx context.Context, source string) (int64, error) {
+	r, err := a.positionRel(ctx, source)
+	return positionOf(r), err
+}
+
+// positionUpdates moves a source's position from prev (nil: none) to pos, on
+// the condition that nobody else moved it meanwhile.
+func positionUpdates(source string, prev *v1.Relationship, pos int64) ([]*v1.RelationshipUpdate, []*v1.Precondition) {
+	next := positionRelationship(source, pos)
+	ups := []*v1.RelationshipUpdate{{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: next}}
+	filter := &v1.RelationshipFilter{ResourceType: typeSource, OptionalResourceId: sourceKey(source), OptionalRelation: relPosition}
+	if prev == nil {
+		return ups, []*v1.Precondition{{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: filter}}
+	}
+	if key(prev) != key(next) {
+		ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: prev})
+	}
+	f := &v1.RelationshipFilter{ResourceType: typeSource, OptionalResourceId: sourceKey(source), OptionalRelation: relPosition,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: typeSource, OptionalSubjectId: prev.GetSubject().GetObject().GetObjectId()}}
+	return ups, []*v1.Precondition{{Operation: v1.Precondition_OPERATION_MUST_MATCH, Filter: f}}
+}
