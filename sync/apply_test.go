@@ -78,10 +78,10 @@ var (
 
 func TestApplyEvents(t *testing.T) {
 	tests := []struct {
-		name    string
-		events  []string
-		has     []string // relationships that must be there
-		hasNot  []string // relationship prefixes that must not
+		name   string
+		events []string
+		has    []string // relationships that must be there
+		hasNot []string // relationship prefixes that must not
 	}{
 		{
 			name:   "create tree",
