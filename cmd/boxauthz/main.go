@@ -20,6 +20,7 @@ const usage = `boxauthz: Box's permission model on SpiceDB
 Usage:
   boxauthz serve  [flags]                          the HTTP API (embedded SpiceDB by default)
   boxauthz check  <user> <action> <type>:<id>      ask a running server (exit 0 allowed, 1 denied, 2 error)
+  boxauthz sync   --events <file|-> [--follow]     mirror a JSONL event file into SpiceDB, resuming where it stopped
   boxauthz schema print | validate <file> | apply  the SpiceDB schema and its validation files
   boxauthz demo                                    load a sample enterprise and show real answers
 
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serveCmd(ctx, args[1:], logger)
 	case "check":
 		err = checkCmd(ctx, args[1:], stdout)
+	case "sync":
+		err = syncCmd(ctx, args[1:], stdout, logger)
 	case "schema":
 		err = schemaCmd(ctx, args[1:], stdout)
 	case "demo":

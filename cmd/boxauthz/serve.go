@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/internal/httpapi"
+	"github.com/boxauthz/boxauthz/sync"
 )
 
 // embeddedWarnAt is where the in-memory datastore stops being a good idea: it
@@ -23,6 +24,8 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	sf.register(fs, true)
 	addr := fs.String("addr", "127.0.0.1:8080", "HTTP listen address")
 	adminKey := fs.String("admin-key", "", "key trusted callers present as Authorization: Bearer <key> (required)")
+	events := fs.String("events", "", "JSONL file of events to mirror on start and keep following")
+	dead := fs.String("dead-letter", "", "file bad events from --events are appended to (default <events>.dead)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -44,6 +47,9 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	if *events != "" {
+		go followEvents(ctx, &sync.FileSource{Path: *events, DeadLetter: *dead, Follow: true, Logger: logger}, st, logger)
+	}
 	if st.embedded {
 		go watchEmbeddedSize(ctx, st.countRelationships, time.Minute, embeddedWarnAt, logger)
 	}
@@ -81,5 +87,25 @@ func watchEmbeddedSize(ctx context.Context, count func(context.Context) (int, er
 				"relationships", n, "warn_at", warnAt)
 			return
 		}
+	}
+}
+
+// followEvents mirrors an event file for as long as serve runs, starting
+// again after a failure (SpiceDB unreachable, say) from the committed
+// position.
+func followEvents(ctx context.Context, src *sync.FileSource, st *stack, logger *slog.Logger) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		stats, err := src.Run(ctx, st.applier)
+		if err == nil {
+			return
+		}
+		logger.Error("mirroring events failed; retrying", "events", src.Path, "position", stats.Position, "retry_in", backoff, "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
 	}
 }

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/boxauthz/boxauthz/sync"
+)
+
+func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
+	var sf spicedbFlags
+	sf.register(fs, false)
+	events := fs.String("events", "", "JSONL file of events to mirror, or - for standard input")
+	follow := fs.Bool("follow", false, "keep reading as the file grows (like tail -f)")
+	dead := fs.String("dead-letter", "", "file bad events are appended to (default <events>.dead)")
+	source := fs.String("source-name", "", "name the position is committed under (default file:<absolute path>, or stdin)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *events == "" {
+		return errors.New("needs --events FILE (or - for standard input)")
+	}
+	if sf.endpoint == "" {
+		return errors.New("needs --spicedb-endpoint: sync mirrors into a SpiceDB that outlives it (to mirror into the embedded one, run serve --events)")
+	}
+	st, err := openStack(ctx, &sf, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fsrc := &sync.FileSource{Path: *events, Stdin: os.Stdin, Name: *source, DeadLetter: *dead, Follow: *follow, Logger: logger}
+	stats, err := fsrc.Run(ctx, st.applier)
+	fmt.Fprintf(stdout, "applied %d, duplicates %d, dead letters %d, position %d\n", stats.Applied, stats.Duplicates, stats.DeadLetters, stats.Position)
+	return err
+}
