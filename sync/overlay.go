@@ -19,12 +19,18 @@ type Reader interface {
 // what SpiceDB holds now, with the batch's pending changes on top. Events
 // later in a batch see the effects of earlier ones through it.
 type overlay struct {
-	base    Reader
+	base Reader
+	// cache holds base reads by filter: the base does not change while a
+	// batch is built (the Applier is its only writer meanwhile).
+	cache   map[string][]*v1.Relationship
 	changes map[string]change
 	// log is every change in the order it was made; an event's changes are
 	// log[start:] from where the event began, so a batch can be split into
 	// writes at event boundaries and each write replays its slice.
 	log []change
+	// Indexes of changed keys, so a read looks only at changes that can
+	// match it.
+	byObject, bySubject, byType map[string][]string
 }
 
 type change struct {
@@ -33,12 +39,20 @@ type change struct {
 }
 
 func newOverlay(base Reader) *overlay {
-	return &overlay{base: base, changes: map[string]change{}}
+	return &overlay{base: base, changes: map[string]change{}, cache: map[string][]*v1.Relationship{},
+		byObject: map[string][]string{}, bySubject: map[string][]string{}, byType: map[string][]string{}}
 }
 
 func (o *overlay) set(r *v1.Relationship, deleted bool) {
 	c := change{rel: r, deleted: deleted}
-	o.changes[key(r)] = c
+	k := key(r)
+	if _, ok := o.changes[k]; !ok {
+		res, sub := r.GetResource(), r.GetSubject().GetObject()
+		o.byObject[res.GetObjectType()+":"+res.GetObjectId()] = append(o.byObject[res.GetObjectType()+":"+res.GetObjectId()], k)
+		o.bySubject[res.GetObjectType()+"@"+sub.GetObjectType()+":"+sub.GetObjectId()] = append(o.bySubject[res.GetObjectType()+"@"+sub.GetObjectType()+":"+sub.GetObjectId()], k)
+		o.byType[res.GetObjectType()] = append(o.byType[res.GetObjectType()], k)
+	}
+	o.changes[k] = c
 	o.log = append(o.log, c)
 }
 
@@ -50,24 +64,13 @@ func (o *overlay) delete(r *v1.Relationship) { o.set(r, true) }
 
 // read returns the relationships matching f as they will be after the batch.
 func (o *overlay) read(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Relationship, error) {
-	stream, err := o.base.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-		RelationshipFilter: f,
-	})
+	base, err := o.readBase(ctx, f)
 	if err != nil {
-		return nil, fmt.Errorf("reading relationships %s: %w", describe(f), err)
+		return nil, err
 	}
 	var out []*v1.Relationship
 	seen := map[string]bool{}
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading relationships %s: %w", describe(f), err)
-		}
-		r := resp.GetRelationship()
+	for _, r := range base {
 		k := key(r)
 		seen[k] = true
 		if c, ok := o.changes[k]; ok {
@@ -78,8 +81,16 @@ func (o *overlay) read(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Rel
 		}
 		out = append(out, r)
 	}
-	for _, lc := range o.log {
-		k := key(lc.rel)
+	var candidates []string
+	switch sf := f.GetOptionalSubjectFilter(); {
+	case f.GetOptionalResourceId() != "":
+		candidates = o.byObject[f.GetResourceType()+":"+f.GetOptionalResourceId()]
+	case sf.GetOptionalSubjectId() != "":
+		candidates = o.bySubject[f.GetResourceType()+"@"+sf.GetSubjectType()+":"+sf.GetOptionalSubjectId()]
+	default:
+		candidates = o.byType[f.GetResourceType()]
+	}
+	for _, k := range candidates {
 		c := o.changes[k]
 		if !c.deleted && !seen[k] && matches(f, c.rel) {
 			seen[k] = true
@@ -87,6 +98,32 @@ func (o *overlay) read(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Rel
 		}
 	}
 	return out, nil
+}
+
+func (o *overlay) readBase(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Relationship, error) {
+	ck := describe(f) + "|" + f.GetOptionalSubjectFilter().GetOptionalRelation().GetRelation()
+	if rs, ok := o.cache[ck]; ok {
+		return rs, nil
+	}
+	stream, err := o.base.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		RelationshipFilter: f,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading relationships %s: %w", describe(f), err)
+	}
+	var out []*v1.Relationship
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			o.cache[ck] = out
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading relationships %s: %w", describe(f), err)
+		}
+		out = append(out, resp.GetRelationship())
+	}
 }
 
 // updates turns a slice of the change log into SpiceDB updates, the last

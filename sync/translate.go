@@ -78,6 +78,28 @@ func (t *translator) replace(ctx context.Context, f *v1.RelationshipFilter, want
 	return nil
 }
 
+// replaceRelations makes the relationships of the object f reads exactly
+// want, for the given relations only, with one read.
+func (t *translator) replaceRelations(ctx context.Context, f *v1.RelationshipFilter, relations []string, want []*v1.Relationship) error {
+	have, err := t.ov.read(ctx, f)
+	if err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, w := range want {
+		keep[key(w)] = true
+	}
+	for _, h := range have {
+		if slices.Contains(relations, h.GetRelation()) && !keep[key(h)] {
+			t.ov.delete(h)
+		}
+	}
+	for _, w := range want {
+		t.ov.touch(w)
+	}
+	return nil
+}
+
 func (t *translator) deleteAll(ctx context.Context, f *v1.RelationshipFilter) error {
 	return t.replace(ctx, f)
 }
@@ -254,21 +276,11 @@ func (t *translator) item(ctx context.Context, ev Event) error {
 		}
 		want = append(want, rel(typ, id, relParent, subj(schema.TypeFolder, parent, "")))
 	}
-	for _, relation := range []string{relExists, relOwner, relParent, relInviteOff, relCollabRestr} {
-		var w []*v1.Relationship
-		for _, r := range append(want, settings...) {
-			if r.Relation == relation {
-				w = append(w, r)
-			}
-		}
-		if typ == schema.TypeFile && (relation == relInviteOff || relation == relCollabRestr) {
-			continue
-		}
-		if err := t.replace(ctx, filter(typ, id, relation), w...); err != nil {
-			return err
-		}
+	managed := []string{relExists, relOwner, relParent}
+	if typ == schema.TypeFolder {
+		managed = append(managed, relInviteOff, relCollabRestr)
 	}
-	return nil
+	return t.replaceRelations(ctx, filter(typ, id, ""), managed, append(want, settings...))
 }
 
 // refuseCycle fails when putting folder id under parent would put it inside
@@ -570,19 +582,5 @@ func (t *translator) putLink(ctx context.Context, l *SharedLink, deleted bool) e
 			}
 		}
 	}
-	for _, relation := range linkRelations {
-		if l.Item.Type == schema.TypeFolder && (relation == "link_edit" || relation == "company_link_edit") {
-			continue
-		}
-		var w []*v1.Relationship
-		for _, r := range want {
-			if r.Relation == relation {
-				w = append(w, r)
-			}
-		}
-		if err := t.replace(ctx, filter(l.Item.Type, l.Item.ID, relation), w...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.replaceRelations(ctx, filter(l.Item.Type, l.Item.ID, ""), linkRelations, want)
 }
