@@ -35,6 +35,10 @@ type EmbeddedConfig struct {
 	NoDispatchCache bool
 }
 
+// EmbeddedMaxDepth is the embedded SpiceDB's dispatch depth limit, enough for
+// folder trees about 190 levels deep.
+const EmbeddedMaxDepth = 200
+
 // StartEmbedded starts SpiceDB in this process, by default on its in-memory
 // datastore, and returns a client connected to it. The server stops when ctx
 // ends or the client is closed; an in-memory one loses everything it held.
@@ -92,6 +96,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Client, error) {
 		server.WithSilentlyDisableTelemetry(true),
 		server.WithTelemetryEndpoint(""),
 		server.WithEnableMemoryProtectionMiddleware(false),
+		// Each folder level of the waterfall is one dispatch: SpiceDB's
+		// default of 50 would stop grants about 46 levels down.
+		server.WithDispatchMaxDepth(EmbeddedMaxDepth),
 	}
 	if cfg.NoDispatchCache {
 		srvOpts = append(srvOpts,
