@@ -2,6 +2,8 @@ package checker
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -232,7 +234,13 @@ type ItemPage struct {
 }
 
 // LookupItems lists the items of type typ on which user may do action, a
-// page at a time.
+// page at a time, in id order. Every page answers as of the first page: the
+// same time and the same SpiceDB snapshot.
+//
+// SpiceDB yields an item once per path that reaches it, and its cursors
+// cannot tell a repeat on a later page; so each page reads the whole lookup
+// and keeps the ids after the cursor's. That costs a full lookup per page:
+// ask for large pages.
 func (c *Checker) LookupItems(ctx context.Context, user string, action schema.Action, typ string, limit int, cursor string, cons Consistency) (ItemPage, error) {
 	if user != "" {
 		if err := schema.ValidateID(user); err != nil {
@@ -251,26 +259,28 @@ func (c *Checker) LookupItems(ctx context.Context, user string, action schema.Ac
 	if limit < 0 || limit > MaxLookupLimit {
 		return ItemPage{}, &FieldError{Field: "limit", Err: fmt.Errorf("%d: want 1 to %d", limit, MaxLookupLimit)}
 	}
-	req := &v1.LookupResourcesRequest{
-		Consistency:        cons.proto(),
+	cur := pageCursor{Now: c.now().UTC()}
+	consistency := cons.proto()
+	if cursor != "" {
+		var err error
+		if cur, err = decodeCursor(cursor); err != nil {
+			return ItemPage{}, &FieldError{Field: "cursor", Err: err}
+		}
+		consistency = &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: &v1.ZedToken{Token: cur.Snapshot}}}
+	}
+	st, _ := structpb.NewStruct(map[string]any{"now": cur.Now.Format(time.RFC3339Nano), "presented_link": ""})
+	stream, err := c.client.LookupResources(ctx, &v1.LookupResourcesRequest{
+		Consistency:        consistency,
 		ResourceObjectType: typ,
 		Permission:         string(action),
 		Subject:            userSubject(user),
-		Context:            c.caveatContext(nil),
-		OptionalLimit:      uint32(limit),
-	}
-	if cursor != "" {
-		req.OptionalCursor = &v1.Cursor{Token: cursor}
-		// A cursor pins its own revision; consistency must not fight it.
-		req.Consistency = nil
-	}
-	stream, err := c.client.LookupResources(ctx, req)
+		Context:            st,
+	})
 	if err != nil {
 		return ItemPage{}, fmt.Errorf("looking up %s items %q may %s: %w", typ, user, action, err)
 	}
-	page := ItemPage{Items: []string{}}
-	var last string
 	seen := map[string]bool{}
+	var ids []string
 	for {
 		resp, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -279,20 +289,54 @@ func (c *Checker) LookupItems(ctx context.Context, user string, action schema.Ac
 		if err != nil {
 			return ItemPage{}, fmt.Errorf("looking up %s items %q may %s: %w", typ, user, action, err)
 		}
+		if cur.Snapshot == "" {
+			cur.Snapshot = resp.GetLookedUpAt().GetToken()
+		}
 		if resp.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
 			continue
 		}
-		last = resp.GetAfterResultCursor().GetToken()
-		// A resource reached by several paths can come back more than once.
-		if id := resp.GetResourceObjectId(); !seen[id] {
+		id := schema.DecodeID(resp.GetResourceObjectId())
+		if !seen[id] && id > cur.After {
 			seen[id] = true
-			page.Items = append(page.Items, schema.DecodeID(id))
+			ids = append(ids, id)
 		}
 	}
-	if len(page.Items) == limit && last != "" {
-		page.Cursor = last
+	sort.Strings(ids)
+	page := ItemPage{Items: ids}
+	if len(ids) > limit {
+		page.Items = ids[:limit]
+		cur.After = ids[limit-1]
+		page.Cursor = cur.encode()
+	}
+	if page.Items == nil {
+		page.Items = []string{}
 	}
 	return page, nil
+}
+
+// pageCursor is LookupItems' cursor, opaque to callers: the first page's
+// time and snapshot, and the last id given out.
+type pageCursor struct {
+	Now      time.Time `json:"n"`
+	Snapshot string    `json:"s"`
+	After    string    `json:"a"`
+}
+
+func (p pageCursor) encode() string {
+	b, _ := json.Marshal(p)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (pageCursor, error) {
+	var p pageCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &p)
+	}
+	if err != nil || p.After == "" || p.Snapshot == "" || p.Now.IsZero() {
+		return p, fmt.Errorf("not a cursor this server gave out")
+	}
+	return p, nil
 }
 
 // LookupUsers lists the users who may do action on item, group members

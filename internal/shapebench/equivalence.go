@@ -1,0 +1,214 @@
+package shapebench
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+)
+
+// EquivalenceSet is the question set of the equivalence proof.
+type EquivalenceSet struct {
+	// Common are asked of every shape: the actions all three define.
+	Common []Question
+	// Rest are the other actions of the real schema, asked of the separated
+	// and ancestors shapes only (naive does not define them).
+	Rest []Question
+}
+
+// EquivalenceOptions size the proof's question set.
+type EquivalenceOptions struct {
+	// Panel is the number of (user, presented link) pairs of the grid.
+	Panel int
+	// Shallow is how many items less than 25 deep the grid covers besides
+	// every item 25 or more deep (which it always covers); -1 for all.
+	Shallow int
+	// Random is the number of extra questions, each drawn with its own user
+	// for a random item and action.
+	Random int
+}
+
+// NewEquivalenceSet builds the proof's questions. Two parts:
+//
+//   - a grid: a panel of users (collaborators found along deep paths, members
+//     of collaborating groups, owners, a colleague of a company link's owner,
+//     strangers), some presenting a shared link, asked every action on every
+//     item 25 or more deep and on o.Shallow other items; SpiceDB answers a
+//     panel member's questions in bulk, so a grid is cheap per question;
+//   - o.Random questions, each by a user drawn for its item (half of them
+//     collaborators on the item's path).
+func NewEquivalenceSet(d *Dataset, o EquivalenceOptions) EquivalenceSet {
+	a := NewAsker(d, d.Config.Seed+1)
+	var rest []string
+	for _, act := range AllActions() {
+		if !contains(CommonActions, act) {
+			rest = append(rest, act)
+		}
+	}
+	var items, shallow []int
+	for i, it := range d.Items {
+		if it.Depth >= 25 {
+			items = append(items, i)
+		} else {
+			shallow = append(shallow, i)
+		}
+	}
+	if o.Shallow < 0 || o.Shallow >= len(shallow) {
+		items = append(items, shallow...)
+	} else {
+		for _, k := range a.r.Perm(len(shallow))[:o.Shallow] {
+			items = append(items, shallow[k])
+		}
+	}
+	var es EquivalenceSet
+	for _, p := range a.Panel(o.Panel) {
+		for _, i := range items {
+			for _, act := range CommonActions {
+				es.Common = append(es.Common, Question{User: p.User, Item: i, Action: act, Link: p.Link})
+			}
+			for _, act := range rest {
+				es.Rest = append(es.Rest, Question{User: p.User, Item: i, Action: act, Link: p.Link})
+			}
+		}
+	}
+	for _, q := range a.Draw(o.Random, "", AllActions()) {
+		if contains(CommonActions, q.Action) {
+			es.Common = append(es.Common, q)
+		} else {
+			es.Rest = append(es.Rest, q)
+		}
+	}
+	return es
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Answers are one shape's answers to an EquivalenceSet.
+type Answers struct {
+	Common, Rest []v1.CheckPermissionResponse_Permissionship
+}
+
+// AnswerSet asks a shape's SpiceDB the questions of es it can answer.
+func AnswerSet(ctx context.Context, c Conn, shape Shape, d *Dataset, es EquivalenceSet) (Answers, error) {
+	var a Answers
+	var err error
+	if a.Common, err = Answer(ctx, c, d, es.Common); err != nil {
+		return a, fmt.Errorf("%s: %w", shape, err)
+	}
+	if shape != Naive {
+		if a.Rest, err = Answer(ctx, c, d, es.Rest); err != nil {
+			return a, fmt.Errorf("%s: %w", shape, err)
+		}
+	}
+	return a, nil
+}
+
+// EquivalenceResult is the outcome of comparing the shapes' answers.
+type EquivalenceResult struct {
+	Questions    int // (user, item, action, link) questions asked
+	DeepItems    int // items 25 or more deep, each asked every action by every panel member
+	Compared     map[string]int
+	Mismatches   map[string][]string // by comparison, the first few differing questions
+	Granted      int                 // questions the reference answers yes to
+	ByAction     map[string]int
+	Conditional  int // answers that were neither yes nor no (must be 0)
+	MismatchSeen int
+}
+
+// OK tells whether every comparison agreed.
+func (r EquivalenceResult) OK() bool { return r.MismatchSeen == 0 && r.Conditional == 0 }
+
+// Summary is a one-paragraph account of the result.
+func (r EquivalenceResult) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d questions (%d granted by the reference, %d items 25+ deep, every one asked every action by every panel member); ", r.Questions, r.Granted, r.DeepItems)
+	var parts []string
+	for _, k := range []string{"separated = naive", "ancestors = naive", "ancestors = separated", "naive = reference", "separated = reference", "ancestors = reference"} {
+		if n, ok := r.Compared[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s: %d compared, %d differ", k, n, len(r.Mismatches[k])))
+		}
+	}
+	b.WriteString(strings.Join(parts, "; "))
+	if r.Conditional > 0 {
+		fmt.Fprintf(&b, "; %d conditional answers", r.Conditional)
+	}
+	return b.String()
+}
+
+// CompareShapes compares the answers of every shape in answers to each other
+// and to the Go reference (Dataset.Expect).
+func CompareShapes(d *Dataset, es EquivalenceSet, answers map[Shape]Answers) (EquivalenceResult, error) {
+	r := EquivalenceResult{Compared: map[string]int{}, Mismatches: map[string][]string{}, ByAction: map[string]int{}}
+	r.Questions = len(es.Common) + len(es.Rest)
+	for _, it := range d.Items {
+		if it.Depth >= 25 {
+			r.DeepItems++
+		}
+	}
+	yes := v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
+	no := v1.CheckPermissionResponse_PERMISSIONSHIP_NO_PERMISSION
+	note := func(k string, q Question, got, want v1.CheckPermissionResponse_Permissionship) {
+		r.Compared[k]++
+		if got != want {
+			r.MismatchSeen++
+			if len(r.Mismatches[k]) < 20 {
+				r.Mismatches[k] = append(r.Mismatches[k], fmt.Sprintf("%s: %s vs %s", d.String(q), got, want))
+			} else {
+				r.Mismatches[k] = append(r.Mismatches[k], "")
+			}
+		}
+	}
+	check := func(qs []Question, pick func(Answers) []v1.CheckPermissionResponse_Permissionship, shapes []Shape) error {
+		for i, q := range qs {
+			ok, err := d.Expect(q)
+			if err != nil {
+				return err
+			}
+			ref := no
+			if ok {
+				ref = yes
+				r.Granted++
+				r.ByAction[q.Action]++
+			}
+			for _, s := range shapes {
+				a, have := answers[s]
+				if !have {
+					continue
+				}
+				got := pick(a)[i]
+				if got != yes && got != no {
+					r.Conditional++
+				}
+				note(string(s)+" = reference", q, got, ref)
+			}
+			if a, ok := answers[Naive]; ok {
+				for _, s := range []Shape{Separated, Ancestors} {
+					if b, ok := answers[s]; ok && len(pick(a)) > 0 {
+						note(string(s)+" = naive", q, pick(b)[i], pick(a)[i])
+					}
+				}
+			}
+			if a, ok := answers[Separated]; ok {
+				if b, ok := answers[Ancestors]; ok {
+					note("ancestors = separated", q, pick(b)[i], pick(a)[i])
+				}
+			}
+		}
+		return nil
+	}
+	if err := check(es.Common, func(a Answers) []v1.CheckPermissionResponse_Permissionship { return a.Common }, Shapes()); err != nil {
+		return r, err
+	}
+	if err := check(es.Rest, func(a Answers) []v1.CheckPermissionResponse_Permissionship { return a.Rest }, []Shape{Separated, Ancestors}); err != nil {
+		return r, err
+	}
+	return r, nil
+}

@@ -1,0 +1,263 @@
+package shapebench
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/boxauthz/boxauthz/schema"
+)
+
+// Shape names one way of writing the waterfall in a SpiceDB schema.
+type Shape string
+
+const (
+	// Naive nests each capability in the next more capable one
+	// (`n_preview = n_download + previewer + ... + parent->n_preview`), the
+	// way the SpiceDB documentation's first examples write Google-Drive-like
+	// models.
+	Naive Shape = "naive"
+	// Separated is boxauthz's real schema (schema/schema.zed): every holder
+	// set is a flat union of the role relations that hold it plus the same
+	// holder set on the parent.
+	Separated Shape = "separated"
+	// Ancestors is the real schema with the waterfall flattened: every item
+	// carries an `ancestor` relationship to each of its ancestor folders, and
+	// every `X = direct + parent->X` becomes `X = X_direct + ancestor->X_direct`.
+	Ancestors Shape = "ancestors"
+)
+
+// Shapes lists the shapes in the order they are reported.
+func Shapes() []Shape { return []Shape{Naive, Separated, Ancestors} }
+
+// NeedsAncestors tells whether the shape reads `ancestor` relationships,
+// which the data set then has to carry besides parent relationships.
+func (s Shape) NeedsAncestors() bool { return s == Ancestors }
+
+// SchemaText returns the SpiceDB schema of the shape.
+func (s Shape) SchemaText() (string, error) {
+	switch s {
+	case Naive:
+		return naiveSchema, nil
+	case Separated:
+		return schema.Text(), nil
+	case Ancestors:
+		return AncestorsSchema(schema.Text())
+	}
+	return "", fmt.Errorf("unknown shape %q", s)
+}
+
+// CommonActions are the item actions every shape defines with the same
+// meaning; the naive shape defines only these.
+var CommonActions = []string{"list", "preview", "download", "edit", "delete"}
+
+// AllActions are the 14 item actions of the real schema: the separated and
+// ancestors shapes are compared on all of them.
+func AllActions() []string {
+	var out []string
+	for _, a := range schema.ItemActions() {
+		out = append(out, string(a))
+	}
+	return out
+}
+
+// Actions returns the actions the shape answers.
+func (s Shape) Actions() []string {
+	if s == Naive {
+		return CommonActions
+	}
+	return AllActions()
+}
+
+// waterfallRe matches a permission of the form
+// `permission X = <direct terms> + parent->X` (or `permission X = parent->X`):
+// a holder set that inherits the same holder set from the parent folder.
+var waterfallRe = regexp.MustCompile(`^(\s*)permission\s+(\w+)\s*=\s*(?:(.*?)\s*\+\s*)?parent->(\w+)\s*$`)
+
+// parentRelRe matches the parent relation of folder and file.
+var parentRelRe = regexp.MustCompile(`^(\s*)relation\s+parent\s*:\s*folder\s*$`)
+
+// AncestorsSchema derives the ancestors shape from a separated-shape schema
+// text (the real one): in the folder and file definitions it adds
+// `relation ancestor: folder` beside `relation parent: folder`, and rewrites
+// every waterfall permission `X = D + parent->X` as
+//
+//	permission X_direct = D
+//	permission X = X_direct + ancestor->X_direct
+//
+// (`X = parent->X` becomes `X = ancestor->X_direct`: the folder's X_direct).
+// Every other permission, including the one-hop `parent->g_manage` of delete
+// and move, stays as it is. The derived schema answers exactly like the
+// separated one as long as every item's ancestor relationships list all and
+// only its ancestor folders (TestShapesEquivalent checks it does).
+func AncestorsSchema(separated string) (string, error) {
+	lines := strings.Split(separated, "\n")
+	var out []string
+	def := ""
+	rewritten := map[string]int{}
+	addedAncestor := map[string]bool{}
+	for _, line := range lines {
+		trim := strings.TrimSpace(line)
+		if strings.HasPrefix(trim, "definition ") {
+			def = strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(trim, "definition ")), "{")
+			def = strings.TrimSpace(def)
+		}
+		if trim == "}" {
+			def = ""
+		}
+		if def != "folder" && def != "file" {
+			out = append(out, line)
+			continue
+		}
+		if m := parentRelRe.FindStringSubmatch(line); m != nil {
+			out = append(out, line, m[1]+"// Every ancestor folder of the item, nearest to root (ancestors shape).", m[1]+"relation ancestor: folder")
+			addedAncestor[def] = true
+			continue
+		}
+		m := waterfallRe.FindStringSubmatch(line)
+		if m == nil || m[2] != m[4] {
+			out = append(out, line)
+			continue
+		}
+		indent, name, direct := m[1], m[2], strings.TrimSpace(m[3])
+		if direct != "" {
+			out = append(out, fmt.Sprintf("%spermission %s_direct = %s", indent, name, direct))
+			out = append(out, fmt.Sprintf("%spermission %s = %s_direct + ancestor->%s_direct", indent, name, name, name))
+		} else {
+			out = append(out, fmt.Sprintf("%spermission %s = ancestor->%s_direct", indent, name, name))
+		}
+		rewritten[def]++
+	}
+	if !addedAncestor["folder"] || !addedAncestor["file"] {
+		return "", fmt.Errorf("deriving the ancestors shape: no `relation parent: folder` in folder and file")
+	}
+	if rewritten["folder"] == 0 || rewritten["file"] == 0 {
+		return "", fmt.Errorf("deriving the ancestors shape: no waterfall permission (`X = ... + parent->X`) in folder and file")
+	}
+	text := strings.Join(out, "\n")
+	text = strings.Replace(text, "// Shape: \"separated\" waterfall.", "// Shape: \"ancestors\" (derived by internal/shapebench from the separated schema).", 1)
+	return text, nil
+}
+
+// naiveSchema is the naive nested shape: each capability includes the next
+// more capable one, and every one of them walks the parent chain on its own.
+// It keeps every relation of the real schema (so the same relationships load)
+// and defines only the actions in CommonActions, with the real schema's
+// meaning (MODEL.md §2-§4).
+const naiveSchema = `use expiration
+
+caveat not_expired(now timestamp, expires_at timestamp) {
+	now < expires_at
+}
+
+caveat shared_link(now timestamp, unshared_at timestamp, link string, presented_link string) {
+	presented_link == link && now < unshared_at
+}
+
+definition user {
+	relation enterprise: enterprise
+	relation service_account: user:*
+	relation privileged: user:*
+
+	permission colleague = enterprise->member
+	permission content_admin = enterprise->view_content
+}
+
+definition enterprise {
+	relation member: user
+	relation admin: user
+	relation coadmin: user
+	relation coadmin_manage_users: user
+	relation coadmin_manage_groups: user
+	relation coadmin_view_content: user
+	relation coadmin_edit_content: user
+
+	permission view_content = admin + coadmin_view_content
+}
+
+definition group {
+	relation enterprise: enterprise
+	relation member: user
+	relation admin: user
+
+	permission membership = member + admin
+}
+
+definition collaboration {
+	relation item: folder | file
+	relation accessible_by: user | group
+}
+
+definition folder {
+	relation parent: folder
+	relation owner: user
+
+	relation co_owner: user | user with not_expired and expiration | group#membership | group#membership with not_expired and expiration
+	relation editor: user | user with not_expired and expiration | group#membership | group#membership with not_expired and expiration
+	relation viewer_uploader: user | user with not_expired and expiration | group#membership | group#membership with not_expired and expiration
+	relation previewer_uploader: user | user with not_expired and expiration | group#membership | group#membership with not_expired and expiration
+	relation viewer: user | user with not_expired and expiration | group#membership | group#membership with not_expired and expiration
+	relation previewer: user | user with not_expired and expiration | group#membership | group#membership with not_expired and expiration
+	relation uploader: user | user with not_expired and expiration | group#membership | group#membership with not_expired and expiration
+
+	relation trashed: user:*
+	relation non_owners_invite_off: user:*
+	relation collaboration_restricted: user:*
+
+	relation link_view: user:* with shared_link
+	relation link_download: user:* with shared_link
+	relation company_link_view: user:* with shared_link
+	relation company_link_download: user:* with shared_link
+
+	// Nested: manage ⊂ edit ⊂ download ⊂ preview ⊂ list, each walking parents.
+	permission n_manage = owner + co_owner + editor + parent->n_manage
+	permission n_edit = n_manage + viewer_uploader + parent->n_edit
+	permission n_download = n_edit + viewer + parent->n_download
+	permission n_preview = n_download + previewer_uploader + previewer + parent->n_preview
+	permission n_list = n_preview + uploader + parent->n_list
+
+	permission n_link_view = link_view + (company_link_view & owner->colleague) + parent->n_link_view
+	permission n_link_download = link_download + (company_link_download & owner->colleague) + parent->n_link_download
+	permission n_trashed = trashed + parent->n_trashed
+
+	permission list = (n_list + n_link_view) - n_trashed
+	permission preview = (n_preview + n_link_view) - n_trashed
+	permission download = (n_download + n_link_download) - n_trashed
+	permission edit = n_edit - n_trashed
+	permission delete = (owner + parent->n_manage) - n_trashed
+}
+
+definition file {
+	relation parent: folder
+	relation owner: user
+
+	relation editor: user | user with not_expired and expiration | group#membership | group#membership with not_expired and expiration
+	relation viewer: user | user with not_expired and expiration | group#membership | group#membership with not_expired and expiration
+
+	relation trashed: user:*
+
+	relation link_view: user:* with shared_link
+	relation link_download: user:* with shared_link
+	relation link_edit: user:* with shared_link
+	relation company_link_view: user:* with shared_link
+	relation company_link_download: user:* with shared_link
+	relation company_link_edit: user:* with shared_link
+
+	permission n_manage = owner + editor + parent->n_manage
+	permission n_edit = n_manage + parent->n_edit
+	permission n_download = n_edit + viewer + parent->n_download
+	permission n_preview = n_download + parent->n_preview
+	permission n_list = n_preview + parent->n_list
+
+	permission n_link_view = link_view + (company_link_view & owner->colleague) + parent->n_link_view
+	permission n_link_download = link_download + (company_link_download & owner->colleague) + parent->n_link_download
+	permission n_link_edit = link_edit + (company_link_edit & owner->colleague)
+	permission n_trashed = trashed + parent->n_trashed
+
+	permission list = (n_list + n_link_view) - n_trashed
+	permission preview = (n_preview + n_link_view) - n_trashed
+	permission download = (n_download + n_link_download) - n_trashed
+	permission edit = (n_edit + n_link_edit) - n_trashed
+	permission delete = (owner + parent->n_manage) - n_trashed
+}
+`
