@@ -78,11 +78,12 @@ type Batch struct {
 	// committed in the same SpiceDB transaction as the events it covers; ""
 	// for a request that carries no position.
 	Source string
-	// Positions[i] is the source's position just after Events[i].
-	Positions []int64
+	// Positions[i] is the source's position just after Events[i]: a file
+	// offset, an outbox key; any string of [A-Za-z0-9_|=+/-].
+	Positions []string
 	// End is the source's position after the whole batch, which may lie past
 	// the last event (bad lines set aside at the end of a read).
-	End int64
+	End string
 }
 
 // Apply validates and writes events that come with no source position (an
@@ -105,8 +106,18 @@ func (a *Applier) Apply(ctx context.Context, events []Event) (Result, error) {
 // nobody gains or keeps access while the rest is removed, and a resumed run
 // removes what is left.
 func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
-	if b.Source != "" && len(b.Positions) != len(b.Events) {
-		return Result{}, fmt.Errorf("batch from %s: %d positions for %d events", b.Source, len(b.Positions), len(b.Events))
+	if b.Source != "" {
+		if len(b.Positions) != len(b.Events) {
+			return Result{}, fmt.Errorf("batch from %s: %d positions for %d events", b.Source, len(b.Positions), len(b.Events))
+		}
+		if err := validPosition(b.End); err != nil {
+			return Result{}, fmt.Errorf("batch from %s: %w", b.Source, err)
+		}
+		for _, p := range b.Positions {
+			if err := validPosition(p); err != nil {
+				return Result{}, fmt.Errorf("batch from %s: %w", b.Source, err)
+			}
+		}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -157,7 +168,7 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 	if b.Source != "" {
 		limit -= 2
 	}
-	write := func(log []change, pos int64, final bool) error {
+	write := func(log []change, pos string, final bool) error {
 		ups := updates(log)
 		var pre []*v1.Precondition
 		if b.Source != "" && final {
@@ -171,7 +182,7 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 		resp, err := a.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre})
 		if err != nil {
 			if status.Code(err) == codes.FailedPrecondition {
-				return fmt.Errorf("committing position %d of %s: another writer moved the position: %w", pos, b.Source, err)
+				return fmt.Errorf("committing position %s of %s: another writer moved the position: %w", pos, b.Source, err)
 			}
 			return fmt.Errorf("writing %d relationship updates: %w", len(ups), err)
 		}
@@ -207,7 +218,7 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 		// An event too large for one write goes in pieces; only the last
 		// piece carries its marker and position.
 		for sp.end-chunkStart > limit {
-			if err := write(ov.log[chunkStart:chunkStart+limit], 0, false); err != nil {
+			if err := write(ov.log[chunkStart:chunkStart+limit], "", false); err != nil {
 				return res, err
 			}
 			chunkStart += limit
@@ -225,10 +236,10 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 	return res, nil
 }
 
-// Positions0 is the position after event i, or 0 without a source.
-func (b Batch) Positions0(i int) int64 {
+// Positions0 is the position after event i, or "" without a source.
+func (b Batch) Positions0(i int) string {
 	if b.Source == "" {
-		return 0
+		return ""
 	}
 	return b.Positions[i]
 }

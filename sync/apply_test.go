@@ -3,6 +3,7 @@ package sync_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -340,18 +341,18 @@ func TestSourcePositionCommittedWithWrites(t *testing.T) {
 	ctx := context.Background()
 	a := sync.NewApplier(c, sync.WithMaxUpdatesPerWrite(10))
 	evs := decode(t, baseTree...)
-	pos := make([]int64, len(evs))
+	pos := make([]string, len(evs))
 	for i := range pos {
-		pos[i] = int64(100 * (i + 1))
+		pos[i] = fmt.Sprintf("%03d", 100*(i+1))
 	}
-	b := sync.Batch{Events: evs, Source: "file:/tmp/x.jsonl", Positions: pos, End: 750}
+	b := sync.Batch{Events: evs, Source: "file:/tmp/x.jsonl", Positions: pos, End: "750"}
 	failing := sync.NewApplier(&failingWrites{Client: c, n: 2}, sync.WithMaxUpdatesPerWrite(10))
 	if _, err := failing.ApplyBatch(ctx, b); err == nil {
 		t.Fatal("want the injected failure")
 	}
 	got, err := a.Position(ctx, b.Source)
-	if err != nil || got == 0 || got >= 750 {
-		t.Fatalf("after a failure in the second write the position is %d (%v); want the end of the first write", got, err)
+	if err != nil || got == "" || got >= "750" {
+		t.Fatalf("after a failure in the second write the position is %s (%v); want the end of the first write", got, err)
 	}
 	// Resuming from the committed position applies the rest, exactly.
 	var rest sync.Batch
@@ -366,8 +367,8 @@ func TestSourcePositionCommittedWithWrites(t *testing.T) {
 	if err != nil || res.Duplicates != 0 {
 		t.Fatalf("resume: %+v %v", res, err)
 	}
-	if got, _ := a.Position(ctx, b.Source); got != 750 {
-		t.Fatalf("position after resume = %d, want 750", got)
+	if got, _ := a.Position(ctx, b.Source); got != "750" {
+		t.Fatalf("position after resume = %s, want 750", got)
 	}
 	want := export(t, func() *spicedb.Client {
 		c2 := testenv.SpiceDB(t, testenv.Memory)

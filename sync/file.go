@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -97,9 +98,15 @@ func (f *FileSource) Run(ctx context.Context, a *Applier) (FileStats, error) {
 	if err := f.defaults(); err != nil {
 		return st, err
 	}
-	pos, err := a.Position(ctx, f.Name)
+	committed, err := a.Position(ctx, f.Name)
 	if err != nil {
 		return st, err
+	}
+	var pos int64
+	if committed != "" {
+		if pos, err = strconv.ParseInt(committed, 10, 64); err != nil || pos < 0 {
+			return st, fmt.Errorf("position %q committed for %s is not a file offset", committed, f.Name)
+		}
 	}
 	st.Position = pos
 	var r io.Reader
@@ -163,14 +170,14 @@ func (f *FileSource) Run(ctx context.Context, a *Applier) (FileStats, error) {
 				continue
 			}
 			batch.Events = append(batch.Events, ev)
-			batch.Positions = append(batch.Positions, pos)
+			batch.Positions = append(batch.Positions, strconv.FormatInt(pos, 10))
 			raws = append(raws, trimmed)
 			starts = append(starts, lineStart)
 			if atEOF {
 				break
 			}
 		}
-		batch.End = pos
+		batch.End = strconv.FormatInt(pos, 10)
 		if err := f.deadLetters(bad); err != nil {
 			return st, err
 		}

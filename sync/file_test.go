@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -121,11 +122,11 @@ func TestFileSourceFollows(t *testing.T) {
 	for {
 		pos, err := a.Position(context.Background(), "file:"+path)
 		fi, _ := os.Stat(path)
-		if err == nil && pos == fi.Size() {
+		if err == nil && pos == strconv.FormatInt(fi.Size(), 10) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("follow did not reach the end: position %d of %d", pos, fi.Size())
+			t.Fatalf("follow did not reach the end: position %s of %d", pos, fi.Size())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strconv"
+	"strings"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 )
@@ -21,21 +21,32 @@ func sourceKey(source string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-func positionRelationship(source string, pos int64) *v1.Relationship {
+func validPosition(p string) error {
+	if p == "" {
+		return fmt.Errorf("empty position")
+	}
+	for _, c := range p {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_|=+/-", c)) {
+			return fmt.Errorf("position %q has %q (allowed: letters, digits, _ | = + / -)", p, c)
+		}
+	}
+	return nil
+}
+
+func positionRelationship(source string, pos string) *v1.Relationship {
 	k := sourceKey(source)
 	return &v1.Relationship{
 		Resource: &v1.ObjectReference{ObjectType: typeSource, ObjectId: k},
 		Relation: relPosition,
-		Subject:  &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: typeSource, ObjectId: strconv.FormatInt(pos, 10)}},
+		Subject:  &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: typeSource, ObjectId: pos}},
 	}
 }
 
-func positionOf(r *v1.Relationship) int64 {
+func positionOf(r *v1.Relationship) string {
 	if r == nil {
-		return 0
+		return ""
 	}
-	n, _ := strconv.ParseInt(r.GetSubject().GetObject().GetObjectId(), 10, 64)
-	return n
+	return r.GetSubject().GetObject().GetObjectId()
 }
 
 // positionRel reads the committed position of a source; nil when it has none.
@@ -54,15 +65,15 @@ func (a *Applier) positionRel(ctx context.Context, source string) (*v1.Relations
 	return rs[0], nil
 }
 
-// Position returns the position committed for source: 0 when none is.
-func (a *Applier) Position(ctx context.Context, source string) (int64, error) {
+// Position returns the position committed for source: "" when none is.
+func (a *Applier) Position(ctx context.Context, source string) (string, error) {
 	r, err := a.positionRel(ctx, source)
 	return positionOf(r), err
 }
 
 // positionUpdates moves a source's position from prev (nil: none) to pos, on
 // the condition that nobody else moved it meanwhile.
-func positionUpdates(source string, prev *v1.Relationship, pos int64) ([]*v1.RelationshipUpdate, []*v1.Precondition) {
+func positionUpdates(source string, prev *v1.Relationship, pos string) ([]*v1.RelationshipUpdate, []*v1.Precondition) {
 	next := positionRelationship(source, pos)
 	ups := []*v1.RelationshipUpdate{{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: next}}
 	filter := &v1.RelationshipFilter{ResourceType: typeSource, OptionalResourceId: sourceKey(source), OptionalRelation: relPosition}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -147,8 +148,8 @@ finished:
 		t.Fatalf("killed-and-restarted run differs from an uninterrupted one: %d vs %d relationships; first difference: %s", len(got), len(want), firstDiff(got, want))
 	}
 	pos, err := sync.NewApplier(target).Position(ctx, "file:"+events)
-	if err != nil || pos != fi.Size() {
-		t.Fatalf("final position %d (%v), want the file's size %d", pos, err, fi.Size())
+	if err != nil || pos != strconv.FormatInt(fi.Size(), 10) {
+		t.Fatalf("final position %s (%v), want the file's size %d", pos, err, fi.Size())
 	}
 	if _, err := os.Stat(events + ".dead"); err == nil {
 		t.Fatalf("dead letters from a valid stream")
