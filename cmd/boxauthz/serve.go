@@ -26,6 +26,7 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	adminKey := fs.String("admin-key", "", "key trusted callers present as Authorization: Bearer <key> (required)")
 	events := fs.String("events", "", "JSONL file of events to mirror on start and keep following")
 	dead := fs.String("dead-letter", "", "file bad events from --events are appended to (default <events>.dead)")
+	outbox := fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror and keep following")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -48,7 +49,12 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	if *events != "" {
-		go followEvents(ctx, &sync.FileSource{Path: *events, DeadLetter: *dead, Follow: true, Logger: logger}, st, logger)
+		src := &sync.FileSource{Path: *events, DeadLetter: *dead, Follow: true, Logger: logger}
+		go follow(ctx, "events file "+*events, func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
+	}
+	if *outbox != "" {
+		src := &sync.OutboxSource{DSN: *outbox, Follow: true, Logger: logger}
+		go follow(ctx, "outbox", func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
 	}
 	if st.embedded {
 		go watchEmbeddedSize(ctx, st.countRelationships, time.Minute, embeddedWarnAt, logger)
@@ -90,17 +96,16 @@ func watchEmbeddedSize(ctx context.Context, count func(context.Context) (int, er
 	}
 }
 
-// followEvents mirrors an event file for as long as serve runs, starting
-// again after a failure (SpiceDB unreachable, say) from the committed
-// position.
-func followEvents(ctx context.Context, src *sync.FileSource, st *stack, logger *slog.Logger) {
+// follow runs a source for as long as serve runs, starting it again after a
+// failure (SpiceDB or the source unreachable) from the committed position.
+func follow(ctx context.Context, what string, run func(context.Context) error, logger *slog.Logger) {
 	backoff := time.Second
 	for ctx.Err() == nil {
-		stats, err := src.Run(ctx, st.applier)
-		if err == nil {
+		err := run(ctx)
+		if err == nil || ctx.Err() != nil {
 			return
 		}
-		logger.Error("mirroring events failed; retrying", "events", src.Path, "position", stats.Position, "retry_in", backoff, "error", err)
+		logger.Error("mirroring failed; retrying", "source", what, "retry_in", backoff, "error", err)
 		select {
 		case <-ctx.Done():
 			return

@@ -19,12 +19,13 @@ func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	events := fs.String("events", "", "JSONL file of events to mirror, or - for standard input")
 	follow := fs.Bool("follow", false, "keep reading as the file grows (like tail -f)")
 	dead := fs.String("dead-letter", "", "file bad events are appended to (default <events>.dead)")
-	source := fs.String("source-name", "", "name the position is committed under (default file:<absolute path>, or stdin)")
+	source := fs.String("source-name", "", "name the position is committed under (default file:<absolute path>, stdin, or outbox:<host:port/db>)")
+	outbox := fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror (instead of --events)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if *events == "" {
-		return errors.New("needs --events FILE (or - for standard input)")
+	if (*events == "") == (*outbox == "") {
+		return errors.New("needs exactly one of --events FILE (or - for standard input) and --outbox-dsn DSN")
 	}
 	if sf.endpoint == "" {
 		return errors.New("needs --spicedb-endpoint: sync mirrors into a SpiceDB that outlives it (to mirror into the embedded one, run serve --events)")
@@ -34,6 +35,12 @@ func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		return err
 	}
 	defer st.Close()
+	if *outbox != "" {
+		osrc := &sync.OutboxSource{DSN: *outbox, Name: *source, Follow: *follow, Logger: logger}
+		stats, err := osrc.Run(ctx, st.applier)
+		fmt.Fprintf(stdout, "applied %d, duplicates %d, dead letters %d, position %s\n", stats.Applied, stats.Duplicates, stats.DeadLetters, stats.Position)
+		return err
+	}
 	fsrc := &sync.FileSource{Path: *events, Stdin: os.Stdin, Name: *source, DeadLetter: *dead, Follow: *follow, Logger: logger}
 	stats, err := fsrc.Run(ctx, st.applier)
 	fmt.Fprintf(stdout, "applied %d, duplicates %d, dead letters %d, position %d\n", stats.Applied, stats.Duplicates, stats.DeadLetters, stats.Position)
