@@ -245,13 +245,19 @@ func deadLetter(source string, offset int64, line []byte, err error) DeadLetter 
 	return d
 }
 
-// deadLetters appends entries to the dead-letter file and syncs it before the
-// position that skips them can be committed.
+// deadLetters appends entries to the source's dead-letter file.
 func (f *FileSource) deadLetters(ds []DeadLetter) error {
+	return AppendDeadLetters(f.DeadLetter, ds, f.Logger)
+}
+
+// AppendDeadLetters appends entries to a JSONL dead-letter file and syncs it
+// before returning, so a position that skips them is committed only after
+// they are safe on disk.
+func AppendDeadLetters(path string, ds []DeadLetter, logger *slog.Logger) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	fh, err := os.OpenFile(f.DeadLetter, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("opening dead-letter file: %w", err)
 	}
@@ -259,13 +265,13 @@ func (f *FileSource) deadLetters(ds []DeadLetter) error {
 	for _, d := range ds {
 		if err := enc.Encode(d); err != nil {
 			fh.Close()
-			return fmt.Errorf("writing dead-letter file %s: %w", f.DeadLetter, err)
+			return fmt.Errorf("writing dead-letter file %s: %w", path, err)
 		}
-		f.Logger.Warn("event set aside", "source", f.Name, "offset", d.Offset, "event_id", d.EventID, "error", d.Error, "dead_letter", f.DeadLetter)
+		logger.Warn("event set aside", "source", d.Source, "offset", d.Offset, "event_id", d.EventID, "error", d.Error, "dead_letter", path)
 	}
 	if err := fh.Sync(); err != nil {
 		fh.Close()
-		return fmt.Errorf("syncing dead-letter file %s: %w", f.DeadLetter, err)
+		return fmt.Errorf("syncing dead-letter file %s: %w", path, err)
 	}
 	return fh.Close()
 }

@@ -26,6 +26,9 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	adminKey := fs.String("admin-key", "", "key trusted callers present as Authorization: Bearer <key> (required)")
 	events := fs.String("events", "", "JSONL file of events to mirror on start and keep following")
 	dead := fs.String("dead-letter", "", "file bad events from --events are appended to (default <events>.dead)")
+	whPrimary := fs.String("webhook-primary-key", "", "Box webhook primary signature key (enables POST /webhooks/box)")
+	whSecondary := fs.String("webhook-secondary-key", "", "Box webhook secondary signature key")
+	whDead := fs.String("webhook-dead-letter", "webhooks.dead", "file webhooks that cannot be applied are appended to")
 	outbox := fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror and keep following")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -39,7 +42,8 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	defer st.Close()
 
-	api, err := httpapi.New(httpapi.Config{Checker: st.checker, Applier: st.applier, AdminKey: *adminKey, Ready: st.ready, Logger: logger})
+	api, err := httpapi.New(httpapi.Config{Checker: st.checker, Applier: st.applier, AdminKey: *adminKey, Ready: st.ready, Logger: logger,
+		WebhookKeys: sync.WebhookKeys{Primary: *whPrimary, Secondary: *whSecondary}, WebhookDeadLetter: *whDead})
 	if err != nil {
 		return err
 	}

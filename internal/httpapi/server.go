@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -31,6 +32,13 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds request bodies (default 8 MiB).
 	MaxBodyBytes int64
+	// WebhookKeys verify Box webhook deliveries at /webhooks/box; with no
+	// key the endpoint is off (404).
+	WebhookKeys sync.WebhookKeys
+	// WebhookDeadLetter is the file webhooks that cannot be applied go to.
+	WebhookDeadLetter string
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
 }
 
 // Server is the HTTP API.
@@ -51,6 +59,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 8 << 20
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.WebhookDeadLetter == "" {
+		cfg.WebhookDeadLetter = "webhooks.dead"
+	}
 	s := &Server{cfg: cfg, adminSum: sha256.Sum256([]byte(cfg.AdminKey)), mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
@@ -59,6 +73,9 @@ func New(cfg Config) (*Server, error) {
 	s.mux.Handle("POST /v1/check/bulk", s.admin(s.checkBulk))
 	s.mux.Handle("POST /v1/lookup/items", s.admin(s.lookupItems))
 	s.mux.Handle("POST /v1/lookup/users", s.admin(s.lookupUsers))
+	if cfg.WebhookKeys.Primary != "" || cfg.WebhookKeys.Secondary != "" {
+		s.mux.HandleFunc("POST /webhooks/box", s.boxWebhook)
+	}
 	return s, nil
 }
 
@@ -338,4 +355,48 @@ func (s *Server) lookupUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+}
+
+// boxWebhook applies a Box webhook v2 delivery. Box retries anything but a
+// 2xx, so a delivery that can never apply is set aside in the dead-letter
+// file and acknowledged; only a failure worth retrying (SpiceDB down) is not.
+func (s *Server) boxWebhook(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.badRequest(w, r, describeJSONError(err))
+		return
+	}
+	if err := sync.VerifyWebhook(r.Header, body, s.cfg.WebhookKeys, s.cfg.Now()); err != nil {
+		writeError(w, r, http.StatusUnauthorized, "unauthorized", err.Error())
+		return
+	}
+	evs, err := sync.TranslateWebhook(body)
+	if errors.Is(err, sync.ErrIgnoredTrigger) {
+		writeJSON(w, http.StatusOK, map[string]any{"applied": 0, "ignored": true})
+		return
+	}
+	if err == nil {
+		var res sync.Result
+		res, err = s.cfg.Applier.Apply(r.Context(), evs)
+		var ee *sync.EventError
+		if err == nil {
+			writeJSON(w, http.StatusOK, map[string]any{"applied": res.Applied, "duplicates": res.Duplicates, "consistency_token": res.Token.GetToken()})
+			return
+		}
+		if !errors.As(err, &ee) {
+			s.internal(w, r, "applying webhook", err)
+			return
+		}
+	}
+	d := sync.DeadLetter{Source: "webhooks/box", EventID: r.Header.Get("BOX-DELIVERY-ID"), Error: err.Error(), At: s.cfg.Now().UTC()}
+	if json.Valid(body) {
+		d.Line = body
+	} else {
+		d.Raw = string(body)
+	}
+	if derr := sync.AppendDeadLetters(s.cfg.WebhookDeadLetter, []sync.DeadLetter{d}, s.cfg.Logger); derr != nil {
+		s.internal(w, r, "setting a webhook aside", derr)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"applied": 0, "dead_lettered": true, "error": err.Error()})
 }

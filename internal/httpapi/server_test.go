@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,10 @@ import (
 	"github.com/boxauthz/boxauthz/sync"
 )
 
-const adminKey = "test-admin-key"
+const (
+	adminKey   = "test-admin-key"
+	webhookKey = "test-webhook-key"
+)
 
 // newAPI serves the API on the embedded in-memory SpiceDB.
 func newAPI(t *testing.T) *httptest.Server {
@@ -35,7 +39,9 @@ func newAPIOn(t *testing.T, ds testenv.Datastore) *httptest.Server {
 		t.Fatal(err)
 	}
 	api, err := httpapi.New(httpapi.Config{
-		Checker:  ch,
+		WebhookKeys:       sync.WebhookKeys{Primary: webhookKey},
+		WebhookDeadLetter: filepath.Join(t.TempDir(), "webhooks.dead"),
+		Checker:           ch,
 		Applier:  sync.NewApplier(c),
 		AdminKey: adminKey,
 		Ready:    func(ctx context.Context) error { _, err := schema.Inspect(ctx, c); return err },
@@ -276,5 +282,54 @@ func testExpiryExact(t *testing.T, ds testenv.Datastore) {
 			t.Fatal("still allowed a second after expires_at")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestBoxWebhooks(t *testing.T) {
+	srv := newAPI(t)
+	loadAcme(t, srv)
+	deliver := func(body string, key string, ts time.Time) (int, map[string]any) {
+		t.Helper()
+		stamp := ts.UTC().Format(time.RFC3339)
+		req, _ := http.NewRequest("POST", srv.URL+"/webhooks/box", strings.NewReader(body))
+		req.Header.Set("BOX-DELIVERY-TIMESTAMP", stamp)
+		req.Header.Set("BOX-SIGNATURE-PRIMARY", sync.SignWebhook(key, []byte(body), stamp))
+		req.Header.Set("BOX-SIGNATURE-VERSION", "1")
+		req.Header.Set("BOX-SIGNATURE-ALGORITHM", "HmacSHA256")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	collab := `{"type":"webhook_event","id":"wh-1","trigger":"COLLABORATION.CREATED","source":{"type":"collaboration","id":"wc1","item":{"type":"folder","id":"launch"},"accessible_by":{"type":"user","id":"erin"},"role":"editor"}}`
+	if code, out := deliver(collab, "wrong-key", time.Now()); code != 401 {
+		t.Fatalf("wrong key: %d %v", code, out)
+	}
+	if code, out := deliver(collab, webhookKey, time.Now().Add(-11*time.Minute)); code != 401 {
+		t.Fatalf("stale: %d %v", code, out)
+	}
+	code, out := deliver(collab, webhookKey, time.Now())
+	if code != 200 || out["applied"] != float64(1) {
+		t.Fatalf("delivery: %d %v", code, out)
+	}
+	_, got, _ := call(t, srv, "POST", "/v1/check", adminKey, "", `{"user":"erin","action":"edit","item":{"type":"file","id":"plan"},"consistency_token":"`+out["consistency_token"].(string)+`"}`)
+	if got["allowed"] != true {
+		t.Fatalf("erin edit after the webhook = %v", got)
+	}
+	// Box retries with the same id: a duplicate.
+	if code, out := deliver(collab, webhookKey, time.Now()); code != 200 || out["duplicates"] != float64(1) {
+		t.Fatalf("redelivery: %d %v", code, out)
+	}
+	// Triggers that change no permission are acknowledged and ignored.
+	if code, out := deliver(`{"type":"webhook_event","id":"wh-2","trigger":"FILE.PREVIEWED","source":{"type":"file","id":"plan"}}`, webhookKey, time.Now()); code != 200 || out["ignored"] != true {
+		t.Fatalf("ignored trigger: %d %v", code, out)
+	}
+	// One that can never apply is set aside, and acknowledged so Box stops.
+	if code, out := deliver(`{"type":"webhook_event","id":"wh-3","trigger":"FILE.UPLOADED","source":{"type":"file","id":"nf","parent":{"type":"folder","id":"nowhere"},"owned_by":{"type":"user","id":"alice"}}}`, webhookKey, time.Now()); code != 200 || out["dead_lettered"] != true {
+		t.Fatalf("unappliable: %d %v", code, out)
 	}
 }
