@@ -62,7 +62,9 @@ func TestTranslateWebhook(t *testing.T) {
 		bad     bool
 	}{
 		{body: `{"type":"webhook_event","id":"w1","trigger":"FOLDER.CREATED","source":{"type":"folder","id":"11","parent":{"type":"folder","id":"0"},"owned_by":{"type":"user","id":"u1"},"can_non_owners_invite":false}}`,
-			typ: sync.FolderCreated, check: func(e sync.Event) bool { return e.Folder.Parent == "0" && e.Folder.Owner == "u1" && !e.Folder.CanNonOwnersInvite && e.ID == "w1" }},
+			typ: sync.FolderCreated, check: func(e sync.Event) bool {
+				return e.Folder.Parent == "0" && e.Folder.Owner == "u1" && !e.Folder.CanNonOwnersInvite && e.ID == "w1"
+			}},
 		{body: `{"type":"webhook_event","id":"w2","trigger":"FILE.UPLOADED","source":{"type":"file","id":"22","parent":{"type":"folder","id":"11"},"owned_by":{"type":"user","id":"u1"}}}`,
 			typ: sync.FileCreated, check: func(e sync.Event) bool { return e.File.Parent == "11" }},
 		{body: `{"type":"webhook_event","id":"w3","trigger":"FILE.MOVED","source":{"type":"file","id":"22","parent":{"type":"folder","id":"12"},"owned_by":{"type":"user","id":"u1"}}}`,

@@ -42,9 +42,9 @@ func newAPIOn(t *testing.T, ds testenv.Datastore) *httptest.Server {
 		WebhookKeys:       sync.WebhookKeys{Primary: webhookKey},
 		WebhookDeadLetter: filepath.Join(t.TempDir(), "webhooks.dead"),
 		Checker:           ch,
-		Applier:  sync.NewApplier(c),
-		AdminKey: adminKey,
-		Ready:    func(ctx context.Context) error { _, err := schema.Inspect(ctx, c); return err },
+		Applier:           sync.NewApplier(c),
+		AdminKey:          adminKey,
+		Ready:             func(ctx context.Context) error { _, err := schema.Inspect(ctx, c); return err },
 	})
 	if err != nil {
 		t.Fatal(err)
