@@ -21,6 +21,8 @@ Usage:
   boxauthz serve  [flags]                          the HTTP API (embedded SpiceDB by default)
   boxauthz check  <user> <action> <type>:<id>      ask a running server (exit 0 allowed, 1 denied, 2 error)
   boxauthz sync   --events <file|-> [--follow]     mirror a JSONL event file into SpiceDB, resuming where it stopped
+  boxauthz sync   --outbox-dsn <dsn> [--follow]    mirror an application's transactional outbox table
+  boxauthz sync reconcile --snapshot <file> [--dry-run]   repair drift against a snapshot of every object
   boxauthz schema print | validate <file> | apply  the SpiceDB schema and its validation files
   boxauthz demo                                    load a sample enterprise and show real answers
 

@@ -13,6 +13,9 @@ import (
 )
 
 func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	if len(args) > 0 && args[0] == "reconcile" {
+		return reconcileCmd(ctx, args[1:], stdout, logger)
+	}
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	var sf spicedbFlags
 	sf.register(fs, false)
@@ -45,4 +48,49 @@ func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	stats, err := fsrc.Run(ctx, st.applier)
 	fmt.Fprintf(stdout, "applied %d, duplicates %d, dead letters %d, position %d\n", stats.Applied, stats.Duplicates, stats.DeadLetters, stats.Position)
 	return err
+}
+
+func reconcileCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("sync reconcile", flag.ContinueOnError)
+	var sf spicedbFlags
+	sf.register(fs, false)
+	snapshot := fs.String("snapshot", "", "JSONL of every current object, as *.created events")
+	dryRun := fs.Bool("dry-run", false, "print the difference instead of writing it")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *snapshot == "" {
+		return errors.New("needs --snapshot FILE")
+	}
+	if sf.endpoint == "" {
+		return errors.New("needs --spicedb-endpoint: reconcile repairs a SpiceDB that outlives it")
+	}
+	f, err := os.Open(*snapshot)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := openStack(ctx, &sf, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	d, err := sync.Reconcile(ctx, st.client, f, *dryRun, logger)
+	if err != nil {
+		return err
+	}
+	if *dryRun {
+		for _, r := range d.Missing {
+			fmt.Fprintln(stdout, "+ "+sync.RelationshipString(r))
+		}
+		for _, r := range d.Extra {
+			fmt.Fprintln(stdout, "- "+sync.RelationshipString(r))
+		}
+	}
+	verb := "repaired"
+	if *dryRun {
+		verb = "would repair"
+	}
+	fmt.Fprintf(stdout, "%s: %d missing, %d extra relationships\n", verb, len(d.Missing), len(d.Extra))
+	return nil
 }
