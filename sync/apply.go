@@ -30,6 +30,7 @@ type Applier struct {
 	now         func() time.Time
 	dedupWindow time.Duration
 	maxUpdates  int
+	metrics     *Metrics
 
 	mu gosync.Mutex
 }
@@ -121,6 +122,7 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	began := time.Now()
 
 	var res Result
 	var prev *v1.Relationship
@@ -159,6 +161,7 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 		res.Applied++
 	}
 	if res.Applied == 0 && (b.Source == "" || positionOf(prev) == b.End) {
+		a.metrics.observeBatch(b.Source, res, time.Since(began))
 		return res, nil
 	}
 
@@ -232,7 +235,13 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 	if err := write(ov.log[chunkStart:], end, true); err != nil {
 		return res, err
 	}
-	a.log.InfoContext(ctx, "applied events", "source", b.Source, "applied", res.Applied, "duplicates", res.Duplicates, "writes", res.Writes)
+	a.metrics.observeBatch(b.Source, res, time.Since(began))
+	first, last := "", ""
+	if len(b.Events) > 0 {
+		first, last = b.Events[0].ID, b.Events[len(b.Events)-1].ID
+	}
+	a.log.InfoContext(ctx, "applied events", "source", label(b.Source), "applied", res.Applied, "duplicates", res.Duplicates,
+		"writes", res.Writes, "first_event", first, "last_event", last, "position", b.End)
 	return res, nil
 }
 

@@ -181,15 +181,22 @@ func (f *FileSource) Run(ctx context.Context, a *Applier) (FileStats, error) {
 		if err := f.deadLetters(bad); err != nil {
 			return st, err
 		}
+		a.metrics.deadLettered(f.Name, len(bad))
 		st.DeadLetters += len(bad)
 		if len(batch.Events) > 0 || len(bad) > 0 {
 			n, err := f.apply(ctx, a, batch, raws, starts, &st)
 			if err != nil {
 				return st, err
 			}
+			a.metrics.deadLettered(f.Name, n)
 			st.DeadLetters += n
 		}
 		st.Position = pos
+		if sizer, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+			if fi, err := sizer.Stat(); err == nil {
+				a.metrics.lag(f.Name, fi.Size()-pos, -1)
+			}
+		}
 		if atEOF {
 			if !f.Follow {
 				return st, nil

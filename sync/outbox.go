@@ -177,10 +177,12 @@ SELECT txid::text, id, event::text, extract(epoch from now() - created_at)
 			return st, fmt.Errorf("reading the outbox: %w", err)
 		}
 		batch.End = txid + "-" + id
+		a.metrics.lag(o.Name, -1, st.Lag)
 		if n > 0 {
 			if err := o.deadLetters(ctx, conn, bad); err != nil {
 				return st, err
 			}
+			a.metrics.deadLettered(o.Name, len(bad))
 			st.DeadLetters += len(bad)
 			for {
 				res, err := a.ApplyBatch(ctx, batch)
@@ -191,6 +193,7 @@ SELECT txid::text, id, event::text, extract(epoch from now() - created_at)
 						return st, err
 					}
 					st.DeadLetters++
+					a.metrics.deadLettered(o.Name, 1)
 					batch.Events = append(batch.Events[:i:i], batch.Events[i+1:]...)
 					batch.Positions = append(batch.Positions[:i:i], batch.Positions[i+1:]...)
 					raws = append(raws[:i:i], raws[i+1:]...)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -127,6 +128,15 @@ func TestServeAndCheck(t *testing.T) {
 		if code != tt.code || !strings.Contains(out, tt.out) {
 			t.Errorf("check %v: exit %d out %q err %q; want exit %d and %q", tt.args, code, out, errs, tt.code, tt.out)
 		}
+	}
+	mresp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mbody, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	if !strings.Contains(string(mbody), `boxauthz_sync_events_applied_total{source="http"} 24`) {
+		t.Errorf("/metrics does not count the 24 events applied:\n%s", mbody)
 	}
 	code, _, errs := runCmd(t, ctx, "check", "--server", base, "--admin-key", "wrong", "bob", "rename", "file:plan")
 	if code != 2 || !strings.Contains(errs, "401") {

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/boxauthz/boxauthz/internal/httpapi"
 	"github.com/boxauthz/boxauthz/sync"
 )
@@ -43,7 +45,8 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	defer st.Close()
 
 	api, err := httpapi.New(httpapi.Config{Checker: st.checker, Applier: st.applier, AdminKey: *adminKey, Ready: st.ready, Logger: logger,
-		WebhookKeys: sync.WebhookKeys{Primary: *whPrimary, Secondary: *whSecondary}, WebhookDeadLetter: *whDead})
+		WebhookKeys: sync.WebhookKeys{Primary: *whPrimary, Secondary: *whSecondary}, WebhookDeadLetter: *whDead,
+		Metrics: promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{})})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -24,6 +26,7 @@ type stack struct {
 	embedded bool
 	checker  *checker.Checker
 	applier  *sync.Applier
+	registry *prometheus.Registry
 }
 
 // openStack connects to the SpiceDB the flags select (starting the embedded
@@ -60,11 +63,19 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger) (*sta
 		_ = c.Close()
 		return nil, err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m, err := sync.NewMetrics(reg)
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
 	return &stack{
 		client:   c,
 		embedded: embedded,
 		checker:  ch,
-		applier:  sync.NewApplier(c, sync.WithLogger(logger)),
+		registry: reg,
+		applier:  sync.NewApplier(c, sync.WithLogger(logger), sync.WithMetrics(m)),
 	}, nil
 }
 

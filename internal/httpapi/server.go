@@ -39,6 +39,8 @@ type Config struct {
 	WebhookDeadLetter string
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Metrics, when set, serves GET /metrics (Prometheus text format).
+	Metrics http.Handler
 }
 
 // Server is the HTTP API.
@@ -73,6 +75,9 @@ func New(cfg Config) (*Server, error) {
 	s.mux.Handle("POST /v1/check/bulk", s.admin(s.checkBulk))
 	s.mux.Handle("POST /v1/lookup/items", s.admin(s.lookupItems))
 	s.mux.Handle("POST /v1/lookup/users", s.admin(s.lookupUsers))
+	if cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", cfg.Metrics)
+	}
 	if cfg.WebhookKeys.Primary != "" || cfg.WebhookKeys.Secondary != "" {
 		s.mux.HandleFunc("POST /webhooks/box", s.boxWebhook)
 	}
