@@ -31,6 +31,7 @@ type Applier struct {
 	dedupWindow time.Duration
 	maxUpdates  int
 	metrics     *Metrics
+	store       *store
 
 	mu gosync.Mutex
 }
@@ -53,7 +54,7 @@ func WithMaxUpdatesPerWrite(n int) Option { return func(a *Applier) { a.maxUpdat
 
 // NewApplier returns an Applier writing to c.
 func NewApplier(c Client, opts ...Option) *Applier {
-	a := &Applier{client: c, log: slog.Default(), now: time.Now, dedupWindow: 30 * 24 * time.Hour, maxUpdates: 1000}
+	a := &Applier{client: c, log: slog.Default(), now: time.Now, dedupWindow: 30 * 24 * time.Hour, maxUpdates: 1000, store: newStore(c)}
 	for _, o := range opts {
 		o(a)
 	}
@@ -132,13 +133,18 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 			return res, err
 		}
 	}
-	dup, token, err := a.applied(ctx, b.Events)
-	if err != nil {
+	if err := a.store.load(ctx); err != nil {
+		a.store.reset()
 		return res, err
 	}
-	res.Token = token
+	committed := false
+	defer func() {
+		if !committed {
+			a.store.reset()
+		}
+	}()
 
-	ov := newOverlay(a.client)
+	ov := newOverlay(a.store)
 	tr := &translator{ov: ov, now: a.now()}
 	type span struct {
 		start, end int // the event's slice of ov.log
@@ -147,7 +153,7 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 	var spans []span
 	seen := map[string]bool{}
 	for i, ev := range b.Events {
-		if dup[ev.ID] || seen[ev.ID] {
+		if a.store.applied[eventKey(ev.ID)] || seen[ev.ID] {
 			res.Duplicates++
 			continue
 		}
@@ -161,16 +167,22 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 		res.Applied++
 	}
 	if res.Applied == 0 && (b.Source == "" || positionOf(prev) == b.End) {
+		// Nothing to write: the token is SpiceDB's present, which covers
+		// the earlier writes of these events.
+		tok, err := a.store.token(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.Token = tok
+		committed = true
 		a.metrics.observeBatch(b.Source, res, time.Since(began))
 		return res, nil
 	}
 
 	// Group events into writes of at most maxUpdates, one slot kept for the
 	// position.
-	limit := a.maxUpdates
-	if b.Source != "" {
-		limit -= 2
-	}
+	// Keep room for the position and the writer epoch.
+	limit := a.maxUpdates - 4
 	write := func(log []change, pos string, final bool) error {
 		ups := updates(log)
 		var pre []*v1.Precondition
@@ -182,13 +194,16 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 		if len(ups) == 0 {
 			return nil
 		}
+		epUps, epPre, epDone := a.store.epochUpdate()
+		ups, pre = append(ups, epUps...), append(pre, epPre...)
 		resp, err := a.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre})
 		if err != nil {
 			if status.Code(err) == codes.FailedPrecondition {
-				return fmt.Errorf("committing position %s of %s: another writer moved the position: %w", pos, b.Source, err)
+				return fmt.Errorf("writing events of %s: another writer changed spicedb meanwhile (retry: the state is read again): %w", label(b.Source), err)
 			}
 			return fmt.Errorf("writing %d relationship updates: %w", len(ups), err)
 		}
+		epDone()
 		res.Writes++
 		res.Token = resp.GetWrittenAt()
 		if b.Source != "" && final {
@@ -235,6 +250,8 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 	if err := write(ov.log[chunkStart:], end, true); err != nil {
 		return res, err
 	}
+	a.store.fold(ov.log)
+	committed = true
 	a.metrics.observeBatch(b.Source, res, time.Since(began))
 	first, last := "", ""
 	if len(b.Events) > 0 {
@@ -251,40 +268,6 @@ func (b Batch) Positions0(i int) string {
 		return ""
 	}
 	return b.Positions[i]
-}
-
-// applied tells which event ids SpiceDB already records as applied.
-func (a *Applier) applied(ctx context.Context, events []Event) (map[string]bool, *v1.ZedToken, error) {
-	items := make([]*v1.CheckBulkPermissionsRequestItem, 0, len(events))
-	for _, ev := range events {
-		k := eventKey(ev.ID)
-		items = append(items, &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeEvent, k), Permission: relApplied, Subject: subj(typeEvent, k, "")})
-	}
-	if len(items) == 0 {
-		return nil, nil, nil
-	}
-	dup := map[string]bool{}
-	var token *v1.ZedToken
-	for start := 0; start < len(items); start += 1000 {
-		end := min(start+1000, len(items))
-		resp, err := a.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{
-			Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-			Items:       items[start:end],
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("looking up applied event ids: %w", err)
-		}
-		for i, p := range resp.GetPairs() {
-			if p.GetError() != nil {
-				return nil, nil, fmt.Errorf("looking up applied event id %q: %s", events[start+i].ID, p.GetError().GetMessage())
-			}
-			if p.GetItem().GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
-				dup[events[start+i].ID] = true
-			}
-		}
-		token = resp.GetCheckedAt()
-	}
-	return dup, token, nil
 }
 
 // eventKey maps an event id (any printable text) to a SpiceDB object id.

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
+	"strconv"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
@@ -286,9 +286,7 @@ func TestApplyLargeDelete(t *testing.T) {
 	}
 }
 
-func itoa(i int) string {
-	return strings.TrimSpace(strings.Replace(time.Duration(i).String(), "ns", "", 1))
-}
+func itoa(i int) string { return strconv.Itoa(i) }
 
 // failingWrites fails the n-th WriteRelationships call, as a crash between
 // two writes would leave things.

@@ -2,9 +2,6 @@ package sync
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
@@ -19,10 +16,7 @@ type Reader interface {
 // what SpiceDB holds now, with the batch's pending changes on top. Events
 // later in a batch see the effects of earlier ones through it.
 type overlay struct {
-	base Reader
-	// cache holds base reads by filter: the base does not change while a
-	// batch is built (the Applier is its only writer meanwhile).
-	cache   map[string][]*v1.Relationship
+	base    *store
 	changes map[string]change
 	// log is every change in the order it was made; an event's changes are
 	// log[start:] from where the event began, so a batch can be split into
@@ -38,8 +32,8 @@ type change struct {
 	deleted bool
 }
 
-func newOverlay(base Reader) *overlay {
-	return &overlay{base: base, changes: map[string]change{}, cache: map[string][]*v1.Relationship{},
+func newOverlay(base *store) *overlay {
+	return &overlay{base: base, changes: map[string]change{},
 		byObject: map[string][]string{}, bySubject: map[string][]string{}, byType: map[string][]string{}}
 }
 
@@ -64,7 +58,16 @@ func (o *overlay) delete(r *v1.Relationship) { o.set(r, true) }
 
 // read returns the relationships matching f as they will be after the batch.
 func (o *overlay) read(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Relationship, error) {
-	base, err := o.readBase(ctx, f)
+	return o.readAs(ctx, f, false)
+}
+
+// readFresh reads as read does, but never from the catalogue's guesses.
+func (o *overlay) readFresh(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Relationship, error) {
+	return o.readAs(ctx, f, true)
+}
+
+func (o *overlay) readAs(ctx context.Context, f *v1.RelationshipFilter, fresh bool) ([]*v1.Relationship, error) {
+	base, err := o.base.read(ctx, f, fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -98,32 +101,6 @@ func (o *overlay) read(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Rel
 		}
 	}
 	return out, nil
-}
-
-func (o *overlay) readBase(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Relationship, error) {
-	ck := describe(f) + "|" + f.GetOptionalSubjectFilter().GetOptionalRelation().GetRelation()
-	if rs, ok := o.cache[ck]; ok {
-		return rs, nil
-	}
-	stream, err := o.base.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-		RelationshipFilter: f,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading relationships %s: %w", describe(f), err)
-	}
-	var out []*v1.Relationship
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			o.cache[ck] = out
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading relationships %s: %w", describe(f), err)
-		}
-		out = append(out, resp.GetRelationship())
-	}
 }
 
 // updates turns a slice of the change log into SpiceDB updates, the last

@@ -51,8 +51,8 @@ func positionOf(r *v1.Relationship) string {
 
 // positionRel reads the committed position of a source; nil when it has none.
 func (a *Applier) positionRel(ctx context.Context, source string) (*v1.Relationship, error) {
-	ov := newOverlay(a.client)
-	rs, err := ov.read(ctx, &v1.RelationshipFilter{ResourceType: typeSource, OptionalResourceId: sourceKey(source), OptionalRelation: relPosition})
+	// Always from SpiceDB: the position is what decides where to resume.
+	rs, err := a.store.fetch(ctx, &v1.RelationshipFilter{ResourceType: typeSource, OptionalResourceId: sourceKey(source), OptionalRelation: relPosition})
 	if err != nil {
 		return nil, fmt.Errorf("reading the position of %s: %w", source, err)
 	}

@@ -311,8 +311,10 @@ func (t *translator) refuseCycle(ctx context.Context, id, parent string) error {
 // parent relationship goes last, so an item is reachable from the deleted one
 // for as long as anything of it is left.
 func (t *translator) deleteItem(ctx context.Context, typ, id string) error {
-	ok, err := t.exists(ctx, typ, id)
-	if err != nil || !ok {
+	// Not exists(): what an interrupted delete left of the item has no
+	// exists marker any more, and must go all the same.
+	root, err := t.ov.readFresh(ctx, filter(typ, id, ""))
+	if err != nil || len(root) == 0 {
 		return err
 	}
 	t.ov.touch(flag(typ, id, relTrashed))
@@ -323,7 +325,7 @@ func (t *translator) deleteItem(ctx context.Context, typ, id string) error {
 			continue
 		}
 		for _, childType := range []string{schema.TypeFolder, schema.TypeFile} {
-			children, err := t.ov.read(ctx, bySubject(childType, relParent, schema.TypeFolder, cur[1]))
+			children, err := t.ov.readFresh(ctx, bySubject(childType, relParent, schema.TypeFolder, cur[1]))
 			if err != nil {
 				return err
 			}
@@ -334,7 +336,7 @@ func (t *translator) deleteItem(ctx context.Context, typ, id string) error {
 	}
 	for i := len(subtree) - 1; i >= 0; i-- {
 		cur := subtree[i]
-		collabs, err := t.ov.read(ctx, bySubject(schema.TypeCollaboration, relItem, cur[0], cur[1]))
+		collabs, err := t.ov.readFresh(ctx, bySubject(schema.TypeCollaboration, relItem, cur[0], cur[1]))
 		if err != nil {
 			return err
 		}
@@ -343,7 +345,7 @@ func (t *translator) deleteItem(ctx context.Context, typ, id string) error {
 				return err
 			}
 		}
-		rels, err := t.ov.read(ctx, filter(cur[0], cur[1], ""))
+		rels, err := t.ov.readFresh(ctx, filter(cur[0], cur[1], ""))
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,288 @@
+package sync
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/boxauthz/boxauthz/schema"
+)
+
+// store is the Applier's view of what SpiceDB holds, kept across batches.
+// Reads fetch whole objects (every relationship of one resource) and whole
+// reverse sets (every relationship of one resource type pointing at one
+// subject) and keep them; each committed batch is folded in. A catalogue of
+// the items and collaborations that exist lets a new object be known empty
+// without asking SpiceDB.
+//
+// It is valid only while this Applier is the model's only writer. Every
+// write moves a writer epoch in SpiceDB on the condition that it is still
+// where this Applier last left it: a write by another Applier (another
+// boxauthz, a reconcile) fails that condition, and the store starts over.
+type store struct {
+	base    Reader
+	objects map[string]map[string]*v1.Relationship // "type:id" -> key -> rel
+	reverse map[string]map[string]*v1.Relationship // "restype@subtype:subid" -> key -> rel
+	known   map[string]bool                         // "folder:id", "file:id", "collaboration:id"
+	// guessed marks sets taken as empty from the catalogue rather than read.
+	guessed map[string]bool
+	// applied holds the keys of applied event ids within the dedup window.
+	applied map[string]bool
+	loaded  bool
+	// epoch is the writer epoch SpiceDB holds as this store last saw it.
+	epoch *v1.Relationship
+	name  string
+	seq   int
+}
+
+func newStore(base Reader) *store {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	s := &store{base: base, name: hex.EncodeToString(b[:])}
+	s.reset()
+	return s
+}
+
+func (s *store) reset() {
+	s.objects = map[string]map[string]*v1.Relationship{}
+	s.reverse = map[string]map[string]*v1.Relationship{}
+	s.known = map[string]bool{}
+	s.guessed = map[string]bool{}
+	s.applied = map[string]bool{}
+	s.loaded = false
+	s.epoch = nil
+}
+
+// catalogued types are those whose existence the store tracks.
+var catalogued = map[string]string{schema.TypeFolder: relExists, schema.TypeFile: relExists, schema.TypeCollaboration: relItem}
+
+// load reads the writer epoch and the catalogue, once per reset.
+func (s *store) load(ctx context.Context) error {
+	if s.loaded {
+		return nil
+	}
+	ep, err := s.fetch(ctx, epochFilter())
+	if err != nil {
+		return err
+	}
+	if len(ep) > 0 {
+		s.epoch = ep[0]
+	}
+	marks, err := s.fetch(ctx, &v1.RelationshipFilter{ResourceType: typeEvent, OptionalRelation: relApplied})
+	if err != nil {
+		return err
+	}
+	for _, m := range marks {
+		s.applied[m.GetResource().GetObjectId()] = true
+	}
+	for typ, rel := range catalogued {
+		rs, err := s.fetch(ctx, &v1.RelationshipFilter{ResourceType: typ, OptionalRelation: rel})
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			s.known[objectKey(typ, r.GetResource().GetObjectId())] = true
+		}
+	}
+	s.loaded = true
+	return nil
+}
+
+func epochFilter() *v1.RelationshipFilter {
+	return &v1.RelationshipFilter{ResourceType: typeSource, OptionalResourceId: sourceKey("boxauthz:writer"), OptionalRelation: relPosition}
+}
+
+// epochUpdate moves the writer epoch on, on the condition that nobody else
+// moved it. done records the move once the write succeeded.
+func (s *store) epochUpdate() (ups []*v1.RelationshipUpdate, pre []*v1.Precondition, done func()) {
+	s.seq++
+	next := positionRelationship("boxauthz:writer", fmt.Sprintf("%s-%d", s.name, s.seq))
+	ups, pre = positionUpdates("boxauthz:writer", s.epoch, positionOf(next))
+	return ups, pre, func() { s.epoch = next }
+}
+
+func objectKey(typ, id string) string { return typ + ":" + id }
+
+func reverseKey(resType, subType, subID string) string { return resType + "@" + subType + ":" + subID }
+
+// read answers f from whole objects or reverse sets, fetching what it lacks.
+// fresh refuses the catalogue's guesses: a delete interrupted halfway leaves
+// an item no longer catalogued but not yet empty, and the delete must see
+// what is left of it.
+func (s *store) read(ctx context.Context, f *v1.RelationshipFilter, fresh bool) ([]*v1.Relationship, error) {
+	var set map[string]*v1.Relationship
+	var err error
+	sf := f.GetOptionalSubjectFilter()
+	if fresh {
+		var k string
+		switch {
+		case f.GetOptionalResourceId() != "":
+			k = objectKey(f.GetResourceType(), f.GetOptionalResourceId())
+			if s.guessed[k] {
+				delete(s.objects, k)
+			}
+		case sf.GetOptionalSubjectId() != "":
+			k = reverseKey(f.GetResourceType(), sf.GetSubjectType(), sf.GetOptionalSubjectId())
+			if s.guessed[k] {
+				delete(s.reverse, k)
+			}
+		}
+		delete(s.guessed, k)
+		s.loaded, fresh = false, s.loaded // no guessing for this read
+		defer func() { s.loaded = fresh }()
+	}
+	switch {
+	case f.GetOptionalResourceId() != "":
+		set, err = s.object(ctx, f.GetResourceType(), f.GetOptionalResourceId())
+	case sf.GetOptionalSubjectId() != "":
+		set, err = s.reverseSet(ctx, f.GetResourceType(), sf.GetSubjectType(), sf.GetOptionalSubjectId())
+	default:
+		return s.fetch(ctx, f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(set))
+	for k, r := range set {
+		if matches(f, r) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys) // deterministic, whatever the map's order
+	out := make([]*v1.Relationship, len(keys))
+	for i, k := range keys {
+		out[i] = set[k]
+	}
+	return out, nil
+}
+
+func (s *store) object(ctx context.Context, typ, id string) (map[string]*v1.Relationship, error) {
+	k := objectKey(typ, id)
+	if set, ok := s.objects[k]; ok {
+		return set, nil
+	}
+	if _, ok := catalogued[typ]; ok && s.loaded && !s.known[k] {
+		set := map[string]*v1.Relationship{}
+		s.objects[k] = set
+		s.guessed[k] = true
+		return set, nil
+	}
+	rs, err := s.fetch(ctx, &v1.RelationshipFilter{ResourceType: typ, OptionalResourceId: id})
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[string]*v1.Relationship, len(rs))
+	for _, r := range rs {
+		set[key(r)] = r
+	}
+	s.objects[k] = set
+	return set, nil
+}
+
+func (s *store) reverseSet(ctx context.Context, resType, subType, subID string) (map[string]*v1.Relationship, error) {
+	k := reverseKey(resType, subType, subID)
+	if set, ok := s.reverse[k]; ok {
+		return set, nil
+	}
+	// Nothing points at an item that does not exist: deleting one removes
+	// everything that referred to it.
+	if (subType == schema.TypeFolder || subType == schema.TypeFile) && s.loaded && !s.known[objectKey(subType, subID)] {
+		set := map[string]*v1.Relationship{}
+		s.reverse[k] = set
+		s.guessed[k] = true
+		return set, nil
+	}
+	rs, err := s.fetch(ctx, &v1.RelationshipFilter{ResourceType: resType,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: subType, OptionalSubjectId: subID}})
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[string]*v1.Relationship, len(rs))
+	for _, r := range rs {
+		set[key(r)] = r
+	}
+	s.reverse[k] = set
+	return set, nil
+}
+
+func (s *store) fetch(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Relationship, error) {
+	stream, err := s.base.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		RelationshipFilter: f,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading relationships %s: %w", describe(f), err)
+	}
+	var out []*v1.Relationship
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading relationships %s: %w", describe(f), err)
+		}
+		out = append(out, resp.GetRelationship())
+	}
+}
+
+// fold applies written changes to whatever is cached.
+func (s *store) fold(log []change) {
+	for _, c := range log {
+		r := c.rel
+		res, sub := r.GetResource(), r.GetSubject().GetObject()
+		k := key(r)
+		if res.GetObjectType() == typeEvent && !c.deleted {
+			s.applied[res.GetObjectId()] = true
+		}
+		if rel, ok := catalogued[res.GetObjectType()]; ok && r.GetRelation() == rel {
+			s.known[objectKey(res.GetObjectType(), res.GetObjectId())] = !c.deleted
+		}
+		for _, set := range []map[string]*v1.Relationship{
+			s.objects[objectKey(res.GetObjectType(), res.GetObjectId())],
+			s.reverse[reverseKey(res.GetObjectType(), sub.GetObjectType(), sub.GetObjectId())],
+		} {
+			if set == nil {
+				continue
+			}
+			if c.deleted {
+				delete(set, k)
+			} else {
+				set[k] = r
+			}
+		}
+	}
+}
+
+// token returns a consistency token for SpiceDB as it is now.
+func (s *store) token(ctx context.Context) (*v1.ZedToken, error) {
+	stream, err := s.base.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		RelationshipFilter: epochFilter(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading spicedb's revision: %w", err)
+	}
+	var tok *v1.ZedToken
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading spicedb's revision: %w", err)
+		}
+		tok = resp.GetReadAt()
+	}
+	if tok == nil {
+		// Nothing to read carries no revision: ask for one that does.
+		return nil, nil
+	}
+	return tok, nil
+}
