@@ -29,7 +29,7 @@ type store struct {
 	base    Reader
 	objects map[string]map[string]*v1.Relationship // "type:id" -> key -> rel
 	reverse map[string]map[string]*v1.Relationship // "restype@subtype:subid" -> key -> rel
-	known   map[string]bool                         // "folder:id", "file:id", "collaboration:id"
+	known   map[string]bool                        // "folder:id", "file:id", "collaboration:id"
 	// guessed marks sets taken as empty from the catalogue rather than read.
 	guessed map[string]bool
 	// applied holds the keys of applied event ids within the dedup window.

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/boxauthz/boxauthz/internal/spicedb"
 )
 
 // RunConfig says what a benchmark run measures.
@@ -32,8 +34,10 @@ type RunConfig struct {
 	Caches      []bool // SpiceDB dispatch caches: false = cold, true = on
 	Concurrency []int
 	Buckets     []string
-	// Checks is the number of checks per cell; CellTime caps a cell's
-	// duration (a cell that hits it reports fewer checks).
+	// Checks is the number of questions per row (store × cache × depth ×
+	// concurrency), asked of every shape. CellTime × len(Shapes) caps a row's
+	// duration: a row that hits it reports fewer checks (the same number for
+	// every shape).
 	Checks   int
 	CellTime time.Duration
 
@@ -53,15 +57,15 @@ func DefaultRunConfig() RunConfig {
 		MemSize:          "small",
 		PGSize:           "x15",
 		PGDatabasePrefix: "shapebench_",
-		Shapes:      Shapes(),
-		Caches:      []bool{false, true},
-		Concurrency: []int{1, 8},
-		Buckets:     []string{BucketShallow, BucketDeep},
-		Checks:      200,
-		CellTime:    20 * time.Second,
-		Equivalence:   EquivalenceOptions{Panel: 6, Shallow: 300, Random: 100},
-		PGEquivalence: EquivalenceOptions{Panel: 2, Shallow: 100, Random: 40},
-		Log:         io.Discard,
+		Shapes:           Shapes(),
+		Caches:           []bool{false, true},
+		Concurrency:      []int{1, 8},
+		Buckets:          []string{BucketShallow, BucketDeep},
+		Checks:           200,
+		CellTime:         20 * time.Second,
+		Equivalence:      EquivalenceOptions{Panel: 2, Deep: -1, Shallow: 200, Random: 60},
+		PGEquivalence:    EquivalenceOptions{Panel: 2, Deep: 200, Shallow: 100, Random: 40},
+		Log:              io.Discard,
 	}
 }
 
@@ -242,7 +246,6 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		}
 		rep.LoadAvg = append(rep.LoadAvg, loadAvg(st.name+" before checks"))
 
-		cellNo := 0
 		for _, cache := range cfg.Caches {
 			// One asker per cache mode: every shape gets the same questions,
 			// and no question repeats within a server.
@@ -250,16 +253,13 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 			for _, bucket := range cfg.Buckets {
 				for _, conc := range cfg.Concurrency {
 					qs := asker.Draw(cfg.Checks, bucket, CommonActions)
-					// Rotate which shape goes first so that drifting load
-					// on the machine does not favour one shape.
-					order := append([]Shape{}, cfg.Shapes...)
-					for k := 0; k < cellNo%len(order); k++ {
-						order = append(order[1:], order[0])
+					targets := map[Shape]target{}
+					for _, shape := range cfg.Shapes {
+						targets[shape] = target{conn: servers[shape].conns[cache], token: servers[shape].tokens[cache]}
 					}
-					cellNo++
-					for _, shape := range order {
-						ss := servers[shape]
-						cell := measure(ctx, ss.conns[cache], d, qs, conc, ss.tokens[cache], cfg.CellTime)
+					cells := measureInterleaved(ctx, d, cfg.Shapes, targets, qs, conc, cfg.CellTime*time.Duration(len(cfg.Shapes)))
+					for _, shape := range cfg.Shapes {
+						cell := cells[shape]
 						cell.Store, cell.Cache, cell.Bucket, cell.Shape = st.name, cache, bucket, shape
 						rep.Cells = append(rep.Cells, cell)
 						logf("%s cache=%v depth %s conc %d %-9s n=%d p50=%v p95=%v %.0f/s granted %d errors %d",
@@ -315,14 +315,8 @@ func setupMemory(ctx context.Context, shape Shape, d *Dataset, caches []bool) (*
 	}
 	var first LoadResult
 	for k, cache := range caches {
-		var c Conn
-		var err error
-		if cache {
-			// boxauthz's own embedded SpiceDB, exactly as it runs.
-			c, err = StartEmbedded(ctx)
-		} else {
-			c, err = StartMemory(ctx, Options{Cache: false})
-		}
+		// Each in-memory SpiceDB has a datastore of its own: load each.
+		c, err := StartMemory(ctx, Options{Cache: cache})
 		if err != nil {
 			_ = ss.close()
 			return nil, first, err
@@ -336,12 +330,11 @@ func setupMemory(ctx context.Context, shape Shape, d *Dataset, caches []bool) (*
 		if k == 0 {
 			first = lr
 		}
-		// Each memory datastore has its own revisions.
+		ss.tokenFor(cache, lr.Token)
 		if err := warm(ctx, c, d, lr.Token); err != nil {
 			_ = ss.close()
 			return nil, first, err
 		}
-		ss.tokenFor(cache, lr.Token)
 	}
 	return ss, first, nil
 }
@@ -350,15 +343,11 @@ func setupPostgres(ctx context.Context, dsn, db string, shape Shape, d *Dataset,
 	if err := CreatePostgresDatabase(ctx, dsn, db); err != nil {
 		return nil, LoadResult{}, err
 	}
-	sdsn, err := PostgresDSN(dsn, db)
+	uri, err := PostgresDSN(dsn, db)
 	if err != nil {
 		return nil, LoadResult{}, err
 	}
-	if err := MigratePostgres(ctx, sdsn); err != nil {
-		return nil, LoadResult{}, err
-	}
-	ds, err := OpenPostgres(ctx, sdsn)
-	if err != nil {
+	if err := spicedb.MigratePostgres(ctx, uri); err != nil {
 		return nil, LoadResult{}, err
 	}
 	ss := &shapeServers{conns: map[bool]Conn{}}
@@ -367,11 +356,12 @@ func setupPostgres(ctx context.Context, dsn, db string, shape Shape, d *Dataset,
 		for _, c := range ss.conns {
 			err = errors.Join(err, c.Close())
 		}
-		return errors.Join(err, ds.Close())
+		return err
 	}
 	var lr LoadResult
 	for k, cache := range caches {
-		c, err := StartPostgres(ctx, ds, Options{Cache: cache})
+		// Both SpiceDBs of a shape share its database: load once.
+		c, err := StartPostgres(ctx, uri, Options{Cache: cache})
 		if err != nil {
 			_ = ss.close()
 			return nil, lr, err
@@ -382,8 +372,8 @@ func setupPostgres(ctx context.Context, dsn, db string, shape Shape, d *Dataset,
 				_ = ss.close()
 				return nil, lr, err
 			}
-			// Fresh statistics, as autovacuum would have after a bulk load.
-			if err := analyze(ctx, sdsn); err != nil {
+			// Fresh planner statistics, as autovacuum would soon have.
+			if err := psqlExec(ctx, uri, "ANALYZE"); err != nil {
 				logf("postgres %s: ANALYZE failed: %v", shape, err)
 			}
 		}
@@ -405,13 +395,66 @@ func (ss *shapeServers) tokenFor(cache bool, t *v1.ZedToken) {
 	ss.tokens[cache] = t
 }
 
-func measure(ctx context.Context, c Conn, d *Dataset, qs []Question, conc int, token *v1.ZedToken, limit time.Duration) Cell {
-	cell := Cell{Conc: conc}
+type target struct {
+	conn  Conn
+	token *v1.ZedToken
+}
+
+// measureInterleaved asks qs of every shape, interleaved: the questions go in
+// rounds of 8 × conc, and each round is asked of every shape in turn (the
+// order rotating from round to round), so a change in the machine's load
+// hits every shape alike and every shape answers the same questions. It
+// stops after the round during which limit passed.
+func measureInterleaved(ctx context.Context, d *Dataset, shapes []Shape, targets map[Shape]target, qs []Question, conc int, limit time.Duration) map[Shape]Cell {
+	round := 8 * conc
+	type acc struct {
+		lat             []time.Duration
+		wall            time.Duration
+		granted, errors int
+	}
+	accs := map[Shape]*acc{}
+	for _, s := range shapes {
+		accs[s] = &acc{}
+	}
+	start := time.Now()
+	asked := 0
+	for r := 0; r*round < len(qs); r++ {
+		part := qs[r*round : min((r+1)*round, len(qs))]
+		for k := range shapes {
+			s := shapes[(r+k)%len(shapes)]
+			lat, wall, granted, errs := askAll(ctx, d, targets[s], part, conc)
+			a := accs[s]
+			a.lat = append(a.lat, lat...)
+			a.wall += wall
+			a.granted += granted
+			a.errors += errs
+		}
+		asked += len(part)
+		if time.Since(start) > limit {
+			break
+		}
+	}
+	out := map[Shape]Cell{}
+	for _, s := range shapes {
+		a := accs[s]
+		c := Cell{Conc: conc, N: len(a.lat), Granted: a.granted, Errors: a.errors, CutShort: asked < len(qs)}
+		sort.Slice(a.lat, func(x, y int) bool { return a.lat[x] < a.lat[y] })
+		if c.N > 0 {
+			c.P50 = a.lat[(c.N-1)*50/100]
+			c.P95 = a.lat[(c.N-1)*95/100]
+			c.PerSec = float64(c.N) / a.wall.Seconds()
+		}
+		out[s] = c
+	}
+	return out
+}
+
+// askAll asks qs of one SpiceDB with conc workers and returns the latencies,
+// the wall time, and how many were granted and failed.
+func askAll(ctx context.Context, d *Dataset, t target, qs []Question, conc int) ([]time.Duration, time.Duration, int, int) {
 	lat := make([]time.Duration, len(qs))
-	done := make([]bool, len(qs))
-	var next atomic.Int64
-	var granted, errs atomic.Int64
-	deadline := time.Now().Add(limit)
+	ok := make([]bool, len(qs))
+	var next, granted, errs atomic.Int64
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < conc; w++ {
@@ -420,24 +463,24 @@ func measure(ctx context.Context, c Conn, d *Dataset, qs []Question, conc int, t
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(qs) || time.Now().After(deadline) {
+				if i >= len(qs) {
 					return
 				}
-				req, err := d.Request(qs[i], snapshot(token))
+				req, err := d.Request(qs[i], snapshot(t.token))
 				if err != nil {
 					errs.Add(1)
 					continue
 				}
 				cctx, cancel := context.WithTimeout(ctx, time.Minute)
 				t0 := time.Now()
-				resp, err := c.CheckPermission(cctx, req)
+				resp, err := t.conn.CheckPermission(cctx, req)
 				lat[i] = time.Since(t0)
 				cancel()
-				done[i] = true
 				if err != nil {
 					errs.Add(1)
 					continue
 				}
+				ok[i] = true
 				if resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
 					granted.Add(1)
 				}
@@ -446,25 +489,11 @@ func measure(ctx context.Context, c Conn, d *Dataset, qs []Question, conc int, t
 	}
 	wg.Wait()
 	wall := time.Since(start)
-	var got []time.Duration
-	for i, ok := range done {
-		if ok {
-			got = append(got, lat[i])
+	var out []time.Duration
+	for i := range qs {
+		if ok[i] {
+			out = append(out, lat[i])
 		}
 	}
-	sort.Slice(got, func(a, b int) bool { return got[a] < got[b] })
-	cell.N = len(got)
-	cell.CutShort = cell.N < len(qs)
-	cell.Granted, cell.Errors = int(granted.Load()), int(errs.Load())
-	if cell.N > 0 {
-		cell.P50 = got[(cell.N-1)*50/100]
-		cell.P95 = got[(cell.N-1)*95/100]
-		cell.PerSec = float64(cell.N) / wall.Seconds()
-	}
-	return cell
-}
-
-// analyze runs ANALYZE on the database of dsn with psql.
-func analyze(ctx context.Context, dsn string) error {
-	return psqlExec(ctx, dsn, "ANALYZE")
+	return out, wall, int(granted.Load()), int(errs.Load())
 }

@@ -15,14 +15,19 @@ type EquivalenceSet struct {
 	// Rest are the other actions of the real schema, asked of the separated
 	// and ancestors shapes only (naive does not define them).
 	Rest []Question
+	// DeepItems is the number of items 25 or more deep in the grid.
+	DeepItems int
 }
 
 // EquivalenceOptions size the proof's question set.
 type EquivalenceOptions struct {
 	// Panel is the number of (user, presented link) pairs of the grid.
 	Panel int
-	// Shallow is how many items less than 25 deep the grid covers besides
-	// every item 25 or more deep (which it always covers); -1 for all.
+	// Deep is how many items 25 or more deep the grid covers; -1 (or 0) for
+	// all of them.
+	Deep int
+	// Shallow is how many items less than 25 deep the grid covers; -1 for
+	// all.
 	Shallow int
 	// Random is the number of extra questions, each drawn with its own user
 	// for a random item and action.
@@ -33,8 +38,8 @@ type EquivalenceOptions struct {
 //
 //   - a grid: a panel of users (collaborators found along deep paths, members
 //     of collaborating groups, owners, a colleague of a company link's owner,
-//     strangers), some presenting a shared link, asked every action on every
-//     item 25 or more deep and on o.Shallow other items; SpiceDB answers a
+//     strangers), some presenting a shared link, asked every action on o.Deep
+//     items 25 or more deep (all by default) and o.Shallow others; SpiceDB answers a
 //     panel member's questions in bulk, so a grid is cheap per question;
 //   - o.Random questions, each by a user drawn for its item (half of them
 //     collaborators on the item's path).
@@ -46,22 +51,30 @@ func NewEquivalenceSet(d *Dataset, o EquivalenceOptions) EquivalenceSet {
 			rest = append(rest, act)
 		}
 	}
-	var items, shallow []int
+	var deep, shallow []int
 	for i, it := range d.Items {
 		if it.Depth >= 25 {
-			items = append(items, i)
+			deep = append(deep, i)
 		} else {
 			shallow = append(shallow, i)
 		}
 	}
-	if o.Shallow < 0 || o.Shallow >= len(shallow) {
-		items = append(items, shallow...)
-	} else {
-		for _, k := range a.r.Perm(len(shallow))[:o.Shallow] {
-			items = append(items, shallow[k])
+	sample := func(xs []int, n int) []int {
+		if n < 0 || n >= len(xs) {
+			return xs
 		}
+		var out []int
+		for _, k := range a.r.Perm(len(xs))[:n] {
+			out = append(out, xs[k])
+		}
+		return out
 	}
-	var es EquivalenceSet
+	deepN := o.Deep
+	if deepN == 0 {
+		deepN = -1
+	}
+	items := append(sample(deep, deepN), sample(shallow, o.Shallow)...)
+	es := EquivalenceSet{DeepItems: len(sample(deep, deepN))}
 	for _, p := range a.Panel(o.Panel) {
 		for _, i := range items {
 			for _, act := range CommonActions {
@@ -114,7 +127,8 @@ func AnswerSet(ctx context.Context, c Conn, shape Shape, d *Dataset, es Equivale
 // EquivalenceResult is the outcome of comparing the shapes' answers.
 type EquivalenceResult struct {
 	Questions    int // (user, item, action, link) questions asked
-	DeepItems    int // items 25 or more deep, each asked every action by every panel member
+	DeepItems    int // items 25 or more deep in the grid: each asked every action by every panel member
+	AllDeepItems int // items 25 or more deep in the data set
 	Compared     map[string]int
 	Mismatches   map[string][]string // by comparison, the first few differing questions
 	Granted      int                 // questions the reference answers yes to
@@ -129,7 +143,7 @@ func (r EquivalenceResult) OK() bool { return r.MismatchSeen == 0 && r.Condition
 // Summary is a one-paragraph account of the result.
 func (r EquivalenceResult) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d questions (%d granted by the reference, %d items 25+ deep, every one asked every action by every panel member); ", r.Questions, r.Granted, r.DeepItems)
+	fmt.Fprintf(&b, "%d questions (%d granted by the reference; %d of the data set's %d items 25+ deep asked every action by every panel member); ", r.Questions, r.Granted, r.DeepItems, r.AllDeepItems)
 	var parts []string
 	for _, k := range []string{"separated = naive", "ancestors = naive", "ancestors = separated", "naive = reference", "separated = reference", "ancestors = reference"} {
 		if n, ok := r.Compared[k]; ok {
@@ -148,9 +162,10 @@ func (r EquivalenceResult) Summary() string {
 func CompareShapes(d *Dataset, es EquivalenceSet, answers map[Shape]Answers) (EquivalenceResult, error) {
 	r := EquivalenceResult{Compared: map[string]int{}, Mismatches: map[string][]string{}, ByAction: map[string]int{}}
 	r.Questions = len(es.Common) + len(es.Rest)
+	r.DeepItems = es.DeepItems
 	for _, it := range d.Items {
 		if it.Depth >= 25 {
-			r.DeepItems++
+			r.AllDeepItems++
 		}
 	}
 	yes := v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION

@@ -22,6 +22,10 @@ type LoadResult struct {
 // message.
 const ImportBatch = 5000
 
+// ImportStream is the number of relationships per ImportBulkRelationships
+// stream.
+const ImportStream = 100000
+
 // Load writes the schema of shape and then the data set (with ancestor
 // relationships when the shape reads them) through ImportBulkRelationships.
 // Duration covers the relationships only.
@@ -34,14 +38,35 @@ func Load(ctx context.Context, c Conn, shape Shape, d *Dataset) (LoadResult, err
 		return LoadResult{}, fmt.Errorf("writing the %s schema: %w", shape, err)
 	}
 	start := time.Now()
-	stream, err := c.ImportBulkRelationships(ctx)
-	if err != nil {
-		return LoadResult{}, fmt.Errorf("starting bulk import: %w", err)
+	var stream v1.PermissionsService_ImportBulkRelationshipsClient
+	inStream := 0
+	// SpiceDB ends a streaming call after its streaming API timeout (30s by
+	// default), so a big load goes as several streams (each one transaction).
+	finish := func() error {
+		if stream == nil {
+			return nil
+		}
+		resp, err := stream.CloseAndRecv()
+		stream = nil
+		if err != nil {
+			return fmt.Errorf("bulk import: %w", err)
+		}
+		if int(resp.GetNumLoaded()) != inStream {
+			return fmt.Errorf("bulk import loaded %d relationships, sent %d", resp.GetNumLoaded(), inStream)
+		}
+		inStream = 0
+		return nil
 	}
 	batch := make([]*v1.Relationship, 0, ImportBatch)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
+		}
+		if stream == nil {
+			var err error
+			if stream, err = c.ImportBulkRelationships(ctx); err != nil {
+				return fmt.Errorf("starting bulk import: %w", err)
+			}
 		}
 		if err := stream.Send(&v1.ImportBulkRelationshipsRequest{Relationships: batch}); err != nil {
 			// The stream's real error comes with CloseAndRecv.
@@ -50,7 +75,11 @@ func Load(ctx context.Context, c Conn, shape Shape, d *Dataset) (LoadResult, err
 			}
 			return fmt.Errorf("bulk import: %w", err)
 		}
+		inStream += len(batch)
 		batch = make([]*v1.Relationship, 0, ImportBatch)
+		if inStream >= ImportStream {
+			return finish()
+		}
 		return nil
 	}
 	n := 0
@@ -65,17 +94,13 @@ func Load(ctx context.Context, c Conn, shape Shape, d *Dataset) (LoadResult, err
 	if err == nil {
 		err = flush()
 	}
+	if err == nil {
+		err = finish()
+	}
 	if err != nil {
 		return LoadResult{}, err
 	}
-	resp, err := stream.CloseAndRecv()
-	if err != nil {
-		return LoadResult{}, fmt.Errorf("bulk import: %w", err)
-	}
 	dur := time.Since(start)
-	if int(resp.GetNumLoaded()) != n {
-		return LoadResult{}, fmt.Errorf("bulk import loaded %d relationships, sent %d", resp.GetNumLoaded(), n)
-	}
 	rs, err := c.ReadSchema(ctx, &v1.ReadSchemaRequest{})
 	if err != nil {
 		return LoadResult{}, fmt.Errorf("reading the revision after the load: %w", err)

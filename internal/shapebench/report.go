@@ -58,7 +58,7 @@ func (r *Report) Markdown() string {
 
 	if len(r.Cells) > 0 {
 		shapes := r.Config.Shapes
-		b.WriteString("Each cell: p50 / p95 latency / checks per second (N checks, none repeated; granted = answered yes).\n\n")
+		b.WriteString("Each cell: p50 / p95 latency / checks per second. Every shape of a row answered the same N questions (none asked twice of one SpiceDB; granted = answered yes), interleaved in rounds.\n\n")
 		b.WriteString("| datastore | SpiceDB caches | depth | concurrency |")
 		for _, s := range shapes {
 			fmt.Fprintf(&b, " %s |", s)
@@ -106,7 +106,7 @@ func (r *Report) Markdown() string {
 			}
 			fmt.Fprintf(&b, " %s | %s |\n", strings.Join(uniq(ns), "/"), strings.Join(uniq(gs), "/"))
 		}
-		b.WriteString("\n† the cell's time limit ended it before all its checks ran.\n\n")
+		b.WriteString("\n† the row's time limit ended it before all its questions were asked.\n\n")
 	}
 
 	for _, st := range []string{"memory", "postgres"} {

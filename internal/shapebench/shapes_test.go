@@ -2,6 +2,8 @@ package shapebench
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"os"
 	"strings"
 	"testing"
@@ -76,7 +78,7 @@ func equivalenceSize(t *testing.T) (Config, string) {
 }
 
 // TestShapesEquivalent loads one data set into boxauthz's embedded SpiceDB
-// (internal/spicedb.StartEmbedded) once per shape and checks that the
+// (internal/spicedb.StartEmbedded, in memory) once per shape and checks that the
 // separated (real) and ancestors shapes answer exactly like the naive one,
 // and all three like a Go reading of MODEL.md (Dataset.Expect), on thousands
 // of questions: every item 25 or more deep asked every action by every panel
@@ -93,7 +95,7 @@ func TestShapesEquivalent(t *testing.T) {
 	answers := map[Shape]Answers{}
 	for _, s := range Shapes() {
 		start := time.Now()
-		c, err := StartEmbedded(ctx)
+		c, err := StartMemory(ctx, Options{Cache: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,20 +149,32 @@ func checkEquivalence(t *testing.T, res EquivalenceResult) {
 }
 
 // TestShapesEquivalentPostgres is TestShapesEquivalent on SpiceDB's
-// PostgreSQL datastore, in databases shapebench_test_<shape> on the server of
-// BOXAUTHZ_PG_DSN (e.g. `BOXAUTHZ_PG_DSN=$(scripts/pg-local start)`).
+// PostgreSQL datastore, in fresh databases (dropped at the end) on the server
+// of BOXAUTHZ_PG_DSN (`BOXAUTHZ_PG_DSN=$(scripts/pg-local start)`). It skips
+// without one, unless BOXAUTHZ_REQUIRE_PG=1 (scripts/test sets it).
 func TestShapesEquivalentPostgres(t *testing.T) {
 	dsn := os.Getenv("BOXAUTHZ_PG_DSN")
 	if dsn == "" {
+		if os.Getenv("BOXAUTHZ_REQUIRE_PG") == "1" {
+			t.Fatal("BOXAUTHZ_REQUIRE_PG=1 but BOXAUTHZ_PG_DSN is empty: start one with scripts/pg-local start")
+		}
 		t.Skip("BOXAUTHZ_PG_DSN is not set (scripts/pg-local start prints one)")
 	}
 	_, size := equivalenceSize(t)
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	prefix := "t_shapes_" + hex.EncodeToString(b[:]) + "_"
 	cfg := DefaultRunConfig()
-	cfg.MemSize, cfg.PGDSN, cfg.PGSize, cfg.PGDatabasePrefix = "", dsn, size, "shapebench_test_"
+	cfg.MemSize, cfg.PGDSN, cfg.PGSize, cfg.PGDatabasePrefix = "", dsn, size, prefix
 	cfg.Caches, cfg.Buckets, cfg.Concurrency = []bool{true}, nil, nil
-	cfg.PGEquivalence = EquivalenceOptions{Panel: 3, Shallow: 100, Random: 30}
+	cfg.PGEquivalence = EquivalenceOptions{Panel: 2, Deep: 100, Shallow: 60, Random: 20}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	t.Cleanup(func() {
+		for _, s := range Shapes() {
+			_ = psqlExec(context.Background(), dsn, "DROP DATABASE IF EXISTS "+prefix+string(s)+" WITH (FORCE)")
+		}
+	})
 	rep, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
