@@ -34,7 +34,9 @@ type store struct {
 	guessed map[string]bool
 	// applied holds the keys of applied event ids within the dedup window.
 	applied map[string]bool
-	loaded  bool
+	// complete means every model relationship is held: nothing is fetched.
+	complete bool
+	loaded   bool
 	// epoch is the writer epoch SpiceDB holds as this store last saw it.
 	epoch *v1.Relationship
 	name  string
@@ -55,6 +57,7 @@ func (s *store) reset() {
 	s.known = map[string]bool{}
 	s.guessed = map[string]bool{}
 	s.applied = map[string]bool{}
+	s.complete = false
 	s.loaded = false
 	s.epoch = nil
 }
@@ -81,6 +84,13 @@ func (s *store) load(ctx context.Context) error {
 	for _, m := range marks {
 		s.applied[m.GetResource().GetObjectId()] = true
 	}
+	if err := s.preload(ctx); err != nil {
+		return err
+	}
+	if s.complete {
+		s.loaded = true
+		return nil
+	}
 	for typ, rel := range catalogued {
 		rs, err := s.fetch(ctx, &v1.RelationshipFilter{ResourceType: typ, OptionalRelation: rel})
 		if err != nil {
@@ -91,6 +101,57 @@ func (s *store) load(ctx context.Context) error {
 		}
 	}
 	s.loaded = true
+	return nil
+}
+
+// preloadLimit is the largest model preload reads whole; beyond it objects
+// are read as they are needed. The embedded store is for about this size.
+const preloadLimit = 250_000
+
+// preload reads the whole model when it is small, so that no event needs a
+// read: a store that scans a whole type for every read (the in-memory one)
+// answers one scan per type instead of one per object.
+func (s *store) preload(ctx context.Context) error {
+	objects := map[string]map[string]*v1.Relationship{}
+	reverse := map[string]map[string]*v1.Relationship{}
+	n := 0
+	for _, typ := range modelTypes {
+		stream, err := s.base.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ},
+		})
+		if err != nil {
+			return fmt.Errorf("reading %s relationships: %w", typ, err)
+		}
+		for {
+			resp, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("reading %s relationships: %w", typ, err)
+			}
+			if n++; n > preloadLimit {
+				return nil // too large: read lazily
+			}
+			r := resp.GetRelationship()
+			res, sub := r.GetResource(), r.GetSubject().GetObject()
+			k := key(r)
+			ok, rk := objectKey(res.GetObjectType(), res.GetObjectId()), reverseKey(res.GetObjectType(), sub.GetObjectType(), sub.GetObjectId())
+			if objects[ok] == nil {
+				objects[ok] = map[string]*v1.Relationship{}
+			}
+			objects[ok][k] = r
+			if reverse[rk] == nil {
+				reverse[rk] = map[string]*v1.Relationship{}
+			}
+			reverse[rk][k] = r
+			if rel, c := catalogued[res.GetObjectType()]; c && r.GetRelation() == rel {
+				s.known[ok] = true
+			}
+		}
+	}
+	s.objects, s.reverse, s.complete = objects, reverse, true
 	return nil
 }
 
@@ -167,6 +228,11 @@ func (s *store) object(ctx context.Context, typ, id string) (map[string]*v1.Rela
 	if set, ok := s.objects[k]; ok {
 		return set, nil
 	}
+	if s.complete {
+		set := map[string]*v1.Relationship{}
+		s.objects[k] = set
+		return set, nil
+	}
 	if _, ok := catalogued[typ]; ok && s.loaded && !s.known[k] {
 		set := map[string]*v1.Relationship{}
 		s.objects[k] = set
@@ -188,6 +254,11 @@ func (s *store) object(ctx context.Context, typ, id string) (map[string]*v1.Rela
 func (s *store) reverseSet(ctx context.Context, resType, subType, subID string) (map[string]*v1.Relationship, error) {
 	k := reverseKey(resType, subType, subID)
 	if set, ok := s.reverse[k]; ok {
+		return set, nil
+	}
+	if s.complete {
+		set := map[string]*v1.Relationship{}
+		s.reverse[k] = set
 		return set, nil
 	}
 	// Nothing points at an item that does not exist: deleting one removes
@@ -244,10 +315,16 @@ func (s *store) fold(log []change) {
 		if rel, ok := catalogued[res.GetObjectType()]; ok && r.GetRelation() == rel {
 			s.known[objectKey(res.GetObjectType(), res.GetObjectId())] = !c.deleted
 		}
-		for _, set := range []map[string]*v1.Relationship{
-			s.objects[objectKey(res.GetObjectType(), res.GetObjectId())],
-			s.reverse[reverseKey(res.GetObjectType(), sub.GetObjectType(), sub.GetObjectId())],
-		} {
+		ok, rk := objectKey(res.GetObjectType(), res.GetObjectId()), reverseKey(res.GetObjectType(), sub.GetObjectType(), sub.GetObjectId())
+		if s.complete && res.GetObjectType() != typeEvent && res.GetObjectType() != typeSource {
+			if s.objects[ok] == nil {
+				s.objects[ok] = map[string]*v1.Relationship{}
+			}
+			if s.reverse[rk] == nil {
+				s.reverse[rk] = map[string]*v1.Relationship{}
+			}
+		}
+		for _, set := range []map[string]*v1.Relationship{s.objects[ok], s.reverse[rk]} {
 			if set == nil {
 				continue
 			}
