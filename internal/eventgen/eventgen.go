@@ -74,6 +74,9 @@ func keys(m map[string]string) []string {
 	return out
 }
 
+// Users lists the generated users.
+func (g *Generator) Users() []string { return append([]string(nil), g.users...) }
+
 // Setup emits the population: two enterprises with admins, users (some
 // external), groups with members.
 func (g *Generator) Setup() [][]byte {
@@ -177,7 +180,8 @@ func (g *Generator) try() []byte {
 		case 0:
 			p["status"] = "pending"
 		case 1:
-			p["expires_at"] = g.now.Add(time.Duration(g.rnd.IntN(1000)) * time.Hour).Format(time.RFC3339)
+			// Some lapsed already, most far ahead.
+			p["expires_at"] = g.now.Add(time.Duration(g.rnd.IntN(1_000_000)) * time.Hour).Format(time.RFC3339)
 		}
 		g.collabs[id] = collab{itemType: itemType, item: item, whoType: whoType, who: who}
 		return g.emit(typ, "collaboration", p)
