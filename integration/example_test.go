@@ -1,0 +1,134 @@
+package integration_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"strings"
+
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/integration"
+	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/sync"
+)
+
+// Examples run "" as the image: integration.EnsureSpiceDBImage's choice,
+// the official image or its local build (TestMain resolves it once).
+
+func ExampleRun() {
+	ctx := context.Background()
+
+	c, err := integration.Run(ctx, "", integration.WithPresharedKey("example-key"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() {
+		if err := testcontainers.TerminateContainer(c); err != nil {
+			log.Print(err)
+		}
+	}()
+
+	if _, err := c.WriteSchema(ctx); err != nil {
+		log.Fatal(err)
+	}
+	client, err := c.Client(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	st, err := schema.Inspect(ctx, client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("schema:", st)
+	// Output:
+	// schema: current
+}
+
+func ExampleContainer_Client() {
+	ctx := context.Background()
+	c, err := integration.Run(ctx, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = testcontainers.TerminateContainer(c) }()
+	if _, err := c.WriteSchema(ctx); err != nil {
+		log.Fatal(err)
+	}
+	client, err := c.Client(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Events in...
+	evs, err := sync.DecodeEvents([]byte(strings.Join([]string{
+		`{"id":"1","type":"user.created","user":{"id":"alice","enterprise":"acme"}}`,
+		`{"id":"2","type":"user.created","user":{"id":"bob","enterprise":"acme"}}`,
+		`{"id":"3","type":"folder.created","folder":{"id":"plans","parent":"0","owner":"alice"}}`,
+		`{"id":"4","type":"collaboration.created","collaboration":{"id":"k","item":{"type":"folder","id":"plans"},"accessible_by":{"type":"user","id":"bob"},"role":"editor"}}`,
+	}, "\n")), true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := sync.NewApplier(client).Apply(ctx, evs)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// ...decisions out.
+	ch, err := checker.New(client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, user := range []string{"bob", "carol"} {
+		a, err := ch.Check(ctx, checker.Question{
+			User: user, Action: schema.ActionUpload,
+			Item: checker.ItemRef{Type: schema.TypeFolder, ID: "plans"},
+		}, checker.Consistency{Token: res.Token.GetToken()})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s may upload: %v\n", user, a.Allowed)
+	}
+	// Output:
+	// bob may upload: true
+	// carol may upload: false
+}
+
+func ExampleContainer_LoadValidationFile() {
+	ctx := context.Background()
+	c, err := integration.Run(ctx, "", integration.WithServeTesting())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = testcontainers.TerminateContainer(c) }()
+
+	// No schema in the file: boxauthz's is used.
+	_, err = c.LoadValidationFile(ctx, []byte(`
+relationships: |-
+  folder:root#owner@user:alice
+  file:doc#parent@folder:root
+`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := c.Client(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ch, err := checker.New(client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	a, err := ch.Check(ctx, checker.Question{
+		User: "alice", Action: schema.ActionDelete,
+		Item: checker.ItemRef{Type: schema.TypeFile, ID: "doc"},
+	}, checker.Consistency{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("alice may delete file:doc:", a.Allowed)
+	// Output:
+	// alice may delete file:doc: true
+}

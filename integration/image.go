@@ -1,0 +1,274 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	gosync "sync"
+	"time"
+)
+
+// SpiceDBModule is the Go module SpiceDB is built from.
+const SpiceDBModule = "github.com/authzed/spicedb"
+
+// fallbackVersion is used when the binary carries no build information
+// (it always does under go test and go run). Keep it at go.mod's version.
+const fallbackVersion = "v1.56.2"
+
+// SpiceDBVersion is the SpiceDB version boxauthz builds against: the version
+// of github.com/authzed/spicedb in go.mod. Containers run the same one.
+func SpiceDBVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == SpiceDBModule {
+				if d.Replace != nil && d.Replace.Version != "" {
+					return d.Replace.Version
+				}
+				if d.Version != "" && d.Version != "(devel)" {
+					return d.Version
+				}
+			}
+		}
+	}
+	return fallbackVersion
+}
+
+// DefaultImage is the official image of SpiceDBVersion,
+// "authzed/spicedb:v1.56.2".
+func DefaultImage() string { return "authzed/spicedb:" + SpiceDBVersion() }
+
+// LocalImage is the tag of the image built from the Go module where
+// DefaultImage can be neither found locally nor pulled,
+// "boxauthz-local/spicedb:v1.56.2". It has its own repository name so that it
+// is never mistaken for, or pushed as, the official image.
+func LocalImage() string { return "boxauthz-local/spicedb:" + SpiceDBVersion() }
+
+// ImageEnv names the environment variable that, when set, is the image to
+// use, as is (no lookup, no pull, no build).
+const ImageEnv = "BOXAUTHZ_SPICEDB_IMAGE"
+
+// ImageSource says where ResolveSpiceDBImage found the image.
+type ImageSource string
+
+const (
+	FromEnv        ImageSource = "env"         // BOXAUTHZ_SPICEDB_IMAGE
+	OfficialLocal  ImageSource = "official"    // DefaultImage, already present
+	OfficialPulled ImageSource = "pulled"      // DefaultImage, pulled now
+	LocalCached    ImageSource = "local-cache" // LocalImage, built on an earlier run
+	LocalBuilt     ImageSource = "local-build" // LocalImage, built now
+)
+
+// Image is a SpiceDB image ready to run.
+type Image struct {
+	Ref    string      // what to pass to Run
+	Source ImageSource // where it came from
+	Took   time.Duration
+}
+
+// LocalBuild reports whether Ref is the image built from the Go module rather
+// than the official one.
+func (i Image) LocalBuild() bool { return i.Source == LocalCached || i.Source == LocalBuilt }
+
+func (i Image) String() string {
+	switch i.Source {
+	case FromEnv:
+		return fmt.Sprintf("%s (from $%s)", i.Ref, ImageEnv)
+	case OfficialLocal:
+		return fmt.Sprintf("%s (official image, present locally)", i.Ref)
+	case OfficialPulled:
+		return fmt.Sprintf("%s (official image, pulled in %s)", i.Ref, i.Took.Round(time.Millisecond))
+	case LocalCached:
+		return fmt.Sprintf("%s (LOCAL BUILD of %s@%s, reused: %s could not be found or pulled)", i.Ref, SpiceDBModule, SpiceDBVersion(), DefaultImage())
+	case LocalBuilt:
+		return fmt.Sprintf("%s (LOCAL BUILD of %s@%s, built now in %s: %s could not be found or pulled)", i.Ref, SpiceDBModule, SpiceDBVersion(), i.Took.Round(time.Second), DefaultImage())
+	}
+	return i.Ref
+}
+
+//go:embed spicedb.Dockerfile
+var dockerfile []byte
+
+// PullTimeout bounds the attempt to pull DefaultImage; a machine without a
+// registry fails it quickly or hangs on the network, either way it must not
+// hold the tests.
+var PullTimeout = 45 * time.Second
+
+var (
+	resolveMu     gosync.Mutex
+	resolvedImage *Image
+)
+
+// EnsureSpiceDBImage returns an image running SpiceDBVersion, logging with
+// slog.Default where it came from. See ResolveSpiceDBImage.
+func EnsureSpiceDBImage(ctx context.Context) (string, error) {
+	img, err := ResolveSpiceDBImage(ctx, slog.Default())
+	return img.Ref, err
+}
+
+// ResolveSpiceDBImage finds or makes an image running SpiceDBVersion, in this
+// order:
+//
+//  1. $BOXAUTHZ_SPICEDB_IMAGE, used as is;
+//  2. DefaultImage (authzed/spicedb:<version>) if the daemon has it;
+//  3. LocalImage (boxauthz-local/spicedb:<version>) if an earlier run built it;
+//  4. DefaultImage pulled from its registry (bounded by PullTimeout);
+//  5. LocalImage built now: SpiceDB compiled from its Go module at
+//     SpiceDBVersion into a FROM-scratch image (spicedb.Dockerfile). This takes
+//     minutes on a cold Go build cache; later runs find it at step 3.
+//
+// It uses the docker CLI. The answer is remembered for the process. A local
+// build is logged at Warn level, so that it is never silent.
+func ResolveSpiceDBImage(ctx context.Context, log *slog.Logger) (Image, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	resolveMu.Lock()
+	defer resolveMu.Unlock()
+	if resolvedImage != nil {
+		return *resolvedImage, nil
+	}
+	img, err := resolve(ctx, log)
+	if err != nil {
+		return Image{}, err
+	}
+	resolvedImage = &img
+	return img, nil
+}
+
+func resolve(ctx context.Context, log *slog.Logger) (Image, error) {
+	if ref := os.Getenv(ImageEnv); ref != "" {
+		log.Info("spicedb image from environment", "image", ref, "env", ImageEnv)
+		return Image{Ref: ref, Source: FromEnv}, nil
+	}
+	if _, err := exec.LookPath("docker"); err != nil {
+		return Image{}, fmt.Errorf("finding a spicedb image needs the docker CLI: %w", err)
+	}
+	official, local := DefaultImage(), LocalImage()
+	if imagePresent(ctx, official) {
+		log.Info("spicedb image present", "image", official)
+		return Image{Ref: official, Source: OfficialLocal}, nil
+	}
+	if imagePresent(ctx, local) {
+		img := Image{Ref: local, Source: LocalCached}
+		log.Warn("using the LOCAL BUILD of spicedb from an earlier run: the official image is not present", "image", local, "official", official, "version", SpiceDBVersion())
+		return img, nil
+	}
+	start := time.Now()
+	pctx, cancel := context.WithTimeout(ctx, PullTimeout)
+	out, err := docker(pctx, nil, "pull", "--quiet", official)
+	cancel()
+	if err == nil {
+		img := Image{Ref: official, Source: OfficialPulled, Took: time.Since(start)}
+		log.Info("pulled spicedb image", "image", official, "took", img.Took)
+		return img, nil
+	}
+	if ctx.Err() != nil {
+		return Image{}, ctx.Err()
+	}
+	log.Warn("cannot pull the official spicedb image: building it from the Go module (minutes on a cold build cache)",
+		"image", official, "pull_error", firstLine(out, err), "building", local)
+	start = time.Now()
+	if err := BuildLocalImage(ctx, local, log); err != nil {
+		return Image{}, err
+	}
+	img := Image{Ref: local, Source: LocalBuilt, Took: time.Since(start)}
+	log.Warn("built a LOCAL spicedb image from the Go module", "image", local, "version", SpiceDBVersion(), "took", img.Took.Round(time.Second))
+	return img, nil
+}
+
+// BuildLocalImage compiles SpiceDBVersion of the spicedb command from its Go
+// module (with the dependency versions of SpiceDB's own go.mod, as its release
+// does) into a static binary and builds spicedb.Dockerfile around it, tagged
+// tag. It needs the go command and the docker CLI.
+func BuildLocalImage(ctx context.Context, tag string, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
+	dir, err := os.MkdirTemp("", "boxauthz-spicedb-image-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Mkdir(filepath.Join(dir, "tmp"), 0o1777); err != nil {
+		return err
+	}
+	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil { // umask
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), dockerfile, 0o644); err != nil {
+		return err
+	}
+
+	pkg := SpiceDBModule + "/cmd/spicedb@" + SpiceDBVersion()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return fmt.Errorf("building spicedb needs the go command: %w", err)
+	}
+	start := time.Now()
+	log.Info("compiling spicedb", "package", pkg)
+	// `go install pkg@version` builds outside this module, from SpiceDB's
+	// own go.mod: boxauthz's go.mod needs nothing the spicedb command alone
+	// imports. -p 2 keeps a shared machine usable.
+	cmd := exec.CommandContext(ctx, goBin, "install", "-p", "2", "-trimpath", "-ldflags", "-s -w", pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOBIN="+dir, "GOFLAGS=-buildvcs=false", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go install %s: %w\n%s", pkg, err, tail(out))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "spicedb")); err != nil {
+		// GOBIN is ignored when cross-compiling; this host is linux, but say
+		// so if it ever is not.
+		return fmt.Errorf("go install %s left no binary in %s (cross-compiling? build on linux): %w", pkg, dir, err)
+	}
+	log.Info("compiled spicedb", "took", time.Since(start).Round(time.Second))
+
+	out, err := docker(ctx, []string{"DOCKER_BUILDKIT=0"}, "build", "--quiet",
+		"--build-arg", "SPICEDB_VERSION="+SpiceDBVersion(), "-t", tag, dir)
+	if err != nil {
+		return fmt.Errorf("docker build -t %s: %w\n%s", tag, err, tail(out))
+	}
+	return nil
+}
+
+func imagePresent(ctx context.Context, ref string) bool {
+	_, err := docker(ctx, nil, "image", "inspect", "--format", "{{.Id}}", ref)
+	return err == nil
+}
+
+func docker(ctx context.Context, env []string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("docker %s: %w", strings.Join(args, " "), err)
+	}
+	return out, nil
+}
+
+func firstLine(out []byte, err error) string {
+	s := strings.TrimSpace(string(out))
+	if s == "" {
+		return err.Error()
+	}
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func tail(out []byte) string {
+	const max = 4000
+	out = bytes.TrimSpace(out)
+	if len(out) > max {
+		out = append([]byte("..."), out[len(out)-max:]...)
+	}
+	return string(out)
+}
