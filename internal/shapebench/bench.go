@@ -63,8 +63,8 @@ func DefaultRunConfig() RunConfig {
 		Buckets:          []string{BucketShallow, BucketDeep},
 		Checks:           200,
 		CellTime:         20 * time.Second,
-		Equivalence:      EquivalenceOptions{Panel: 2, Deep: -1, Shallow: 200, Random: 60},
-		PGEquivalence:    EquivalenceOptions{Panel: 2, Deep: 200, Shallow: 100, Random: 40},
+		Equivalence:      EquivalenceOptions{Panel: 2, Deep: -1, Shallow: 200, Granted: 300, Random: 60},
+		PGEquivalence:    EquivalenceOptions{Panel: 2, Deep: 200, Shallow: 100, Granted: 300, Random: 40},
 		Log:              io.Discard,
 	}
 }
@@ -252,6 +252,9 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 			asker := NewAsker(d, dc.Seed+100)
 			for _, bucket := range cfg.Buckets {
 				for _, conc := range cfg.Concurrency {
+					if cfg.Checks <= 0 {
+						continue
+					}
 					qs := asker.Draw(cfg.Checks, bucket, CommonActions)
 					targets := map[Shape]target{}
 					for _, shape := range cfg.Shapes {

@@ -29,6 +29,10 @@ type EquivalenceOptions struct {
 	// Shallow is how many items less than 25 deep the grid covers; -1 for
 	// all.
 	Shallow int
+	// Granted adds, for each panel member, up to this many items the member
+	// can list (by the Go reference), so that the grid holds many yes answers
+	// and not only no's.
+	Granted int
 	// Random is the number of extra questions, each drawn with its own user
 	// for a random item and action.
 	Random int
@@ -76,7 +80,28 @@ func NewEquivalenceSet(d *Dataset, o EquivalenceOptions) EquivalenceSet {
 	items := append(sample(deep, deepN), sample(shallow, o.Shallow)...)
 	es := EquivalenceSet{DeepItems: len(sample(deep, deepN))}
 	for _, p := range a.Panel(o.Panel) {
-		for _, i := range items {
+		mine := items
+		if o.Granted > 0 {
+			inGrid := map[int]bool{}
+			for _, i := range items {
+				inGrid[i] = true
+			}
+			mine = append([]int{}, items...)
+			added := 0
+			for _, k := range a.r.Perm(len(d.Items)) {
+				if added >= o.Granted {
+					break
+				}
+				if inGrid[k] {
+					continue
+				}
+				if ok, _ := d.Expect(Question{User: p.User, Item: k, Action: "list", Link: p.Link}); ok {
+					mine = append(mine, k)
+					added++
+				}
+			}
+		}
+		for _, i := range mine {
 			for _, act := range CommonActions {
 				es.Common = append(es.Common, Question{User: p.User, Item: i, Action: act, Link: p.Link})
 			}

@@ -89,7 +89,7 @@ func TestShapesEquivalent(t *testing.T) {
 	st := d.Stats()
 	t.Logf("data set %s: %d relationships (+%d ancestor relationships), %d folders, %d files, %d collaborations (%d group), depth up to %d",
 		size, st.Relationships, st.AncestorRels, st.Folders, st.Files, st.Collabs, st.GroupCollabs, st.MaxDepth)
-	es := NewEquivalenceSet(d, EquivalenceOptions{Panel: 3, Shallow: 100, Random: 30})
+	es := NewEquivalenceSet(d, EquivalenceOptions{Panel: 3, Shallow: 100, Granted: 100, Random: 30})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	answers := map[Shape]Answers{}
@@ -167,7 +167,7 @@ func TestShapesEquivalentPostgres(t *testing.T) {
 	cfg := DefaultRunConfig()
 	cfg.MemSize, cfg.PGDSN, cfg.PGSize, cfg.PGDatabasePrefix = "", dsn, size, prefix
 	cfg.Caches, cfg.Buckets, cfg.Concurrency = []bool{true}, nil, nil
-	cfg.PGEquivalence = EquivalenceOptions{Panel: 2, Deep: 100, Shallow: 60, Random: 20}
+	cfg.PGEquivalence = EquivalenceOptions{Panel: 2, Deep: 100, Shallow: 60, Granted: 60, Random: 20}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	t.Cleanup(func() {
