@@ -161,13 +161,20 @@ func EncodeID(id string) string {
 	if !strings.ContainsAny(id, ".@") {
 		return id
 	}
-	return strings.NewReplacer(".", "=2E", "@", "=40").Replace(id)
+	return idEncoder.Replace(id)
 }
+
+// The replacers are built once; a Replacer is safe for concurrent use and
+// never changes.
+var (
+	idEncoder = strings.NewReplacer(".", "=2E", "@", "=40")
+	idDecoder = strings.NewReplacer("=2E", ".", "=40", "@")
+)
 
 // DecodeID reverses EncodeID.
 func DecodeID(id string) string {
 	if !strings.Contains(id, "=") || id == AnonymousUser {
 		return id
 	}
-	return strings.NewReplacer("=2E", ".", "=40", "@").Replace(id)
+	return idDecoder.Replace(id)
 }
