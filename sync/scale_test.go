@@ -24,8 +24,11 @@ func TestDeleteHugeFolderInterruptedAndResumed(t *testing.T) {
 	// 20,200 items (about 80,000 relationships) in CI; BOXAUTHZ_SCALE=100k
 	// runs the 100,000 descendants.
 	folders, filesPer := 200, 100
-	if os.Getenv("BOXAUTHZ_SCALE") == "100k" {
+	switch os.Getenv("BOXAUTHZ_SCALE") {
+	case "100k":
 		folders, filesPer = 500, 200
+	case "40k":
+		folders, filesPer = 400, 100
 	}
 	c := testenv.SpiceDB(t, testenv.Memory)
 	ctx := context.Background()
