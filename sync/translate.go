@@ -59,27 +59,11 @@ func bySubject(resType, relation, subjType, subjID string) *v1.RelationshipFilte
 
 // replace makes the relationships matching f exactly want.
 func (t *translator) replace(ctx context.Context, f *v1.RelationshipFilter, want ...*v1.Relationship) error {
-	have, err := t.ov.read(ctx, f)
-	if err != nil {
-		return err
-	}
-	keep := map[string]bool{}
-	for _, w := range want {
-		keep[key(w)] = true
-	}
-	for _, h := range have {
-		if !keep[key(h)] {
-			t.ov.delete(h)
-		}
-	}
-	for _, w := range want {
-		t.ov.touch(w)
-	}
-	return nil
+	return t.replaceRelations(ctx, f, nil, want)
 }
 
-// replaceRelations makes the relationships of the object f reads exactly
-// want, for the given relations only, with one read.
+// replaceRelations makes the relationships f reads exactly want, for the
+// given relations only (nil: all), with one read.
 func (t *translator) replaceRelations(ctx context.Context, f *v1.RelationshipFilter, relations []string, want []*v1.Relationship) error {
 	have, err := t.ov.read(ctx, f)
 	if err != nil {
@@ -90,7 +74,7 @@ func (t *translator) replaceRelations(ctx context.Context, f *v1.RelationshipFil
 		keep[key(w)] = true
 	}
 	for _, h := range have {
-		if slices.Contains(relations, h.GetRelation()) && !keep[key(h)] {
+		if (relations == nil || slices.Contains(relations, h.GetRelation())) && !keep[key(h)] {
 			t.ov.delete(h)
 		}
 	}
