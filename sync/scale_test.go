@@ -30,7 +30,11 @@ func TestDeleteHugeFolderInterruptedAndResumed(t *testing.T) {
 	case "40k":
 		folders, filesPer = 400, 100
 	}
-	c := testenv.SpiceDB(t, testenv.Memory)
+	ds := testenv.Memory
+	if os.Getenv("BOXAUTHZ_SCALE_DATASTORE") == "postgres" {
+		ds = testenv.Postgres
+	}
+	c := testenv.SpiceDB(t, ds)
 	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
 	a := sync.NewApplier(c, sync.WithLogger(quiet))
