@@ -2,14 +2,13 @@ package checker
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
+	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -309,19 +308,9 @@ func (c *Checker) nameCollaborations(ctx context.Context, user string, hs []held
 }
 
 func (c *Checker) read(ctx context.Context, f *v1.RelationshipFilter, cons Consistency) ([]*v1.Relationship, error) {
-	stream, err := c.client.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{Consistency: cons.proto(), RelationshipFilter: f})
+	rs, _, err := spicedb.ReadAll(ctx, c.client, &v1.ReadRelationshipsRequest{Consistency: cons.proto(), RelationshipFilter: f})
 	if err != nil {
 		return nil, fmt.Errorf("reading %s relationships: %w", f.GetResourceType(), err)
 	}
-	var out []*v1.Relationship
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading %s relationships: %w", f.GetResourceType(), err)
-		}
-		out = append(out, resp.GetRelationship())
-	}
+	return rs, nil
 }

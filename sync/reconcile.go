@@ -3,7 +3,6 @@ package sync
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -174,22 +173,14 @@ func trimSpace(b []byte) []byte {
 func readAll(ctx context.Context, c Reader) (map[string]*v1.Relationship, error) {
 	out := map[string]*v1.Relationship{}
 	for _, typ := range modelTypes {
-		stream, err := c.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		rs, _, err := spicedb.ReadAll(ctx, c, &v1.ReadRelationshipsRequest{
 			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
 			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ},
 		})
 		if err != nil {
 			return nil, err
 		}
-		for {
-			resp, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			r := resp.GetRelationship()
+		for _, r := range rs {
 			out[key(r)] = r
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
+	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -283,24 +284,27 @@ func (s *store) reverseSet(ctx context.Context, resType, subType, subID string) 
 }
 
 func (s *store) fetch(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Relationship, error) {
-	stream, err := s.base.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+	rs, _, err := spicedb.ReadAll(ctx, s.base, &v1.ReadRelationshipsRequest{
 		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
 		RelationshipFilter: f,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading relationships %s: %w", describe(f), err)
 	}
-	var out []*v1.Relationship
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading relationships %s: %w", describe(f), err)
-		}
-		out = append(out, resp.GetRelationship())
+	return rs, nil
+}
+
+// token returns a consistency token for SpiceDB as it is now; nil before
+// anything was ever written (nothing to read carries no revision).
+func (s *store) token(ctx context.Context) (*v1.ZedToken, error) {
+	_, tok, err := spicedb.ReadAll(ctx, s.base, &v1.ReadRelationshipsRequest{
+		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		RelationshipFilter: epochFilter(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading spicedb's revision: %w", err)
 	}
+	return tok, nil
 }
 
 // fold applies written changes to whatever is cached.
@@ -335,31 +339,4 @@ func (s *store) fold(log []change) {
 			}
 		}
 	}
-}
-
-// token returns a consistency token for SpiceDB as it is now.
-func (s *store) token(ctx context.Context) (*v1.ZedToken, error) {
-	stream, err := s.base.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-		RelationshipFilter: epochFilter(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading spicedb's revision: %w", err)
-	}
-	var tok *v1.ZedToken
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading spicedb's revision: %w", err)
-		}
-		tok = resp.GetReadAt()
-	}
-	if tok == nil {
-		// Nothing to read carries no revision: ask for one that does.
-		return nil, nil
-	}
-	return tok, nil
 }
