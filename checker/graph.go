@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -377,4 +378,23 @@ func (c *Checker) LookupUsers(ctx context.Context, item ItemRef, action schema.A
 	}
 	sort.Strings(users)
 	return users, nil
+}
+
+// ParseSharedLink reads a presented shared link: "folder:123" or a Box-style
+// URL ending /folders/123 or /files/123.
+func ParseSharedLink(s string) (ItemRef, error) {
+	if i := strings.LastIndex(s, "/"); i >= 0 && strings.Contains(s, "://") {
+		rest := strings.TrimSuffix(s[:i], "/")
+		id := s[i+1:]
+		switch {
+		case strings.HasSuffix(rest, "/folders"):
+			r := ItemRef{Type: schema.TypeFolder, ID: id}
+			return r, r.Validate()
+		case strings.HasSuffix(rest, "/files"):
+			r := ItemRef{Type: schema.TypeFile, ID: id}
+			return r, r.Validate()
+		}
+		return ItemRef{}, errors.New("a link URL must end /folders/<id> or /files/<id>")
+	}
+	return ParseItemRef(s)
 }

@@ -98,7 +98,9 @@ var privilegeRelations = map[string]string{
 }
 
 func (t *translator) putUser(ctx context.Context, u *User) error {
-	var own, ent []*v1.Relationship
+	// exists: an external user has no other relationship of its own.
+	own := []*v1.Relationship{flag(schema.TypeUser, u.ID, relExists)}
+	var ent []*v1.Relationship
 	if u.Role != "user" && u.Role != "" && u.Enterprise == "" {
 		return badField("user.role", "role %q needs an enterprise: an external user has none", u.Role)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/httpapi"
 	"github.com/boxauthz/boxauthz/sync"
 )
@@ -32,6 +33,10 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	whSecondary := fs.String("webhook-secondary-key", "", "Box webhook secondary signature key")
 	whDead := fs.String("webhook-dead-letter", "webhooks.dead", "file webhooks that cannot be applied are appended to")
 	outbox := fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror and keep following")
+	accessTTL := fs.Duration("access-token-ttl", checker.DefaultAccessTTL, "lifetime of access tokens")
+	refreshTTL := fs.Duration("refresh-token-ttl", checker.DefaultRefreshTTL, "lifetime of refresh tokens (single use)")
+	invalidLimit := fs.Int("invalid-token-limit", 30, "bad credentials one client may present per minute before it is answered 429 (negative: no limit)")
+	invalidBurst := fs.Int("invalid-token-burst", 60, "bad credentials one client may present in a row")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -43,8 +48,16 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
+	if *accessTTL <= 0 || *refreshTTL <= 0 {
+		return errors.New("--access-token-ttl and --refresh-token-ttl must be positive")
+	}
+	tokens := checker.NewTokens(st.client, checker.WithAccessTTL(*accessTTL), checker.WithRefreshTTL(*refreshTTL), checker.WithTokenLogger(logger))
+	if err := tokens.Bootstrap(ctx); err != nil {
+		return err
+	}
 
 	api, err := httpapi.New(httpapi.Config{Checker: st.checker, Applier: st.applier, AdminKey: *adminKey, Ready: st.ready, Logger: logger,
+		Authorizer: checker.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *invalidLimit, InvalidTokenBurst: *invalidBurst,
 		WebhookKeys: sync.WebhookKeys{Primary: *whPrimary, Secondary: *whSecondary}, WebhookDeadLetter: *whDead,
 		Metrics: promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{})})
 	if err != nil {

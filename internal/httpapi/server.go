@@ -41,6 +41,15 @@ type Config struct {
 	Now func() time.Time
 	// Metrics, when set, serves GET /metrics (Prometheus text format).
 	Metrics http.Handler
+	// Authorizer, when set, serves the token, application and authorize
+	// endpoints (API.md Tokens, Authorize).
+	Authorizer *checker.Authorizer
+	// InvalidTokenLimit is how many bad credentials (unknown, expired or
+	// revoked tokens, a wrong admin key) one client may present per minute
+	// before it is answered 429; InvalidTokenBurst how many in a row. 0
+	// means 30 per minute, burst 60; negative turns the limit off.
+	InvalidTokenLimit int
+	InvalidTokenBurst int
 }
 
 // Server is the HTTP API.
@@ -48,6 +57,7 @@ type Server struct {
 	cfg      Config
 	adminSum [32]byte
 	mux      *http.ServeMux
+	limiter  *failureLimiter
 }
 
 // New returns the API's handler.
@@ -67,7 +77,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WebhookDeadLetter == "" {
 		cfg.WebhookDeadLetter = "webhooks.dead"
 	}
-	s := &Server{cfg: cfg, adminSum: sha256.Sum256([]byte(cfg.AdminKey)), mux: http.NewServeMux()}
+	if cfg.InvalidTokenLimit == 0 {
+		cfg.InvalidTokenLimit, cfg.InvalidTokenBurst = 30, 60
+	}
+	s := &Server{cfg: cfg, adminSum: sha256.Sum256([]byte(cfg.AdminKey)), mux: http.NewServeMux(),
+		limiter: newFailureLimiter(cfg.InvalidTokenLimit, cfg.InvalidTokenBurst, cfg.Now)}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("POST /v1/events", s.admin(s.events))
@@ -75,6 +89,9 @@ func New(cfg Config) (*Server, error) {
 	s.mux.Handle("POST /v1/check/bulk", s.admin(s.checkBulk))
 	s.mux.Handle("POST /v1/lookup/items", s.admin(s.lookupItems))
 	s.mux.Handle("POST /v1/lookup/users", s.admin(s.lookupUsers))
+	if cfg.Authorizer != nil {
+		s.routeTokens()
+	}
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", cfg.Metrics)
 	}
@@ -121,16 +138,17 @@ func (r *statusRecorder) WriteHeader(code int) {
 
 // admin requires the admin key as a bearer token, compared in constant time.
 func (s *Server) admin(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.limited(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		sum := sha256.Sum256([]byte(tok))
 		if !ok || subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) != 1 {
+			markFailed(r)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="boxauthz"`)
 			writeError(w, r, http.StatusUnauthorized, "unauthorized", "this endpoint needs Authorization: Bearer <admin key>")
 			return
 		}
 		h(w, r)
-	})
+	}, false)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
@@ -198,32 +216,13 @@ func (b checkBody) question() (checker.Question, error) {
 		return q, &checker.FieldError{Field: "item", Err: errors.New("required")}
 	}
 	if b.SharedLink != "" {
-		l, err := parseLink(b.SharedLink)
+		l, err := checker.ParseSharedLink(b.SharedLink)
 		if err != nil {
 			return q, &checker.FieldError{Field: "shared_link", Err: err}
 		}
 		q.SharedLink = &l
 	}
 	return q, q.Validate()
-}
-
-// parseLink reads a presented shared link: "folder:123" or a Box-style URL
-// ending /folders/123 or /files/123.
-func parseLink(s string) (checker.ItemRef, error) {
-	if i := strings.LastIndex(s, "/"); i >= 0 && strings.Contains(s, "://") {
-		rest := strings.TrimSuffix(s[:i], "/")
-		id := s[i+1:]
-		switch {
-		case strings.HasSuffix(rest, "/folders"):
-			r := checker.ItemRef{Type: schema.TypeFolder, ID: id}
-			return r, r.Validate()
-		case strings.HasSuffix(rest, "/files"):
-			r := checker.ItemRef{Type: schema.TypeFile, ID: id}
-			return r, r.Validate()
-		}
-		return checker.ItemRef{}, errors.New("a link URL must end /folders/<id> or /files/<id>")
-	}
-	return checker.ParseItemRef(s)
 }
 
 func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, err error) {

@@ -1,0 +1,340 @@
+package checker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/boxauthz/boxauthz/schema"
+)
+
+// Codes of MODEL.md §7.
+const (
+	CodeInvalidToken       = "invalid_token"
+	CodeAccessDenied       = "access_denied_insufficient_permissions"
+	CodeInsufficientScope  = "insufficient_scope"
+	CodeNotFound           = "not_found"
+	CodeTrashed            = "trashed"
+	permWithin             = "within"
+	permEnterpriseReach    = "enterprise_reach"
+	permActAs              = "act_as"
+	grantKindAsUser        = "as_user"
+	grantKindEnterpriseCnt = "enterprise_content"
+)
+
+// Reasons an authorization is refused before the graph is asked; the graph's
+// own reasons are ReasonNoGrant, ReasonTrashed, ReasonActionNotInRole and
+// ReasonInviteRestricted.
+const (
+	ReasonInvalidToken     = "invalid_token"      // no such access token
+	ReasonExpiredToken     = "expired_token"      // past its expiry
+	ReasonRevokedToken     = "revoked_token"      // revoked, its family or parent revoked, or its app ended
+	ReasonAsUserNotAllowed = "as_user_not_allowed" // MODEL.md §8 refuses
+	ReasonMissingScope     = "missing_scope"      // no scope of the token covers the action
+	ReasonOutsideResource  = "outside_resource"   // a downscoped token's resource does not hold the item
+)
+
+// AuthorizeRequest is an end user's request: a token, an action and what it
+// is on (an item, or for manage_users / manage_groups an enterprise or a
+// group).
+type AuthorizeRequest struct {
+	Token      string
+	AsUser     string
+	Action     schema.Action
+	Item       *ItemRef
+	Enterprise string
+	Group      string
+	SharedLink *ItemRef
+	Explain    bool
+}
+
+// Validate checks the request's fields and names the first bad one.
+func (r AuthorizeRequest) Validate() error {
+	if _, err := schema.ParseAction(string(r.Action)); err != nil {
+		return &FieldError{Field: "action", Err: err}
+	}
+	if r.AsUser != "" {
+		if err := schema.ValidateID(r.AsUser); err != nil {
+			return &FieldError{Field: "As-User", Err: err}
+		}
+	}
+	if r.SharedLink != nil {
+		if err := r.SharedLink.Validate(); err != nil {
+			return &FieldError{Field: "shared_link", Err: err}
+		}
+	}
+	switch r.Action {
+	case schema.ActionManageUsers:
+		if r.Item != nil || r.Group != "" || r.SharedLink != nil {
+			return &FieldError{Field: "action", Err: errors.New("manage_users is asked of an enterprise only")}
+		}
+		if r.Enterprise == "" {
+			return &FieldError{Field: "enterprise", Err: errors.New("required for manage_users")}
+		}
+		if err := schema.ValidateID(r.Enterprise); err != nil {
+			return &FieldError{Field: "enterprise", Err: err}
+		}
+	case schema.ActionManageGroups:
+		if r.Item != nil || r.SharedLink != nil {
+			return &FieldError{Field: "action", Err: errors.New("manage_groups is asked of an enterprise or a group")}
+		}
+		if (r.Enterprise == "") == (r.Group == "") {
+			return &FieldError{Field: "group", Err: errors.New("manage_groups needs exactly one of enterprise and group")}
+		}
+		for f, v := range map[string]string{"enterprise": r.Enterprise, "group": r.Group} {
+			if v != "" {
+				if err := schema.ValidateID(v); err != nil {
+					return &FieldError{Field: f, Err: err}
+				}
+			}
+		}
+	default:
+		if r.Enterprise != "" || r.Group != "" {
+			return &FieldError{Field: "action", Err: fmt.Errorf("%s is asked of an item, not an enterprise or group", r.Action)}
+		}
+		if r.Item == nil {
+			return &FieldError{Field: "item", Err: errors.New("required")}
+		}
+		if err := r.Item.Validate(); err != nil {
+			return &FieldError{Field: "item", Err: err}
+		}
+	}
+	return nil
+}
+
+// Decision is the outcome of MODEL.md §7: the status and code the request
+// gets, and the user it acted as.
+type Decision struct {
+	Allowed     bool         `json:"allowed"`
+	Status      int          `json:"status"`
+	Code        string       `json:"code"`
+	User        string       `json:"user"`
+	Explanation *Explanation `json:"explanation,omitempty"`
+}
+
+func deny(status int, code, user, reason string, explain bool) Decision {
+	d := Decision{Status: status, Code: code, User: user}
+	if explain {
+		d.Explanation = &Explanation{Reason: reason}
+	}
+	return d
+}
+
+// Authorizer decides end-user requests: tokens and scopes (Tokens) combined
+// with graph checks (Checker).
+type Authorizer struct {
+	checker *Checker
+	tokens  *Tokens
+}
+
+// NewAuthorizer combines a checker and token storage on the same SpiceDB.
+func NewAuthorizer(c *Checker, t *Tokens) *Authorizer { return &Authorizer{checker: c, tokens: t} }
+
+// Tokens is the token storage the authorizer uses.
+func (a *Authorizer) Tokens() *Tokens { return a.tokens }
+
+// plan is the questions of one decision, asked of SpiceDB in one
+// CheckBulkPermissions, and where each answer sits.
+type plan struct {
+	items []*v1.CheckBulkPermissionsRequestItem
+	at    map[string]int
+}
+
+func (p *plan) ask(name string, it *v1.CheckBulkPermissionsRequestItem) {
+	p.at[name] = len(p.items)
+	p.items = append(p.items, it)
+}
+
+// Authorize decides r in MODEL.md §7's order. Everything the decision needs
+// from SpiceDB (the token still valid, As-User, the resource, the item's
+// visibility and trash, the action) is one CheckBulkPermissions, fully
+// consistent; the token's immutable description is cached after its first
+// use on this replica.
+func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decision, error) {
+	if err := r.Validate(); err != nil {
+		return Decision{}, err
+	}
+	meta, ok, err := a.tokens.access(ctx, r.Token)
+	if err != nil {
+		return Decision{}, err
+	}
+	if !ok {
+		return deny(http.StatusUnauthorized, CodeInvalidToken, "", ReasonInvalidToken, r.Explain), nil
+	}
+	now := a.checker.now()
+	if !now.Before(meta.expires) {
+		return deny(http.StatusUnauthorized, CodeInvalidToken, "", ReasonExpiredToken, r.Explain), nil
+	}
+	acting := meta.user
+	asUser := r.AsUser != "" && r.AsUser != meta.user
+	if asUser {
+		acting = r.AsUser
+	}
+	ctxStruct := a.checker.caveatContext(r.SharedLink)
+	p := &plan{at: map[string]int{}}
+	p.ask("valid", &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, meta.hash), Permission: permValid, Subject: flagSubject()})
+	if asUser {
+		p.ask("app_as_user", &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, meta.hash), Permission: permMayActAsUsers, Subject: flagSubject()})
+		p.ask("act_as", &v1.CheckBulkPermissionsRequestItem{Resource: obj(schema.TypeUser, schema.EncodeID(acting)), Permission: permActAs,
+			Subject: userSubject(meta.user), Context: ctxStruct})
+	}
+	scopeOK := Covers(meta.scopes, r.Action)
+	if r.Item != nil {
+		if meta.resource != nil && *meta.resource != *r.Item && meta.resource.Type == schema.TypeFolder {
+			p.ask("within", &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: permWithin,
+				Subject: sub(schema.TypeFolder, schema.EncodeID(meta.resource.ID))})
+		}
+		for _, perm := range []string{schema.PermissionVisible, schema.PermissionTrashed, string(r.Action)} {
+			p.ask(perm, &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: perm, Subject: userSubject(acting), Context: ctxStruct})
+		}
+		if containsScope(meta.scopes, ScopeEnterpriseContent) && reachActions[r.Action] {
+			p.ask("reach", &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: permEnterpriseReach, Subject: userSubject(acting), Context: ctxStruct})
+		}
+	} else {
+		res := obj(schema.TypeEnterprise, schema.EncodeID(r.Enterprise))
+		if r.Group != "" {
+			res = obj(schema.TypeGroup, schema.EncodeID(r.Group))
+		}
+		p.ask(string(r.Action), &v1.CheckBulkPermissionsRequestItem{Resource: res, Permission: string(r.Action), Subject: userSubject(acting), Context: ctxStruct})
+	}
+	got, err := a.tokens.checkBulk(ctx, p.items)
+	if err != nil {
+		return Decision{}, fmt.Errorf("authorizing %s for token %s: %w", r.Action, short(meta.hash), err)
+	}
+	ans := func(name string) bool { i, ok := p.at[name]; return ok && got[i] }
+
+	// 1-4: the token, As-User, scope, resource.
+	if !ans("valid") {
+		return deny(http.StatusUnauthorized, CodeInvalidToken, "", ReasonRevokedToken, r.Explain), nil
+	}
+	if asUser && !(ans("app_as_user") && ans("act_as")) {
+		return deny(http.StatusForbidden, CodeAccessDenied, meta.user, ReasonAsUserNotAllowed, r.Explain), nil
+	}
+	if !scopeOK {
+		return deny(http.StatusForbidden, CodeInsufficientScope, acting, ReasonMissingScope, r.Explain), nil
+	}
+	if meta.resource != nil {
+		inside := r.Item != nil && (*meta.resource == *r.Item || ans("within"))
+		if !inside {
+			return deny(http.StatusNotFound, CodeNotFound, acting, ReasonOutsideResource, r.Explain), nil
+		}
+	}
+	if r.Item == nil {
+		if !ans(string(r.Action)) {
+			return deny(http.StatusForbidden, CodeAccessDenied, acting, ReasonNoGrant, r.Explain), nil
+		}
+		d := Decision{Allowed: true, Status: http.StatusOK, User: acting}
+		if r.Explain {
+			d.Explanation = &Explanation{Allowed: true}
+			if asUser {
+				d.Explanation.Grants = append(d.Explanation.Grants, Grant{Kind: grantKindAsUser})
+			}
+		}
+		return d, nil
+	}
+
+	// 5-8: the item. enterprise_content makes an item reachable, and lets
+	// its holder list, preview and download it (MODEL.md §5).
+	reach := ans("reach")
+	visible := ans(schema.PermissionVisible) || reach
+	allowed := ans(string(r.Action)) || (reach && !ans(schema.PermissionTrashed))
+	var d Decision
+	switch {
+	case !visible:
+		d = deny(http.StatusNotFound, CodeNotFound, acting, ReasonNoGrant, false)
+	case ans(schema.PermissionTrashed):
+		d = deny(http.StatusNotFound, CodeTrashed, acting, ReasonTrashed, false)
+	case !allowed:
+		d = deny(http.StatusForbidden, CodeAccessDenied, acting, ReasonActionNotInRole, false)
+	default:
+		d = Decision{Allowed: true, Status: http.StatusOK, User: acting}
+	}
+	if r.Explain {
+		ex, err := a.explainItem(ctx, r, acting, asUser, reach, d)
+		if err != nil {
+			return Decision{}, err
+		}
+		d.Explanation = ex
+	}
+	return d, nil
+}
+
+// reachActions are what enterprise_content lets an admin do (MODEL.md §5).
+var reachActions = map[schema.Action]bool{schema.ActionList: true, schema.ActionPreview: true, schema.ActionDownload: true}
+
+func (a *Authorizer) explainItem(ctx context.Context, r AuthorizeRequest, acting string, asUser, reach bool, d Decision) (*Explanation, error) {
+	ex, err := a.checker.Explain(ctx, Question{User: acting, Action: r.Action, Item: *r.Item, SharedLink: r.SharedLink}, Consistency{})
+	if err != nil {
+		return nil, fmt.Errorf("explaining %s on %s: %w", r.Action, r.Item, err)
+	}
+	ex.Allowed = d.Allowed
+	switch d.Code {
+	case CodeNotFound:
+		ex.Reason, ex.Grants = ReasonNoGrant, nil
+	case CodeTrashed:
+		ex.Reason = ReasonTrashed
+	case "":
+		ex.Reason = ""
+		if reach && len(ex.Grants) == 0 {
+			ex.Grants = append(ex.Grants, Grant{Kind: grantKindEnterpriseCnt, On: *r.Item})
+		}
+	}
+	if asUser {
+		ex.Grants = append([]Grant{{Kind: grantKindAsUser}}, ex.Grants...)
+	}
+	return &ex, nil
+}
+
+// UserInfo is GET /2.0/users/me's answer.
+type UserInfo struct {
+	Type       string `json:"type"`
+	ID         string `json:"id"`
+	Enterprise string `json:"enterprise,omitempty"`
+	Role       string `json:"role"`
+}
+
+// Me returns the acting user of a token (As-User applied), or the decision
+// refusing it (401 or 403).
+func (a *Authorizer) Me(ctx context.Context, token, asUserID string) (UserInfo, Decision, error) {
+	if asUserID != "" {
+		if err := schema.ValidateID(asUserID); err != nil {
+			return UserInfo{}, Decision{}, &FieldError{Field: "As-User", Err: err}
+		}
+	}
+	meta, ok, err := a.tokens.access(ctx, token)
+	if err != nil {
+		return UserInfo{}, Decision{}, err
+	}
+	if !ok || !a.checker.now().Before(meta.expires) {
+		return UserInfo{}, deny(http.StatusUnauthorized, CodeInvalidToken, "", "", false), nil
+	}
+	acting := meta.user
+	asUser := asUserID != "" && asUserID != meta.user
+	p := &plan{at: map[string]int{}}
+	p.ask("valid", &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, meta.hash), Permission: permValid, Subject: flagSubject()})
+	if asUser {
+		acting = asUserID
+		p.ask("app_as_user", &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, meta.hash), Permission: permMayActAsUsers, Subject: flagSubject()})
+		p.ask("act_as", &v1.CheckBulkPermissionsRequestItem{Resource: obj(schema.TypeUser, schema.EncodeID(acting)), Permission: permActAs,
+			Subject: userSubject(meta.user), Context: a.checker.caveatContext(nil)})
+	}
+	got, err := a.tokens.checkBulk(ctx, p.items)
+	if err != nil {
+		return UserInfo{}, Decision{}, err
+	}
+	if !got[0] {
+		return UserInfo{}, deny(http.StatusUnauthorized, CodeInvalidToken, "", "", false), nil
+	}
+	if asUser && !(got[p.at["app_as_user"]] && got[p.at["act_as"]]) {
+		return UserInfo{}, deny(http.StatusForbidden, CodeAccessDenied, meta.user, "", false), nil
+	}
+	u, err := a.tokens.readUser(ctx, acting)
+	if err != nil {
+		return UserInfo{}, Decision{}, err
+	}
+	return UserInfo{Type: "user", ID: acting, Enterprise: u.enterprise, Role: u.role},
+		Decision{Allowed: true, Status: http.StatusOK, User: acting}, nil
+}

@@ -1,0 +1,163 @@
+package checker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/boxauthz/boxauthz/schema"
+)
+
+// ExchangeRequest asks to downscope an access token (RFC 8693 token
+// exchange, as Box does it).
+type ExchangeRequest struct {
+	SubjectToken string
+	// Scopes is the space-separated scope list.
+	Scopes string
+	// Resource is optional: "folder:123", "file:abc", or a Box-style URL
+	// ending /2.0/folders/123 or /2.0/files/abc.
+	Resource string
+}
+
+// ParseResource reads a token exchange's resource.
+func ParseResource(s string) (ItemRef, error) {
+	if strings.Contains(s, "/") {
+		parts := strings.Split(strings.TrimRight(s, "/"), "/")
+		if len(parts) >= 3 && parts[len(parts)-3] == "2.0" {
+			var r ItemRef
+			switch parts[len(parts)-2] {
+			case "folders":
+				r = ItemRef{Type: schema.TypeFolder, ID: parts[len(parts)-1]}
+			case "files":
+				r = ItemRef{Type: schema.TypeFile, ID: parts[len(parts)-1]}
+			default:
+				return ItemRef{}, fmt.Errorf("resource %q: want a URL ending /2.0/folders/<id> or /2.0/files/<id>", s)
+			}
+			return r, r.Validate()
+		}
+		return ItemRef{}, fmt.Errorf("resource %q: want a URL ending /2.0/folders/<id> or /2.0/files/<id>", s)
+	}
+	return ParseItemRef(s)
+}
+
+// Exchange downscopes an access token: a new access token with scopes the
+// subject holds or covers (MODEL.md §6) and, optionally, one resource, no
+// refresh token, expiring with its parent and ending when it does.
+func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, error) {
+	if req.SubjectToken == "" {
+		return Issued{}, oauthErr("invalid_request", "subject_token is required")
+	}
+	fields := strings.Fields(req.Scopes)
+	if len(fields) == 0 {
+		return Issued{}, oauthErr("invalid_request", "scope is required: the space-separated scopes the new token holds")
+	}
+	scopes, err := ParseScopes(fields)
+	if err != nil {
+		return Issued{}, oauthErr("invalid_scope", "%v", err)
+	}
+	var resource *ItemRef
+	if req.Resource != "" {
+		r, err := ParseResource(req.Resource)
+		if err != nil {
+			return Issued{}, oauthErr("invalid_request", "%v", err)
+		}
+		resource = &r
+	}
+	parent, ok, err := t.access(ctx, req.SubjectToken)
+	if err != nil {
+		return Issued{}, err
+	}
+	now := t.now()
+	if !ok || !now.Before(parent.expires) {
+		return Issued{}, oauthErr("invalid_grant", "the subject token is not a valid access token")
+	}
+	for _, s := range scopes {
+		if !MayDownscopeTo(parent.scopes, s) {
+			return Issued{}, oauthErr("invalid_scope", "scope %q is neither held nor covered by the subject token's scopes", s)
+		}
+	}
+	// One round trip: the parent still valid, and the resource inside the
+	// parent's own resource.
+	items := []*v1.CheckBulkPermissionsRequestItem{{Resource: obj(typeAccessToken, parent.hash), Permission: permValid, Subject: flagSubject()}}
+	inside := true
+	switch {
+	case parent.resource == nil:
+	case resource == nil:
+		resource = parent.resource
+	case *resource == *parent.resource:
+	case parent.resource.Type == schema.TypeFolder:
+		items = append(items, &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*resource), Permission: permWithin,
+			Subject: sub(schema.TypeFolder, schema.EncodeID(parent.resource.ID))})
+	default:
+		inside = false
+	}
+	got, err := t.checkBulk(ctx, items)
+	if err != nil {
+		return Issued{}, err
+	}
+	if !got[0] {
+		return Issued{}, oauthErr("invalid_grant", "the subject token is not a valid access token")
+	}
+	if len(got) > 1 {
+		inside = got[1]
+	}
+	if !inside {
+		return Issued{}, oauthErr("invalid_scope", "resource %s is outside the subject token's resource %s", resource, parent.resource)
+	}
+
+	access, h, err := newSecret(accessPrefix)
+	if err != nil {
+		return Issued{}, err
+	}
+	exp := parent.expires
+	ups := []*v1.RelationshipUpdate{
+		touch(relationship(typeAccessToken, h, relAlive, flagSubject(), exp)),
+		touch(relationship(typeAccessToken, h, relParent, sub(typeAccessToken, parent.hash), exp)),
+		touch(relationship(typeAccessToken, h, relFamily, sub(typeFamily, parent.family), exp)),
+		touch(relationship(typeAccessToken, h, relGrant, sub(typeAppGrant, parent.grant), exp)),
+		touch(relationship(typeAccessToken, h, relUser, sub(schema.TypeUser, schema.EncodeID(parent.user)), exp)),
+	}
+	for _, s := range scopes {
+		ups = append(ups, touch(relationship(typeAccessToken, h, relScope, sub(typeScope, string(s)), exp)))
+	}
+	restricted := []Restriction{}
+	if resource != nil {
+		ups = append(ups, touch(relationship(typeAccessToken, h, relResource, sub(resource.Type, schema.EncodeID(resource.ID)), exp)))
+		for _, s := range scopes {
+			restricted = append(restricted, Restriction{Scope: s, Object: *resource})
+		}
+	}
+	pre := []*v1.Precondition{mustMatch(typeAccessToken, parent.hash, relAlive)}
+	if _, err := t.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre}); err != nil {
+		if isPrecondition(err) {
+			return Issued{}, oauthErr("invalid_grant", "the subject token was revoked")
+		}
+		return Issued{}, fmt.Errorf("writing a downscoped token of %s: %w", short(parent.hash), err)
+	}
+	t.meta.put(h, &tokenMeta{hash: h, user: parent.user, scopes: scopes, resource: resource, expires: exp,
+		parent: parent.hash, family: parent.family, grant: parent.grant})
+	t.logger.Info("token downscoped", slog.String("user", parent.user), slog.String("parent", short(parent.hash)),
+		slog.String("token", short(h)), slog.Any("scopes", scopes))
+	return Issued{AccessToken: access, ExpiresIn: exp.Sub(now).Round(time.Second), RestrictedTo: restricted, Downscoped: true}, nil
+}
+
+// checkBulk asks SpiceDB several questions fully consistently, in order.
+func (t *Tokens) checkBulk(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, error) {
+	resp, err := t.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: fullyConsistent(), Items: items})
+	if err != nil {
+		return nil, fmt.Errorf("checking %d permissions in spicedb: %w", len(items), err)
+	}
+	out := make([]bool, len(items))
+	for i, p := range resp.GetPairs() {
+		if e := p.GetError(); e != nil {
+			it := items[i]
+			return nil, fmt.Errorf("checking %s on %s:%s: %s", it.GetPermission(), it.GetResource().GetObjectType(), it.GetResource().GetObjectId(), e.GetMessage())
+		}
+		out[i] = p.GetItem().GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
+	}
+	return out, nil
+}

@@ -1,0 +1,707 @@
+package checker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	gosync "sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/schema"
+)
+
+// tokenWorld is an enterprise with every kind of user, a small tree and a
+// trashed folder, on real SpiceDB.
+var tokenWorld = []string{
+	`{"id":"u1","type":"user.created","user":{"id":"alice","enterprise":"acme","role":"admin"}}`,
+	`{"id":"u2","type":"user.created","user":{"id":"carol","enterprise":"acme","role":"coadmin","coadmin_privileges":["manage_users","view_content"]}}`,
+	`{"id":"u3","type":"user.created","user":{"id":"dave","enterprise":"acme","role":"coadmin"}}`,
+	`{"id":"u4","type":"user.created","user":{"id":"bob","enterprise":"acme"}}`,
+	`{"id":"u5","type":"user.created","user":{"id":"eve","enterprise":"acme","is_service_account":true}}`,
+	`{"id":"u6","type":"user.created","user":{"id":"xavier"}}`,
+	`{"id":"u7","type":"user.created","user":{"id":"zoe","enterprise":"other"}}`,
+	`{"id":"g1","type":"group.created","group":{"id":"eng","enterprise":"acme"}}`,
+	`{"id":"m1","type":"group_membership.created","group_membership":{"id":"m1","group":"eng","user":"bob","role":"admin"}}`,
+	`{"id":"f1","type":"folder.created","folder":{"id":"docs","parent":"0","owner":"bob"}}`,
+	`{"id":"f2","type":"folder.created","folder":{"id":"sub","parent":"docs","owner":"bob"}}`,
+	`{"id":"f3","type":"file.created","file":{"id":"a","parent":"sub","owner":"bob"}}`,
+	`{"id":"f4","type":"file.created","file":{"id":"b","parent":"docs","owner":"bob"}}`,
+	`{"id":"f5","type":"folder.created","folder":{"id":"bin","parent":"0","owner":"bob"}}`,
+	`{"id":"f6","type":"file.created","file":{"id":"junk","parent":"bin","owner":"bob"}}`,
+	`{"id":"f7","type":"folder.trashed","folder":{"id":"bin"}}`,
+	`{"id":"f8","type":"file.created","file":{"id":"x","parent":"0","owner":"xavier"}}`,
+	`{"id":"c1","type":"collaboration.created","collaboration":{"id":"c1","item":{"type":"folder","id":"docs"},"accessible_by":{"type":"user","id":"xavier"},"role":"previewer"}}`,
+}
+
+type tokenEnv struct {
+	tokens *checker.Tokens
+	authz  *checker.Authorizer
+	now    *atomic.Int64 // unix nanos; 0 = the real clock
+}
+
+func newTokenEnv(t *testing.T, ds testenv.Datastore, opts ...checker.TokenOption) *tokenEnv {
+	t.Helper()
+	env := &tokenEnv{now: &atomic.Int64{}}
+	clock := func() time.Time {
+		if n := env.now.Load(); n != 0 {
+			return time.Unix(0, n)
+		}
+		return time.Now()
+	}
+	_, c, _ := setup(t, ds, tokenWorld...)
+	ch, err := checker.New(c, checker.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.tokens = checker.NewTokens(c, append([]checker.TokenOption{checker.WithTokenClock(clock)}, opts...)...)
+	if err := env.tokens.Bootstrap(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	env.authz = checker.NewAuthorizer(ch, env.tokens)
+	return env
+}
+
+func (e *tokenEnv) issue(t *testing.T, user, app string, scopes ...string) checker.Issued {
+	t.Helper()
+	is, err := e.tokens.Issue(context.Background(), checker.IssueRequest{User: user, Scopes: scopes, App: app})
+	if err != nil {
+		t.Fatalf("issuing %v to %s of %q: %v", scopes, user, app, err)
+	}
+	return is
+}
+
+func (e *tokenEnv) decide(t *testing.T, r checker.AuthorizeRequest) checker.Decision {
+	t.Helper()
+	d, err := e.authz.Authorize(context.Background(), r)
+	if err != nil {
+		t.Fatalf("authorize %+v: %v", r, err)
+	}
+	return d
+}
+
+func onItem(token, action, ref string) checker.AuthorizeRequest {
+	it := item(ref)
+	return checker.AuthorizeRequest{Token: token, Action: schema.Action(action), Item: &it}
+}
+
+func wantDecision(t *testing.T, name string, d checker.Decision, status int, code string) {
+	t.Helper()
+	if d.Status != status || d.Code != code || d.Allowed != (status == http.StatusOK) {
+		t.Errorf("%s: got %d %q allowed=%v, want %d %q", name, d.Status, d.Code, d.Allowed, status, code)
+	}
+}
+
+// TestDecisionTable walks MODEL.md §7 row by row, each row where it is the
+// first that applies.
+func TestDecisionTable(t *testing.T) {
+	for _, ds := range testenv.Datastores() {
+		t.Run(string(ds), func(t *testing.T) {
+			e := newTokenEnv(t, ds)
+			ctx := context.Background()
+			bob := e.issue(t, "bob", "", "root_readwrite")
+			alice := e.issue(t, "alice", "", "root_readwrite")
+			carol := e.issue(t, "carol", "", "root_readonly")
+			readonly := e.issue(t, "bob", "", "root_readonly")
+			revoked := e.issue(t, "bob", "", "root_readwrite")
+			if err := e.tokens.Revoke(ctx, revoked.AccessToken); err != nil {
+				t.Fatal(err)
+			}
+			xav := e.issue(t, "xavier", "", "root_readwrite")
+			down, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: bob.AccessToken, Scopes: "item_preview item_download", Resource: "folder:sub"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			asUser := func(r checker.AuthorizeRequest, u string) checker.AuthorizeRequest { r.AsUser = u; return r }
+			rows := []struct {
+				name   string
+				req    checker.AuthorizeRequest
+				status int
+				code   string
+				user   string
+			}{
+				{"1 missing token", onItem("", "preview", "file:a"), 401, "invalid_token", ""},
+				{"1 unknown token", onItem("bxat_nope", "preview", "file:a"), 401, "invalid_token", ""},
+				{"1 refresh token is no access token", onItem(bob.RefreshToken, "preview", "file:a"), 401, "invalid_token", ""},
+				{"1 revoked token", onItem(revoked.AccessToken, "preview", "file:a"), 401, "invalid_token", ""},
+				{"2 As-User by a plain user", asUser(onItem(bob.AccessToken, "preview", "file:a"), "alice"), 403, "access_denied_insufficient_permissions", "bob"},
+				{"2 As-User before scope", asUser(onItem(readonly.AccessToken, "delete", "file:a"), "alice"), 403, "access_denied_insufficient_permissions", "bob"},
+				{"2 co-admin As-User for a co-admin", asUser(onItem(carol.AccessToken, "preview", "file:a"), "dave"), 403, "access_denied_insufficient_permissions", "carol"},
+				{"2 co-admin As-User for the admin", asUser(onItem(carol.AccessToken, "preview", "file:a"), "alice"), 403, "access_denied_insufficient_permissions", "carol"},
+				{"2 As-User for a service account", asUser(onItem(alice.AccessToken, "preview", "file:a"), "eve"), 403, "access_denied_insufficient_permissions", "alice"},
+				{"2 As-User for another enterprise's user", asUser(onItem(alice.AccessToken, "preview", "file:a"), "zoe"), 403, "access_denied_insufficient_permissions", "alice"},
+				{"3 scope before graph", onItem(readonly.AccessToken, "delete", "file:nothere"), 403, "insufficient_scope", "bob"},
+				{"3 downscoped scope", onItem(down.AccessToken, "rename", "file:a"), 403, "insufficient_scope", "bob"},
+				{"4 outside the resource", onItem(down.AccessToken, "preview", "file:b"), 404, "not_found", "bob"},
+				{"4 the resource's parent", onItem(down.AccessToken, "preview", "folder:docs"), 404, "not_found", "bob"},
+				{"5 no grant", onItem(alice.AccessToken, "preview", "file:a"), 404, "not_found", "alice"},
+				{"5 no such item", onItem(bob.AccessToken, "preview", "file:nothere"), 404, "not_found", "bob"},
+				{"6 trashed folder", onItem(bob.AccessToken, "preview", "folder:bin"), 404, "trashed", "bob"},
+				{"6 below a trashed folder", onItem(bob.AccessToken, "download", "file:junk"), 404, "trashed", "bob"},
+				{"7 previewer downloads", onItem(xav.AccessToken, "download", "file:a"), 403, "access_denied_insufficient_permissions", "xavier"},
+				{"8 owner", onItem(bob.AccessToken, "delete", "file:a"), 200, "", "bob"},
+				{"8 previewer previews", onItem(xav.AccessToken, "preview", "file:a"), 200, "", "xavier"},
+				{"8 downscoped inside", onItem(down.AccessToken, "download", "file:a"), 200, "", "bob"},
+				{"8 downscoped on the resource", onItem(down.AccessToken, "preview", "folder:sub"), 200, "", "bob"},
+				{"8 admin As-User", asUser(onItem(alice.AccessToken, "delete", "file:a"), "bob"), 200, "", "bob"},
+				{"8 co-admin with manage_users As-User for a user", asUser(onItem(carol.AccessToken, "preview", "file:a"), "bob"), 200, "", "bob"},
+				{"8 As-User oneself", asUser(onItem(bob.AccessToken, "preview", "file:a"), "bob"), 200, "", "bob"},
+			}
+			for _, r := range rows {
+				d := e.decide(t, r.req)
+				wantDecision(t, r.name, d, r.status, r.code)
+				if d.User != r.user {
+					t.Errorf("%s: acting user %q, want %q", r.name, d.User, r.user)
+				}
+			}
+		})
+	}
+}
+
+// TestScopeTable asks every action with a token holding exactly one scope,
+// for every scope: allowed exactly where MODEL.md §6's table lists it, else
+// insufficient_scope. The user may do everything in the graph.
+func TestScopeTable(t *testing.T) {
+	table := map[string][]string{
+		"list":               {"root_readonly", "root_readwrite", "base_explorer", "base_picker", "item_preview"},
+		"preview":            {"root_readonly", "root_readwrite", "item_preview", "base_preview"},
+		"download":           {"root_readonly", "root_readwrite", "item_download"},
+		"comment":            {"root_readwrite", "item_comment"},
+		"upload":             {"root_readwrite", "item_upload", "base_upload"},
+		"edit":               {"root_readwrite", "item_upload"},
+		"rename":             {"root_readwrite", "item_rename"},
+		"delete":             {"root_readwrite", "item_delete"},
+		"move":               {"root_readwrite", "item_delete"},
+		"share":              {"root_readwrite", "item_share"},
+		"set_share_access":   {"root_readwrite", "item_share"},
+		"invite":             {"root_readwrite", "item_share"},
+		"change_settings":    {"root_readwrite"},
+		"transfer_ownership": {"root_readwrite"},
+		"manage_users":       {"manage_managed_users"},
+		"manage_groups":      {"manage_groups"},
+	}
+	e := newTokenEnv(t, testenv.Memory)
+	for _, sc := range checker.AllScopes() {
+		// alice is the admin: every enterprise action; sub is bob's, so
+		// alice acts as bob for items.
+		tok := e.issue(t, "alice", "", string(sc)).AccessToken
+		for action, scopes := range table {
+			var req checker.AuthorizeRequest
+			switch action {
+			case "manage_users":
+				req = checker.AuthorizeRequest{Token: tok, Action: schema.Action(action), Enterprise: "acme"}
+			case "manage_groups":
+				req = checker.AuthorizeRequest{Token: tok, Action: schema.Action(action), Group: "eng"}
+			default:
+				req = onItem(tok, action, "folder:sub")
+				req.AsUser = "bob"
+			}
+			d := e.decide(t, req)
+			if slices.Contains(scopes, string(sc)) {
+				wantDecision(t, fmt.Sprintf("%s with %s", action, sc), d, 200, "")
+			} else {
+				wantDecision(t, fmt.Sprintf("%s with %s", action, sc), d, 403, "insufficient_scope")
+			}
+		}
+	}
+	if len(table) != len(schema.ItemActions())+2 {
+		t.Fatalf("the table covers %d actions, the model has %d", len(table), len(schema.ItemActions())+2)
+	}
+}
+
+// TestEnterpriseActions: manage_users and manage_groups (MODEL.md §5) through
+// tokens, and enterprise_content reach.
+func TestEnterpriseActions(t *testing.T) {
+	e := newTokenEnv(t, testenv.Memory)
+	all := []string{"root_readonly", "manage_managed_users", "manage_groups"}
+	tok := func(u string, extra ...string) string { return e.issue(t, u, "", append(slices.Clone(all), extra...)...).AccessToken }
+	alice, carol, dave, bob := tok("alice"), tok("carol", "enterprise_content"), tok("dave"), tok("bob")
+	aliceGCM := tok("alice", "enterprise_content")
+	for _, c := range []struct {
+		name   string
+		req    checker.AuthorizeRequest
+		status int
+		code   string
+	}{
+		{"admin manages users", checker.AuthorizeRequest{Token: alice, Action: "manage_users", Enterprise: "acme"}, 200, ""},
+		{"co-admin with manage_users", checker.AuthorizeRequest{Token: carol, Action: "manage_users", Enterprise: "acme"}, 200, ""},
+		{"co-admin without", checker.AuthorizeRequest{Token: dave, Action: "manage_users", Enterprise: "acme"}, 403, "access_denied_insufficient_permissions"},
+		{"admin of another enterprise", checker.AuthorizeRequest{Token: alice, Action: "manage_users", Enterprise: "other"}, 403, "access_denied_insufficient_permissions"},
+		{"group admin manages the group", checker.AuthorizeRequest{Token: bob, Action: "manage_groups", Group: "eng"}, 200, ""},
+		{"group admin is no enterprise group manager", checker.AuthorizeRequest{Token: bob, Action: "manage_groups", Enterprise: "acme"}, 403, "access_denied_insufficient_permissions"},
+		{"admin manages groups", checker.AuthorizeRequest{Token: alice, Action: "manage_groups", Enterprise: "acme"}, 200, ""},
+		{"admin without enterprise_content sees nothing", onItem(alice, "preview", "file:a"), 404, "not_found"},
+		{"admin with enterprise_content previews", onItem(aliceGCM, "download", "file:a"), 200, ""},
+		{"enterprise_content does not edit", onItem(aliceGCM, "edit", "file:a"), 403, "insufficient_scope"},
+		{"enterprise_content, trashed", onItem(aliceGCM, "preview", "file:junk"), 404, "trashed"},
+		{"enterprise_content, another enterprise's owner", onItem(aliceGCM, "preview", "file:x"), 404, "not_found"},
+		{"co-admin with view_content", onItem(carol, "list", "folder:docs"), 200, ""},
+	} {
+		wantDecision(t, c.name, e.decide(t, c.req), c.status, c.code)
+	}
+}
+
+// TestRefreshIsSingleUse: 20 concurrent refreshes of one refresh token;
+// exactly one succeeds, the others fail, and the family ends: the winner's
+// new pair included.
+func TestRefreshIsSingleUse(t *testing.T) {
+	for _, ds := range testenv.Datastores() {
+		t.Run(string(ds), func(t *testing.T) {
+			e := newTokenEnv(t, ds)
+			ctx := context.Background()
+			first := e.issue(t, "bob", "", "root_readwrite")
+			var (
+				wg   gosync.WaitGroup
+				mu   gosync.Mutex
+				wins []checker.Issued
+				errs []error
+			)
+			start := make(chan struct{})
+			for range 20 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					is, err := e.tokens.Refresh(ctx, first.RefreshToken)
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil {
+						errs = append(errs, err)
+					} else {
+						wins = append(wins, is)
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			if len(wins) != 1 || len(errs) != 19 {
+				t.Fatalf("%d refreshes succeeded and %d failed, want 1 and 19", len(wins), len(errs))
+			}
+			for _, err := range errs {
+				var oe *checker.OAuthError
+				if !errors.As(err, &oe) || oe.Code != "invalid_grant" {
+					t.Errorf("a losing refresh failed with %v, want invalid_grant", err)
+				}
+			}
+			w := wins[0]
+			wantDecision(t, "the winner's access token after the family is revoked", e.decide(t, onItem(w.AccessToken, "preview", "file:a")), 401, "invalid_token")
+			wantDecision(t, "the first access token", e.decide(t, onItem(first.AccessToken, "preview", "file:a")), 401, "invalid_token")
+			if _, err := e.tokens.Refresh(ctx, w.RefreshToken); err == nil {
+				t.Error("the winner's refresh token still refreshes after the family was revoked")
+			}
+			// Another family is untouched.
+			other := e.issue(t, "bob", "", "root_readwrite")
+			wantDecision(t, "another family", e.decide(t, onItem(other.AccessToken, "preview", "file:a")), 200, "")
+		})
+	}
+}
+
+// TestRefreshChain: a refresh gives a new working pair and spends the old
+// refresh token; presenting it again ends the family.
+func TestRefreshChain(t *testing.T) {
+	e := newTokenEnv(t, testenv.Memory)
+	ctx := context.Background()
+	p1 := e.issue(t, "bob", "", "root_readonly")
+	p2, err := e.tokens.Refresh(ctx, p1.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p3, err := e.tokens.Refresh(ctx, p2.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p3.RefreshToken == "" || p3.AccessToken == p2.AccessToken || p3.ExpiresIn != time.Hour {
+		t.Fatalf("refresh answer %+v", p3)
+	}
+	wantDecision(t, "old access token still lives", e.decide(t, onItem(p1.AccessToken, "preview", "file:a")), 200, "")
+	wantDecision(t, "new access token, same scopes", e.decide(t, onItem(p3.AccessToken, "edit", "file:a")), 403, "insufficient_scope")
+	_, err = e.tokens.Refresh(ctx, p1.RefreshToken)
+	var oe *checker.OAuthError
+	if !errors.As(err, &oe) || oe.Code != "invalid_grant" {
+		t.Fatalf("reusing a spent refresh token: %v, want invalid_grant", err)
+	}
+	for i, p := range []checker.Issued{p1, p2, p3} {
+		wantDecision(t, fmt.Sprintf("pair %d after reuse", i+1), e.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
+	}
+	if _, err := e.tokens.Refresh(ctx, "bxrt_unknown"); err == nil {
+		t.Error("an unknown refresh token refreshed")
+	}
+}
+
+// TestRevokeEndsPairAndChildren: revoking either token of a pair ends both
+// and every downscoped descendant; other pairs keep working.
+func TestRevokeEndsPairAndChildren(t *testing.T) {
+	for _, which := range []string{"access", "refresh"} {
+		t.Run(which, func(t *testing.T) {
+			e := newTokenEnv(t, testenv.Memory)
+			ctx := context.Background()
+			p := e.issue(t, "bob", "", "root_readwrite")
+			other := e.issue(t, "bob", "", "root_readwrite")
+			child, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: p.AccessToken, Scopes: "item_preview"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			grandchild, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: child.AccessToken, Scopes: "item_preview", Resource: "folder:sub"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantDecision(t, "grandchild before", e.decide(t, onItem(grandchild.AccessToken, "preview", "file:a")), 200, "")
+			tok := p.AccessToken
+			if which == "refresh" {
+				tok = p.RefreshToken
+			}
+			if err := e.tokens.Revoke(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+			for name, tk := range map[string]string{"access": p.AccessToken, "child": child.AccessToken, "grandchild": grandchild.AccessToken} {
+				wantDecision(t, name+" after revoke", e.decide(t, onItem(tk, "preview", "file:a")), 401, "invalid_token")
+			}
+			if _, err := e.tokens.Refresh(ctx, p.RefreshToken); err == nil {
+				t.Error("the revoked pair's refresh token still refreshes")
+			}
+			wantDecision(t, "another pair", e.decide(t, onItem(other.AccessToken, "preview", "file:a")), 200, "")
+			if err := e.tokens.Revoke(ctx, "bxat_never_issued"); err != nil {
+				t.Errorf("revoking an unknown token: %v, want no error (RFC 7009)", err)
+			}
+		})
+	}
+}
+
+// TestRevokeRacesAuthorizations: authorizations run continuously while the
+// token is revoked; none that starts after Revoke returns is allowed.
+func TestRevokeRacesAuthorizations(t *testing.T) {
+	for _, ds := range testenv.Datastores() {
+		t.Run(string(ds), func(t *testing.T) {
+			e := newTokenEnv(t, ds)
+			ctx := context.Background()
+			p := e.issue(t, "bob", "", "root_readwrite")
+			var revokedAt atomic.Int64 // nanos since start; 0 until Revoke returned
+			start := time.Now()
+			var wg gosync.WaitGroup
+			var allowedAfter, checks atomic.Int64
+			stop := make(chan struct{})
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						begun := revokedAt.Load()
+						d, err := e.authz.Authorize(ctx, onItem(p.AccessToken, "download", "file:a"))
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						checks.Add(1)
+						if begun != 0 && d.Allowed {
+							allowedAfter.Add(1)
+						}
+					}
+				}()
+			}
+			time.Sleep(200 * time.Millisecond) // let authorizations run before the revoke
+			if err := e.tokens.Revoke(ctx, p.AccessToken); err != nil {
+				t.Fatal(err)
+			}
+			revokedAt.Store(int64(time.Since(start)))
+			time.Sleep(300 * time.Millisecond)
+			close(stop)
+			wg.Wait()
+			if n := allowedAfter.Load(); n != 0 {
+				t.Fatalf("%d authorizations begun after Revoke returned were allowed", n)
+			}
+			t.Logf("%d authorizations in all", checks.Load())
+		})
+	}
+}
+
+// TestShortTTLExpiry: tokens stop working at their expiry with nothing else
+// written meanwhile, on both datastores (checked by the checker as well as
+// by SpiceDB's expiring relationships).
+func TestShortTTLExpiry(t *testing.T) {
+	for _, ds := range testenv.Datastores() {
+		t.Run(string(ds), func(t *testing.T) {
+			e := newTokenEnv(t, ds, checker.WithAccessTTL(1500*time.Millisecond), checker.WithRefreshTTL(2500*time.Millisecond))
+			ctx := context.Background()
+			p := e.issue(t, "bob", "", "root_readwrite")
+			if p.ExpiresIn != 1500*time.Millisecond {
+				t.Errorf("expires_in %s", p.ExpiresIn)
+			}
+			wantDecision(t, "fresh", e.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+			time.Sleep(1600 * time.Millisecond)
+			wantDecision(t, "expired", e.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
+			time.Sleep(1000 * time.Millisecond)
+			if _, err := e.tokens.Refresh(ctx, p.RefreshToken); err == nil {
+				t.Error("an expired refresh token refreshed")
+			}
+		})
+	}
+}
+
+// TestExchange: MODEL.md §6's downscoping rules.
+func TestExchange(t *testing.T) {
+	e := newTokenEnv(t, testenv.Memory)
+	ctx := context.Background()
+	rw := e.issue(t, "bob", "", "root_readwrite").AccessToken
+	ro := e.issue(t, "bob", "", "root_readonly").AccessToken
+	for _, c := range []struct {
+		name, subject, scopes, resource string
+		code                            string // "" = allowed
+	}{
+		{"readwrite to every downscope scope", rw, "item_preview item_download item_upload item_rename item_delete item_share item_comment base_explorer base_preview base_upload base_picker", "", ""},
+		{"readonly to item_preview and item_download", ro, "item_preview item_download base_explorer base_preview base_picker", "", ""},
+		{"readonly to item_upload", ro, "item_upload", "", "invalid_scope"},
+		{"readonly to base_upload", ro, "base_upload", "", "invalid_scope"},
+		{"readonly to item_comment", ro, "item_comment", "", "invalid_scope"},
+		{"readonly to readwrite", ro, "root_readwrite", "", "invalid_scope"},
+		{"readwrite to manage_groups it lacks", rw, "manage_groups", "", "invalid_scope"},
+		{"held scope", ro, "root_readonly", "", ""},
+		{"unknown scope", rw, "item_fly", "", "invalid_scope"},
+		{"no scope", rw, " ", "", "invalid_request"},
+		{"folder resource", rw, "item_preview", "folder:sub", ""},
+		{"Box URL resource", rw, "item_preview", "https://api.box.com/2.0/files/a", ""},
+		{"bad resource", rw, "item_preview", "https://api.box.com/2.0/users/1", "invalid_request"},
+		{"bad resource type", rw, "item_preview", "group:1", "invalid_request"},
+		{"unknown subject", "bxat_nope", "item_preview", "", "invalid_grant"},
+	} {
+		is, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: c.subject, Scopes: c.scopes, Resource: c.resource})
+		var oe *checker.OAuthError
+		switch {
+		case c.code == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.code != "" && (!errors.As(err, &oe) || oe.Code != c.code):
+			t.Errorf("%s: got %v, want %s", c.name, err, c.code)
+		case c.code == "" && (is.RefreshToken != "" || !is.Downscoped || is.ExpiresIn > time.Hour):
+			t.Errorf("%s: answer %+v: want no refresh token, downscoped, expiring with its parent", c.name, is)
+		}
+	}
+	// restricted_to, a child's resource inside its parent's, never outside.
+	sub, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: rw, Scopes: "item_preview item_download", Resource: "folder:sub"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []checker.Restriction{{Scope: "item_download", Object: item("folder:sub")}, {Scope: "item_preview", Object: item("folder:sub")}}
+	if !slices.Equal(sub.RestrictedTo, want) {
+		t.Errorf("restricted_to %+v, want %+v", sub.RestrictedTo, want)
+	}
+	if _, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: sub.AccessToken, Scopes: "item_preview", Resource: "file:a"}); err != nil {
+		t.Errorf("narrowing folder:sub to file:a inside it: %v", err)
+	}
+	for _, outside := range []string{"folder:docs", "file:b"} {
+		if _, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: sub.AccessToken, Scopes: "item_preview", Resource: outside}); err == nil {
+			t.Errorf("widening folder:sub to %s was allowed", outside)
+		}
+	}
+	inherit, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: sub.AccessToken, Scopes: "item_preview"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDecision(t, "a child without a resource keeps its parent's", e.decide(t, onItem(inherit.AccessToken, "preview", "file:b")), 404, "not_found")
+	wantDecision(t, "and works inside it", e.decide(t, onItem(inherit.AccessToken, "preview", "file:a")), 200, "")
+	if _, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: sub.AccessToken, Scopes: "item_upload"}); err == nil {
+		t.Error("a downscoped token was exchanged for a scope beyond its own")
+	}
+}
+
+// TestApplications: scopes cap tokens, enterprise authorization gates them,
+// deleting or withdrawing ends them for good, As-User needs the app's
+// permission.
+func TestApplications(t *testing.T) {
+	e := newTokenEnv(t, testenv.Memory)
+	ctx := context.Background()
+	tk := e.tokens
+	if _, err := tk.CreateApp(ctx, "crm", []string{"root_readonly"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tk.CreateApp(ctx, "crm", []string{"root_readonly"}, false); !errors.Is(err, checker.ErrAppExists) {
+		t.Errorf("creating crm twice: %v", err)
+	}
+	if _, err := tk.CreateApp(ctx, "bad", []string{"root_everything"}, false); err == nil {
+		t.Error("an unknown scope was accepted for an app")
+	}
+	if _, err := tk.Issue(ctx, checker.IssueRequest{User: "bob", Scopes: []string{"root_readonly"}, App: "crm"}); !errors.Is(err, checker.ErrAppNotAuthorized) {
+		t.Fatalf("issue before acme authorized crm: %v, want not authorized", err)
+	}
+	// An external user needs no enterprise's authorization.
+	e.issue(t, "xavier", "crm", "root_readonly")
+	if err := tk.AuthorizeApp(ctx, "crm", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	bob := e.issue(t, "bob", "crm", "root_readonly")
+	var fe *checker.FieldError
+	if _, err := tk.Issue(ctx, checker.IssueRequest{User: "bob", Scopes: []string{"root_readwrite"}, App: "crm"}); !errors.As(err, &fe) || fe.Field != "scopes" {
+		t.Errorf("a scope the app lacks: %v", err)
+	}
+	for _, bad := range []checker.IssueRequest{
+		{User: "nobody", Scopes: []string{"root_readonly"}},
+		{User: "bob", Scopes: []string{"root_readonly"}, App: "nope"},
+		{User: "bob", Scopes: []string{"rooot"}},
+		{User: "bob"},
+		{User: "", Scopes: []string{"root_readonly"}},
+	} {
+		if _, err := tk.Issue(ctx, bad); !errors.As(err, &fe) {
+			t.Errorf("issue %+v: %v, want a field error", bad, err)
+		}
+	}
+	wantDecision(t, "crm token", e.decide(t, onItem(bob.AccessToken, "preview", "file:a")), 200, "")
+
+	// Changing scopes changes only later tokens.
+	if _, err := tk.UpdateApp(ctx, "crm", []string{"root_readwrite"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantDecision(t, "old token keeps its scope", e.decide(t, onItem(bob.AccessToken, "edit", "file:a")), 403, "insufficient_scope")
+	bob2 := e.issue(t, "bob", "crm", "root_readwrite")
+	wantDecision(t, "new token", e.decide(t, onItem(bob2.AccessToken, "edit", "file:a")), 200, "")
+
+	// As-User only for apps allowed to.
+	alice := e.issue(t, "alice", "crm", "root_readwrite")
+	asBob := onItem(alice.AccessToken, "preview", "file:a")
+	asBob.AsUser = "bob"
+	wantDecision(t, "As-User through an app without it", e.decide(t, asBob), 403, "access_denied_insufficient_permissions")
+	yes := true
+	if _, err := tk.UpdateApp(ctx, "crm", nil, &yes); err != nil {
+		t.Fatal(err)
+	}
+	wantDecision(t, "As-User once the app may", e.decide(t, asBob), 200, "")
+
+	// Withdrawing ends acme's tokens, not the external user's; authorizing
+	// again does not bring them back.
+	xav := e.issue(t, "xavier", "crm", "root_readwrite")
+	if err := tk.WithdrawApp(ctx, "crm", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	wantDecision(t, "after withdrawal", e.decide(t, onItem(bob2.AccessToken, "preview", "file:a")), 401, "invalid_token")
+	if _, err := tk.Refresh(ctx, bob2.RefreshToken); err == nil {
+		t.Error("a refresh token of a withdrawn app refreshed")
+	}
+	wantDecision(t, "external user unaffected", e.decide(t, onItem(xav.AccessToken, "preview", "file:a")), 200, "")
+	if err := tk.AuthorizeApp(ctx, "crm", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	wantDecision(t, "re-authorized: old token stays ended", e.decide(t, onItem(bob2.AccessToken, "preview", "file:a")), 401, "invalid_token")
+	bob3 := e.issue(t, "bob", "crm", "root_readwrite")
+	wantDecision(t, "re-authorized: new token", e.decide(t, onItem(bob3.AccessToken, "preview", "file:a")), 200, "")
+
+	// Deleting ends every token; a new app with the same id starts afresh.
+	if err := tk.DeleteApp(ctx, "crm"); err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]string{"acme user": bob3.AccessToken, "external user": xav.AccessToken} {
+		wantDecision(t, name+" after delete", e.decide(t, onItem(tok, "preview", "file:a")), 401, "invalid_token")
+	}
+	if _, err := tk.CreateApp(ctx, "crm", []string{"root_readonly"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := tk.AuthorizeApp(ctx, "crm", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	wantDecision(t, "recreated app: old token stays ended", e.decide(t, onItem(bob3.AccessToken, "preview", "file:a")), 401, "invalid_token")
+
+	// The built-in app cannot be changed.
+	if err := tk.DeleteApp(ctx, checker.DefaultApp); !errors.Is(err, checker.ErrBuiltinApp) {
+		t.Errorf("deleting the default app: %v", err)
+	}
+}
+
+// TestMe: GET /2.0/users/me's answer, with As-User.
+func TestMe(t *testing.T) {
+	e := newTokenEnv(t, testenv.Memory)
+	ctx := context.Background()
+	alice := e.issue(t, "alice", "", "root_readonly")
+	u, d, err := e.authz.Me(ctx, alice.AccessToken, "")
+	if err != nil || !d.Allowed || u != (checker.UserInfo{Type: "user", ID: "alice", Enterprise: "acme", Role: "admin"}) {
+		t.Errorf("me: %+v %+v %v", u, d, err)
+	}
+	u, d, err = e.authz.Me(ctx, alice.AccessToken, "bob")
+	if err != nil || !d.Allowed || u != (checker.UserInfo{Type: "user", ID: "bob", Enterprise: "acme", Role: "user"}) {
+		t.Errorf("me as bob: %+v %+v %v", u, d, err)
+	}
+	if _, d, _ := e.authz.Me(ctx, alice.AccessToken, "eve"); d.Status != 403 {
+		t.Errorf("me as a service account: %+v", d)
+	}
+	if _, d, _ := e.authz.Me(ctx, "bxat_x", ""); d.Status != 401 {
+		t.Errorf("me with an unknown token: %+v", d)
+	}
+	xav := e.issue(t, "xavier", "", "root_readonly")
+	if u, _, _ := e.authz.Me(ctx, xav.AccessToken, ""); u.Enterprise != "" || u.Role != "user" {
+		t.Errorf("external user: %+v", u)
+	}
+}
+
+// TestAuthorizeExplain: the answer names what allowed it or why not.
+func TestAuthorizeExplain(t *testing.T) {
+	e := newTokenEnv(t, testenv.Memory)
+	ctx := context.Background()
+	bob := e.issue(t, "bob", "", "root_readonly")
+	xav := e.issue(t, "xavier", "", "root_readwrite")
+	alice := e.issue(t, "alice", "", "root_readwrite", "enterprise_content")
+	down, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: bob.AccessToken, Scopes: "item_preview", Resource: "file:a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	explain := func(r checker.AuthorizeRequest) *checker.Explanation {
+		r.Explain = true
+		d := e.decide(t, r)
+		if d.Explanation == nil {
+			t.Fatalf("no explanation for %+v", r)
+		}
+		return d.Explanation
+	}
+	for _, c := range []struct {
+		name   string
+		req    checker.AuthorizeRequest
+		reason string
+		kind   string
+	}{
+		{"unknown token", onItem("bxat_x", "preview", "file:a"), checker.ReasonInvalidToken, ""},
+		{"missing scope", onItem(bob.AccessToken, "edit", "file:a"), checker.ReasonMissingScope, ""},
+		{"outside resource", onItem(down.AccessToken, "preview", "file:b"), checker.ReasonOutsideResource, ""},
+		{"no grant", onItem(xav.AccessToken, "preview", "file:junk"), checker.ReasonNoGrant, ""},
+		{"trashed", onItem(bob.AccessToken, "preview", "file:junk"), checker.ReasonTrashed, ""},
+		{"action not in role", onItem(xav.AccessToken, "download", "file:a"), checker.ReasonActionNotInRole, ""},
+		{"collaboration", onItem(xav.AccessToken, "preview", "file:a"), "", "collaboration"},
+		{"ownership", onItem(bob.AccessToken, "download", "file:a"), "", "ownership"},
+		{"enterprise content", onItem(alice.AccessToken, "download", "file:a"), "", "enterprise_content"},
+	} {
+		ex := explain(c.req)
+		if ex.Reason != c.reason {
+			t.Errorf("%s: reason %q, want %q", c.name, ex.Reason, c.reason)
+		}
+		if c.kind != "" && (len(ex.Grants) == 0 || ex.Grants[0].Kind != c.kind) {
+			t.Errorf("%s: grants %+v, want a %s first", c.name, ex.Grants, c.kind)
+		}
+	}
+	asBob := onItem(alice.AccessToken, "download", "file:a")
+	asBob.AsUser = "bob"
+	ex := explain(asBob)
+	if len(ex.Grants) < 2 || ex.Grants[0].Kind != "as_user" || ex.Grants[1].Kind != "ownership" {
+		t.Errorf("As-User: grants %+v, want as_user then ownership", ex.Grants)
+	}
+	if col := explain(onItem(xav.AccessToken, "preview", "file:a")).Grants[0]; col.Collaboration != "c1" || col.Role != "previewer" || col.On != item("folder:docs") {
+		t.Errorf("collaboration grant %+v, want c1 previewer on folder:docs", col)
+	}
+}
+
+func TestMayDownscopeTo(t *testing.T) {
+	ro := []checker.Scope{checker.ScopeRootReadonly}
+	rw := []checker.Scope{checker.ScopeRootReadwrite}
+	for _, s := range checker.AllScopes() {
+		wantRW := s.IsDownscope() || s == checker.ScopeRootReadwrite
+		if got := checker.MayDownscopeTo(rw, s); got != wantRW {
+			t.Errorf("root_readwrite to %s: %v, want %v", s, got, wantRW)
+		}
+		wantRO := slices.Contains([]checker.Scope{"root_readonly", "item_preview", "item_download", "base_explorer", "base_preview", "base_picker"}, s)
+		if got := checker.MayDownscopeTo(ro, s); got != wantRO {
+			t.Errorf("root_readonly to %s: %v, want %v", s, got, wantRO)
+		}
+	}
+}

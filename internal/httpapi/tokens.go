@@ -1,0 +1,407 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/schema"
+)
+
+// Grant types of POST /oauth2/token.
+const (
+	grantRefresh  = "refresh_token"
+	grantExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+)
+
+func (s *Server) routeTokens() {
+	s.mux.Handle("POST /v1/apps", s.admin(s.createApp))
+	s.mux.Handle("GET /v1/apps/{id}", s.admin(s.getApp))
+	s.mux.Handle("PUT /v1/apps/{id}", s.admin(s.updateApp))
+	s.mux.Handle("DELETE /v1/apps/{id}", s.admin(s.deleteApp))
+	s.mux.Handle("PUT /v1/apps/{id}/enterprises/{enterprise}", s.admin(s.authorizeApp))
+	s.mux.Handle("DELETE /v1/apps/{id}/enterprises/{enterprise}", s.admin(s.withdrawApp))
+	s.mux.Handle("POST /v1/tokens", s.admin(s.issue))
+	s.mux.HandleFunc("POST /oauth2/token", s.limited(s.oauthToken, true))
+	s.mux.HandleFunc("POST /oauth2/revoke", s.limited(s.oauthRevoke, true))
+	s.mux.HandleFunc("GET /2.0/users/me", s.limited(s.usersMe, false))
+	s.mux.HandleFunc("POST /v1/authorize", s.limited(s.authorize, false))
+}
+
+// failed is how a handler tells limited that the client presented a bad
+// credential.
+type failedKey struct{}
+
+type failureMark struct{ failed bool }
+
+func markFailed(r *http.Request) {
+	if m, ok := r.Context().Value(failedKey{}).(*failureMark); ok {
+		m.failed = true
+	}
+}
+
+// limited answers 429 to a client that presented too many bad credentials
+// lately, and counts the handler's failures.
+func (s *Server) limited(h http.HandlerFunc, oauth bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		client := clientOf(r)
+		if d := s.limiter.wait(client); d > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(d.Seconds())+1))
+			msg := "too many invalid credentials from this client; retry later"
+			if oauth {
+				writeJSON(w, http.StatusTooManyRequests, oauthError{Error: "too_many_requests", Description: msg})
+			} else {
+				writeError(w, r, http.StatusTooManyRequests, "too_many_requests", msg)
+			}
+			return
+		}
+		m := &failureMark{}
+		h(w, r.WithContext(contextWith(r, failedKey{}, m)))
+		if m.failed {
+			s.limiter.fail(client)
+		}
+	}
+}
+
+// --- applications ---
+
+type appBody struct {
+	ID     string   `json:"id"`
+	Scopes []string `json:"scopes"`
+	AsUser bool     `json:"as_user"`
+}
+
+func (s *Server) appFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var fe *checker.FieldError
+	switch {
+	case errors.As(err, &fe):
+		s.badRequest(w, r, err)
+	case errors.Is(err, checker.ErrAppNotFound):
+		writeError(w, r, http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, checker.ErrAppExists):
+		writeError(w, r, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, checker.ErrBuiltinApp):
+		s.badRequest(w, r, err)
+	case errors.Is(err, checker.ErrAppNotAuthorized):
+		writeError(w, r, http.StatusForbidden, "access_denied_insufficient_permissions", err.Error())
+	default:
+		s.internal(w, r, "changing applications", err)
+	}
+}
+
+func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
+	var b appBody
+	if err := decodeStrict(r.Body, &b); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	if b.ID == "" {
+		s.badRequest(w, r, &checker.FieldError{Field: "id", Err: errors.New("required")})
+		return
+	}
+	if b.Scopes == nil {
+		s.badRequest(w, r, &checker.FieldError{Field: "scopes", Err: errors.New("required (may be empty)")})
+		return
+	}
+	a, err := s.cfg.Authorizer.Tokens().CreateApp(r.Context(), b.ID, b.Scopes, b.AsUser)
+	if err != nil {
+		s.appFailed(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, a)
+}
+
+func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
+	a, err := s.cfg.Authorizer.Tokens().App(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.appFailed(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Scopes []string `json:"scopes"`
+		AsUser *bool    `json:"as_user"`
+	}
+	if err := decodeStrict(r.Body, &b); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	a, err := s.cfg.Authorizer.Tokens().UpdateApp(r.Context(), r.PathValue("id"), b.Scopes, b.AsUser)
+	if err != nil {
+		s.appFailed(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request) {
+	if err := s.cfg.Authorizer.Tokens().DeleteApp(r.Context(), r.PathValue("id")); err != nil {
+		s.appFailed(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) authorizeApp(w http.ResponseWriter, r *http.Request) {
+	if err := s.cfg.Authorizer.Tokens().AuthorizeApp(r.Context(), r.PathValue("id"), r.PathValue("enterprise")); err != nil {
+		s.appFailed(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) withdrawApp(w http.ResponseWriter, r *http.Request) {
+	if err := s.cfg.Authorizer.Tokens().WithdrawApp(r.Context(), r.PathValue("id"), r.PathValue("enterprise")); err != nil {
+		s.appFailed(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// --- tokens ---
+
+// tokenAnswer is Box's token response.
+type tokenAnswer struct {
+	AccessToken     string                `json:"access_token"`
+	ExpiresIn       int64                 `json:"expires_in"`
+	TokenType       string                `json:"token_type"`
+	RefreshToken    string                `json:"refresh_token,omitempty"`
+	RestrictedTo    []checker.Restriction `json:"restricted_to"`
+	IssuedTokenType string                `json:"issued_token_type,omitempty"`
+}
+
+func answerOf(is checker.Issued) tokenAnswer {
+	a := tokenAnswer{AccessToken: is.AccessToken, ExpiresIn: int64(is.ExpiresIn.Round(time.Second) / time.Second), TokenType: "bearer",
+		RefreshToken: is.RefreshToken, RestrictedTo: is.RestrictedTo}
+	if a.RestrictedTo == nil {
+		a.RestrictedTo = []checker.Restriction{}
+	}
+	if is.Downscoped {
+		a.IssuedTokenType = checker.TokenTypeAccess
+	}
+	return a
+}
+
+func noStore(w http.ResponseWriter) {
+	// RFC 6749 §5.1: token responses must not be cached.
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
+func (s *Server) issue(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		User   string   `json:"user"`
+		Scopes []string `json:"scopes"`
+		App    string   `json:"app"`
+	}
+	if err := decodeStrict(r.Body, &b); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	is, err := s.cfg.Authorizer.Tokens().Issue(r.Context(), checker.IssueRequest{User: b.User, Scopes: b.Scopes, App: b.App})
+	if err != nil {
+		s.appFailed(w, r, err)
+		return
+	}
+	noStore(w)
+	writeJSON(w, http.StatusCreated, answerOf(is))
+}
+
+// oauthError is the OAuth error shape of /oauth2/*.
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *checker.OAuthError
+	if errors.As(err, &oe) {
+		if oe.Code == "invalid_grant" {
+			markFailed(r)
+		}
+		writeJSON(w, http.StatusBadRequest, oauthError{Error: oe.Code, Description: oe.Description})
+		return
+	}
+	s.cfg.Logger.ErrorContext(r.Context(), "token endpoint", "request_id", requestID(r.Context()), "error", err)
+	writeJSON(w, http.StatusInternalServerError, oauthError{Error: "server_error", Description: "see the server log for request " + requestID(r.Context())})
+}
+
+// readForm reads an application/x-www-form-urlencoded body strictly: each
+// parameter at most once, none unknown.
+func readForm(r *http.Request, allowed ...string) (url.Values, error) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "application/x-www-form-urlencoded" {
+		return nil, fmt.Errorf("Content-Type %q: want application/x-www-form-urlencoded", r.Header.Get("Content-Type"))
+	}
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, fmt.Errorf("request body larger than %d bytes", mbe.Limit)
+		}
+		return nil, fmt.Errorf("malformed form body: %v", err)
+	}
+	if len(r.URL.Query()) > 0 {
+		return nil, errors.New("parameters go in the form body, not the URL (a token in a URL ends up in logs)")
+	}
+	for k, vs := range r.PostForm {
+		known := false
+		for _, a := range allowed {
+			known = known || k == a
+		}
+		if !known {
+			return nil, fmt.Errorf("parameter %q: unknown", k)
+		}
+		if len(vs) > 1 {
+			return nil, fmt.Errorf("parameter %q: given %d times", k, len(vs))
+		}
+	}
+	return r.PostForm, nil
+}
+
+func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	f, err := readForm(r, "grant_type", "refresh_token", "subject_token", "subject_token_type", "scope", "resource", "client_id", "client_secret")
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_request", Description: err.Error()})
+		return
+	}
+	tk := s.cfg.Authorizer.Tokens()
+	var is checker.Issued
+	switch gt := f.Get("grant_type"); gt {
+	case grantRefresh:
+		is, err = tk.Refresh(r.Context(), f.Get("refresh_token"))
+	case grantExchange:
+		if tt := f.Get("subject_token_type"); tt != checker.TokenTypeAccess {
+			writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_request", Description: fmt.Sprintf("subject_token_type %q: want %s", tt, checker.TokenTypeAccess)})
+			return
+		}
+		is, err = tk.Exchange(r.Context(), checker.ExchangeRequest{SubjectToken: f.Get("subject_token"), Scopes: f.Get("scope"), Resource: f.Get("resource")})
+	case "":
+		err = &checker.OAuthError{Code: "invalid_request", Description: "grant_type is required"}
+	default:
+		err = &checker.OAuthError{Code: "unsupported_grant_type", Description: fmt.Sprintf("grant_type %q: want %s or %s", gt, grantRefresh, grantExchange)}
+	}
+	if err != nil {
+		s.oauthFailed(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, answerOf(is))
+}
+
+func (s *Server) oauthRevoke(w http.ResponseWriter, r *http.Request) {
+	f, err := readForm(r, "token", "token_type_hint", "client_id", "client_secret")
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_request", Description: err.Error()})
+		return
+	}
+	if err := s.cfg.Authorizer.Tokens().Revoke(r.Context(), f.Get("token")); err != nil {
+		s.oauthFailed(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// bearer reads the end user's access token.
+func bearer(r *http.Request) string {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}
+
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, d checker.Decision) {
+	if d.Status == http.StatusUnauthorized {
+		markFailed(r)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="Service", error="invalid_token", error_description="The access token provided is invalid."`)
+	}
+	writeError(w, r, d.Status, d.Code, http.StatusText(d.Status))
+}
+
+func (s *Server) usersMe(w http.ResponseWriter, r *http.Request) {
+	u, d, err := s.cfg.Authorizer.Me(r.Context(), bearer(r), r.Header.Get("As-User"))
+	if err != nil {
+		s.checkFailed(w, r, err)
+		return
+	}
+	if !d.Allowed {
+		s.refuse(w, r, d)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+// authorizeBody is POST /v1/authorize's body.
+type authorizeBody struct {
+	Action     string           `json:"action"`
+	Item       *checker.ItemRef `json:"item,omitempty"`
+	Enterprise string           `json:"enterprise,omitempty"`
+	Group      string           `json:"group,omitempty"`
+	SharedLink string           `json:"shared_link,omitempty"`
+	Explain    bool             `json:"explain,omitempty"`
+}
+
+// parseAuthorizeBody reads POST /v1/authorize's body into a request, naming
+// the first bad field.
+func parseAuthorizeBody(body []byte, token, asUser string) (checker.AuthorizeRequest, error) {
+	var b authorizeBody
+	if err := decodeStrict(strings.NewReader(string(body)), &b); err != nil {
+		return checker.AuthorizeRequest{}, err
+	}
+	if b.Action == "" {
+		return checker.AuthorizeRequest{}, &checker.FieldError{Field: "action", Err: errors.New("required")}
+	}
+	req := checker.AuthorizeRequest{Token: token, AsUser: asUser, Action: schema.Action(b.Action), Item: b.Item,
+		Enterprise: b.Enterprise, Group: b.Group, Explain: b.Explain}
+	if b.SharedLink != "" {
+		l, err := checker.ParseSharedLink(b.SharedLink)
+		if err != nil {
+			return req, &checker.FieldError{Field: "shared_link", Err: err}
+		}
+		req.SharedLink = &l
+	}
+	return req, req.Validate()
+}
+
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	req, err := parseAuthorizeBody(body, bearer(r), r.Header.Get("As-User"))
+	if err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	d, err := s.cfg.Authorizer.Authorize(r.Context(), req)
+	if err != nil {
+		s.checkFailed(w, r, err)
+		return
+	}
+	if d.Status == http.StatusUnauthorized {
+		markFailed(r)
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func contextWith(r *http.Request, k, v any) context.Context { return context.WithValue(r.Context(), k, v) }
+
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, describeJSONError(err)
+	}
+	return b, nil
+}
