@@ -29,12 +29,12 @@ const (
 // own reasons are ReasonNoGrant, ReasonTrashed, ReasonActionNotInRole and
 // ReasonInviteRestricted.
 const (
-	ReasonInvalidToken     = "invalid_token"      // no such access token
-	ReasonExpiredToken     = "expired_token"      // past its expiry
-	ReasonRevokedToken     = "revoked_token"      // revoked, its family or parent revoked, or its app ended
+	ReasonInvalidToken     = "invalid_token"       // no such access token
+	ReasonExpiredToken     = "expired_token"       // past its expiry
+	ReasonRevokedToken     = "revoked_token"       // revoked, its family or parent revoked, or its app ended
 	ReasonAsUserNotAllowed = "as_user_not_allowed" // MODEL.md §8 refuses
-	ReasonMissingScope     = "missing_scope"      // no scope of the token covers the action
-	ReasonOutsideResource  = "outside_resource"   // a downscoped token's resource does not hold the item
+	ReasonMissingScope     = "missing_scope"       // no scope of the token covers the action
+	ReasonOutsideResource  = "outside_resource"    // a downscoped token's resource does not hold the item
 )
 
 // AuthorizeRequest is an end user's request: a token, an action and what it

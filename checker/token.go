@@ -251,9 +251,9 @@ func isPrecondition(err error) bool {
 
 // App is an application (the seed's Developer Console).
 type App struct {
-	ID     string   `json:"id"`
-	Scopes []Scope  `json:"scopes"`
-	AsUser bool     `json:"as_user"`
+	ID     string  `json:"id"`
+	Scopes []Scope `json:"scopes"`
+	AsUser bool    `json:"as_user"`
 	// Enterprises that authorized the app.
 	Enterprises []string `json:"enterprises,omitempty"`
 

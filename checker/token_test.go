@@ -219,7 +219,9 @@ func TestScopeTable(t *testing.T) {
 func TestEnterpriseActions(t *testing.T) {
 	e := newTokenEnv(t, testenv.Memory)
 	all := []string{"root_readonly", "manage_managed_users", "manage_groups"}
-	tok := func(u string, extra ...string) string { return e.issue(t, u, "", append(slices.Clone(all), extra...)...).AccessToken }
+	tok := func(u string, extra ...string) string {
+		return e.issue(t, u, "", append(slices.Clone(all), extra...)...).AccessToken
+	}
 	alice, carol, dave, bob := tok("alice"), tok("carol", "enterprise_content"), tok("dave"), tok("bob")
 	aliceGCM := tok("alice", "enterprise_content")
 	for _, c := range []struct {

@@ -3,8 +3,8 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -396,7 +396,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, d)
 }
 
-func contextWith(r *http.Request, k, v any) context.Context { return context.WithValue(r.Context(), k, v) }
+func contextWith(r *http.Request, k, v any) context.Context {
+	return context.WithValue(r.Context(), k, v)
+}
 
 func readBody(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(r.Body)
