@@ -58,6 +58,7 @@ func NewApplier(c Client, opts ...Option) *Applier {
 	for _, o := range opts {
 		o(a)
 	}
+	a.store.log = a.log
 	return a
 }
 

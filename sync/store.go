@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -42,12 +43,19 @@ type store struct {
 	epoch *v1.Relationship
 	name  string
 	seq   int
+	// preloadLimit is the largest model read whole (preloadLimit, or less
+	// in tests that need the lazy store without building a large model).
+	preloadLimit int
+	// bulkMin is the smallest subtree a delete reads in bulk (bulkMin, or
+	// less in tests).
+	bulkMin int
+	log     *slog.Logger
 }
 
 func newStore(base Reader) *store {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	s := &store{base: base, name: hex.EncodeToString(b[:])}
+	s := &store{base: base, name: hex.EncodeToString(b[:]), preloadLimit: preloadLimit, bulkMin: bulkMin, log: slog.Default()}
 	s.reset()
 	return s
 }
@@ -109,6 +117,10 @@ func (s *store) load(ctx context.Context) error {
 // are read as they are needed. The embedded store is for about this size.
 const preloadLimit = 250_000
 
+// withPreloadLimit sets how large a model is read whole: tests reach the
+// lazy store with it without building a model of preloadLimit.
+func withPreloadLimit(n int) Option { return func(a *Applier) { a.store.preloadLimit = n } }
+
 // preload reads the whole model when it is small, so that no event needs a
 // read: a store that scans a whole type for every read (the in-memory one)
 // answers one scan per type instead of one per object.
@@ -117,25 +129,12 @@ func (s *store) preload(ctx context.Context) error {
 	reverse := map[string]map[string]*v1.Relationship{}
 	n := 0
 	for _, typ := range modelTypes {
-		stream, err := s.base.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ},
-		})
-		if err != nil {
-			return fmt.Errorf("reading %s relationships: %w", typ, err)
-		}
-		for {
-			resp, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
+		tooLarge := false
+		err := s.scan(ctx, &v1.RelationshipFilter{ResourceType: typ}, func(r *v1.Relationship) bool {
+			if n++; n > s.preloadLimit {
+				tooLarge = true
+				return false
 			}
-			if err != nil {
-				return fmt.Errorf("reading %s relationships: %w", typ, err)
-			}
-			if n++; n > preloadLimit {
-				return nil // too large: read lazily
-			}
-			r := resp.GetRelationship()
 			res, sub := r.GetResource(), r.GetSubject().GetObject()
 			k := key(r)
 			ok, rk := objectKey(res.GetObjectType(), res.GetObjectId()), reverseKey(res.GetObjectType(), sub.GetObjectType(), sub.GetObjectId())
@@ -150,10 +149,44 @@ func (s *store) preload(ctx context.Context) error {
 			if rel, c := catalogued[res.GetObjectType()]; c && r.GetRelation() == rel {
 				s.known[ok] = true
 			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		if tooLarge {
+			return nil // read lazily
 		}
 	}
 	s.objects, s.reverse, s.complete = objects, reverse, true
 	return nil
+}
+
+// scan streams the relationships f matches to fn, one at a time, so that a
+// read of a whole type holds only what fn keeps. fn returns false to stop.
+func (s *store) scan(ctx context.Context, f *v1.RelationshipFilter, fn func(*v1.Relationship) bool) error {
+	// Cancelling ends the server's stream when fn stops early.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := s.base.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		RelationshipFilter: f,
+	})
+	if err != nil {
+		return fmt.Errorf("reading relationships %s: %w", describe(f), err)
+	}
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading relationships %s: %w", describe(f), err)
+		}
+		if !fn(resp.GetRelationship()) {
+			return nil
+		}
+	}
 }
 
 func epochFilter() *v1.RelationshipFilter {

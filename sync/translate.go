@@ -305,7 +305,16 @@ func (t *translator) deleteItem(ctx context.Context, typ, id string) error {
 	}
 	t.ov.touch(flag(typ, id, relTrashed))
 	subtree := [][2]string{{typ, id}}
+	bulk := false
 	for i := 0; i < len(subtree); i++ {
+		if !bulk && typ == schema.TypeFolder && t.ov.base.wantsBulk(len(subtree)) {
+			// A large subtree: read it whole, and the reads below are
+			// answered from what that kept.
+			if err := t.ov.base.bulkLoad(ctx, schema.EncodeID(id)); err != nil {
+				return fmt.Errorf("deleting %s %q: %w", typ, id, err)
+			}
+			bulk = true
+		}
 		cur := subtree[i]
 		if cur[0] != schema.TypeFolder {
 			continue
