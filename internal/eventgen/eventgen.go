@@ -1,8 +1,16 @@
-// Package eventgen generates random but valid streams of content change
-// events (EVENTS.md) from a seed, for crash, differential and load tests. It
-// tracks the state the events imply so that every event it emits is valid
-// where it stands in the stream: parents exist, moves make no cycles, one
+// Package eventgen generates random streams of content change events
+// (EVENTS.md) from a seed, for crash, differential and load tests. It tracks
+// the state the events imply so that every event it emits is valid where it
+// stands in the stream: parents exist, moves make no cycles, one
 // collaboration per item and grantee, nothing refers to a deleted object.
+//
+// By default the streams are the plain ones the crash and load tests were
+// written against, and the same seed always gives the same bytes. Options
+// widen them for differential tests: WithAllKinds adds the valid event kinds
+// a plain stream lacks (settings and owner changes, restricted folders,
+// users and groups changing enterprise, deleted and recreated, redelivered
+// events), and WithInvalid mixes in events EVENTS.md calls bad input, each
+// labelled with the rule it breaks.
 package eventgen
 
 import (
@@ -23,10 +31,45 @@ type Generator struct {
 	groups  []string
 	folders map[string]string // id -> parent ("0" at the top)
 	files   map[string]string // id -> parent
-	owner   map[string]string // item id -> owner
+	owner   map[string]string // item id -> owner ("" after the owner's deletion)
 	collabs map[string]collab // id -> collaboration
 	linked  map[string]string // item id -> type
 	nextID  int
+
+	// What the options need: kept always, since keeping it draws nothing
+	// from rnd and so cannot change a plain stream.
+	userEnt    map[string]string // user -> enterprise ("" external)
+	userGone   map[string]bool
+	groupEnt   map[string]string
+	groupGone  map[string]bool
+	inviteOff  map[string]bool // folder -> can_non_owners_invite is false
+	restricted map[string]bool // folder -> is_collaboration_restricted_to_enterprise
+	gone       []string        // ids of deleted items, "type:id"
+
+	allKinds bool
+	invalid  int      // percent of events after Setup that are bad input
+	sent     [][]byte // valid events so far, for redelivery (WithAllKinds)
+}
+
+// Option widens what a Generator emits.
+type Option func(*Generator)
+
+// WithAllKinds adds the valid event kinds a plain stream lacks: folder and
+// file updates (settings, owner), folders restricted to their enterprise,
+// users and groups changing enterprise, deleted and created again, and exact
+// redeliveries of earlier events (which EVENTS.md says are skipped).
+func WithAllKinds() Option { return func(g *Generator) { g.allKinds = true } }
+
+// WithInvalid makes about percent of the events after Setup bad input, each
+// of one kind (InvalidKinds). Restricted-collaboration violations need
+// WithAllKinds, which is the only source of restricted folders.
+func WithInvalid(percent int) Option { return func(g *Generator) { g.invalid = percent } }
+
+// Event is one generated event. Invalid names the kind of bad input it was
+// built to be (one of InvalidKinds), "" for a valid event.
+type Event struct {
+	Line    []byte
+	Invalid string
 }
 
 type collab struct {
@@ -35,15 +78,24 @@ type collab struct {
 
 // New returns a generator for seed, with a fixed population of users,
 // enterprises and groups.
-func New(seed uint64) *Generator {
+func New(seed uint64, opts ...Option) *Generator {
 	g := &Generator{
-		rnd:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		now:     time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
-		folders: map[string]string{},
-		files:   map[string]string{},
-		owner:   map[string]string{},
-		collabs: map[string]collab{},
-		linked:  map[string]string{},
+		rnd:        rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		now:        time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		folders:    map[string]string{},
+		files:      map[string]string{},
+		owner:      map[string]string{},
+		collabs:    map[string]collab{},
+		linked:     map[string]string{},
+		userEnt:    map[string]string{},
+		userGone:   map[string]bool{},
+		groupEnt:   map[string]string{},
+		groupGone:  map[string]bool{},
+		inviteOff:  map[string]bool{},
+		restricted: map[string]bool{},
+	}
+	for _, o := range opts {
+		o(g)
 	}
 	return g
 }
@@ -65,7 +117,7 @@ func (g *Generator) emit(typ, payloadName string, payload map[string]any) []byte
 
 func (g *Generator) pick(xs []string) string { return xs[g.rnd.IntN(len(xs))] }
 
-func keys(m map[string]string) []string {
+func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -91,6 +143,7 @@ func (g *Generator) Setup() [][]byte {
 		p := map[string]any{"id": u}
 		if i%5 != 4 {
 			p["enterprise"] = g.ents[i%2]
+			g.userEnt[u] = g.ents[i%2]
 			if i < 2 {
 				p["role"] = "admin"
 			}
@@ -100,6 +153,7 @@ func (g *Generator) Setup() [][]byte {
 	for i := 0; i < 4; i++ {
 		gr := fmt.Sprintf("group%d", i)
 		g.groups = append(g.groups, gr)
+		g.groupEnt[gr] = g.ents[i%2]
 		out = append(out, g.emit("group.created", "group", map[string]any{"id": gr, "enterprise": g.ents[i%2]}))
 		for j := 0; j < 3; j++ {
 			u := g.users[(i*3+j)%len(g.users)]
@@ -110,23 +164,59 @@ func (g *Generator) Setup() [][]byte {
 			out = append(out, g.emit("group_membership.created", "group_membership", map[string]any{"id": g.id("m"), "group": gr, "user": u, "role": role}))
 		}
 	}
+	if g.allKinds {
+		g.sent = append(g.sent, out...)
+	}
 	return out
 }
 
 // Next emits one more event.
-func (g *Generator) Next() []byte {
+func (g *Generator) Next() []byte { return g.NextEvent().Line }
+
+// NextEvent emits one more event, labelled.
+func (g *Generator) NextEvent() Event {
 	for {
+		// Plain streams draw nothing here, so they stay what they were.
+		if g.invalid > 0 && g.rnd.IntN(100) < g.invalid {
+			if b, kind := g.tryInvalid(); b != nil {
+				return Event{Line: b, Invalid: kind}
+			}
+			continue
+		}
+		if g.allKinds && g.rnd.IntN(100) < 15 {
+			if b := g.tryExtra(); b != nil {
+				g.sent = append(g.sent, b)
+				return Event{Line: b}
+			}
+			continue
+		}
 		if b := g.try(); b != nil {
-			return b
+			if g.allKinds {
+				g.sent = append(g.sent, b)
+			}
+			return Event{Line: b}
 		}
 	}
 }
 
-// Stream emits Setup and then n events more.
+// Stream emits Setup and then events up to n in all.
 func (g *Generator) Stream(n int) [][]byte {
-	out := g.Setup()
+	evs := g.Events(n)
+	out := make([][]byte, len(evs))
+	for i, e := range evs {
+		out[i] = e.Line
+	}
+	return out
+}
+
+// Events emits Setup and then events up to n in all, labelled.
+func (g *Generator) Events(n int) []Event {
+	var out []Event
+	for _, b := range g.Setup() {
+		out = append(out, Event{Line: b})
+	}
 	for len(out) < n {
-		out = append(out, g.Next())
+		out = append(out, g.NextEvent())
 	}
 	return out[:n]
 }
@@ -145,11 +235,20 @@ func (g *Generator) try() []byte {
 		}
 		owner := g.pick(g.users)
 		g.folders[id], g.owner[id] = parent, owner
-		return g.emit("folder.created", "folder", map[string]any{"id": id, "parent": parent, "owner": owner, "can_non_owners_invite": g.rnd.IntN(6) > 0})
+		p := map[string]any{"id": id, "parent": parent, "owner": owner, "can_non_owners_invite": g.rnd.IntN(6) > 0}
+		g.inviteOff[id] = !p["can_non_owners_invite"].(bool)
+		if g.allKinds && g.rnd.IntN(7) == 0 {
+			p["is_collaboration_restricted_to_enterprise"] = true
+			g.restricted[id] = true
+		}
+		return g.emit("folder.created", "folder", p)
 	case r < 38: // create a file
 		id := g.id("fi")
 		parent := g.pick(folders)
 		owner := g.owner[parent]
+		if owner == "" { // the folder's owner was deleted: the file gets its own
+			owner = g.pick(g.users)
+		}
 		g.files[id], g.owner[id] = parent, owner
 		return g.emit("file.created", "file", map[string]any{"id": id, "parent": parent, "owner": owner})
 	case r < 62: // create or change a collaboration
@@ -166,6 +265,9 @@ func (g *Generator) try() []byte {
 			if c.item == item && c.who == who && c.whoType == whoType {
 				id = cid
 			}
+		}
+		if id == "" && g.violates(itemType, item, whoType, who) {
+			return nil // a plain stream has no restricted folder, so never here
 		}
 		typ := "collaboration.updated"
 		if id == "" {
@@ -198,7 +300,7 @@ func (g *Generator) try() []byte {
 		if g.rnd.IntN(2) == 0 && len(files) > 0 {
 			id := g.pick(files)
 			g.files[id] = g.pick(folders)
-			return g.emit("file.moved", "file", map[string]any{"id": id, "parent": g.files[id], "owner": g.owner[id]})
+			return g.emit("file.moved", "file", map[string]any{"id": id, "parent": g.files[id], "owner": g.ownerOr(id)})
 		}
 		id := g.pick(folders)
 		dest := g.pick(append(folders, "0"))
@@ -206,7 +308,13 @@ func (g *Generator) try() []byte {
 			return nil
 		}
 		g.folders[id] = dest
-		return g.emit("folder.moved", "folder", map[string]any{"id": id, "parent": dest, "owner": g.owner[id]})
+		if !g.allKinds {
+			// A plain stream's moves state no settings, which (whole state)
+			// puts them back to their defaults.
+			g.inviteOff[id], g.restricted[id] = false, false
+			return g.emit("folder.moved", "folder", map[string]any{"id": id, "parent": dest, "owner": g.owner[id]})
+		}
+		return g.emit("folder.moved", "folder", g.folderState(id))
 	case r < 82: // trash or restore
 		typ, id := "folder", g.pick(folders)
 		if len(files) > 0 && g.rnd.IntN(2) == 0 {
@@ -219,6 +327,7 @@ func (g *Generator) try() []byte {
 			id := g.pick(files)
 			g.forget(id)
 			delete(g.files, id)
+			g.gone = append(g.gone, "file:"+id)
 			return g.emit("file.deleted", "file", map[string]any{"id": id})
 		}
 		if len(folders) < 5 {
@@ -241,7 +350,12 @@ func (g *Generator) try() []byte {
 		if typ == "file" {
 			perm["can_edit"] = g.rnd.IntN(3) == 0
 		}
-		return g.emit("shared_link.created", "shared_link", map[string]any{"item": map[string]any{"type": typ, "id": id}, "access": []string{"open", "company", "collaborators"}[g.rnd.IntN(3)], "permissions": perm})
+		p := map[string]any{"item": map[string]any{"type": typ, "id": id}, "access": []string{"open", "company", "collaborators"}[g.rnd.IntN(3)], "permissions": perm}
+		if g.allKinds && g.rnd.IntN(5) == 0 {
+			// From 2026 to late 2027: some have passed, some have not.
+			p["unshared_at"] = g.now.Add(time.Duration(g.rnd.IntN(16000)) * time.Hour).Format(time.RFC3339)
+		}
+		return g.emit("shared_link.created", "shared_link", p)
 	default: // group membership change
 		gr := g.pick(g.groups)
 		u := g.pick(g.users)
@@ -290,8 +404,72 @@ func (g *Generator) deleteFolder(id string) {
 		g.forget(f)
 		delete(g.files, f)
 	}
+	for _, f := range files {
+		g.gone = append(g.gone, "file:"+f)
+	}
 	for _, f := range folders {
 		g.forget(f)
 		delete(g.folders, f)
+		delete(g.inviteOff, f)
+		delete(g.restricted, f)
+		g.gone = append(g.gone, "folder:"+f)
 	}
+}
+
+// ownerOr is the owner of item, or, when that owner was deleted, a user
+// picked to own it from now on (an event must name an owner).
+func (g *Generator) ownerOr(item string) string {
+	if g.owner[item] == "" {
+		g.owner[item] = g.pick(g.users)
+	}
+	return g.owner[item]
+}
+
+// folderState is the whole state of folder id as an event payload.
+func (g *Generator) folderState(id string) map[string]any {
+	return map[string]any{"id": id, "parent": g.folders[id], "owner": g.ownerOr(id),
+		"can_non_owners_invite": !g.inviteOff[id], "is_collaboration_restricted_to_enterprise": g.restricted[id]}
+}
+
+// restrictedAt tells whether item or a folder above it restricts
+// collaboration to the enterprise.
+func (g *Generator) restrictedAt(itemType, item string) bool {
+	cur := item
+	if itemType == "file" {
+		cur = g.files[item]
+	}
+	for ; cur != "0" && cur != ""; cur = g.folders[cur] {
+		if g.restricted[cur] {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Generator) enterpriseOf(whoType, who string) string {
+	if whoType == "group" {
+		if g.groupGone[who] {
+			return ""
+		}
+		return g.groupEnt[who]
+	}
+	if g.userGone[who] {
+		return ""
+	}
+	return g.userEnt[who]
+}
+
+// violates tells whether a new collaboration for who on item breaks
+// is_collaboration_restricted_to_enterprise (MODEL.md §3): the grantee must
+// be in the enterprise of the item's owner.
+func (g *Generator) violates(itemType, item, whoType, who string) bool {
+	if !g.restrictedAt(itemType, item) {
+		return false
+	}
+	ownerEnt := ""
+	if o := g.owner[item]; o != "" {
+		ownerEnt = g.enterpriseOf("user", o)
+	}
+	theirs := g.enterpriseOf(whoType, who)
+	return theirs == "" || theirs != ownerEnt
 }
