@@ -1,0 +1,339 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	gosync "sync"
+	"testing"
+
+	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/internal/httpapi"
+	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/sync"
+)
+
+// lockedBuffer collects log output from concurrent handlers.
+type lockedBuffer struct {
+	mu gosync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// newTokenAPI serves the whole API, tokens included, logging at debug level
+// into the returned buffer.
+func newTokenAPI(t *testing.T, limit, burst int) (*httptest.Server, *lockedBuffer) {
+	t.Helper()
+	c := testenv.SpiceDB(t, testenv.Memory)
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ch, err := checker.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := checker.NewTokens(c, checker.WithTokenLogger(logger))
+	if err := tk.Bootstrap(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.New(httpapi.Config{Checker: ch, Applier: sync.NewApplier(c, sync.WithLogger(logger)), AdminKey: adminKey,
+		Authorizer: checker.NewAuthorizer(ch, tk), Logger: logger, InvalidTokenLimit: limit, InvalidTokenBurst: burst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	events := `[{"id":"u1","type":"user.created","user":{"id":"alice","enterprise":"acme","role":"admin"}},
+		{"id":"u2","type":"user.created","user":{"id":"bob","enterprise":"acme"}},
+		{"id":"f1","type":"folder.created","folder":{"id":"docs","parent":"0","owner":"bob"}},
+		{"id":"f2","type":"file.created","file":{"id":"a","parent":"docs","owner":"bob"}},
+		{"id":"f3","type":"file.created","file":{"id":"b","parent":"0","owner":"bob"}}]`
+	if st, out, _ := call(t, srv, "POST", "/v1/events", adminKey, "application/json", events); st != 200 {
+		t.Fatalf("events: %d %v", st, out)
+	}
+	return srv, logs
+}
+
+func form(t *testing.T, srv *httptest.Server, path string, v url.Values) (int, map[string]any, http.Header) {
+	t.Helper()
+	return call(t, srv, "POST", path, "", "application/x-www-form-urlencoded", v.Encode())
+}
+
+func authorize(t *testing.T, srv *httptest.Server, token, asUser, body string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/authorize", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if asUser != "" {
+		req.Header.Set("As-User", asUser)
+	}
+	st, out := do(t, req)
+	if st != 200 {
+		t.Fatalf("authorize answered %d %v, want 200 with the decision", st, out)
+	}
+	return out
+}
+
+func do(t *testing.T, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = jsonDecode(resp.Body, &out)
+	return resp.StatusCode, out
+}
+
+// TestTokenEndpoints walks API.md's Tokens and Authorize sections over HTTP,
+// then checks that no token string reached the logs.
+func TestTokenEndpoints(t *testing.T) {
+	srv, logs := newTokenAPI(t, -1, 0)
+	var secrets []string
+
+	// Applications.
+	st, out, _ := call(t, srv, "POST", "/v1/apps", adminKey, "application/json", `{"id":"crm","scopes":["root_readonly"],"as_user":false}`)
+	if st != 201 || out["id"] != "crm" {
+		t.Fatalf("create app: %d %v", st, out)
+	}
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+		want               string
+	}{
+		{"POST", "/v1/apps", `{"id":"crm","scopes":[]}`, 409, "conflict"},
+		{"POST", "/v1/apps", `{"id":"x","scopes":["root_all"]}`, 400, `unknown scope "root_all"`},
+		{"POST", "/v1/apps", `{"id":"x"}`, 400, "scopes"},
+		{"POST", "/v1/apps", `{"id":"a|b","scopes":[]}`, 400, "id"},
+		{"PUT", "/v1/apps/nope", `{"scopes":[]}`, 404, "not_found"},
+		{"PUT", "/v1/apps/default", `{"scopes":[]}`, 400, "built-in"},
+		{"POST", "/v1/tokens", `{"user":"bob","scopes":["root_readonly"],"app":"crm"}`, 403, "not authorized"},
+		{"POST", "/v1/tokens", `{"user":"nobody","scopes":["root_readonly"]}`, 400, `no user "nobody"`},
+		{"POST", "/v1/tokens", `{"user":"bob","scopes":["root_readonly"],"app":"nope"}`, 400, "app"},
+		{"POST", "/v1/tokens", `{"user":"bob","scopes":["root_xyz"]}`, 400, "root_xyz"},
+		{"POST", "/v1/tokens", `{"user":"bob","scopes":["root_readonly"],"extra":1}`, 400, "extra"},
+	} {
+		st, out, _ := call(t, srv, c.method, c.path, adminKey, "application/json", c.body)
+		if st != c.status || !strings.Contains(out["message"].(string)+out["code"].(string), c.want) {
+			t.Errorf("%s %s %s: %d %v, want %d naming %s", c.method, c.path, c.body, st, out, c.status, c.want)
+		}
+	}
+	if st, _, _ := call(t, srv, "PUT", "/v1/apps/crm/enterprises/acme", adminKey, "", ""); st != 204 {
+		t.Fatalf("authorize app for acme: %d", st)
+	}
+	if st, _, _ := call(t, srv, "POST", "/v1/tokens", "wrong-key", "application/json", `{"user":"bob","scopes":["root_readonly"]}`); st != 401 {
+		t.Errorf("issue without the admin key: %d", st)
+	}
+
+	// Issue.
+	st, pair, h := call(t, srv, "POST", "/v1/tokens", adminKey, "application/json", `{"user":"bob","scopes":["root_readonly"],"app":"crm"}`)
+	if st != 201 || pair["token_type"] != "bearer" || pair["expires_in"] != 3600.0 || pair["refresh_token"] == "" || h.Get("Cache-Control") != "no-store" {
+		t.Fatalf("issue: %d %v %v", st, pair, h)
+	}
+	if rt, ok := pair["restricted_to"].([]any); !ok || len(rt) != 0 {
+		t.Errorf("restricted_to %v, want []", pair["restricted_to"])
+	}
+	access, refresh := pair["access_token"].(string), pair["refresh_token"].(string)
+	secrets = append(secrets, access, refresh)
+
+	// Authorize: always 200 with the decision.
+	d := authorize(t, srv, access, "", `{"action":"download","item":{"type":"file","id":"a"}}`)
+	if d["allowed"] != true || d["status"] != 200.0 || d["code"] != "" || d["user"] != "bob" {
+		t.Errorf("authorize: %v", d)
+	}
+	d = authorize(t, srv, access, "", `{"action":"edit","item":{"type":"file","id":"a"}}`)
+	if d["allowed"] != false || d["status"] != 403.0 || d["code"] != "insufficient_scope" {
+		t.Errorf("authorize without scope: %v", d)
+	}
+	d = authorize(t, srv, "bxat_nope", "", `{"action":"download","item":{"type":"file","id":"a"}}`)
+	if d["status"] != 401.0 || d["code"] != "invalid_token" {
+		t.Errorf("authorize unknown token: %v", d)
+	}
+	d = authorize(t, srv, access, "", `{"action":"download","item":{"type":"file","id":"a"},"explain":true}`)
+	if ex, ok := d["explanation"].(map[string]any); !ok || ex["grants"] == nil {
+		t.Errorf("explain: %v", d)
+	}
+	for _, bad := range []struct{ body, field string }{
+		{`{"action":"fly","item":{"type":"file","id":"a"}}`, "action"},
+		{`{"item":{"type":"file","id":"a"}}`, "action"},
+		{`{"action":"download"}`, "item"},
+		{`{"action":"download","item":{"type":"user","id":"a"}}`, "item"},
+		{`{"action":"manage_users"}`, "enterprise"},
+		{`{"action":"manage_groups","enterprise":"acme","group":"g"}`, "group"},
+		{`{"action":"download","item":{"type":"file","id":"a"},"shared_link":"https://x/y"}`, "shared_link"},
+		{`{"action":"download","item":{"type":"file","id":"a"},"color":1}`, "color"},
+	} {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/authorize", strings.NewReader(bad.body))
+		req.Header.Set("Authorization", "Bearer "+access)
+		st, out := do(t, req)
+		if st != 400 || !strings.Contains(out["message"].(string), bad.field) {
+			t.Errorf("authorize %s: %d %v, want 400 naming %s", bad.body, st, out, bad.field)
+		}
+	}
+
+	// users/me.
+	req, _ := http.NewRequest("GET", srv.URL+"/2.0/users/me", nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	if st, out := do(t, req); st != 200 || out["id"] != "bob" || out["enterprise"] != "acme" || out["role"] != "user" || out["type"] != "user" {
+		t.Errorf("users/me: %d %v", st, out)
+	}
+	req, _ = http.NewRequest("GET", srv.URL+"/2.0/users/me", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_token") {
+		t.Errorf("users/me without a token: %d %v", resp.StatusCode, resp.Header)
+	}
+
+	// Exchange.
+	st, down, _ := form(t, srv, "/oauth2/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"},
+		"subject_token": {access}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"},
+		"scope": {"item_preview"}, "resource": {"https://api.box.com/2.0/folders/docs"}})
+	if st != 200 || down["issued_token_type"] != "urn:ietf:params:oauth:token-type:access_token" || down["refresh_token"] != nil {
+		t.Fatalf("exchange: %d %v", st, down)
+	}
+	if rt := down["restricted_to"].([]any); len(rt) != 1 || rt[0].(map[string]any)["scope"] != "item_preview" ||
+		rt[0].(map[string]any)["object"].(map[string]any)["id"] != "docs" {
+		t.Errorf("restricted_to %v", rt)
+	}
+	secrets = append(secrets, down["access_token"].(string))
+	if d := authorize(t, srv, down["access_token"].(string), "", `{"action":"preview","item":{"type":"file","id":"b"}}`); d["code"] != "not_found" {
+		t.Errorf("downscoped token outside its folder: %v", d)
+	}
+
+	// OAuth errors.
+	for _, c := range []struct {
+		v    url.Values
+		code string
+	}{
+		{url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"bxrt_nope"}}, "invalid_grant"},
+		{url.Values{"grant_type": {"password"}}, "unsupported_grant_type"},
+		{url.Values{}, "invalid_request"},
+		{url.Values{"grant_type": {"refresh_token"}, "color": {"red"}}, "invalid_request"},
+		{url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {access},
+			"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"root_readwrite"}}, "invalid_scope"},
+		{url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {access},
+			"subject_token_type": {"urn:ietf:params:oauth:token-type:id_token"}, "scope": {"item_preview"}}, "invalid_request"},
+	} {
+		st, out, _ := form(t, srv, "/oauth2/token", c.v)
+		if st != 400 || out["error"] != c.code || out["error_description"] == "" {
+			t.Errorf("token %v: %d %v, want 400 %s", c.v, st, out, c.code)
+		}
+	}
+	if st, out, _ := call(t, srv, "POST", "/oauth2/token", "", "application/json", `{"grant_type":"refresh_token"}`); st != 400 || out["error"] != "invalid_request" {
+		t.Errorf("JSON token request: %d %v", st, out)
+	}
+
+	// Refresh, then reuse.
+	st, pair2, _ := form(t, srv, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}})
+	if st != 200 || pair2["refresh_token"] == "" || pair2["access_token"] == access {
+		t.Fatalf("refresh: %d %v", st, pair2)
+	}
+	secrets = append(secrets, pair2["access_token"].(string), pair2["refresh_token"].(string))
+	if st, out, _ := form(t, srv, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}); st != 400 || out["error"] != "invalid_grant" {
+		t.Errorf("reused refresh token: %d %v", st, out)
+	}
+
+	// Revoke.
+	st, issued, _ := call(t, srv, "POST", "/v1/tokens", adminKey, "application/json", `{"user":"alice","scopes":["root_readwrite"]}`)
+	if st != 201 {
+		t.Fatal(st)
+	}
+	secrets = append(secrets, issued["access_token"].(string), issued["refresh_token"].(string))
+	resp, err = http.PostForm(srv.URL+"/oauth2/revoke", url.Values{"token": {issued["refresh_token"].(string)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := new(bytes.Buffer)
+	_, _ = body.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || body.Len() != 0 {
+		t.Errorf("revoke: %d %q, want 200 and an empty body", resp.StatusCode, body)
+	}
+	if d := authorize(t, srv, issued["access_token"].(string), "", `{"action":"manage_users","enterprise":"acme"}`); d["status"] != 401.0 {
+		t.Errorf("access token after its refresh token was revoked: %v", d)
+	}
+	if st, _, _ := form(t, srv, "/oauth2/token?token=x", url.Values{"token": {"y"}}); st != 400 {
+		t.Errorf("a token in the URL was accepted: %d", st)
+	}
+
+	// Deleting the app ends its tokens.
+	if st, _, _ := call(t, srv, "DELETE", "/v1/apps/crm", adminKey, "", ""); st != 204 {
+		t.Errorf("delete app: %d", st)
+	}
+	if d := authorize(t, srv, pair2["access_token"].(string), "", `{"action":"preview","item":{"type":"file","id":"a"}}`); d["status"] != 401.0 {
+		t.Errorf("token of a deleted app: %v", d)
+	}
+
+	out2 := logs.String()
+	if !strings.Contains(out2, "token issued") {
+		t.Fatal("the log captured nothing: the secrets check below would prove nothing")
+	}
+	for _, s := range append(secrets, adminKey) {
+		if strings.Contains(out2, s) {
+			t.Errorf("a secret reached the log: %s...", s[:8])
+		}
+		// Nor any long piece of one.
+		if len(s) > 20 && strings.Contains(out2, s[5:25]) {
+			t.Errorf("part of a secret reached the log: %s...", s[:8])
+		}
+	}
+}
+
+// TestInvalidTokensSlowedDown: a client presenting bad tokens is answered
+// 429 once it has spent its burst; another client is not; valid requests of
+// the slowed client are refused too until it waits.
+func TestInvalidTokensSlowedDown(t *testing.T) {
+	srv, _ := newTokenAPI(t, 3, 3)
+	_, issued, _ := call(t, srv, "POST", "/v1/tokens", adminKey, "application/json", `{"user":"bob","scopes":["root_readonly"]}`)
+	good := issued["access_token"].(string)
+	body := `{"action":"preview","item":{"type":"file","id":"a"}}`
+	for i := range 3 {
+		if d := authorize(t, srv, "bxat_guess", "", body); d["status"] != 401.0 {
+			t.Fatalf("guess %d: %v", i, d)
+		}
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/authorize", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+good)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("after 3 bad tokens: %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if st, out, _ := form(t, srv, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}); st != 429 || out["error"] != "too_many_requests" {
+		t.Errorf("token endpoint of the slowed client: %d %v", st, out)
+	}
+	// Another client (by address) is heard: call the handler directly.
+	api := srv.Config.Handler
+	r := httptest.NewRequest("POST", "/v1/authorize", strings.NewReader(body))
+	r.RemoteAddr = "192.0.2.7:5555"
+	r.Header.Set("Authorization", "Bearer "+good)
+	w := httptest.NewRecorder()
+	api.ServeHTTP(w, r)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"allowed":true`) {
+		t.Errorf("another client: %d %s", w.Code, w.Body)
+	}
+}
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
