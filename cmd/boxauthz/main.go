@@ -25,6 +25,7 @@ Usage:
   boxauthz sync reconcile --snapshot <file> [--dry-run]   repair drift against a snapshot of every object
   boxauthz schema print | validate <file> | apply  the SpiceDB schema and its validation files
   boxauthz demo                                    load a sample enterprise and show real answers
+  boxauthz healthcheck [--url URL]                 exit 0 when a running server is ready (container health checks)
 
 Every flag can also be set as BOXAUTHZ_<FLAG>, e.g. BOXAUTHZ_ADMIN_KEY.
 Run "boxauthz <command> -h" for a command's flags.
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = schemaCmd(ctx, args[1:], stdout)
 	case "demo":
 		err = demoCmd(ctx, args[1:], stdout, logger)
+	case "healthcheck":
+		err = healthcheckCmd(ctx, args[1:], stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

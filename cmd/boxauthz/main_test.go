@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -137,6 +138,35 @@ func TestServeAndCheck(t *testing.T) {
 	mresp.Body.Close()
 	if !strings.Contains(string(mbody), `boxauthz_sync_events_applied_total{source="http"} 24`) {
 		t.Errorf("/metrics does not count the 24 events applied:\n%s", mbody)
+	}
+	if code, out, errs := runCmd(t, ctx, "healthcheck", "--url", base+"/readyz"); code != 0 || !strings.Contains(out, "healthy") {
+		t.Errorf("healthcheck of a ready server: exit %d %q %q", code, out, errs)
+	}
+	if code, _, _ := runCmd(t, ctx, "healthcheck", "--url", "http://"+freeAddr(t)+"/readyz"); code != 1 {
+		t.Errorf("healthcheck of nothing: exit %d, want 1", code)
+	}
+	// Tokens are served too: issue one and authorize with it.
+	treq, _ := http.NewRequest("POST", base+"/v1/tokens", strings.NewReader(`{"user":"bob","scopes":["root_readonly"]}`))
+	treq.Header.Set("Authorization", "Bearer k1")
+	tresp, err := http.DefaultClient.Do(treq)
+	if err != nil || tresp.StatusCode != 201 {
+		t.Fatalf("issuing a token: %v %v", err, tresp)
+	}
+	var pair struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(tresp.Body).Decode(&pair)
+	tresp.Body.Close()
+	areq, _ := http.NewRequest("POST", base+"/v1/authorize", strings.NewReader(`{"action":"download","item":{"type":"file","id":"plan"}}`))
+	areq.Header.Set("Authorization", "Bearer "+pair.AccessToken)
+	aresp, err := http.DefaultClient.Do(areq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	abody, _ := io.ReadAll(aresp.Body)
+	aresp.Body.Close()
+	if !strings.Contains(string(abody), `"allowed":true`) {
+		t.Errorf("authorize with an issued token: %s", abody)
 	}
 	code, _, errs := runCmd(t, ctx, "check", "--server", base, "--admin-key", "wrong", "bob", "rename", "file:plan")
 	if code != 2 || !strings.Contains(errs, "401") {
