@@ -350,7 +350,11 @@ func (s *store) fold(log []change) {
 			s.applied[res.GetObjectId()] = true
 		}
 		if rel, ok := catalogued[res.GetObjectType()]; ok && r.GetRelation() == rel {
-			s.known[objectKey(res.GetObjectType(), res.GetObjectId())] = !c.deleted
+			if c.deleted {
+				delete(s.known, objectKey(res.GetObjectType(), res.GetObjectId()))
+			} else {
+				s.known[objectKey(res.GetObjectType(), res.GetObjectId())] = true
+			}
 		}
 		ok, rk := objectKey(res.GetObjectType(), res.GetObjectId()), reverseKey(res.GetObjectType(), sub.GetObjectType(), sub.GetObjectId())
 		if s.complete && res.GetObjectType() != typeEvent && res.GetObjectType() != typeSource {
@@ -369,6 +373,35 @@ func (s *store) fold(log []change) {
 				delete(set, k)
 			} else {
 				set[k] = r
+			}
+		}
+	}
+	if !s.complete {
+		s.prune(log)
+	}
+}
+
+// prune drops the cached sets that deletes emptied where the catalogue
+// answers the same, so that a lazy store does not keep an empty set for
+// every item of every subtree it ever deleted.
+func (s *store) prune(log []change) {
+	for _, c := range log {
+		if !c.deleted {
+			continue
+		}
+		res, sub := c.rel.GetResource(), c.rel.GetSubject().GetObject()
+		ok := objectKey(res.GetObjectType(), res.GetObjectId())
+		if set, cached := s.objects[ok]; cached && len(set) == 0 && !s.known[ok] {
+			if _, c := catalogued[res.GetObjectType()]; c {
+				delete(s.objects, ok)
+				delete(s.guessed, ok)
+			}
+		}
+		if st := sub.GetObjectType(); (st == schema.TypeFolder || st == schema.TypeFile) && !s.known[objectKey(st, sub.GetObjectId())] {
+			rk := reverseKey(res.GetObjectType(), st, sub.GetObjectId())
+			if set, cached := s.reverse[rk]; cached && len(set) == 0 {
+				delete(s.reverse, rk)
+				delete(s.guessed, rk)
 			}
 		}
 	}
