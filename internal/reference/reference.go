@@ -1,12 +1,9 @@
-// Package reference is MODEL.md implemented directly in plain Go over
-// in-memory objects, for differential tests: it shares no code with schema
-// or sync and reads events with its own decoder. Where it and the SpiceDB
-// pipeline disagree, one of them is wrong.
 package reference
 
 import (
-	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -75,79 +72,42 @@ type Model struct {
 	items   map[string]*item           // "folder:id" / "file:id"
 	collabs map[string]*collab         // id -> collaboration
 	links   map[string]*link           // "type:id" -> link
+	applied map[string]bool            // ids of the events applied
 	Now     func() time.Time
 }
 
 // New returns an empty model.
 func New() *Model {
 	return &Model{users: map[string]*user{}, groups: map[string]string{}, members: map[string]map[string]bool{},
-		items: map[string]*item{}, collabs: map[string]*collab{}, links: map[string]*link{}, Now: time.Now}
-}
-
-type ref struct {
-	Type string `json:"type"`
-	ID   string `json:"id"`
-}
-
-type event struct {
-	ID   string `json:"id"`
-	Type string `json:"type"`
-	User *struct {
-		ID         string `json:"id"`
-		Enterprise string `json:"enterprise"`
-	} `json:"user"`
-	Group *struct {
-		ID         string `json:"id"`
-		Enterprise string `json:"enterprise"`
-	} `json:"group"`
-	GroupMembership *struct {
-		Group string `json:"group"`
-		User  string `json:"user"`
-	} `json:"group_membership"`
-	Folder *struct {
-		ID                                    string `json:"id"`
-		Parent                                string `json:"parent"`
-		Owner                                 string `json:"owner"`
-		CanNonOwnersInvite                    *bool  `json:"can_non_owners_invite"`
-		IsCollaborationRestrictedToEnterprise bool   `json:"is_collaboration_restricted_to_enterprise"`
-	} `json:"folder"`
-	File *struct {
-		ID     string `json:"id"`
-		Parent string `json:"parent"`
-		Owner  string `json:"owner"`
-	} `json:"file"`
-	Collaboration *struct {
-		ID           string `json:"id"`
-		Item         ref    `json:"item"`
-		AccessibleBy ref    `json:"accessible_by"`
-		Role         string `json:"role"`
-		Status       string `json:"status"`
-		ExpiresAt    string `json:"expires_at"`
-	} `json:"collaboration"`
-	SharedLink *struct {
-		Item        ref    `json:"item"`
-		Access      string `json:"access"`
-		Permissions struct {
-			CanDownload bool `json:"can_download"`
-			CanEdit     bool `json:"can_edit"`
-		} `json:"permissions"`
-		UnsharedAt string `json:"unshared_at"`
-	} `json:"shared_link"`
+		items: map[string]*item{}, collabs: map[string]*collab{}, links: map[string]*link{}, applied: map[string]bool{}, Now: time.Now}
 }
 
 // Apply applies one event (a JSON line). It refuses, changing nothing, an
-// event the stateful rules of EVENTS.md refuse; it assumes the event is
-// otherwise well formed.
+// event EVENTS.md calls bad input: malformed on its own, or breaking a
+// stateful rule where it stands. An event whose id was applied before is
+// skipped, as EVENTS.md says ids are for; a refused event's id is not
+// remembered, so a corrected event may reuse it.
 func (m *Model) Apply(line []byte) error {
-	var e event
-	if err := json.Unmarshal(line, &e); err != nil {
+	e, err := decode(line)
+	if err != nil {
 		return err
 	}
-	switch e.Type {
+	if m.applied[e.id] {
+		return nil
+	}
+	if err := m.apply(e); err != nil {
+		return err
+	}
+	m.applied[e.id] = true
+	return nil
+}
+
+func (m *Model) apply(e *event) error {
+	switch e.object + "." + e.verb {
 	case "user.created", "user.updated":
-		m.users[e.User.ID] = &user{enterprise: e.User.Enterprise}
+		m.users[e.user.id] = &user{enterprise: e.user.enterprise}
 	case "user.deleted":
-		id := e.User.ID
+		id := e.user.id
 		delete(m.users, id)
 		for _, mem := range m.members {
 			delete(mem, id)
@@ -163,9 +123,9 @@ func (m *Model) Apply(line []byte) error {
 			}
 		}
 	case "group.created", "group.updated":
-		m.groups[e.Group.ID] = e.Group.Enterprise
+		m.groups[e.group.id] = e.group.enterprise
 	case "group.deleted":
-		id := e.Group.ID
+		id := e.group.id
 		delete(m.groups, id)
 		delete(m.members, id)
 		for cid, c := range m.collabs {
@@ -174,97 +134,76 @@ func (m *Model) Apply(line []byte) error {
 			}
 		}
 	case "group_membership.created", "group_membership.updated":
-		gm := e.GroupMembership
-		if m.members[gm.Group] == nil {
-			m.members[gm.Group] = map[string]bool{}
+		gm := e.membership
+		if m.members[gm.group] == nil {
+			m.members[gm.group] = map[string]bool{}
 		}
-		m.members[gm.Group][gm.User] = true
+		m.members[gm.group][gm.user] = true
 	case "group_membership.deleted":
-		delete(m.members[e.GroupMembership.Group], e.GroupMembership.User)
+		delete(m.members[e.membership.group], e.membership.user)
 	case "folder.created", "folder.updated", "folder.moved":
-		f := e.Folder
-		return m.putItem("folder", f.ID, f.Parent, f.Owner, f.CanNonOwnersInvite != nil && !*f.CanNonOwnersInvite, f.IsCollaborationRestrictedToEnterprise)
+		f := e.folder
+		return m.putItem("folder", f.id, f.parent, f.owner, f.inviteOff, f.restricted)
 	case "file.created", "file.updated", "file.moved":
-		return m.putItem("file", e.File.ID, e.File.Parent, e.File.Owner, false, false)
-	case "folder.trashed", "folder.restored", "file.trashed", "file.restored", "folder.deleted", "file.deleted":
-		typ, id := "folder", ""
-		if e.Folder != nil {
-			id = e.Folder.ID
-		} else {
-			typ, id = "file", e.File.ID
+		return m.putItem("file", e.file.id, e.file.parent, e.file.owner, false, false)
+	case "folder.trashed", "folder.restored", "file.trashed", "file.restored":
+		id := e.folder.id
+		if e.object == "file" {
+			id = e.file.id
 		}
-		it := m.items[typ+":"+id]
-		switch e.Type[len(typ)+1:] {
-		case "trashed", "restored":
-			if it == nil {
-				return fmt.Errorf("%s %s does not exist", typ, id)
-			}
-			it.trashed = e.Type[len(typ)+1:] == "trashed"
-		case "deleted":
-			m.deleteItem(typ + ":" + id)
+		it := m.items[e.object+":"+id]
+		if it == nil {
+			return fmt.Errorf("%s %s does not exist", e.object, id)
 		}
+		it.trashed = e.verb == "trashed"
+	case "folder.deleted":
+		m.deleteItem("folder:" + e.folder.id)
+	case "file.deleted":
+		m.deleteItem("file:" + e.file.id)
 	case "collaboration.created", "collaboration.updated":
-		c := e.Collaboration
-		k := c.Item.Type + ":" + c.Item.ID
+		c := e.collab
+		k := c.item.typ + ":" + c.item.id
 		it := m.items[k]
 		if it == nil {
 			return fmt.Errorf("collaboration item %s does not exist", k)
 		}
 		for id, o := range m.collabs {
-			if id != c.ID && o.itemType == c.Item.Type && o.item == c.Item.ID && o.whoType == c.AccessibleBy.Type && o.who == c.AccessibleBy.ID {
+			if id != c.id && o.itemType == c.item.typ && o.item == c.item.id && o.whoType == c.who.typ && o.who == c.who.id {
 				return fmt.Errorf("already a collaborator through %s", id)
 			}
 		}
-		if _, existed := m.collabs[c.ID]; !existed && m.restricted(k) {
+		if _, existed := m.collabs[c.id]; !existed && m.restricted(k) {
 			ownerEnt := ""
 			if u := m.users[it.owner]; u != nil {
 				ownerEnt = u.enterprise
 			}
 			theirs := ""
-			if c.AccessibleBy.Type == "user" {
-				if u := m.users[c.AccessibleBy.ID]; u != nil {
+			if c.who.typ == "user" {
+				if u := m.users[c.who.id]; u != nil {
 					theirs = u.enterprise
 				}
 			} else {
-				theirs = m.groups[c.AccessibleBy.ID]
+				theirs = m.groups[c.who.id]
 			}
 			if theirs == "" || theirs != ownerEnt {
 				return fmt.Errorf("restricted to the enterprise")
 			}
 		}
-		nc := &collab{itemType: c.Item.Type, item: c.Item.ID, whoType: c.AccessibleBy.Type, who: c.AccessibleBy.ID, role: c.Role, status: c.Status}
-		if nc.status == "" {
-			nc.status = "accepted"
-		}
-		if c.ExpiresAt != "" {
-			t, err := time.Parse(time.RFC3339, c.ExpiresAt)
-			if err != nil {
-				return err
-			}
-			nc.expires = t
-		}
-		m.collabs[c.ID] = nc
+		m.collabs[c.id] = &collab{itemType: c.item.typ, item: c.item.id, whoType: c.who.typ, who: c.who.id, role: c.role, status: c.status, expires: c.expires}
 	case "collaboration.deleted":
-		delete(m.collabs, e.Collaboration.ID)
+		delete(m.collabs, e.collab.id)
 	case "shared_link.created", "shared_link.updated":
-		l := e.SharedLink
-		k := l.Item.Type + ":" + l.Item.ID
+		l := e.link
+		k := l.item.typ + ":" + l.item.id
 		if m.items[k] == nil {
 			return fmt.Errorf("link item %s does not exist", k)
 		}
-		nl := &link{access: l.Access, download: l.Permissions.CanDownload, edit: l.Permissions.CanEdit && l.Item.Type == "file"}
-		if l.UnsharedAt != "" {
-			t, err := time.Parse(time.RFC3339, l.UnsharedAt)
-			if err != nil {
-				return err
-			}
-			nl.unshared = t
-		}
-		m.links[k] = nl
+		m.links[k] = &link{access: l.access, download: l.download, edit: l.edit, unshared: l.unshared}
 	case "shared_link.deleted":
-		delete(m.links, e.SharedLink.Item.Type+":"+e.SharedLink.Item.ID)
+		delete(m.links, e.link.item.typ+":"+e.link.item.id)
 	default:
-		return fmt.Errorf("unknown type %q", e.Type)
+		// decode knows every type EVENTS.md lists; reaching here is a bug.
+		return fmt.Errorf("unhandled type %q", e.typ)
 	}
 	return nil
 }
@@ -440,4 +379,83 @@ func (m *Model) LinksOn(k string) []string {
 		}
 	}
 	return out
+}
+
+// LookupItems lists, sorted, the ids of the items of type typ on which user
+// may do action, presenting no link: what API.md's lookup of items answers.
+func (m *Model) LookupItems(userID, action, typ string) []string {
+	out := []string{}
+	for k, it := range m.items {
+		if it.typ == typ && m.Can(userID, action, k, "") {
+			out = append(out, strings.TrimPrefix(k, typ+":"))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// LookupUsers lists, sorted, the users who may do action on item k
+// ("type:id") with no link, group members included: what API.md's lookup of
+// users answers. A user counts once anything names them (a user event, an
+// ownership, a collaboration, a membership), as a relationship would.
+func (m *Model) LookupUsers(k, action string) []string {
+	cand := map[string]bool{}
+	for u := range m.users {
+		cand[u] = true
+	}
+	for _, it := range m.items {
+		cand[it.owner] = true
+	}
+	for _, c := range m.collabs {
+		if c.whoType == "user" {
+			cand[c.who] = true
+		}
+	}
+	for _, mem := range m.members {
+		for u := range mem {
+			cand[u] = true
+		}
+	}
+	delete(cand, "")
+	out := []string{}
+	for u := range cand {
+		if m.Can(u, action, k, "") {
+			out = append(out, u)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Dump writes the whole state, one fact a line in a fixed order, so that two
+// dumps are equal exactly when the states are: tests compare the dumps from
+// before and after a refused event.
+func (m *Model) Dump() string {
+	var lines []string
+	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
+	for id, u := range m.users {
+		add("user %s enterprise=%s", id, u.enterprise)
+	}
+	for id, ent := range m.groups {
+		add("group %s enterprise=%s", id, ent)
+	}
+	for g, mem := range m.members {
+		for u := range mem {
+			add("member %s %s", g, u)
+		}
+	}
+	for k, it := range m.items {
+		add("item %s parent=%s owner=%s inviteOff=%v restricted=%v trashed=%v", k, it.parent, it.owner, it.inviteOff, it.restricted, it.trashed)
+	}
+	for id, c := range m.collabs {
+		add("collab %s %s:%s %s:%s role=%s status=%s expires=%s", id, c.itemType, c.item, c.whoType, c.who, c.role, c.status, c.expires.Format(time.RFC3339))
+	}
+	for k, l := range m.links {
+		add("link %s access=%s download=%v edit=%v unshared=%s", k, l.access, l.download, l.edit, l.unshared.Format(time.RFC3339))
+	}
+	for id := range m.applied {
+		add("applied %s", id)
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
 }
