@@ -8,9 +8,11 @@
 // TestDifferential generates seeded streams (internal/eventgen, with every
 // valid event kind and about 8% bad events mixed in) and replays each
 // through sync.Applier into a real embedded SpiceDB and through Model.
-// Events the model accepts go to sync in batches; each event it refuses goes
-// alone, and sync must refuse it too, while the rest of the stream still
-// applies. Afterwards both must answer alike: checks of every action on
+// Events the model accepts go to sync in batches; an event it refuses goes
+// alone, or every other time at the end of the batch of good events before
+// it, and sync must refuse it too (a batch whole, naming that event), while
+// the rest of the stream still applies. Redelivered events must be skipped,
+// exactly those: a refused batch that left its event ids behind would show. Afterwards both must answer alike: checks of every action on
 // every item for a rotating sample of users, with and without shared links,
 // checker.LookupItems (every page, some in small pages) and
 // checker.LookupUsers. The answers must also be mixed: a stream whose
