@@ -122,9 +122,11 @@ func differential(t *testing.T, seed uint64, n int) {
 		stats.took = time.Since(began)
 	}
 	if len(ms) == 0 {
-		if stats.checks > 0 && (stats.yes < stats.checks/20 || stats.yes > stats.checks*19/20) {
-			// A comparison of nothing but "no" (or "yes") would prove little.
-			t.Fatalf("only %d of %d checks are yes: the stream exercises too little", stats.yes, stats.checks)
+		// A comparison of nothing but "no" (or "yes") would prove little.
+		// Streams differ: a trashed top folder can take most items with it
+		// (3% yes in one of thirty seeds), so the bound is loose.
+		if stats.yes < max(100, stats.checks/50) || stats.yes > stats.checks*19/20 {
+			t.Fatalf("%d of %d checks are yes: the stream exercises too little", stats.yes, stats.checks)
 		}
 		dups, inBatch := 0, 0
 		for _, b := range r.batches {
