@@ -1,8 +1,8 @@
 // Package eventgen generates random streams of content change events
 // (EVENTS.md) from a seed, for crash, differential and load tests. It tracks
-// the state the events imply so that every event it emits is valid where it
-// stands in the stream: parents exist, moves make no cycles, one
-// collaboration per item and grantee, nothing refers to a deleted object.
+// the state the events imply so that every event it means to be valid is
+// valid where it stands in the stream: parents exist, moves make no cycles,
+// one collaboration per item and grantee, nothing refers to a deleted object.
 //
 // By default the streams are the plain ones the crash and load tests were
 // written against, and the same seed always gives the same bytes. Options
