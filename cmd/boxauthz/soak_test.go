@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+)
+
+type lockedBuffer struct {
+	mu gosync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// latencies records request latencies per endpoint.
+type latencies struct {
+	mu gosync.Mutex
+	m  map[string][]time.Duration
+}
+
+func (l *latencies) add(name string, d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.m[name] = append(l.m[name], d)
+}
+
+// TestSoak runs `boxauthz serve` (embedded SpiceDB, debug logs) under
+// concurrent events, checks, authorizations and token issue / refresh /
+// exchange / revoke for a bounded time: no unexpected answer, no goroutine
+// growth, bounded heap, latency percentiles reported; then no token string
+// and neither key appears anywhere in the logs.
+//
+// CI runs 60 s; BOXAUTHZ_SOAK=10m runs longer.
+func TestSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak")
+	}
+	dur := 60 * time.Second
+	if v := os.Getenv("BOXAUTHZ_SOAK"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("BOXAUTHZ_SOAK=%q: %v", v, err)
+		}
+		dur = d
+	}
+	const adminKey = "soak-admin-key-0123456789abcdef"
+	const spicedbKey = "soak-spicedb-key-fedcba9876543210"
+	t.Setenv("BOXAUTHZ_LOG_LEVEL", "debug")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr, grpcAddr := freeAddr(t), freeAddr(t)
+	logs := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--admin-key", adminKey, "--spicedb-grpc-addr", grpcAddr,
+			"--spicedb-token", spicedbKey, "--access-token-ttl", "30s", "--invalid-token-limit", "-1"}, io.Discard, logs)
+	}()
+	base := "http://" + addr
+	waitReady(t, base)
+	client := &http.Client{Timeout: 30 * time.Second}
+
+	var secretsMu gosync.Mutex
+	secrets := []string{}
+	remember := func(ss ...string) {
+		secretsMu.Lock()
+		defer secretsMu.Unlock()
+		secrets = append(secrets, ss...)
+	}
+	lat := &latencies{m: map[string][]time.Duration{}}
+	do := func(name, method, path, bearer, ct, body string) (int, map[string]any, error) {
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			return 0, nil, err
+		}
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		lat.add(name, time.Since(start))
+		var out map[string]any
+		if len(bytes.TrimSpace(raw)) > 0 {
+			if err := json.Unmarshal(raw, &out); err != nil {
+				return resp.StatusCode, nil, fmt.Errorf("%s: answer is not JSON: %s", name, raw)
+			}
+		}
+		return resp.StatusCode, out, nil
+	}
+	const js = "application/json"
+	const formCT = "application/x-www-form-urlencoded"
+
+	// The world: an enterprise, 20 folders of 5 files owned by alice.
+	var world []string
+	world = append(world, `{"id":"u-alice","type":"user.created","user":{"id":"alice","enterprise":"acme","role":"admin"}}`)
+	for u := range 10 {
+		world = append(world, fmt.Sprintf(`{"id":"u-%d","type":"user.created","user":{"id":"user%d","enterprise":"acme"}}`, u, u))
+	}
+	for f := range 20 {
+		world = append(world, fmt.Sprintf(`{"id":"d-%d","type":"folder.created","folder":{"id":"d%d","parent":"0","owner":"alice"}}`, f, f))
+		for i := range 5 {
+			world = append(world, fmt.Sprintf(`{"id":"f-%d-%d","type":"file.created","file":{"id":"f%d-%d","parent":"d%d","owner":"alice"}}`, f, i, f, i, f))
+		}
+	}
+	if st, out, err := do("events", "POST", "/v1/events", adminKey, "application/x-ndjson", strings.Join(world, "\n")); err != nil || st != 200 {
+		t.Fatalf("loading the world: %d %v %v", st, out, err)
+	}
+
+	deadline := time.Now().Add(dur)
+	errc := make(chan error, 16)
+	var wg gosync.WaitGroup
+	worker := func(name string, step func(i int) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				if err := step(i); err != nil {
+					errc <- fmt.Errorf("%s, step %d: %w", name, i, err)
+					return
+				}
+			}
+		}()
+	}
+	roles := []string{"viewer", "editor", "previewer", "co-owner"}
+	worker("events", func(i int) error {
+		var evs []string
+		for k := range 10 {
+			n := i*10 + k
+			evs = append(evs, fmt.Sprintf(`{"id":"c-%d","type":"collaboration.updated","collaboration":{"id":"c%d","item":{"type":"folder","id":"d%d"},"accessible_by":{"type":"user","id":"user%d"},"role":"%s"}}`,
+				n, n%50, (n%50)%20, (n%50)/5, roles[n%len(roles)]))
+		}
+		if i%5 == 0 {
+			evs = append(evs, fmt.Sprintf(`{"id":"t-%d","type":"folder.trashed","folder":{"id":"d19"}}`, i), fmt.Sprintf(`{"id":"r-%d","type":"folder.restored","folder":{"id":"d19"}}`, i))
+		}
+		st, out, err := do("events", "POST", "/v1/events", adminKey, js, "["+strings.Join(evs, ",")+"]")
+		if err == nil && st != 200 {
+			err = fmt.Errorf("status %d: %v", st, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+		return err
+	})
+	worker("checks", func(i int) error {
+		st, out, err := do("check", "POST", "/v1/check", adminKey, js,
+			fmt.Sprintf(`{"user":"user%d","action":"download","item":{"type":"file","id":"f%d-%d"}}`, i%10, i%20, i%5))
+		if err == nil && (st != 200 || out["allowed"] == nil) {
+			err = fmt.Errorf("check: %d %v", st, out)
+		}
+		if err == nil && i%10 == 0 {
+			st, out, err = do("lookup-items", "POST", "/v1/lookup/items", adminKey, js, fmt.Sprintf(`{"user":"user%d","action":"preview","type":"file"}`, i%10))
+			if err == nil && st != 200 {
+				err = fmt.Errorf("lookup: %d %v", st, out)
+			}
+		}
+		return err
+	})
+	worker("tokens", func(i int) error {
+		u := fmt.Sprintf("user%d", i%10)
+		st, pair, err := do("issue", "POST", "/v1/tokens", adminKey, js, fmt.Sprintf(`{"user":%q,"scopes":["root_readwrite"]}`, u))
+		if err != nil || st != 201 {
+			return fmt.Errorf("issue: %d %v %v", st, pair, err)
+		}
+		access, refresh := pair["access_token"].(string), pair["refresh_token"].(string)
+		remember(access, refresh)
+		authz := func(tok string, want float64) error {
+			st, d, err := do("authorize", "POST", "/v1/authorize", tok, js, fmt.Sprintf(`{"action":"preview","item":{"type":"file","id":"f%d-0"}}`, i%19))
+			if err != nil || st != 200 || (want == 401 && d["status"] != 401.0) || (want != 401 && d["status"] == 401.0) {
+				return fmt.Errorf("authorize: %d %v %v (want %v)", st, d, err, want)
+			}
+			return nil
+		}
+		if err := authz(access, 200); err != nil {
+			return err
+		}
+		st, p2, err := do("refresh", "POST", "/oauth2/token", "", formCT, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}.Encode())
+		if err != nil || st != 200 {
+			return fmt.Errorf("refresh: %d %v %v", st, p2, err)
+		}
+		remember(p2["access_token"].(string), p2["refresh_token"].(string))
+		st, down, err := do("exchange", "POST", "/oauth2/token", "", formCT, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"},
+			"subject_token": {p2["access_token"].(string)}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"item_preview"}}.Encode())
+		if err != nil || st != 200 {
+			return fmt.Errorf("exchange: %d %v %v", st, down, err)
+		}
+		remember(down["access_token"].(string))
+		if err := authz(down["access_token"].(string), 200); err != nil {
+			return err
+		}
+		if st, _, err := do("revoke", "POST", "/oauth2/revoke", "", formCT, url.Values{"token": {p2["refresh_token"].(string)}}.Encode()); err != nil || st != 200 {
+			return fmt.Errorf("revoke: %d %v", st, err)
+		}
+		if err := authz(p2["access_token"].(string), 401); err != nil {
+			return err
+		}
+		return authz(down["access_token"].(string), 401)
+	})
+	st, longPair, err := do("issue", "POST", "/v1/tokens", adminKey, js, `{"user":"alice","scopes":["root_readonly","manage_managed_users"]}`)
+	if err != nil || st != 201 {
+		t.Fatalf("issue: %d %v", st, err)
+	}
+	long := longPair["access_token"].(string)
+	remember(long, longPair["refresh_token"].(string))
+	worker("authorize", func(i int) error {
+		if time.Until(deadline) > 0 && i%200 == 199 {
+			// Keep a fresh token: the TTL is 30 s.
+			st, p, err := do("issue", "POST", "/v1/tokens", adminKey, js, `{"user":"alice","scopes":["root_readonly","manage_managed_users"]}`)
+			if err != nil || st != 201 {
+				return fmt.Errorf("issue: %d %v", st, err)
+			}
+			long = p["access_token"].(string)
+			remember(long, p["refresh_token"].(string))
+		}
+		body := fmt.Sprintf(`{"action":"download","item":{"type":"file","id":"f%d-%d"}}`, i%20, i%5)
+		if i%3 == 0 {
+			body = `{"action":"manage_users","enterprise":"acme"}`
+		}
+		st, d, err := do("authorize", "POST", "/v1/authorize", long, js, body)
+		if err == nil && (st != 200 || d["status"] != 200.0) {
+			err = fmt.Errorf("%d %v", st, d)
+		}
+		return err
+	})
+
+	// Goroutines and heap: sampled a quarter in (warm) and at the end.
+	sample := func() (int, uint64) {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return runtime.NumGoroutine(), ms.HeapAlloc
+	}
+	time.Sleep(dur / 4)
+	g1, h1 := sample()
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	client.CloseIdleConnections()
+	time.Sleep(2 * time.Second) // let finished requests' goroutines end
+	g2, h2 := sample()
+	t.Logf("goroutines %d -> %d, heap %.1f MiB -> %.1f MiB over %s", g1, g2, float64(h1)/(1<<20), float64(h2)/(1<<20), dur)
+	if g2 > g1+10 {
+		t.Errorf("goroutines grew from %d to %d", g1, g2)
+	}
+	if h2 > h1*2+64<<20 {
+		t.Errorf("heap grew from %d to %d bytes", h1, h2)
+	}
+	names := make([]string, 0, len(lat.m))
+	for n := range lat.m {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		d := lat.m[n]
+		slices.Sort(d)
+		p := func(q float64) time.Duration { return d[int(q*float64(len(d)-1))].Round(10 * time.Microsecond) }
+		t.Logf("%-13s n=%-6d p50=%-9s p90=%-9s p99=%-9s max=%s", n, len(d), p(0.5), p(0.9), p(0.99), d[len(d)-1].Round(time.Millisecond))
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("serve did not stop")
+	}
+	out := logs.String()
+	if !strings.Contains(out, "token issued") || !strings.Contains(out, "http request") {
+		t.Fatalf("the debug log lacks token and request lines; the secrets check would prove nothing:\n%.2000s", out)
+	}
+	secretsMu.Lock()
+	defer secretsMu.Unlock()
+	for _, s := range append(secrets, adminKey, spicedbKey) {
+		if strings.Contains(out, s) || strings.Contains(out, s[5:25]) {
+			t.Errorf("a secret (%s...) appears in the logs", s[:5])
+		}
+	}
+	t.Logf("%d secrets absent from %d bytes of logs", len(secrets)+2, len(out))
+}
+
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve not ready after 60s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
