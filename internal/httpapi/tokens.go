@@ -269,6 +269,37 @@ func readForm(r *http.Request, allowed ...string) (url.Values, error) {
 	return r.PostForm, nil
 }
 
+// tokenRequest is a parsed POST /oauth2/token form.
+type tokenRequest struct {
+	grant    string
+	refresh  string
+	exchange checker.ExchangeRequest
+}
+
+// parseTokenForm reads the token endpoint's form; its errors are OAuth
+// errors with the code to answer.
+func parseTokenForm(f url.Values) (tokenRequest, error) {
+	switch gt := f.Get("grant_type"); gt {
+	case grantRefresh:
+		if f.Get("refresh_token") == "" {
+			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: "refresh_token is required"}
+		}
+		return tokenRequest{grant: gt, refresh: f.Get("refresh_token")}, nil
+	case grantExchange:
+		if tt := f.Get("subject_token_type"); tt != checker.TokenTypeAccess {
+			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: fmt.Sprintf("subject_token_type %q: want %s", tt, checker.TokenTypeAccess)}
+		}
+		if f.Get("subject_token") == "" {
+			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: "subject_token is required"}
+		}
+		return tokenRequest{grant: gt, exchange: checker.ExchangeRequest{SubjectToken: f.Get("subject_token"), Scopes: f.Get("scope"), Resource: f.Get("resource")}}, nil
+	case "":
+		return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: "grant_type is required"}
+	default:
+		return tokenRequest{}, &checker.OAuthError{Code: "unsupported_grant_type", Description: fmt.Sprintf("grant_type %q: want %s or %s", gt, grantRefresh, grantExchange)}
+	}
+}
+
 func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	f, err := readForm(r, "grant_type", "refresh_token", "subject_token", "subject_token_type", "scope", "resource", "client_id", "client_secret")
@@ -276,21 +307,17 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_request", Description: err.Error()})
 		return
 	}
+	req, err := parseTokenForm(f)
+	if err != nil {
+		s.oauthFailed(w, r, err)
+		return
+	}
 	tk := s.cfg.Authorizer.Tokens()
 	var is checker.Issued
-	switch gt := f.Get("grant_type"); gt {
-	case grantRefresh:
-		is, err = tk.Refresh(r.Context(), f.Get("refresh_token"))
-	case grantExchange:
-		if tt := f.Get("subject_token_type"); tt != checker.TokenTypeAccess {
-			writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_request", Description: fmt.Sprintf("subject_token_type %q: want %s", tt, checker.TokenTypeAccess)})
-			return
-		}
-		is, err = tk.Exchange(r.Context(), checker.ExchangeRequest{SubjectToken: f.Get("subject_token"), Scopes: f.Get("scope"), Resource: f.Get("resource")})
-	case "":
-		err = &checker.OAuthError{Code: "invalid_request", Description: "grant_type is required"}
-	default:
-		err = &checker.OAuthError{Code: "unsupported_grant_type", Description: fmt.Sprintf("grant_type %q: want %s or %s", gt, grantRefresh, grantExchange)}
+	if req.grant == grantRefresh {
+		is, err = tk.Refresh(r.Context(), req.refresh)
+	} else {
+		is, err = tk.Exchange(r.Context(), req.exchange)
 	}
 	if err != nil {
 		s.oauthFailed(w, r, err)
