@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -70,6 +71,7 @@ type Image struct {
 	Ref    string      // what to pass to Run
 	Source ImageSource // where it came from
 	Took   time.Duration
+	Note   string // how it was made, for images other than SpiceDB's
 }
 
 // LocalBuild reports whether Ref is the image built from the Go module rather
@@ -77,6 +79,9 @@ type Image struct {
 func (i Image) LocalBuild() bool { return i.Source == LocalCached || i.Source == LocalBuilt }
 
 func (i Image) String() string {
+	if i.Note != "" {
+		return fmt.Sprintf("%s (%s, %s)", i.Ref, i.Note, i.Took.Round(time.Millisecond))
+	}
 	switch i.Source {
 	case FromEnv:
 		return fmt.Sprintf("%s (from $%s)", i.Ref, ImageEnv)
@@ -155,10 +160,16 @@ func resolve(ctx context.Context, log *slog.Logger) (Image, error) {
 		log.Info("spicedb image present", "image", official)
 		return Image{Ref: official, Source: OfficialLocal}, nil
 	}
-	if imagePresent(ctx, local) {
+	if imageLabel(ctx, local, RecipeLabel) == spicedbRecipe() {
 		img := Image{Ref: local, Source: LocalCached}
 		log.Warn("using the LOCAL BUILD of spicedb from an earlier run: the official image is not present", "image", local, "official", official, "version", SpiceDBVersion())
 		return img, nil
+	}
+	if imagePresent(ctx, local) {
+		// Built by an older recipe (before grpc_health_probe, say): replace
+		// it rather than run something the compose stack cannot
+		// health-check.
+		log.Warn("the LOCAL BUILD of spicedb is from an older recipe: it will be replaced", "image", local)
 	}
 	start := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, PullTimeout)
@@ -183,10 +194,25 @@ func resolve(ctx context.Context, log *slog.Logger) (Image, error) {
 	return img, nil
 }
 
+// HealthProbeModule is the Go module of grpc_health_probe, which the
+// official SpiceDB image ships at /usr/local/bin/grpc_health_probe and the
+// local build copies, at HealthProbeVersion.
+const (
+	HealthProbeModule  = "github.com/grpc-ecosystem/grpc-health-probe"
+	HealthProbeVersion = "v0.4.63"
+)
+
+// spicedbRecipe identifies how LocalImage is built: a local image labelled
+// with another recipe is rebuilt.
+func spicedbRecipe() string {
+	return recipe(dockerfile, []byte(SpiceDBVersion()), []byte(HealthProbeModule+"@"+HealthProbeVersion))
+}
+
 // BuildLocalImage compiles SpiceDBVersion of the spicedb command from its Go
 // module (with the dependency versions of SpiceDB's own go.mod, as its release
-// does) into a static binary and builds spicedb.Dockerfile around it, tagged
-// tag. It needs the go command and the docker CLI.
+// does) into a static binary, and grpc_health_probe likewise, and builds
+// spicedb.Dockerfile around them, tagged tag. It needs the go command and the
+// docker CLI.
 func BuildLocalImage(ctx context.Context, tag string, log *slog.Logger) error {
 	if log == nil {
 		log = slog.Default()
@@ -206,34 +232,52 @@ func BuildLocalImage(ctx context.Context, tag string, log *slog.Logger) error {
 		return err
 	}
 
-	pkg := SpiceDBModule + "/cmd/spicedb@" + SpiceDBVersion()
+	for _, pkg := range []string{
+		SpiceDBModule + "/cmd/spicedb@" + SpiceDBVersion(),
+		HealthProbeModule + "@" + HealthProbeVersion,
+	} {
+		if err := goInstall(ctx, log, dir, pkg); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(filepath.Join(dir, "grpc-health-probe"), filepath.Join(dir, "grpc_health_probe")); err != nil {
+		return err
+	}
+
+	old := imageID(ctx, tag)
+	out, err := docker(ctx, []string{"DOCKER_BUILDKIT=0"}, "build", "--quiet",
+		"--build-arg", "SPICEDB_VERSION="+SpiceDBVersion(), "--build-arg", "RECIPE="+spicedbRecipe(), "-t", tag, dir)
+	if err != nil {
+		return fmt.Errorf("docker build -t %s: %w\n%s", tag, err, tail(out))
+	}
+	removeReplaced(ctx, tag, old)
+	return nil
+}
+
+// goInstall compiles pkg (a path@version) into a static linux binary in dir.
+// `go install pkg@version` builds outside this module, from pkg's own go.mod:
+// boxauthz's go.mod needs nothing that command alone imports. -p 2 keeps a
+// shared machine usable.
+func goInstall(ctx context.Context, log *slog.Logger, dir, pkg string) error {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		return fmt.Errorf("building spicedb needs the go command: %w", err)
+		return fmt.Errorf("building %s needs the go command: %w", pkg, err)
 	}
 	start := time.Now()
-	log.Info("compiling spicedb", "package", pkg)
-	// `go install pkg@version` builds outside this module, from SpiceDB's
-	// own go.mod: boxauthz's go.mod needs nothing the spicedb command alone
-	// imports. -p 2 keeps a shared machine usable.
+	log.Info("compiling", "package", pkg)
 	cmd := exec.CommandContext(ctx, goBin, "install", "-p", "2", "-trimpath", "-ldflags", "-s -w", pkg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOBIN="+dir, "GOFLAGS=-buildvcs=false", "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go install %s: %w\n%s", pkg, err, tail(out))
 	}
-	if _, err := os.Stat(filepath.Join(dir, "spicedb")); err != nil {
+	name := path.Base(strings.TrimSuffix(pkg[:strings.LastIndexByte(pkg, '@')], "/"))
+	if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 		// GOBIN is ignored when cross-compiling; this host is linux, but say
 		// so if it ever is not.
 		return fmt.Errorf("go install %s left no binary in %s (cross-compiling? build on linux): %w", pkg, dir, err)
 	}
-	log.Info("compiled spicedb", "took", time.Since(start).Round(time.Second))
-
-	out, err := docker(ctx, []string{"DOCKER_BUILDKIT=0"}, "build", "--quiet",
-		"--build-arg", "SPICEDB_VERSION="+SpiceDBVersion(), "-t", tag, dir)
-	if err != nil {
-		return fmt.Errorf("docker build -t %s: %w\n%s", tag, err, tail(out))
-	}
+	log.Info("compiled", "package", pkg, "took", time.Since(start).Round(time.Second))
 	return nil
 }
 

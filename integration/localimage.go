@@ -1,0 +1,74 @@
+package integration
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// RecipeLabel is the image label that identifies how a local image was
+// built (a hash of its Dockerfile and inputs). A local image whose label
+// differs from the current recipe is rebuilt rather than reused.
+const RecipeLabel = "dev.boxauthz.recipe"
+
+// recipe hashes the inputs of a local image.
+func recipe(parts ...[]byte) string {
+	h := sha256.New()
+	for _, p := range parts {
+		// Length-prefixed, so that moving bytes between parts changes it.
+		var n [8]byte
+		for i, l := 0, uint64(len(p)); i < 8; i, l = i+1, l>>8 {
+			n[i] = byte(l)
+		}
+		h.Write(n[:])
+		h.Write(p)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:24]
+}
+
+// imageLabel returns label of the image ref, "" when the image or the label
+// is missing.
+func imageLabel(ctx context.Context, ref, label string) string {
+	out, err := docker(ctx, nil, "image", "inspect", "--format", `{{index .Config.Labels "`+label+`"}}`, ref)
+	if err != nil {
+		return ""
+	}
+	s := strings.TrimSpace(string(out))
+	if s == "<no value>" {
+		return ""
+	}
+	return s
+}
+
+// cacheDir is a directory kept between runs for local image inputs (the
+// boxauthz binary, so that an unchanged one is not linked again).
+func cacheDir(name string) (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	dir := filepath.Join(base, "boxauthz", name)
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
+// imageID is the id of the image ref, "" when it is missing.
+func imageID(ctx context.Context, ref string) string {
+	out, err := docker(ctx, nil, "image", "inspect", "--format", "{{.Id}}", ref)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// removeReplaced removes the image a tag pointed at before a rebuild (old,
+// from imageID) if the tag now points elsewhere, so that rebuilds leave no
+// dangling images. An image still used by a container stays.
+func removeReplaced(ctx context.Context, ref, old string) {
+	if old == "" || imageID(ctx, ref) == old {
+		return
+	}
+	_, _ = docker(ctx, nil, "image", "rm", old)
+}
