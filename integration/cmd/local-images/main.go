@@ -1,11 +1,28 @@
-// Command local-images makes sure the SpiceDB image the integration tests
-// run is available to the local Docker daemon: the official
-// authzed/spicedb image of go.mod's SpiceDB version if it is present or can
-// be pulled, otherwise a local build of the same version from its Go module
-// (see package integration). It prints the image to use on stdout.
+// Command local-images makes sure the images the integration tests and
+// docker-compose.yml run are available to the local Docker daemon, building
+// what a registry would otherwise provide:
+//
+//   - SpiceDB: the official authzed/spicedb image of go.mod's SpiceDB version
+//     if present or pullable, otherwise the same version built from its Go
+//     module (boxauthz-local/spicedb:<version>);
+//   - PostgreSQL: the official postgres:17 if present or pullable, otherwise
+//     PostgreSQL from Debian's packages on a debootstrap root filesystem
+//     (boxauthz-local/postgres:17);
+//   - boxauthz: always built on the host from the working tree
+//     (boxauthz-local/boxauthz:dev), reused when the binary is unchanged.
+//
+// It logs which images were built and which reused on stderr, and prints the
+// variables docker-compose.yml reads on stdout:
+//
+//	SPICEDB_IMAGE=boxauthz-local/spicedb:v1.56.2
+//	POSTGRES_IMAGE=boxauthz-local/postgres:17
+//	BOXAUTHZ_IMAGE=boxauthz-local/boxauthz:dev
+//
+// so `export $(go run ./integration/cmd/local-images)` points compose at
+// them.
 //
 //	go run ./integration/cmd/local-images          # find or build
-//	go run ./integration/cmd/local-images -rebuild # rebuild the local image
+//	go run ./integration/cmd/local-images -rebuild # rebuild the local images
 package main
 
 import (
@@ -20,25 +37,55 @@ import (
 )
 
 func main() {
-	rebuild := flag.Bool("rebuild", false, "build "+integration.LocalImage()+" from the Go module even if an image exists")
+	rebuild := flag.Bool("rebuild", false, "build "+integration.LocalImage()+" from the Go module and "+integration.LocalPostgresImage+" from Debian packages even if images exist")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-
-	if *rebuild {
-		if err := integration.BuildLocalImage(ctx, integration.LocalImage(), log); err != nil {
-			fmt.Fprintln(os.Stderr, "local-images:", err)
-			os.Exit(1)
-		}
-		fmt.Println(integration.LocalImage())
-		return
-	}
-	img, err := integration.ResolveSpiceDBImage(ctx, log)
-	if err != nil {
+	if err := run(ctx, log, *rebuild); err != nil {
 		fmt.Fprintln(os.Stderr, "local-images:", err)
 		os.Exit(1)
 	}
-	fmt.Fprintln(os.Stderr, "local-images: spicedb image:", img)
-	fmt.Println(img.Ref)
+}
+
+func run(ctx context.Context, log *slog.Logger, rebuild bool) error {
+	var spicedb, postgres, boxauthz integration.Image
+	var err error
+	if rebuild {
+		if err := integration.BuildLocalImage(ctx, integration.LocalImage(), log); err != nil {
+			return err
+		}
+		if err := integration.BuildPostgresRootfs(ctx, log); err != nil {
+			return err
+		}
+		if err := integration.BuildLocalPostgresImage(ctx, integration.LocalPostgresImage, log); err != nil {
+			return err
+		}
+		spicedb = integration.Image{Ref: integration.LocalImage(), Source: integration.LocalBuilt}
+		postgres = integration.Image{Ref: integration.LocalPostgresImage, Source: integration.LocalBuilt, Note: "rebuilt"}
+	} else {
+		// PostgreSQL's build is mostly downloads, the others compiling:
+		// run it alongside.
+		pgErr := make(chan error, 1)
+		go func() {
+			var err error
+			postgres, err = integration.ResolvePostgresImage(ctx, log)
+			pgErr <- err
+		}()
+		spicedb, err = integration.ResolveSpiceDBImage(ctx, log)
+		if perr := <-pgErr; err == nil {
+			err = perr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if boxauthz, err = integration.ResolveBoxauthzImage(ctx, log); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "local-images: spicedb image:", spicedb)
+	fmt.Fprintln(os.Stderr, "local-images: postgres image:", postgres)
+	fmt.Fprintln(os.Stderr, "local-images: boxauthz image:", boxauthz)
+	fmt.Printf("SPICEDB_IMAGE=%s\nPOSTGRES_IMAGE=%s\nBOXAUTHZ_IMAGE=%s\n", spicedb.Ref, postgres.Ref, boxauthz.Ref)
+	return nil
 }

@@ -1,0 +1,177 @@
+package integration
+
+import (
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	gosync "sync"
+	"time"
+)
+
+// BoxauthzPackage is the command the boxauthz image runs.
+const BoxauthzPackage = "github.com/boxauthz/boxauthz/cmd/boxauthz"
+
+// LocalBoxauthzImage is the tag of the boxauthz image built on the host from
+// the source the go command sees ("boxauthz-local/boxauthz:dev"). With a
+// registry, `docker build .` (the repository's Dockerfile) builds the same
+// image in a golang container instead.
+const LocalBoxauthzImage = "boxauthz-local/boxauthz:dev"
+
+//go:embed boxauthz.Dockerfile
+var boxauthzDockerfile []byte
+
+// caBundle is where the host's CA certificates are copied from into the
+// image, as the Dockerfile copies the golang image's.
+const caBundle = "/etc/ssl/certs/ca-certificates.crt"
+
+var (
+	boxauthzMu    gosync.Mutex
+	boxauthzImage *Image
+)
+
+// EnsureBoxauthzImage returns LocalBoxauthzImage holding the current
+// boxauthz source, logging with slog.Default. See ResolveBoxauthzImage.
+func EnsureBoxauthzImage(ctx context.Context) (string, error) {
+	img, err := ResolveBoxauthzImage(ctx, slog.Default())
+	return img.Ref, err
+}
+
+// ResolveBoxauthzImage compiles BoxauthzPackage as a static linux binary
+// (CGO_ENABLED=0, -trimpath, in the directory the go command runs from, so
+// inside this repository it is the working tree) and makes sure
+// LocalBoxauthzImage holds exactly that binary: an image built from the same
+// binary, Dockerfile and CA bundle is reused, anything else is rebuilt
+// (seconds: the image is the binary and a few files). The binary is kept in
+// the user's cache directory, so an unchanged tree is not linked again.
+//
+// There is no environment override: the image tests run must be the code
+// under test. Its answer is remembered for the process.
+func ResolveBoxauthzImage(ctx context.Context, log *slog.Logger) (Image, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	boxauthzMu.Lock()
+	defer boxauthzMu.Unlock()
+	if boxauthzImage != nil {
+		return *boxauthzImage, nil
+	}
+	img, err := resolveBoxauthz(ctx, log)
+	if err != nil {
+		return Image{}, err
+	}
+	boxauthzImage = &img
+	return img, nil
+}
+
+func resolveBoxauthz(ctx context.Context, log *slog.Logger) (Image, error) {
+	if _, err := exec.LookPath("docker"); err != nil {
+		return Image{}, fmt.Errorf("building the boxauthz image needs the docker CLI: %w", err)
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return Image{}, fmt.Errorf("building the boxauthz image needs the go command: %w", err)
+	}
+	cache, err := cacheDir("boxauthz-image")
+	if err != nil {
+		return Image{}, err
+	}
+	bin := filepath.Join(cache, "boxauthz")
+	start := time.Now()
+	log.Info("compiling boxauthz for the image (CGO_ENABLED=0)", "package", BoxauthzPackage)
+	cmd := exec.CommandContext(ctx, goBin, "build", "-p", "2", "-trimpath", "-ldflags", "-s -w", "-o", bin, BoxauthzPackage)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=-buildvcs=false")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return Image{}, fmt.Errorf("go build %s: %w\n%s", BoxauthzPackage, err, tail(out))
+	}
+	compiled := time.Since(start)
+	binSum, err := fileSum(bin)
+	if err != nil {
+		return Image{}, err
+	}
+	certs, err := os.ReadFile(caBundle)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return Image{}, err
+	}
+	want := recipe(boxauthzDockerfile, []byte(binSum), certs)
+	if imageLabel(ctx, LocalBoxauthzImage, RecipeLabel) == want {
+		img := Image{Ref: LocalBoxauthzImage, Source: LocalCached, Took: time.Since(start),
+			Note: "boxauthz built on the host, image reused: same binary"}
+		log.Info("reusing the local boxauthz image: the binary is unchanged", "image", LocalBoxauthzImage, "compile", compiled.Round(time.Millisecond))
+		return img, nil
+	}
+
+	dir, err := os.MkdirTemp("", "boxauthz-image-")
+	if err != nil {
+		return Image{}, err
+	}
+	defer os.RemoveAll(dir)
+	for _, d := range []string{"tmp", "data"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			return Image{}, err
+		}
+	}
+	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil {
+		return Image{}, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), boxauthzDockerfile, 0o644); err != nil {
+		return Image{}, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca-certificates.crt"), certs, 0o644); err != nil {
+		return Image{}, err
+	}
+	if err := linkOrCopy(bin, filepath.Join(dir, "boxauthz")); err != nil {
+		return Image{}, err
+	}
+	old := imageID(ctx, LocalBoxauthzImage)
+	out, err := docker(ctx, []string{"DOCKER_BUILDKIT=0"}, "build", "--quiet", "--build-arg", "RECIPE="+want, "-t", LocalBoxauthzImage, dir)
+	if err != nil {
+		return Image{}, fmt.Errorf("docker build -t %s: %w\n%s", LocalBoxauthzImage, err, tail(out))
+	}
+	removeReplaced(ctx, LocalBoxauthzImage, old)
+	img := Image{Ref: LocalBoxauthzImage, Source: LocalBuilt, Took: time.Since(start),
+		Note: "boxauthz built on the host, image built now"}
+	log.Info("built the local boxauthz image", "image", LocalBoxauthzImage, "compile", compiled.Round(time.Millisecond), "took", img.Took.Round(time.Millisecond))
+	return img, nil
+}
+
+func fileSum(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func linkOrCopy(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
