@@ -30,6 +30,19 @@
 // runs find the image and do nothing. scripts/local-images runs the same code
 // ahead of the tests. BOXAUTHZ_SPICEDB_IMAGE overrides all of this.
 //
+// # The compose stack
+//
+// docker-compose.yml at the repository's root runs PostgreSQL, SpiceDB and
+// boxauthz. Its images come from a registry (postgres:17,
+// authzed/spicedb:<version>, boxauthz built from the Dockerfile) or, without
+// one, from EnsurePostgresImage (PostgreSQL 17 from Debian's packages on a
+// debootstrap root filesystem, boxauthz-local/postgres:17), EnsureSpiceDBImage
+// (whose local build ships grpc_health_probe, as the official image does) and
+// EnsureBoxauthzImage (the working tree compiled on the host into the
+// Dockerfile's final stage, boxauthz-local/boxauthz:dev). Local images carry a
+// recipe label and are rebuilt when it changes; each Ensure function logs
+// whether it built or reused. TestComposeSmoke runs the stack end to end.
+//
 // # Tests
 //
 // The tests start containers where a Docker daemon answers. Without one they
