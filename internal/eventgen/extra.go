@@ -87,6 +87,22 @@ func (g *Generator) tryExtra() []byte {
 			p["expires_at"] = g.now.Add(-time.Duration(1+g.rnd.IntN(1000)) * time.Hour).Format(time.RFC3339)
 		}
 		return g.emit("collaboration.updated", "collaboration", p)
+	case r < 88 && len(g.collabs) > 0 && len(folders) > 0: // a collaboration re-pointed
+		// The whole state of the collaboration changes item and grantee:
+		// the old grant must go. An update, so no restriction applies.
+		id := g.pick(keys(g.collabs))
+		itemType, item, role := "folder", g.pick(folders), g.pick(folderRoles)
+		if len(files) > 0 && g.rnd.IntN(2) == 0 {
+			itemType, item, role = "file", g.pick(files), []string{"editor", "viewer"}[g.rnd.IntN(2)]
+		}
+		whoType, who := "user", g.pick(g.users)
+		for cid, c := range g.collabs {
+			if cid != id && c.item == item && c.whoType == whoType && c.who == who {
+				return nil // that grantee has one there already
+			}
+		}
+		g.collabs[id] = collab{itemType: itemType, item: item, whoType: whoType, who: who}
+		return g.emit("collaboration.updated", "collaboration", map[string]any{"id": id, "item": map[string]any{"type": itemType, "id": item}, "accessible_by": map[string]any{"type": whoType, "id": who}, "role": role})
 	default: // an earlier event delivered again: EVENTS.md has it skipped
 		return g.sent[g.rnd.IntN(len(g.sent))]
 	}
