@@ -58,9 +58,11 @@ func TestDeleteHugeFolderInterruptedAndResumed(t *testing.T) {
 
 	del := decode(t, `{"id":"del-top","type":"folder.deleted","folder":{"id":"top"}}`)
 	broken := sync.NewApplier(&failingWrites{Client: c, n: 40}, sync.WithLogger(quiet))
+	start = time.Now()
 	if _, err := broken.Apply(ctx, del); err == nil {
 		t.Fatal("want the injected failure")
 	}
+	t.Logf("delete interrupted at its 40th write after %s", time.Since(start))
 	mid := export(t, c)
 	if !strings.Contains(strings.Join(mid, "\n"), "folder:top#trashed@user:*") {
 		t.Fatal("the half-deleted folder is not in the trash")
