@@ -15,7 +15,7 @@ import (
 	"github.com/boxauthz/boxauthz/sync"
 )
 
-func setup(t *testing.T, ds testenv.Datastore, events ...string) (*checker.Checker, *spicedb.Client, checker.Consistency) {
+func setup(t testing.TB, ds testenv.Datastore, events ...string) (*checker.Checker, *spicedb.Client, checker.Consistency) {
 	t.Helper()
 	c := testenv.SpiceDB(t, ds)
 	body := examples.AcmeEvents

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 )
@@ -40,12 +41,13 @@ var tokenWorld = []string{
 }
 
 type tokenEnv struct {
+	client *spicedb.Client
 	tokens *checker.Tokens
 	authz  *checker.Authorizer
 	now    *atomic.Int64 // unix nanos; 0 = the real clock
 }
 
-func newTokenEnv(t *testing.T, ds testenv.Datastore, opts ...checker.TokenOption) *tokenEnv {
+func newTokenEnv(t testing.TB, ds testenv.Datastore, opts ...checker.TokenOption) *tokenEnv {
 	t.Helper()
 	env := &tokenEnv{now: &atomic.Int64{}}
 	clock := func() time.Time {
@@ -55,6 +57,7 @@ func newTokenEnv(t *testing.T, ds testenv.Datastore, opts ...checker.TokenOption
 		return time.Now()
 	}
 	_, c, _ := setup(t, ds, tokenWorld...)
+	env.client = c
 	ch, err := checker.New(c, checker.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +70,7 @@ func newTokenEnv(t *testing.T, ds testenv.Datastore, opts ...checker.TokenOption
 	return env
 }
 
-func (e *tokenEnv) issue(t *testing.T, user, app string, scopes ...string) checker.Issued {
+func (e *tokenEnv) issue(t testing.TB, user, app string, scopes ...string) checker.Issued {
 	t.Helper()
 	is, err := e.tokens.Issue(context.Background(), checker.IssueRequest{User: user, Scopes: scopes, App: app})
 	if err != nil {
