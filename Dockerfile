@@ -12,7 +12,9 @@
 # it in integration/boxauthz.Dockerfile, whose final stage is this one's
 # (a test keeps the two alike), tagged boxauthz-local/boxauthz:dev.
 
-FROM golang:1.26 AS build
+# The builder: any Go 1.26 image (a digest, a mirror).
+ARG GO_IMAGE=golang:1.26
+FROM ${GO_IMAGE} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
@@ -32,5 +34,7 @@ USER 65532:65532
 WORKDIR /data
 ENV PATH=/usr/local/bin BOXAUTHZ_ADDR=0.0.0.0:8080
 EXPOSE 8080
+# Healthy once /readyz answers 200 (SpiceDB answers and holds the schema).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s CMD ["/usr/local/bin/boxauthz", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/boxauthz"]
 CMD ["serve"]

@@ -19,5 +19,7 @@ USER 65532:65532
 WORKDIR /data
 ENV PATH=/usr/local/bin BOXAUTHZ_ADDR=0.0.0.0:8080
 EXPOSE 8080
+# Healthy once /readyz answers 200 (SpiceDB answers and holds the schema).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s CMD ["/usr/local/bin/boxauthz", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/boxauthz"]
 CMD ["serve"]

@@ -9,7 +9,7 @@ import (
 )
 
 // finalStage returns the runtime instructions (USER, WORKDIR, ENV, EXPOSE,
-// ENTRYPOINT, CMD) of a Dockerfile's last stage, continuation lines joined.
+// HEALTHCHECK, ENTRYPOINT, CMD) of a Dockerfile's last stage, continuation lines joined.
 func finalStage(t *testing.T, text string) []string {
 	t.Helper()
 	var lines []string
@@ -39,7 +39,7 @@ func finalStage(t *testing.T, text string) []string {
 	var out []string
 	for _, l := range lines[last:] {
 		kw, _, _ := strings.Cut(l, " ")
-		if slices.Contains([]string{"FROM", "USER", "WORKDIR", "ENV", "EXPOSE", "ENTRYPOINT", "CMD"}, strings.ToUpper(kw)) {
+		if slices.Contains([]string{"FROM", "USER", "WORKDIR", "ENV", "EXPOSE", "HEALTHCHECK", "ENTRYPOINT", "CMD"}, strings.ToUpper(kw)) {
 			out = append(out, l)
 		}
 	}
