@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
@@ -190,7 +191,7 @@ func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decisio
 		for _, perm := range []string{schema.PermissionVisible, schema.PermissionTrashed, string(r.Action)} {
 			p.ask(perm, &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: perm, Subject: userSubject(acting), Context: ctxStruct})
 		}
-		if containsScope(meta.scopes, ScopeEnterpriseContent) && reachActions[r.Action] {
+		if slices.Contains(meta.scopes, ScopeEnterpriseContent) && reachActions[r.Action] {
 			p.ask("reach", &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: permEnterpriseReach, Subject: userSubject(acting), Context: ctxStruct})
 		}
 	} else {

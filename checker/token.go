@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	gosync "sync"
 	"time"
@@ -619,7 +620,7 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (Issued, error) {
 		return Issued{}, err
 	}
 	for _, s := range scopes {
-		if !containsScope(app.Scopes, s) {
+		if !slices.Contains(app.Scopes, s) {
 			return Issued{}, &FieldError{Field: "scopes", Err: fmt.Errorf("application %q does not have scope %q", app.ID, s)}
 		}
 	}
@@ -661,15 +662,6 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (Issued, error) {
 	}
 	t.logger.Info("token issued", slog.String("user", req.User), slog.String("app", app.ID), slog.String("token", short(hashToken(out.AccessToken))), slog.Any("scopes", scopes))
 	return out, nil
-}
-
-func containsScope(ss []Scope, s Scope) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // newPair builds the relationships of a fresh access and refresh token.
@@ -837,7 +829,7 @@ func (t *Tokens) reuse(ctx context.Context, h string, m refreshMeta) error {
 func intersectScopes(a, b []Scope) []Scope {
 	out := []Scope{}
 	for _, s := range a {
-		if containsScope(b, s) {
+		if slices.Contains(b, s) {
 			out = append(out, s)
 		}
 	}

@@ -21,23 +21,6 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testenv"
 )
 
-type lockedBuffer struct {
-	mu gosync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // latencies records request latencies per endpoint.
 type latencies struct {
 	mu gosync.Mutex
@@ -87,7 +70,7 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sdb.Close() })
-	logs := &lockedBuffer{}
+	logs := &testenv.LockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", addr, "--admin-key", adminKey, "--spicedb-endpoint", grpcAddr,

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	gosync "sync"
 	"testing"
 
 	"github.com/boxauthz/boxauthz/checker"
@@ -19,30 +18,12 @@ import (
 	"github.com/boxauthz/boxauthz/sync"
 )
 
-// lockedBuffer collects log output from concurrent handlers.
-type lockedBuffer struct {
-	mu gosync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // newTokenAPI serves the whole API, tokens included, logging at debug level
 // into the returned buffer.
-func newTokenAPI(t *testing.T, limit, burst int) (*httptest.Server, *lockedBuffer) {
+func newTokenAPI(t *testing.T, limit, burst int) (*httptest.Server, *testenv.LockedBuffer) {
 	t.Helper()
 	c := testenv.SpiceDB(t, testenv.Memory)
-	logs := &lockedBuffer{}
+	logs := &testenv.LockedBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ch, err := checker.New(c)
 	if err != nil {
