@@ -132,11 +132,14 @@ func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, err
 		}
 	}
 	pre := []*v1.Precondition{mustMatch(typeAccessToken, parent.hash, relAlive)}
-	if _, err := t.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre}); err != nil {
+	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre}); err != nil {
 		if isPrecondition(err) {
 			return Issued{}, oauthErr("invalid_grant", "the subject token was revoked")
 		}
 		return Issued{}, fmt.Errorf("writing a downscoped token of %s: %w", short(parent.hash), err)
+	}
+	if err := t.settle(ctx, fmt.Sprintf("downscoping token %s", short(parent.hash)), ups[0]); err != nil {
+		return Issued{}, err
 	}
 	t.meta.put(h, &tokenMeta{hash: h, user: parent.user, scopes: scopes, resource: resource, expires: exp,
 		parent: parent.hash, family: parent.family, grant: parent.grant})

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -161,6 +162,10 @@ var (
 
 // --- token strings ---
 
+// writeAttempts bounds how often a token write aborted for contention is
+// tried (see write).
+const writeAttempts = 4
+
 const (
 	accessPrefix  = "bxat_"
 	refreshPrefix = "bxrt_"
@@ -244,6 +249,46 @@ func (t *Tokens) readObject(ctx context.Context, typ, id string) ([]*v1.Relation
 	return rels, nil
 }
 
+// write is WriteRelationships, written again when SpiceDB aborted it for
+// contention. On PostgreSQL, token writes under concurrent issue share rows
+// (an application grant, preconditions) and serializable transactions abort
+// some of them; SpiceDB gives up after its own retries. An aborted write
+// changed nothing, so writing it again is safe.
+func (t *Tokens) write(ctx context.Context, req *v1.WriteRelationshipsRequest) (*v1.WriteRelationshipsResponse, error) {
+	wait := 5 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		resp, err := t.client.WriteRelationships(ctx, req)
+		if status.Code(err) != codes.Aborted || attempt == writeAttempts {
+			return resp, err
+		}
+		t.logger.Debug("spicedb aborted a token write for contention; writing it again", slog.Int("attempt", attempt))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait + mrand.N(wait)):
+		}
+		wait *= 2
+	}
+}
+
+// settle returns once every later fully consistent request sees ups, just
+// written (see spicedb.Settle): what makes "after Revoke returns, no request
+// accepts the token" hold, and a token just issued valid on its first use.
+func (t *Tokens) settle(ctx context.Context, what string, ups ...*v1.RelationshipUpdate) error {
+	if err := spicedb.Settle(ctx, t.client, ups...); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// settleGone is settle for a DeleteRelationships: nothing matches f.
+func (t *Tokens) settleGone(ctx context.Context, what string, f *v1.RelationshipFilter) error {
+	if err := spicedb.SettleFilter(ctx, t.client, f, false); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
 func isPrecondition(err error) bool {
 	return status.Code(err) == codes.FailedPrecondition
 }
@@ -281,7 +326,7 @@ func (t *Tokens) Bootstrap(ctx context.Context) error {
 		touch(relationship(typeAppGrant, defaultGrantObject, relApp, sub(typeApp, defaultAppObject), time.Time{})),
 		touch(relationship(typeAppGrant, defaultGrantObject, relAuthorized, flagSubject(), time.Time{})),
 	}
-	if _, err := t.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups}); err != nil {
+	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups}); err != nil {
 		return fmt.Errorf("writing the built-in application %q: %w", DefaultApp, err)
 	}
 	return nil
@@ -378,11 +423,14 @@ func (t *Tokens) CreateApp(ctx context.Context, id string, scopes []string, asUs
 		Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH,
 		Filter:    &v1.RelationshipFilter{ResourceType: typeApp, OptionalResourceIdPrefix: schema.EncodeID(id) + "|", OptionalRelation: relLive},
 	}}
-	if _, err := t.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre}); err != nil {
+	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre}); err != nil {
 		if isPrecondition(err) {
 			return App{}, fmt.Errorf("creating application %q: %w", id, ErrAppExists)
 		}
 		return App{}, fmt.Errorf("writing application %q: %w", id, err)
+	}
+	if err := t.settle(ctx, fmt.Sprintf("creating application %q", id), ups[len(ups)-1]); err != nil {
+		return App{}, err
 	}
 	t.logger.Info("application created", slog.String("app", id), slog.Any("scopes", sc), slog.Bool("as_user", asUser))
 	return a, nil
@@ -440,11 +488,14 @@ func (t *Tokens) UpdateApp(ctx context.Context, id string, scopes []string, asUs
 	}
 	ups = append(ups, t.appUpdates(a)...)
 	pre := []*v1.Precondition{mustMatch(typeApp, a.gen, relLive)}
-	if _, err := t.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre}); err != nil {
+	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre}); err != nil {
 		if isPrecondition(err) {
 			return App{}, fmt.Errorf("changing application %q: %w", id, ErrAppNotFound)
 		}
 		return App{}, fmt.Errorf("writing application %q: %w", id, err)
+	}
+	if err := t.settle(ctx, fmt.Sprintf("changing application %q", id), ups...); err != nil {
+		return App{}, err
 	}
 	t.logger.Info("application changed", slog.String("app", id), slog.Any("scopes", a.Scopes), slog.Bool("as_user", a.AsUser))
 	return a, nil
@@ -466,6 +517,10 @@ func (t *Tokens) DeleteApp(ctx context.Context, id string) error {
 		}); err != nil {
 			return fmt.Errorf("deleting application %q: %w", id, err)
 		}
+	}
+	// The generation's external grant is always there until this delete.
+	if err := t.settleGone(ctx, fmt.Sprintf("deleting application %q", id), &v1.RelationshipFilter{ResourceType: typeAppGrant, OptionalResourceId: externalGrant(a.gen)}); err != nil {
+		return err
 	}
 	t.logger.Info("application deleted", slog.String("app", id))
 	return nil
@@ -497,12 +552,15 @@ func (t *Tokens) AuthorizeApp(ctx context.Context, id, enterprise string) error 
 		touch(relationship(typeAppGrant, g, relApp, sub(typeApp, a.gen), time.Time{})),
 		touch(relationship(typeAppGrant, g, relAuthorized, flagSubject(), time.Time{})),
 	}
-	if _, err := t.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups,
+	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups,
 		OptionalPreconditions: []*v1.Precondition{mustMatch(typeApp, a.gen, relLive)}}); err != nil {
 		if isPrecondition(err) {
 			return fmt.Errorf("authorizing application %q: %w", id, ErrAppNotFound)
 		}
 		return fmt.Errorf("authorizing application %q for enterprise %q: %w", id, enterprise, err)
+	}
+	if err := t.settle(ctx, fmt.Sprintf("authorizing application %q for enterprise %q", id, enterprise), ups[len(ups)-1]); err != nil {
+		return err
 	}
 	t.logger.Info("application authorized", slog.String("app", id), slog.String("enterprise", enterprise))
 	return nil
@@ -521,10 +579,12 @@ func (t *Tokens) WithdrawApp(ctx context.Context, id, enterprise string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := t.client.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
-		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typeAppGrant, OptionalResourceIdPrefix: enterpriseGrantPrefix(a.gen, enterprise), OptionalRelation: relAuthorized},
-	}); err != nil {
+	f := &v1.RelationshipFilter{ResourceType: typeAppGrant, OptionalResourceIdPrefix: enterpriseGrantPrefix(a.gen, enterprise), OptionalRelation: relAuthorized}
+	if _, err := t.client.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{RelationshipFilter: f}); err != nil {
 		return fmt.Errorf("withdrawing application %q from enterprise %q: %w", id, enterprise, err)
+	}
+	if err := t.settleGone(ctx, fmt.Sprintf("withdrawing application %q from enterprise %q", id, enterprise), f); err != nil {
+		return err
 	}
 	t.logger.Info("application withdrawn", slog.String("app", id), slog.String("enterprise", enterprise))
 	return nil
@@ -654,11 +714,14 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (Issued, error) {
 	// The grant must still be on when the pair is written: a withdrawal
 	// racing this issue either ends the pair or makes the issue fail.
 	pre := []*v1.Precondition{mustMatch(typeAppGrant, grant, relAuthorized), mustMatch(typeApp, app.gen, relLive)}
-	if _, err := t.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre}); err != nil {
+	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre}); err != nil {
 		if isPrecondition(err) {
 			return Issued{}, fmt.Errorf("application %q for user %q: %w", app.ID, req.User, ErrAppNotAuthorized)
 		}
 		return Issued{}, fmt.Errorf("writing a token pair for %q: %w", req.User, err)
+	}
+	if err := t.settle(ctx, fmt.Sprintf("issuing a token pair for %q", req.User), ups[0]); err != nil {
+		return Issued{}, err
 	}
 	t.logger.Info("token issued", slog.String("user", req.User), slog.String("app", app.ID), slog.String("token", short(hashToken(out.AccessToken))), slog.Any("scopes", scopes))
 	return out, nil
@@ -795,8 +858,12 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, erro
 		mustMatch(typeAppGrant, m.grant, relAuthorized),
 		mustMatch(typeApp, appObj, relLive),
 	}
-	_, err = t.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre})
+	_, err = t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre})
 	if err == nil {
+		// ups[0] is the new access token's switch.
+		if err := t.settle(ctx, fmt.Sprintf("spending refresh token %s", short(h)), ups[0]); err != nil {
+			return Issued{}, err
+		}
 		t.logger.Info("token refreshed", slog.String("user", m.user), slog.String("refresh_token", short(h)), slog.String("token", short(hashToken(out.AccessToken))))
 		return out, nil
 	}
@@ -817,10 +884,12 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, erro
 
 // reuse switches off the family of a refresh token presented again.
 func (t *Tokens) reuse(ctx context.Context, h string, m refreshMeta) error {
-	if _, err := t.client.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
-		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typeFamily, OptionalResourceId: m.family, OptionalRelation: relAlive},
-	}); err != nil {
+	f := &v1.RelationshipFilter{ResourceType: typeFamily, OptionalResourceId: m.family, OptionalRelation: relAlive}
+	if _, err := t.client.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{RelationshipFilter: f}); err != nil {
 		return fmt.Errorf("revoking the family of reused refresh token %s: %w", short(h), err)
+	}
+	if err := t.settleGone(ctx, fmt.Sprintf("revoking the family of reused refresh token %s", short(h)), f); err != nil {
+		return err
 	}
 	t.logger.Warn("spent refresh token presented again: its family is revoked", slog.String("user", m.user), slog.String("refresh_token", short(h)))
 	return oauthErr("invalid_grant", "the refresh token was already used; every token descended from it is revoked")
@@ -869,8 +938,11 @@ func (t *Tokens) Revoke(ctx context.Context, token string) error {
 	if refresh != "" {
 		ups = append(ups, del(relationship(typeRefreshToken, refresh, relAlive, flagSubject(), time.Time{})))
 	}
-	if _, err := t.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups}); err != nil {
+	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups}); err != nil {
 		return fmt.Errorf("revoking token %s: %w", short(h), err)
+	}
+	if err := t.settle(ctx, fmt.Sprintf("revoking token %s", short(h)), ups...); err != nil {
+		return err
 	}
 	t.logger.Info("token revoked", slog.String("token", short(h)))
 	return nil

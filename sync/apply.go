@@ -251,6 +251,9 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 	if err := write(ov.log[chunkStart:], end, true); err != nil {
 		return res, err
 	}
+	if err := a.store.settle(ctx); err != nil {
+		return res, fmt.Errorf("confirming the write of events of %s: %w", label(b.Source), err)
+	}
 	a.store.fold(ov.log)
 	committed = true
 	a.metrics.observeBatch(b.Source, res, time.Since(began))

@@ -97,6 +97,10 @@ func Reconcile(ctx context.Context, target ReconcileClient, snapshot io.Reader, 
 			return d, fmt.Errorf("writing the repair: %w", err)
 		}
 	}
+	// Every update changes something, so the last one shows the repair.
+	if err := spicedb.Settle(ctx, target, ups[len(ups)-1]); err != nil {
+		return d, fmt.Errorf("confirming the repair: %w", err)
+	}
 	logger.InfoContext(ctx, "reconciled", "missing", len(d.Missing), "extra", len(d.Extra))
 	return d, nil
 }

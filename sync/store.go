@@ -202,6 +202,14 @@ func (s *store) epochUpdate() (ups []*v1.RelationshipUpdate, pre []*v1.Precondit
 	return ups, pre, func() { s.epoch = next }
 }
 
+// settle returns once every later fully consistent request to SpiceDB sees
+// this store's last write (spicedb.Settle), whose mark is the writer epoch
+// it moved. Without it, a check or a read right after Apply returned could
+// be answered from before the batch.
+func (s *store) settle(ctx context.Context) error {
+	return spicedb.Settle(ctx, s.base, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: s.epoch})
+}
+
 func objectKey(typ, id string) string { return typ + ":" + id }
 
 func reverseKey(resType, subType, subID string) string { return resType + "@" + subType + ":" + subID }
