@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/boxauthz/boxauthz/schema"
 )
@@ -149,11 +150,11 @@ func (p *plan) ask(name string, it *v1.CheckBulkPermissionsRequestItem) {
 	p.items = append(p.items, it)
 }
 
-// Authorize decides r in MODEL.md §7's order. Everything the decision needs
-// from SpiceDB (the token still valid, As-User, the resource, the item's
-// visibility and trash, the action) is one CheckBulkPermissions, fully
-// consistent; the token's immutable description is cached after its first
-// use on this replica.
+// Authorize decides r in MODEL.md §7's order. An allowed request is one
+// CheckBulkPermissions, fully consistent: the token still valid, As-User,
+// the resource, the action. A denied action takes a second one, for the
+// item's visibility and trash, to say which row denies it. The token's
+// immutable description is cached after its first use on this replica.
 func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decision, error) {
 	if err := r.Validate(); err != nil {
 		return Decision{}, err
@@ -188,12 +189,7 @@ func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decisio
 			p.ask("within", &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: permWithin,
 				Subject: sub(schema.TypeFolder, schema.EncodeID(meta.resource.ID))})
 		}
-		for _, perm := range []string{schema.PermissionVisible, schema.PermissionTrashed, string(r.Action)} {
-			p.ask(perm, &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: perm, Subject: userSubject(acting), Context: ctxStruct})
-		}
-		if slices.Contains(meta.scopes, ScopeEnterpriseContent) && reachActions[r.Action] {
-			p.ask("reach", &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: permEnterpriseReach, Subject: userSubject(acting), Context: ctxStruct})
-		}
+		p.ask(string(r.Action), &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: string(r.Action), Subject: userSubject(acting), Context: ctxStruct})
 	} else {
 		res := obj(schema.TypeEnterprise, schema.EncodeID(r.Enterprise))
 		if r.Group != "" {
@@ -237,21 +233,16 @@ func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decisio
 		return d, nil
 	}
 
-	// 5-8: the item. enterprise_content makes an item reachable, and lets
-	// its holder list, preview and download it (MODEL.md §5).
-	reach := ans("reach")
-	visible := ans(schema.PermissionVisible) || reach
-	allowed := ans(string(r.Action)) || (reach && !ans(schema.PermissionTrashed))
-	var d Decision
-	switch {
-	case !visible:
-		d = deny(http.StatusNotFound, CodeNotFound, acting, ReasonNoGrant, false)
-	case ans(schema.PermissionTrashed):
-		d = deny(http.StatusNotFound, CodeTrashed, acting, ReasonTrashed, false)
-	case !allowed:
-		d = deny(http.StatusForbidden, CodeAccessDenied, acting, ReasonActionNotInRole, false)
-	default:
-		d = Decision{Allowed: true, Status: http.StatusOK, User: acting}
+	// 5-8: the item. An action that holds implies the item visible and not
+	// trashed (the schema's visible covers every action's grants, and every
+	// action excludes trash), so the common answer is complete here; a
+	// denied action asks which row denies it.
+	d := Decision{Allowed: true, Status: http.StatusOK, User: acting}
+	reach := false
+	if !ans(string(r.Action)) {
+		if d, reach, err = a.whyDenied(ctx, r, meta, acting, ctxStruct); err != nil {
+			return Decision{}, err
+		}
 	}
 	if r.Explain {
 		ex, err := a.explainItem(ctx, r, acting, asUser, reach, d)
@@ -261,6 +252,36 @@ func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decisio
 		d.Explanation = ex
 	}
 	return d, nil
+}
+
+// whyDenied decides MODEL.md §7 rows 5-8 for an action SpiceDB denied: not
+// visible (404 not_found), trashed (404 trashed) or not in the role (403),
+// unless enterprise_content reaches the item (MODEL.md §5).
+func (a *Authorizer) whyDenied(ctx context.Context, r AuthorizeRequest, meta *tokenMeta, acting string, ctxStruct *structpb.Struct) (d Decision, reach bool, err error) {
+	p := &plan{at: map[string]int{}}
+	for _, perm := range []string{schema.PermissionVisible, schema.PermissionTrashed} {
+		p.ask(perm, &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: perm, Subject: userSubject(acting), Context: ctxStruct})
+	}
+	if slices.Contains(meta.scopes, ScopeEnterpriseContent) && reachActions[r.Action] {
+		p.ask("reach", &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: permEnterpriseReach, Subject: userSubject(acting), Context: ctxStruct})
+	}
+	got, err := a.tokens.checkBulk(ctx, p.items)
+	if err != nil {
+		return Decision{}, false, fmt.Errorf("authorizing %s for token %s: %w", r.Action, short(meta.hash), err)
+	}
+	ans := func(name string) bool { i, ok := p.at[name]; return ok && got[i] }
+	reach = ans("reach")
+	switch {
+	case !ans(schema.PermissionVisible) && !reach:
+		d = deny(http.StatusNotFound, CodeNotFound, acting, ReasonNoGrant, false)
+	case ans(schema.PermissionTrashed):
+		d = deny(http.StatusNotFound, CodeTrashed, acting, ReasonTrashed, false)
+	case !reach:
+		d = deny(http.StatusForbidden, CodeAccessDenied, acting, ReasonActionNotInRole, false)
+	default:
+		d = Decision{Allowed: true, Status: http.StatusOK, User: acting}
+	}
+	return d, reach, nil
 }
 
 // reachActions are what enterprise_content lets an admin do (MODEL.md §5).
