@@ -21,6 +21,9 @@ type Client struct {
 
 	conn  *grpc.ClientConn
 	close func() error
+	// nodes are the connections to each node of a client dialed with
+	// several endpoints (see DialExternal), empty otherwise.
+	nodes []node
 }
 
 func newClient(conn *grpc.ClientConn, closeFn func() error) *Client {
@@ -36,6 +39,9 @@ func newClient(conn *grpc.ClientConn, closeFn func() error) *Client {
 // Close releases the connection and, for an embedded SpiceDB, stops it.
 func (c *Client) Close() error {
 	err := c.conn.Close()
+	for _, n := range c.nodes {
+		err = errors.Join(err, n.conn.Close())
+	}
 	if c.close != nil {
 		err = errors.Join(err, c.close())
 	}
@@ -44,7 +50,12 @@ func (c *Client) Close() error {
 
 // ExternalConfig selects an external SpiceDB.
 type ExternalConfig struct {
-	// Endpoint is host:port of SpiceDB's gRPC API.
+	// Endpoint is host:port of SpiceDB's gRPC API, or a comma-separated
+	// list of them naming the nodes of one SpiceDB cluster (one datastore).
+	// With several, calls go to the first node that answers, in the order
+	// given, and move to the next when it fails; reads that fail as
+	// Unavailable are tried again; and Settle reads a write back through
+	// every node (see Nodes).
 	Endpoint string
 	// Token is SpiceDB's preshared key.
 	Token string
@@ -58,8 +69,9 @@ type ExternalConfig struct {
 // DialExternal connects to an external SpiceDB. It does not wait for SpiceDB
 // to answer; callers probe readiness with Ready.
 func DialExternal(cfg ExternalConfig) (*Client, error) {
-	if cfg.Endpoint == "" {
-		return nil, errors.New("spicedb endpoint is empty")
+	endpoints, err := splitEndpoints(cfg.Endpoint)
+	if err != nil {
+		return nil, err
 	}
 	var opts []grpc.DialOption
 	if cfg.Insecure {
@@ -76,6 +88,9 @@ func DialExternal(cfg ExternalConfig) (*Client, error) {
 		if cfg.Token != "" {
 			opts = append(opts, grpc.WithPerRPCCredentials(bearer{token: cfg.Token, requireTLS: true}))
 		}
+	}
+	if len(endpoints) > 1 {
+		return dialNodes(endpoints, opts)
 	}
 	conn, err := grpc.NewClient(cfg.Endpoint, opts...)
 	if err != nil {

@@ -2,10 +2,14 @@ package spicedb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	gosync "sync"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Why settling exists: SpiceDB (v1.56) answers a fully consistent request at
@@ -30,7 +34,17 @@ const (
 // something (a touch of what was there already proves nothing); it reads
 // each resource object they name once per attempt, again with growing waits
 // (about 1 s in all) until the write shows, and fails if it never does.
+//
+// A reader that reaches several nodes of one SpiceDB (Nodes, a Client dialed
+// with several endpoints) is settled through each node, since each shares its
+// head-revision lookups on its own: see onEveryNode.
 func Settle(ctx context.Context, r RelationshipReader, updates ...*v1.RelationshipUpdate) error {
+	return onEveryNode(ctx, r, func(ctx context.Context, r RelationshipReader) error {
+		return settleUpdates(ctx, r, updates)
+	})
+}
+
+func settleUpdates(ctx context.Context, r RelationshipReader, updates []*v1.RelationshipUpdate) error {
 	type object struct{ typ, id string }
 	var order []object
 	byObject := map[object][]*v1.RelationshipUpdate{}
@@ -65,7 +79,52 @@ func Settle(ctx context.Context, r RelationshipReader, updates ...*v1.Relationsh
 // SettleFilter returns once a fully consistent read finds f matching
 // something (present) or nothing (!present); see Settle.
 func SettleFilter(ctx context.Context, r RelationshipReader, f *v1.RelationshipFilter, present bool) error {
-	return settle(ctx, r, f, 1, func(rels []*v1.Relationship) bool { return (len(rels) > 0) == present })
+	return onEveryNode(ctx, r, func(ctx context.Context, r RelationshipReader) error {
+		return settle(ctx, r, f, 1, func(rels []*v1.Relationship) bool { return (len(rels) > 0) == present })
+	})
+}
+
+// onEveryNode runs settle through r, or, when r reaches several nodes, through
+// each node at once. A node that answers Unavailable (stopped, restarting,
+// unreachable) is passed over: it answers no request now, and one that
+// restarts begins with nothing shared from before the write. The write must
+// show on every node that answers, and at least one must answer.
+func onEveryNode(ctx context.Context, r RelationshipReader, settle func(context.Context, RelationshipReader) error) error {
+	n, ok := r.(Nodes)
+	if !ok {
+		return settle(ctx, r)
+	}
+	nodes := n.Nodes()
+	if len(nodes) == 0 {
+		return settle(ctx, r)
+	}
+	errs := make([]error, len(nodes))
+	var wg gosync.WaitGroup
+	for i, node := range nodes {
+		wg.Go(func() {
+			if err := settle(ctx, node); err != nil {
+				errs[i] = fmt.Errorf("spicedb node %s: %w", node.Endpoint, err)
+			}
+		})
+	}
+	wg.Wait()
+	var failed, down []error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case status.Code(err) == codes.Unavailable:
+			down = append(down, err)
+		default:
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		return errors.Join(failed...)
+	}
+	if len(down) == len(nodes) {
+		return fmt.Errorf("reading back a write: no spicedb node answers: %w", errors.Join(down...))
+	}
+	return nil
 }
 
 // settle reads what f matches (at most limit, 0 for all), fully consistent,
