@@ -49,7 +49,7 @@ type spicedbFlags struct {
 }
 
 func (s *spicedbFlags) register(fs *flag.FlagSet, embedded bool) {
-	fs.StringVar(&s.endpoint, "spicedb-endpoint", "", "host:port of an external SpiceDB (default: SpiceDB embedded in this process, in memory)")
+	fs.StringVar(&s.endpoint, "spicedb-endpoint", "", "host:port of an external SpiceDB, or of each node of one, comma-separated: calls go to the first that answers and fail over in order (default: SpiceDB embedded in this process, in memory)")
 	fs.StringVar(&s.token, "spicedb-token", "", "SpiceDB preshared key")
 	fs.BoolVar(&s.insecure, "spicedb-insecure", false, "talk plaintext gRPC to the external SpiceDB (loopback or private network)")
 	fs.StringVar(&s.caFile, "spicedb-ca", "", "PEM file of the CA that signed the external SpiceDB's TLS certificate (default: system roots)")
