@@ -36,8 +36,9 @@ const (
 // (about 1 s in all) until the write shows, and fails if it never does.
 //
 // A reader that reaches several nodes of one SpiceDB (Nodes, a Client dialed
-// with several endpoints) is settled through each node, since each shares its
-// head-revision lookups on its own: see onEveryNode.
+// with several endpoints) is settled through each node at once, since each
+// node shares its head-revision lookups on its own. A node that answers
+// Unavailable is passed over; at least one must answer.
 func Settle(ctx context.Context, r RelationshipReader, updates ...*v1.RelationshipUpdate) error {
 	return onEveryNode(ctx, r, func(ctx context.Context, r RelationshipReader) error {
 		return settleUpdates(ctx, r, updates)
