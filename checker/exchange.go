@@ -2,9 +2,11 @@ package checker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	gosync "sync"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -163,4 +165,49 @@ func (t *Tokens) checkBulk(ctx context.Context, items []*v1.CheckBulkPermissions
 		out[i] = p.GetItem().GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
 	}
 	return out, nil
+}
+
+// checkOne asks one item as a CheckPermission, fully consistent.
+func (t *Tokens) checkOne(ctx context.Context, it *v1.CheckBulkPermissionsRequestItem) (bool, error) {
+	resp, err := t.client.CheckPermission(ctx, &v1.CheckPermissionRequest{Consistency: fullyConsistent(),
+		Resource: it.GetResource(), Permission: it.GetPermission(), Subject: it.GetSubject(), Context: it.GetContext()})
+	if err != nil {
+		return false, fmt.Errorf("checking %s on %s:%s in spicedb: %w", it.GetPermission(), it.GetResource().GetObjectType(), it.GetResource().GetObjectId(), err)
+	}
+	return resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, nil
+}
+
+// checkAlongside asks items fully consistent, the last one as its own
+// CheckPermission at the same time as the others: two requests in flight
+// together take one round trip of wall time, and a CheckBulkPermissions
+// costs more per request than a CheckPermission of the same question
+// (BenchmarkRequestShapes: 1.2x on PostgreSQL, 1.5x in memory). The two
+// requests may be answered at different revisions, each taken after the
+// call began: every answer held at some moment during the call.
+func (t *Tokens) checkAlongside(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, error) {
+	n := len(items) - 1
+	if n == 0 {
+		ok, err := t.checkOne(ctx, items[0])
+		return []bool{ok}, err
+	}
+	var (
+		last    bool
+		lastErr error
+		wg      gosync.WaitGroup
+	)
+	wg.Go(func() { last, lastErr = t.checkOne(ctx, items[n]) })
+	var rest []bool
+	var err error
+	if n == 1 {
+		var ok bool
+		ok, err = t.checkOne(ctx, items[0])
+		rest = []bool{ok}
+	} else {
+		rest, err = t.checkBulk(ctx, items[:n])
+	}
+	wg.Wait()
+	if err := errors.Join(err, lastErr); err != nil {
+		return nil, err
+	}
+	return append(rest, last), nil
 }
