@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -37,20 +36,6 @@ import (
 // SpiceDB restarted in the middle of an event stream, PostgreSQL restarted
 // under checks, and one of two SpiceDB nodes killed under checks.
 
-// hostPostgres is BOXAUTHZ_PG_DSN, or a skip (a failure under
-// BOXAUTHZ_REQUIRE_PG=1) without it.
-func hostPostgres(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("BOXAUTHZ_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("BOXAUTHZ_REQUIRE_PG") == "1" {
-			t.Fatal("BOXAUTHZ_REQUIRE_PG=1 but BOXAUTHZ_PG_DSN is empty: start one with scripts/pg-local start")
-		}
-		t.Skip("no PostgreSQL: set BOXAUTHZ_PG_DSN (scripts/pg-local start prints one)")
-	}
-	return dsn
-}
-
 // TestSpiceDBRestartMidStream stops the SpiceDB container (on PostgreSQL) in
 // the middle of a stream of event batches and starts it again. The applier
 // sees errors while it is down and goes on, retrying the failed batch, once
@@ -58,7 +43,7 @@ func hostPostgres(t *testing.T) string {
 // stream applied without interruption to a fresh in-memory SpiceDB, and
 // every event must be recorded as applied.
 func TestSpiceDBRestartMidStream(t *testing.T) {
-	dsn := hostPostgres(t)
+	dsn := testenv.PostgresDSN(t)
 	needDocker(t)
 	started := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -2,7 +2,6 @@ package integration_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/integration"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
 )
@@ -179,13 +179,7 @@ func TestFailsFastWhenSpiceDBExits(t *testing.T) {
 // BOXAUTHZ_PG_DSN (scripts/pg-local), in a database of its own. The container
 // shares the host's network to reach PostgreSQL on loopback.
 func TestPostgres(t *testing.T) {
-	dsn := os.Getenv("BOXAUTHZ_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("BOXAUTHZ_REQUIRE_PG") == "1" {
-			t.Fatal("BOXAUTHZ_REQUIRE_PG=1 but BOXAUTHZ_PG_DSN is empty: start one with scripts/pg-local start")
-		}
-		t.Skip("no PostgreSQL: set BOXAUTHZ_PG_DSN (scripts/pg-local start prints one)")
-	}
+	dsn := testenv.PostgresDSN(t)
 	needDocker(t)
 	uri := freshDatabase(t, dsn)
 	c := run(t, integration.WithPostgres(uri), integration.WithHostNetwork(), integration.WithPresharedKey("pg-key"))

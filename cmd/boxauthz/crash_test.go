@@ -21,6 +21,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/internal/eventgen"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
 )
@@ -84,7 +85,7 @@ func TestSyncSurvivesSIGKILL(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	const key = "crash-test-key"
 	target, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{GRPCAddr: addr, Token: key})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/examples"
+	"github.com/boxauthz/boxauthz/internal/testenv"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
@@ -66,22 +66,12 @@ func TestSchemaValidateReportsLines(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestServeAndCheck runs `boxauthz serve` on the embedded default, loads the
 // sample over HTTP and asks it with `boxauthz check`.
 func TestServeAndCheck(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	done := make(chan int, 1)
 	go func() {
 		code, _, errs := runCmd(t, ctx, "serve", "--addr", addr, "--admin-key", "k1")
@@ -142,7 +132,7 @@ func TestServeAndCheck(t *testing.T) {
 	if code, out, errs := runCmd(t, ctx, "healthcheck", "--url", base+"/readyz"); code != 0 || !strings.Contains(out, "healthy") {
 		t.Errorf("healthcheck of a ready server: exit %d %q %q", code, out, errs)
 	}
-	if code, _, _ := runCmd(t, ctx, "healthcheck", "--url", "http://"+freeAddr(t)+"/readyz"); code != 1 {
+	if code, _, _ := runCmd(t, ctx, "healthcheck", "--url", "http://"+testenv.FreeAddr(t)+"/readyz"); code != 1 {
 		t.Errorf("healthcheck of nothing: exit %d, want 1", code)
 	}
 	// Tokens are served too: issue one and authorize with it.
@@ -186,7 +176,7 @@ func TestServeAndCheck(t *testing.T) {
 func TestServeNeedsAdminKey(t *testing.T) {
 	t.Setenv("BOXAUTHZ_ADMIN_KEY", "")
 	os.Unsetenv("BOXAUTHZ_ADMIN_KEY")
-	code, _, errs := runCmd(t, context.Background(), "serve", "--addr", freeAddr(t))
+	code, _, errs := runCmd(t, context.Background(), "serve", "--addr", testenv.FreeAddr(t))
 	if code != 2 || !strings.Contains(errs, "--admin-key") {
 		t.Fatalf("serve without a key: exit %d, %q", code, errs)
 	}
@@ -234,7 +224,7 @@ func TestEmbeddedSizeWarning(t *testing.T) {
 // TestEmbeddedGRPCAddr: --spicedb-grpc-addr lets another SpiceDB client read
 // the embedded store, with the token, on loopback only.
 func TestEmbeddedGRPCAddr(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	sf := &spicedbFlags{grpcAddr: addr, token: "inspect-key"}
 	st, err := openStack(context.Background(), sf, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -257,7 +247,7 @@ func TestEmbeddedGRPCAddr(t *testing.T) {
 	if _, err := openStack(context.Background(), &spicedbFlags{grpcAddr: "0.0.0.0:0", token: "k"}, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("non-loopback address: err = %v, want a refusal naming loopback", err)
 	}
-	if _, err := openStack(context.Background(), &spicedbFlags{grpcAddr: freeAddr(t)}, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "--spicedb-token") {
+	if _, err := openStack(context.Background(), &spicedbFlags{grpcAddr: testenv.FreeAddr(t)}, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "--spicedb-token") {
 		t.Fatalf("no token: err = %v, want a refusal naming --spicedb-token", err)
 	}
 }

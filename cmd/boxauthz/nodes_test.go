@@ -26,7 +26,7 @@ func TestServeOnSeveralNodes(t *testing.T) {
 	defer cancel()
 	const key = "serve-nodes-key"
 	node := func() (string, func() error) {
-		addr := freeAddr(t)
+		addr := testenv.FreeAddr(t)
 		c, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{GRPCAddr: addr, Token: key, PostgresURI: uri})
 		if err != nil {
 			t.Fatal(err)
@@ -38,7 +38,7 @@ func TestServeOnSeveralNodes(t *testing.T) {
 	addr1, stop1 := node()
 	addr2, _ := node()
 
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	done := make(chan int, 1)
 	go func() {
 		code, _, errs := runCmd(t, ctx, "serve", "--addr", addr, "--admin-key", "k1",

@@ -56,7 +56,7 @@ func TestSoak(t *testing.T) {
 	t.Setenv("BOXAUTHZ_LOG_LEVEL", "debug")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, grpcAddr := freeAddr(t), freeAddr(t)
+	addr, grpcAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	// The production shape: serve in front of SpiceDB on PostgreSQL.
 	uri := testenv.PostgresDatabase(t)
 	if err := spicedb.MigratePostgres(ctx, uri); err != nil {

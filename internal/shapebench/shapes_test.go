@@ -12,6 +12,7 @@ import (
 	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
 	"github.com/authzed/spicedb/pkg/schemadsl/input"
 
+	"github.com/boxauthz/boxauthz/internal/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -153,13 +154,7 @@ func checkEquivalence(t *testing.T, res EquivalenceResult) {
 // of BOXAUTHZ_PG_DSN (`BOXAUTHZ_PG_DSN=$(scripts/pg-local start)`). It skips
 // without one, unless BOXAUTHZ_REQUIRE_PG=1 (scripts/test sets it).
 func TestShapesEquivalentPostgres(t *testing.T) {
-	dsn := os.Getenv("BOXAUTHZ_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("BOXAUTHZ_REQUIRE_PG") == "1" {
-			t.Fatal("BOXAUTHZ_REQUIRE_PG=1 but BOXAUTHZ_PG_DSN is empty: start one with scripts/pg-local start")
-		}
-		t.Skip("BOXAUTHZ_PG_DSN is not set (scripts/pg-local start prints one)")
-	}
+	dsn := testenv.PostgresDSN(t)
 	_, size := equivalenceSize(t)
 	var b [4]byte
 	_, _ = rand.Read(b[:])

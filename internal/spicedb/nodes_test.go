@@ -3,7 +3,6 @@ package spicedb_test
 import (
 	"context"
 	"io"
-	"net"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -232,7 +232,7 @@ func TestNodesFailOverAndSettleEach(t *testing.T) {
 	// stop stops an embedded SpiceDB once (a second Close would wait for a
 	// server that has already stopped).
 	start := func(name string) (c *spicedb.Client, addr string, stop func() error) {
-		addr = freeAddr(t)
+		addr = testenv.FreeAddr(t)
 		c, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{GRPCAddr: addr, Token: key})
 		if err != nil {
 			t.Fatalf("starting spicedb %s: %v", name, err)
@@ -305,14 +305,4 @@ func TestNodesFailOverAndSettleEach(t *testing.T) {
 	if err := spicedb.Settle(ctx, c, u); err != nil {
 		t.Fatalf("settling with the first node down: %v", err)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

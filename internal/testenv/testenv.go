@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -60,13 +61,7 @@ func SpiceDB(t testing.TB, ds Datastore) *spicedb.Client {
 // its URI.
 func PostgresDatabase(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv("BOXAUTHZ_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("BOXAUTHZ_REQUIRE_PG") == "1" {
-			t.Fatal("BOXAUTHZ_REQUIRE_PG=1 but BOXAUTHZ_PG_DSN is empty: start one with scripts/pg-local start")
-		}
-		t.Skip("no PostgreSQL: set BOXAUTHZ_PG_DSN (scripts/pg-local start prints one)")
-	}
+	dsn := PostgresDSN(t)
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	db := "t_" + hex.EncodeToString(b[:])
@@ -94,4 +89,29 @@ func psql(dsn, stmt string) error {
 		return fmt.Errorf("psql %q: %w: %s", stmt, err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// PostgresDSN is the PostgreSQL server BOXAUTHZ_PG_DSN names; without one
+// the test skips, or fails under BOXAUTHZ_REQUIRE_PG=1.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("BOXAUTHZ_PG_DSN")
+	if dsn == "" {
+		if os.Getenv("BOXAUTHZ_REQUIRE_PG") == "1" {
+			t.Fatal("BOXAUTHZ_REQUIRE_PG=1 but BOXAUTHZ_PG_DSN is empty: start one with scripts/pg-local start")
+		}
+		t.Skip("no PostgreSQL: set BOXAUTHZ_PG_DSN (scripts/pg-local start prints one)")
+	}
+	return dsn
+}
+
+// FreeAddr is a loopback address with a port nothing listens on just now.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
