@@ -155,11 +155,15 @@ func TestDecisionTable(t *testing.T) {
 				{"8 co-admin with manage_users As-User for a user", asUser(onItem(carol.AccessToken, "preview", "file:a"), "bob"), 200, "", "bob"},
 				{"8 As-User oneself", asUser(onItem(bob.AccessToken, "preview", "file:a"), "bob"), 200, "", "bob"},
 			}
-			for _, r := range rows {
-				d := e.decide(t, r.req)
-				wantDecision(t, r.name, d, r.status, r.code)
-				if d.User != r.user {
-					t.Errorf("%s: acting user %q, want %q", r.name, d.User, r.user)
+			for _, one := range []bool{false, true} {
+				checker.SetOneRequest(e.authz, one)
+				for _, r := range rows {
+					name := fmt.Sprintf("%s (one request: %v)", r.name, one)
+					d := e.decide(t, r.req)
+					wantDecision(t, name, d, r.status, r.code)
+					if d.User != r.user {
+						t.Errorf("%s: acting user %q, want %q", name, d.User, r.user)
+					}
 				}
 			}
 		})
