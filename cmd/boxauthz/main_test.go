@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -81,19 +82,8 @@ func TestServeAndCheck(t *testing.T) {
 		done <- code
 	}()
 	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready after 30s: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitReadyz(ctx, base, 30*time.Second); err != nil {
+		t.Fatal(err)
 	}
 	req, _ := http.NewRequest("POST", base+"/v1/events", bytes.NewReader(examples.AcmeEvents))
 	req.Header.Set("Authorization", "Bearer k1")
@@ -259,4 +249,28 @@ func mustDecode(t *testing.T, b []byte) []sync.Event {
 		t.Fatal(err)
 	}
 	return evs
+}
+
+// waitReadyz polls base/readyz until it answers 200.
+func waitReadyz(ctx context.Context, base string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last := "no answer"
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+		if resp, err := http.DefaultClient.Do(req); err != nil {
+			last = err.Error()
+		} else {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s/readyz not ready after %s: %s", base, timeout, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	gosync "sync"
@@ -91,29 +90,5 @@ func TestServeOnSeveralNodes(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("serve exited %d", code)
-	}
-}
-
-// waitReadyz polls base/readyz until it answers 200.
-func waitReadyz(ctx context.Context, base string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	last := "no answer"
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
-		if resp, err := http.DefaultClient.Do(req); err != nil {
-			last = err.Error()
-		} else {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = resp.Status
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s/readyz not ready after %s: %s", base, timeout, last)
-		case <-time.After(100 * time.Millisecond):
-		}
 	}
 }

@@ -74,7 +74,9 @@ func TestSoak(t *testing.T) {
 			"--spicedb-token", spicedbKey, "--spicedb-insecure", "--access-token-ttl", "30s", "--invalid-token-limit", "-1"}, io.Discard, logs)
 	}()
 	base := "http://" + addr
-	waitReady(t, base)
+	if err := waitReadyz(ctx, base, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	client := &http.Client{Timeout: 30 * time.Second}
 
 	var secretsMu gosync.Mutex
@@ -305,22 +307,4 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	t.Logf("%d secrets absent from %d bytes of logs", len(secrets)+2, len(out))
-}
-
-func waitReady(t *testing.T, base string) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready after 60s: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
