@@ -2,6 +2,7 @@ package checker_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
@@ -23,28 +24,13 @@ import (
 //
 //	go test ./checker -run '^$' -bench AuthorizeVsRaw -benchtime 3000x
 func BenchmarkAuthorizeVsRaw(b *testing.B) {
-	ds := testenv.Memory
-	if os.Getenv("BOXAUTHZ_BENCH_DATASTORE") == "postgres" {
-		ds = testenv.Postgres
-	}
-	env := newTokenEnv(b, ds, checker.WithTokenLogger(quietLogger()))
+	env := newTokenEnv(b, benchDatastore(), checker.WithTokenLogger(quietLogger()))
 	ctx := context.Background()
 	tok := env.issue(b, "bob", "", "root_readwrite").AccessToken
 	req := onItem(tok, "download", "file:a")
-	ctxStruct := func() *structpb.Struct {
-		st, _ := structpb.NewStruct(map[string]any{"now": time.Now().UTC().Format(time.RFC3339Nano), "presented_link": ""})
-		return st
-	}
 	raw := func() {
-		resp, err := env.client.CheckPermission(ctx, &v1.CheckPermissionRequest{
-			Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-			Resource:    &v1.ObjectReference{ObjectType: "file", ObjectId: "a"},
-			Permission:  "download",
-			Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "bob"}},
-			Context:     ctxStruct(),
-		})
-		if err != nil || resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
-			b.Fatalf("raw check: %v %v", resp, err)
+		if err := rawDownload(ctx, env); err != nil {
+			b.Fatal(err)
 		}
 	}
 	authz := func() {
@@ -113,20 +99,43 @@ func BenchmarkRawCheckThroughput(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			st, _ := structpb.NewStruct(map[string]any{"now": time.Now().UTC().Format(time.RFC3339Nano), "presented_link": ""})
-			resp, err := env.client.CheckPermission(context.Background(), &v1.CheckPermissionRequest{
-				Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-				Resource:    &v1.ObjectReference{ObjectType: "file", ObjectId: "a"},
-				Permission:  "download",
-				Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "bob"}},
-				Context:     st,
-			})
-			if err != nil || resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
-				b.Errorf("raw check: %v %v", resp, err)
+			if err := rawDownload(context.Background(), env); err != nil {
+				b.Error(err)
 				return
 			}
 		}
 	})
+}
+
+// benchDatastore is the in-memory store, or SpiceDB on PostgreSQL with
+// BOXAUTHZ_BENCH_DATASTORE=postgres.
+func benchDatastore() testenv.Datastore {
+	if os.Getenv("BOXAUTHZ_BENCH_DATASTORE") == "postgres" {
+		return testenv.Postgres
+	}
+	return testenv.Memory
+}
+
+// linkContext is the caveat context boxauthz passes with every item check.
+func linkContext() *structpb.Struct {
+	st, _ := structpb.NewStruct(map[string]any{"now": time.Now().UTC().Format(time.RFC3339Nano), "presented_link": ""})
+	return st
+}
+
+// rawDownload is the raw question the benchmarks compare with: may bob
+// download file a, one fully consistent CheckPermission.
+func rawDownload(ctx context.Context, env *tokenEnv) error {
+	resp, err := env.client.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		Resource:    &v1.ObjectReference{ObjectType: "file", ObjectId: "a"},
+		Permission:  "download",
+		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "bob"}},
+		Context:     linkContext(),
+	})
+	if err != nil || resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
+		return fmt.Errorf("raw check: %v %v", resp, err)
+	}
+	return nil
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

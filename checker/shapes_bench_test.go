@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
 	"slices"
 	gosync "sync"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/boxauthz/boxauthz/checker"
-	"github.com/boxauthz/boxauthz/internal/testenv"
 )
 
 // BenchmarkRequestShapes prices the ways of asking SpiceDB what an allowed
@@ -28,20 +26,12 @@ import (
 //
 //	go test ./checker -run '^$' -bench RequestShapes -benchtime 2000x
 func BenchmarkRequestShapes(b *testing.B) {
-	ds := testenv.Memory
-	if os.Getenv("BOXAUTHZ_BENCH_DATASTORE") == "postgres" {
-		ds = testenv.Postgres
-	}
-	env := newTokenEnv(b, ds, checker.WithTokenLogger(quietLogger()))
+	env := newTokenEnv(b, benchDatastore(), checker.WithTokenLogger(quietLogger()))
 	ctx := context.Background()
 	tok := env.issue(b, "bob", "", "root_readwrite").AccessToken
 	sum := sha256.Sum256([]byte(tok))
 	h := hex.EncodeToString(sum[:])
 	fc := &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
-	cs := func() *structpb.Struct {
-		st, _ := structpb.NewStruct(map[string]any{"now": time.Now().UTC().Format(time.RFC3339Nano), "presented_link": ""})
-		return st
-	}
 	file := &v1.ObjectReference{ObjectType: "file", ObjectId: "a"}
 	bob := &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "bob"}}
 	flag := &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "boxauthz_flag", ObjectId: "on"}}
@@ -53,14 +43,16 @@ func BenchmarkRequestShapes(b *testing.B) {
 		return &v1.CheckBulkPermissionsRequestItem{Resource: file, Permission: p, Subject: bob, Context: c}
 	}
 	raw := func() {
-		_, err := env.client.CheckPermission(ctx, &v1.CheckPermissionRequest{Consistency: fc, Resource: file, Permission: "download", Subject: bob, Context: cs()})
-		if err != nil {
+		if err := rawDownload(ctx, env); err != nil {
 			b.Fatal(err)
 		}
 	}
+	validOnly := func() {
+		_, _ = env.client.CheckPermission(ctx, &v1.CheckPermissionRequest{Consistency: fc, Resource: tokObj, Permission: "valid", Subject: flag})
+	}
 	bulk := func(perms ...string) func() {
 		return func() {
-			c := cs()
+			c := linkContext()
 			items := []*v1.CheckBulkPermissionsRequestItem{validItem()}
 			for _, p := range perms {
 				items = append(items, itemOf(p, c))
@@ -71,25 +63,20 @@ func BenchmarkRequestShapes(b *testing.B) {
 		}
 	}
 	bulkNoValid := func() {
-		c := cs()
+		c := linkContext()
 		if _, err := env.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: fc, Items: []*v1.CheckBulkPermissionsRequestItem{itemOf("download", c)}}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	seq := func() {
-		_, _ = env.client.CheckPermission(ctx, &v1.CheckPermissionRequest{Consistency: fc, Resource: tokObj, Permission: "valid", Subject: flag})
+		validOnly()
 		raw()
 	}
 	par := func() {
 		var wg gosync.WaitGroup
-		wg.Go(func() {
-			_, _ = env.client.CheckPermission(ctx, &v1.CheckPermissionRequest{Consistency: fc, Resource: tokObj, Permission: "valid", Subject: flag})
-		})
+		wg.Go(validOnly)
 		raw()
 		wg.Wait()
-	}
-	validOnly := func() {
-		_, _ = env.client.CheckPermission(ctx, &v1.CheckPermissionRequest{Consistency: fc, Resource: tokObj, Permission: "valid", Subject: flag})
 	}
 	shapes := []struct {
 		name string
