@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	gosync "sync"
 	"time"
 )
 
@@ -33,10 +32,8 @@ var boxauthzDockerfile []byte
 // image, as the Dockerfile copies the golang image's.
 const caBundle = "/etc/ssl/certs/ca-certificates.crt"
 
-var (
-	boxauthzMu    gosync.Mutex
-	boxauthzImage *Image
-)
+// boxauthzImage remembers ResolveBoxauthzImage's answer for the process.
+var boxauthzImage resolved
 
 // EnsureBoxauthzImage returns LocalBoxauthzImage holding the current
 // boxauthz source, logging with slog.Default. See ResolveBoxauthzImage.
@@ -56,20 +53,7 @@ func EnsureBoxauthzImage(ctx context.Context) (string, error) {
 // There is no environment override: the image tests run must be the code
 // under test. Its answer is remembered for the process.
 func ResolveBoxauthzImage(ctx context.Context, log *slog.Logger) (Image, error) {
-	if log == nil {
-		log = slog.Default()
-	}
-	boxauthzMu.Lock()
-	defer boxauthzMu.Unlock()
-	if boxauthzImage != nil {
-		return *boxauthzImage, nil
-	}
-	img, err := resolveBoxauthz(ctx, log)
-	if err != nil {
-		return Image{}, err
-	}
-	boxauthzImage = &img
-	return img, nil
+	return boxauthzImage.get(ctx, log, resolveBoxauthz)
 }
 
 func resolveBoxauthz(ctx context.Context, log *slog.Logger) (Image, error) {

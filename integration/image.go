@@ -105,10 +105,8 @@ var dockerfile []byte
 // hold the tests.
 var PullTimeout = 45 * time.Second
 
-var (
-	resolveMu     gosync.Mutex
-	resolvedImage *Image
-)
+// spicedbImage remembers ResolveSpiceDBImage's answer for the process.
+var spicedbImage resolved
 
 // EnsureSpiceDBImage returns an image running SpiceDBVersion, logging with
 // slog.Default where it came from. See ResolveSpiceDBImage.
@@ -131,19 +129,31 @@ func EnsureSpiceDBImage(ctx context.Context) (string, error) {
 // It uses the docker CLI. The answer is remembered for the process. A local
 // build is logged at Warn level, so that it is never silent.
 func ResolveSpiceDBImage(ctx context.Context, log *slog.Logger) (Image, error) {
+	return spicedbImage.get(ctx, log, resolve)
+}
+
+// resolved is an image found or made once per process: the first success is
+// kept (a failure is tried again on the next call), and concurrent callers
+// wait for one resolution rather than building the same image twice.
+type resolved struct {
+	mu  gosync.Mutex
+	img *Image
+}
+
+func (r *resolved) get(ctx context.Context, log *slog.Logger, resolve func(context.Context, *slog.Logger) (Image, error)) (Image, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	resolveMu.Lock()
-	defer resolveMu.Unlock()
-	if resolvedImage != nil {
-		return *resolvedImage, nil
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.img != nil {
+		return *r.img, nil
 	}
 	img, err := resolve(ctx, log)
 	if err != nil {
 		return Image{}, err
 	}
-	resolvedImage = &img
+	r.img = &img
 	return img, nil
 }
 

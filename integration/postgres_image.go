@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	gosync "sync"
 	"time"
 )
 
@@ -61,10 +60,8 @@ func postgresRecipe() string {
 	return recipe(postgresDockerfile, postgresEntrypoint, []byte(postgresBaseRecipe()))
 }
 
-var (
-	postgresMu    gosync.Mutex
-	postgresImage *Image
-)
+// postgresImage remembers ResolvePostgresImage's answer for the process.
+var postgresImage resolved
 
 // EnsurePostgresImage returns a PostgreSQL 17 image, logging with
 // slog.Default. See ResolvePostgresImage.
@@ -88,20 +85,7 @@ func EnsurePostgresImage(ctx context.Context) (string, error) {
 //
 // The answer is remembered for the process.
 func ResolvePostgresImage(ctx context.Context, log *slog.Logger) (Image, error) {
-	if log == nil {
-		log = slog.Default()
-	}
-	postgresMu.Lock()
-	defer postgresMu.Unlock()
-	if postgresImage != nil {
-		return *postgresImage, nil
-	}
-	img, err := resolvePostgres(ctx, log)
-	if err != nil {
-		return Image{}, err
-	}
-	postgresImage = &img
-	return img, nil
+	return postgresImage.get(ctx, log, resolvePostgres)
 }
 
 func resolvePostgres(ctx context.Context, log *slog.Logger) (Image, error) {
