@@ -157,10 +157,11 @@ func (p *plan) ask(name string, it *v1.CheckBulkPermissionsRequestItem) {
 }
 
 // Authorize decides r in MODEL.md §7's order. An allowed request is one
-// CheckBulkPermissions, fully consistent: the token still valid, As-User,
-// the resource, the action. A denied action takes a second one, for the
-// item's visibility and trash, to say which row denies it. The token's
-// immutable description is cached after its first use on this replica.
+// round trip to SpiceDB, fully consistent: the token still valid, As-User,
+// the resource and the action (see ask for how they are sent). A denied
+// action takes a second one, for the item's visibility and trash, to say
+// which row denies it. The token's immutable description is cached after
+// its first use on this replica.
 func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decision, error) {
 	if err := r.Validate(); err != nil {
 		return Decision{}, err

@@ -187,8 +187,7 @@ func (t *Tokens) checkOne(ctx context.Context, it *v1.CheckBulkPermissionsReques
 func (t *Tokens) checkAlongside(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, error) {
 	n := len(items) - 1
 	if n == 0 {
-		ok, err := t.checkOne(ctx, items[0])
-		return []bool{ok}, err
+		return t.checkSome(ctx, items)
 	}
 	var (
 		last    bool
@@ -196,18 +195,20 @@ func (t *Tokens) checkAlongside(ctx context.Context, items []*v1.CheckBulkPermis
 		wg      gosync.WaitGroup
 	)
 	wg.Go(func() { last, lastErr = t.checkOne(ctx, items[n]) })
-	var rest []bool
-	var err error
-	if n == 1 {
-		var ok bool
-		ok, err = t.checkOne(ctx, items[0])
-		rest = []bool{ok}
-	} else {
-		rest, err = t.checkBulk(ctx, items[:n])
-	}
+	rest, err := t.checkSome(ctx, items[:n])
 	wg.Wait()
 	if err := errors.Join(err, lastErr); err != nil {
 		return nil, err
 	}
 	return append(rest, last), nil
+}
+
+// checkSome asks items in one request: a CheckPermission for one item (the
+// cheaper call), a CheckBulkPermissions for more.
+func (t *Tokens) checkSome(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, error) {
+	if len(items) == 1 {
+		ok, err := t.checkOne(ctx, items[0])
+		return []bool{ok}, err
+	}
+	return t.checkBulk(ctx, items)
 }
