@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -183,8 +184,13 @@ func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decisio
 		acting = r.AsUser
 	}
 	ctxStruct := a.checker.caveatContext(r.SharedLink)
+	// A token the revocation watch vouches for leaves its validity question
+	// out; tokenValid then proves the answer at the revisions of the rest.
+	vouched := a.tokens.validity.known(meta.hash, now)
 	p := &plan{at: map[string]int{}}
-	p.ask("valid", &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, meta.hash), Permission: permValid, Subject: flagSubject()})
+	if !vouched {
+		p.ask("valid", validItem(meta.hash))
+	}
 	if asUser {
 		p.ask("app_as_user", &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, meta.hash), Permission: permMayActAsUsers, Subject: flagSubject()})
 		p.ask("act_as", &v1.CheckBulkPermissionsRequestItem{Resource: obj(schema.TypeUser, schema.EncodeID(acting)), Permission: permActAs,
@@ -204,14 +210,18 @@ func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decisio
 		}
 		p.ask(string(r.Action), &v1.CheckBulkPermissionsRequestItem{Resource: res, Permission: string(r.Action), Subject: userSubject(acting), Context: ctxStruct})
 	}
-	got, err := a.ask(ctx, p.items)
+	got, at, err := a.ask(ctx, p.items)
 	if err != nil {
 		return Decision{}, fmt.Errorf("authorizing %s for token %s: %w", r.Action, short(meta.hash), err)
 	}
 	ans := func(name string) bool { i, ok := p.at[name]; return ok && got[i] }
+	valid, err := a.tokenValid(ctx, meta, vouched, ans("valid"), at, now)
+	if err != nil {
+		return Decision{}, fmt.Errorf("authorizing %s for token %s: %w", r.Action, short(meta.hash), err)
+	}
 
 	// 1-4: the token, As-User, scope, resource.
-	if !ans("valid") {
+	if !valid {
 		return deny(http.StatusUnauthorized, CodeInvalidToken, "", ReasonRevokedToken, r.Explain), nil
 	}
 	if asUser && !(ans("app_as_user") && ans("act_as")) {
@@ -268,13 +278,47 @@ func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decisio
 // under way than CPUs, the second request only takes CPU from the others,
 // so everything goes in one CheckBulkPermissions, the cheapest per decision
 // (BenchmarkAuthorizeVsRaw and BenchmarkAuthorizeThroughput measure both).
-func (a *Authorizer) ask(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, error) {
+// It returns the revisions the answers were given at, the request holding
+// the first item first.
+func (a *Authorizer) ask(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, []*v1.ZedToken, error) {
 	n := a.inflight.Add(1)
 	defer a.inflight.Add(-1)
 	if !a.oneRequest && n <= int64(runtime.GOMAXPROCS(0)) {
 		return a.tokens.checkAlongside(ctx, items)
 	}
-	return a.tokens.checkBulk(ctx, items)
+	if len(items) == 1 {
+		ok, at, err := a.tokens.checkOne(ctx, items[0])
+		return []bool{ok}, []*v1.ZedToken{at}, err
+	}
+	got, at, err := a.tokens.checkBulkAt(ctx, items)
+	return got, []*v1.ZedToken{at}, err
+}
+
+// tokenValid settles whether the token was valid for a decision whose
+// answers came at the revisions at. If the decision asked (vouched false),
+// asked is the answer, and a yes is remembered for the revocation watch
+// (see Tokens.WatchRevocations). If it left the question out, the watch
+// must confirm the token still valid through those revisions; when it
+// cannot in time, SpiceDB is asked after all.
+func (a *Authorizer) tokenValid(ctx context.Context, meta *tokenMeta, vouched, asked bool, at []*v1.ZedToken, now time.Time) (bool, error) {
+	t := a.tokens
+	if !vouched {
+		if asked {
+			t.rememberValid(ctx, meta, now, at[0])
+		}
+		return asked, nil
+	}
+	if t.validity.confirm(ctx, meta.hash, now, at...) {
+		return true, nil
+	}
+	ok, zt, err := t.checkOne(ctx, validItem(meta.hash))
+	if err != nil {
+		return false, err
+	}
+	if ok {
+		t.rememberValid(ctx, meta, now, zt)
+	}
+	return ok, nil
 }
 
 // whyDenied decides MODEL.md §7 rows 5-8 for an action SpiceDB denied: not
@@ -359,7 +403,7 @@ func (a *Authorizer) Me(ctx context.Context, token, asUserID string) (UserInfo, 
 	acting := meta.user
 	asUser := asUserID != "" && asUserID != meta.user
 	p := &plan{at: map[string]int{}}
-	p.ask("valid", &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, meta.hash), Permission: permValid, Subject: flagSubject()})
+	p.ask("valid", validItem(meta.hash))
 	if asUser {
 		acting = asUserID
 		p.ask("app_as_user", &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, meta.hash), Permission: permMayActAsUsers, Subject: flagSubject()})

@@ -152,29 +152,36 @@ func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, err
 
 // checkBulk asks SpiceDB several questions fully consistently, in order.
 func (t *Tokens) checkBulk(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, error) {
+	out, _, err := t.checkBulkAt(ctx, items)
+	return out, err
+}
+
+// checkBulkAt is checkBulk, also returning the revision SpiceDB answered at.
+func (t *Tokens) checkBulkAt(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, *v1.ZedToken, error) {
 	resp, err := t.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: fullyConsistent(), Items: items})
 	if err != nil {
-		return nil, fmt.Errorf("checking %d permissions in spicedb: %w", len(items), err)
+		return nil, nil, fmt.Errorf("checking %d permissions in spicedb: %w", len(items), err)
 	}
 	out := make([]bool, len(items))
 	for i, p := range resp.GetPairs() {
 		if e := p.GetError(); e != nil {
 			it := items[i]
-			return nil, fmt.Errorf("checking %s on %s:%s: %s", it.GetPermission(), it.GetResource().GetObjectType(), it.GetResource().GetObjectId(), e.GetMessage())
+			return nil, nil, fmt.Errorf("checking %s on %s:%s: %s", it.GetPermission(), it.GetResource().GetObjectType(), it.GetResource().GetObjectId(), e.GetMessage())
 		}
 		out[i] = p.GetItem().GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
 	}
-	return out, nil
+	return out, resp.GetCheckedAt(), nil
 }
 
-// checkOne asks one item as a CheckPermission, fully consistent.
-func (t *Tokens) checkOne(ctx context.Context, it *v1.CheckBulkPermissionsRequestItem) (bool, error) {
+// checkOne asks one item as a CheckPermission, fully consistent, and
+// returns the revision SpiceDB answered at.
+func (t *Tokens) checkOne(ctx context.Context, it *v1.CheckBulkPermissionsRequestItem) (bool, *v1.ZedToken, error) {
 	resp, err := t.client.CheckPermission(ctx, &v1.CheckPermissionRequest{Consistency: fullyConsistent(),
 		Resource: it.GetResource(), Permission: it.GetPermission(), Subject: it.GetSubject(), Context: it.GetContext()})
 	if err != nil {
-		return false, fmt.Errorf("checking %s on %s:%s in spicedb: %w", it.GetPermission(), it.GetResource().GetObjectType(), it.GetResource().GetObjectId(), err)
+		return false, nil, fmt.Errorf("checking %s on %s:%s in spicedb: %w", it.GetPermission(), it.GetResource().GetObjectType(), it.GetResource().GetObjectId(), err)
 	}
-	return resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, nil
+	return resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, resp.GetCheckedAt(), nil
 }
 
 // checkAlongside asks items fully consistent, the last one as its own
@@ -183,32 +190,35 @@ func (t *Tokens) checkOne(ctx context.Context, it *v1.CheckBulkPermissionsReques
 // costs more per request than a CheckPermission of the same question
 // (BenchmarkRequestShapes: 1.2x on PostgreSQL, 1.5x in memory). The two
 // requests may be answered at different revisions, each taken after the
-// call began: every answer held at some moment during the call.
-func (t *Tokens) checkAlongside(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, error) {
+// call began: every answer held at some moment during the call. It returns
+// the revisions, the first request's (all items but the last) first.
+func (t *Tokens) checkAlongside(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, []*v1.ZedToken, error) {
 	n := len(items) - 1
 	if n == 0 {
-		return t.checkSome(ctx, items)
+		out, at, err := t.checkSome(ctx, items)
+		return out, []*v1.ZedToken{at}, err
 	}
 	var (
 		last    bool
+		lastAt  *v1.ZedToken
 		lastErr error
 		wg      gosync.WaitGroup
 	)
-	wg.Go(func() { last, lastErr = t.checkOne(ctx, items[n]) })
-	rest, err := t.checkSome(ctx, items[:n])
+	wg.Go(func() { last, lastAt, lastErr = t.checkOne(ctx, items[n]) })
+	rest, at, err := t.checkSome(ctx, items[:n])
 	wg.Wait()
 	if err := errors.Join(err, lastErr); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return append(rest, last), nil
+	return append(rest, last), []*v1.ZedToken{at, lastAt}, nil
 }
 
 // checkSome asks items in one request: a CheckPermission for one item (the
 // cheaper call), a CheckBulkPermissions for more.
-func (t *Tokens) checkSome(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, error) {
+func (t *Tokens) checkSome(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, *v1.ZedToken, error) {
 	if len(items) == 1 {
-		ok, err := t.checkOne(ctx, items[0])
-		return []bool{ok}, err
+		ok, at, err := t.checkOne(ctx, items[0])
+		return []bool{ok}, at, err
 	}
-	return t.checkBulk(ctx, items)
+	return t.checkBulkAt(ctx, items)
 }

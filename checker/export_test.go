@@ -4,3 +4,14 @@ package checker
 // CheckBulkPermissions, as it does under saturation, so that tests cover
 // both ways of asking.
 func SetOneRequest(a *Authorizer, on bool) { a.oneRequest = on }
+
+// Watching says whether the revocation watch is following SpiceDB.
+func Watching(t *Tokens) bool {
+	t.validity.mu.Lock()
+	defer t.validity.mu.Unlock()
+	return t.validity.order != nil
+}
+
+// Vouched says whether the revocation watch vouches for token now, so an
+// authorization with it leaves the validity question out.
+func Vouched(t *Tokens, token string) bool { return t.validity.known(hashToken(token), t.now()) }

@@ -82,8 +82,10 @@ type TokenClient interface {
 // token part): a token string is random, handed out once and stored only as
 // its SHA-256 hash, so SpiceDB's contents never authenticate anyone.
 //
-// Validity is never cached: every use asks SpiceDB, so a revocation through
-// any replica is seen by the next check on every other. What a token is
+// Validity is asked of SpiceDB on every use, so a revocation through any
+// replica is seen by the next check on every other; only with
+// WatchRevocations running may a decision skip that question, and then only
+// once a watch of SpiceDB has proven the answer still holds. What a token is
 // (user, scopes, resource, expiry) never changes after issue and is cached.
 type Tokens struct {
 	client     TokenClient
@@ -92,6 +94,7 @@ type Tokens struct {
 	refreshTTL time.Duration
 	logger     *slog.Logger
 	meta       *metaCache
+	validity   *validity
 }
 
 // TokenOption configures Tokens.
@@ -113,7 +116,7 @@ func WithTokenLogger(l *slog.Logger) TokenOption { return func(t *Tokens) { t.lo
 // NewTokens returns token storage on c. Call Bootstrap once SpiceDB holds
 // the schema.
 func NewTokens(c TokenClient, opts ...TokenOption) *Tokens {
-	t := &Tokens{client: c, now: time.Now, accessTTL: DefaultAccessTTL, refreshTTL: DefaultRefreshTTL, logger: slog.Default(), meta: newMetaCache(100_000)}
+	t := &Tokens{client: c, now: time.Now, accessTTL: DefaultAccessTTL, refreshTTL: DefaultRefreshTTL, logger: slog.Default(), meta: newMetaCache(100_000), validity: newValidity()}
 	for _, o := range opts {
 		o(t)
 	}
@@ -993,12 +996,16 @@ func (t *Tokens) readAccess(ctx context.Context, hash string) (*tokenMeta, bool,
 }
 
 // access finds an access token's metadata, from the cache or SpiceDB. It
-// says nothing of validity: that is always checked against SpiceDB.
+// says nothing of validity.
 func (t *Tokens) access(ctx context.Context, token string) (*tokenMeta, bool, error) {
 	if token == "" {
 		return nil, false, nil
 	}
-	h := hashToken(token)
+	return t.accessByHash(ctx, hashToken(token))
+}
+
+// accessByHash is access for a token's hash.
+func (t *Tokens) accessByHash(ctx context.Context, h string) (*tokenMeta, bool, error) {
 	if m := t.meta.get(h); m != nil {
 		return m, true, nil
 	}

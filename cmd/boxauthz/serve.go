@@ -14,6 +14,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/httpapi"
+	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
@@ -77,6 +78,9 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 		go follow(ctx, "outbox", func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
 	}
 	if st.embedded {
+		// The in-memory store's revisions are one total order, what lets a
+		// decision trust the watch instead of asking for token validity.
+		go tokens.WatchRevocations(ctx, st.client, spicedb.MemoryRevision)
 		go watchEmbeddedSize(ctx, st.countRelationships, time.Minute, embeddedWarnAt, logger)
 	}
 	errc := make(chan error, 1)

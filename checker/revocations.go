@@ -1,0 +1,345 @@
+package checker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	gosync "sync"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/grpc"
+)
+
+// RevisionOrder places a zedtoken in its SpiceDB's order of revisions: a
+// later revision gives a larger number. Only a datastore whose revisions
+// are one total order has one (the in-memory store: see
+// internal/spicedb.MemoryRevision).
+type RevisionOrder func(*v1.ZedToken) (int64, error)
+
+// RevocationWatcher is the SpiceDB capability WatchRevocations needs.
+type RevocationWatcher interface {
+	Watch(ctx context.Context, in *v1.WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.WatchResponse], error)
+}
+
+const (
+	// fenceWait bounds how long a decision waits for the watch to reach the
+	// revision its check was answered at before asking SpiceDB instead.
+	fenceWait = 20 * time.Millisecond
+	// validityMax bounds the tokens remembered as valid.
+	validityMax = 100_000
+	// maxDownscopeDepth bounds the parents followed to remember a token.
+	maxDownscopeDepth = 16
+)
+
+// WatchRevocations lets Authorize skip asking SpiceDB whether a token is
+// still valid, safely, until ctx ends. It follows every change to the
+// relationships that make tokens valid (tokens, refresh families, app
+// grants, apps) through SpiceDB's Watch API. A token SpiceDB found valid is
+// remembered until its expiry or until a relationship of an object it
+// depends on (itself, its parents, its family, grant or app) is deleted, the
+// only way a token stops being valid before it expires (validity is an
+// intersection of relationships; adding one never ends it). A decision then
+// asks only its other questions and trusts the memory only once the watch
+// has shown every change up to the revision those questions were answered
+// at: a revocation that returned before the decision began (on any replica;
+// writes settle before they return) is at or before that revision, so it
+// has been seen. Otherwise the decision asks SpiceDB as it would without
+// the watch.
+//
+// order must be the datastore's revision order; with none (PostgreSQL),
+// do not call WatchRevocations: every decision asks SpiceDB. While the watch
+// is down (SpiceDB restarting), nothing is remembered and every decision
+// asks SpiceDB; the watch is started again with backoff. It returns when ctx
+// ends.
+func (t *Tokens) WatchRevocations(ctx context.Context, w RevocationWatcher, order RevisionOrder) {
+	backoff := 100 * time.Millisecond
+	for {
+		began := time.Now()
+		err := t.watchOnce(ctx, w, order)
+		t.validity.stop()
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(began) > time.Minute {
+			backoff = 100 * time.Millisecond
+		}
+		t.logger.Warn("revocation watch ended; token validity is asked of SpiceDB until it resumes", slog.Any("error", err), slog.Duration("retry_in", backoff))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order RevisionOrder) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The watch starts after a fully consistent answer's revision: every
+	// change at or before it is already committed, so a token SpiceDB finds
+	// valid at a later revision has outlived it.
+	resp, err := t.client.CheckPermission(ctx, &v1.CheckPermissionRequest{Consistency: fullyConsistent(),
+		Resource: obj(typeAccessToken, "watch-start"), Permission: permValid, Subject: flagSubject()})
+	if err != nil {
+		return fmt.Errorf("finding where to start the revocation watch: %w", err)
+	}
+	start, err := order(resp.GetCheckedAt())
+	if err != nil {
+		return fmt.Errorf("starting the revocation watch: %w", err)
+	}
+	stream, err := w.Watch(ctx, &v1.WatchRequest{
+		OptionalObjectTypes: []string{typeAccessToken, typeFamily, typeAppGrant, typeApp},
+		OptionalStartCursor: resp.GetCheckedAt(),
+		OptionalUpdateKinds: []v1.WatchKind{v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES, v1.WatchKind_WATCH_KIND_INCLUDE_CHECKPOINTS},
+	})
+	if err != nil {
+		return fmt.Errorf("starting the revocation watch: %w", err)
+	}
+	t.validity.start(order, start)
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			return fmt.Errorf("following the revocation watch: %w", err)
+		}
+		rev, err := order(msg.GetChangesThrough())
+		if err != nil {
+			return fmt.Errorf("following the revocation watch: %w", err)
+		}
+		var ended []string
+		for _, u := range msg.GetUpdates() {
+			if u.GetOperation() == v1.RelationshipUpdate_OPERATION_DELETE {
+				res := u.GetRelationship().GetResource()
+				ended = append(ended, dependency(res.GetObjectType(), res.GetObjectId()))
+			}
+		}
+		t.validity.observe(rev, ended, msg.GetSchemaUpdated())
+	}
+}
+
+// dependency names an object a token's validity depends on.
+func dependency(typ, id string) string { return typ + ":" + id }
+
+// validity remembers tokens SpiceDB found valid, for WatchRevocations, each
+// with the objects its validity depends on (itself, its parents, its
+// refresh family, app grant and app): a deletion on one of them forgets it.
+type validity struct {
+	mu    gosync.Mutex
+	order RevisionOrder // nil while no watch runs: nothing is remembered
+	// through: the watch has shown every change at or before this revision.
+	through int64
+	// Validity found at a revision before floor, or before the last
+	// deletion on one of its dependencies (ended), is not remembered: the
+	// deletion may have ended it.
+	floor int64
+	ended map[string]int64
+	valid map[string]remembered          // token hash → what it depends on
+	by    map[string]map[string]struct{} // dependency → token hashes
+	// advanced is closed when through moves, then replaced.
+	advanced chan struct{}
+}
+
+type remembered struct {
+	expires time.Time
+	deps    []string
+}
+
+func newValidity() *validity {
+	v := &validity{advanced: make(chan struct{})}
+	v.resetLocked()
+	return v
+}
+
+func (v *validity) resetLocked() {
+	v.valid, v.by, v.ended = map[string]remembered{}, map[string]map[string]struct{}{}, map[string]int64{}
+}
+
+func (v *validity) start(order RevisionOrder, at int64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.order, v.through, v.floor = order, at, at
+	v.resetLocked()
+	v.wakeLocked()
+}
+
+func (v *validity) stop() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.order = nil
+	v.resetLocked()
+	v.wakeLocked()
+}
+
+func (v *validity) wakeLocked() {
+	close(v.advanced)
+	v.advanced = make(chan struct{})
+}
+
+// observe records that the watch has shown every change through rev: among
+// them deletions on the dependencies ended, and with all, a change that may
+// end any token (a schema change).
+func (v *validity) observe(rev int64, ended []string, all bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if all || len(v.ended)+len(ended) > validityMax {
+		v.floor = max(v.floor, rev)
+		v.resetLocked()
+	}
+	if !all {
+		for _, d := range ended {
+			v.ended[d] = rev
+			for h := range v.by[d] {
+				v.forgetLocked(h)
+			}
+		}
+	}
+	if rev > v.through {
+		v.through = rev
+		v.wakeLocked()
+	}
+}
+
+func (v *validity) forgetLocked(hash string) {
+	r, ok := v.valid[hash]
+	if !ok {
+		return
+	}
+	delete(v.valid, hash)
+	for _, d := range r.deps {
+		delete(v.by[d], hash)
+		if len(v.by[d]) == 0 {
+			delete(v.by, d)
+		}
+	}
+}
+
+// known says whether hash is remembered as valid at now, so a decision may
+// leave the validity question out (and must then confirm).
+func (v *validity) known(hash string, now time.Time) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	r, ok := v.valid[hash]
+	return v.order != nil && ok && now.Before(r.expires)
+}
+
+// confirm says whether hash was valid at every revision of at, the answers
+// of a decision that left the validity question out: once the watch has
+// shown every change through the latest of them, hash is still remembered.
+// It waits at most fenceWait for the watch; false means ask SpiceDB.
+func (v *validity) confirm(ctx context.Context, hash string, now time.Time, at ...*v1.ZedToken) bool {
+	v.mu.Lock()
+	order := v.order
+	v.mu.Unlock()
+	if order == nil {
+		return false
+	}
+	var latest int64
+	for _, zt := range at {
+		r, err := order(zt)
+		if err != nil {
+			return false
+		}
+		latest = max(latest, r)
+	}
+	timer := time.NewTimer(fenceWait)
+	defer timer.Stop()
+	for {
+		v.mu.Lock()
+		if v.order == nil {
+			v.mu.Unlock()
+			return false
+		}
+		if v.through >= latest {
+			r, ok := v.valid[hash]
+			v.mu.Unlock()
+			return ok && now.Before(r.expires)
+		}
+		wake := v.advanced
+		v.mu.Unlock()
+		select {
+		case <-wake:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// remember records that SpiceDB found hash valid at revision at; it is
+// remembered until it expires or the watch shows a deletion on one of deps.
+func (v *validity) remember(hash string, expires time.Time, deps []string, now time.Time, at *v1.ZedToken) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.order == nil {
+		return
+	}
+	r, err := v.order(at)
+	if err != nil || r < v.floor {
+		return
+	}
+	for _, d := range deps {
+		if r < v.ended[d] {
+			return
+		}
+	}
+	v.forgetLocked(hash)
+	if len(v.valid) >= validityMax {
+		for h, e := range v.valid {
+			if !now.Before(e.expires) {
+				v.forgetLocked(h)
+			}
+		}
+		if len(v.valid) >= validityMax {
+			// Still full: forget every token; a forgotten one costs one question.
+			v.valid, v.by = map[string]remembered{}, map[string]map[string]struct{}{}
+		}
+	}
+	v.valid[hash] = remembered{expires: expires, deps: deps}
+	for _, d := range deps {
+		if v.by[d] == nil {
+			v.by[d] = map[string]struct{}{}
+		}
+		v.by[d][hash] = struct{}{}
+	}
+}
+
+// validItem asks whether an access token is valid.
+func validItem(hash string) *v1.CheckBulkPermissionsRequestItem {
+	return &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, hash), Permission: permValid, Subject: flagSubject()}
+}
+
+// rememberValid remembers that SpiceDB found an access token valid at
+// revision at, until the token expires or a deletion ends it. Its
+// dependencies are the objects whose relationships its schema permission
+// valid intersects: the token and its parents, its refresh family, its app
+// grant and that grant's app. A token is also ended when its refresh
+// family's switch expires, which refresh keeps the refresh token lifetime
+// ahead; with an access token lifetime longer than that, nothing is
+// remembered.
+func (t *Tokens) rememberValid(ctx context.Context, meta *tokenMeta, now time.Time, at *v1.ZedToken) {
+	if t.accessTTL > t.refreshTTL {
+		return
+	}
+	deps := []string{dependency(typeFamily, meta.family), dependency(typeAppGrant, meta.grant)}
+	if app := strings.SplitN(meta.grant, "|", 3); len(app) == 3 {
+		deps = append(deps, dependency(typeApp, app[0]+"|"+app[1]))
+	}
+	for m, n := meta, 0; ; n++ {
+		deps = append(deps, dependency(typeAccessToken, m.hash))
+		if m.parent == "" {
+			break
+		}
+		if n == maxDownscopeDepth {
+			return
+		}
+		p, ok, err := t.accessByHash(ctx, m.parent)
+		if err != nil || !ok {
+			return
+		}
+		m = p
+	}
+	t.validity.remember(meta.hash, meta.expires, deps, now, at)
+}

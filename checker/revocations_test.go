@@ -1,0 +1,221 @@
+package checker_test
+
+import (
+	"context"
+	gosync "sync"
+	"testing"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/grpc"
+
+	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/testenv"
+)
+
+// replicaOf is a second boxauthz replica in front of e's SpiceDB: its own
+// token storage, caches and revocation watch.
+func replicaOf(t *testing.T, e *tokenEnv) *tokenEnv {
+	t.Helper()
+	ch, err := checker.New(e.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &tokenEnv{client: e.client, tokens: checker.NewTokens(e.client, checker.WithTokenLogger(quietLogger())), now: e.now}
+	r.authz = checker.NewAuthorizer(ch, r.tokens)
+	startRevocationWatch(t, r.tokens, e.client)
+	return r
+}
+
+// TestRevocationWatchAcrossReplicas: replica b vouches for tokens through
+// its revocation watch, so its decisions leave the validity question out;
+// every way of ending a token on replica a is still refused by b's very next
+// decision, while other writes keep SpiceDB's revisions moving.
+func TestRevocationWatchAcrossReplicas(t *testing.T) {
+	a := newTokenEnv(t, testenv.Memory, checker.WithTokenLogger(quietLogger()))
+	b := replicaOf(t, a)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg gosync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			p, err := a.tokens.Issue(ctx, checker.IssueRequest{User: "xavier", Scopes: []string{"root_readonly"}})
+			if err != nil {
+				return // cancelled
+			}
+			_, _ = b.authz.Authorize(ctx, onItem(p.AccessToken, "preview", "file:x"))
+			_ = a.tokens.Revoke(ctx, p.RefreshToken)
+		}
+	})
+	if _, err := a.tokens.CreateApp(ctx, "crm", []string{"root_readwrite"}, false); err != nil {
+		t.Fatal(err)
+	}
+	ends := []struct {
+		name string
+		app  bool
+		end  func(p, r checker.Issued) error
+	}{
+		{"revoke the access token", false, func(_, r checker.Issued) error { return a.tokens.Revoke(ctx, r.AccessToken) }},
+		{"revoke the refresh token", false, func(_, r checker.Issued) error { return a.tokens.Revoke(ctx, r.RefreshToken) }},
+		{"present a spent refresh token", false, func(p, _ checker.Issued) error {
+			if _, err := a.tokens.Refresh(ctx, p.RefreshToken); err == nil {
+				t.Error("a spent refresh token refreshed")
+			}
+			return nil
+		}},
+		{"withdraw the app", true, func(_, _ checker.Issued) error { return a.tokens.WithdrawApp(ctx, "crm", "acme") }},
+		{"delete the app", true, func(_, _ checker.Issued) error {
+			if err := a.tokens.DeleteApp(ctx, "crm"); err != nil {
+				return err
+			}
+			_, err := a.tokens.CreateApp(ctx, "crm", []string{"root_readwrite"}, false)
+			return err
+		}},
+	}
+	rounds := 8
+	if testing.Short() {
+		rounds = 2
+	}
+	for i := range rounds {
+		for _, k := range ends {
+			app := ""
+			if k.app {
+				app = "crm"
+				if err := a.tokens.AuthorizeApp(ctx, "crm", "acme"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p := a.issue(t, "bob", app, "root_readwrite")
+			r, err := a.tokens.Refresh(ctx, p.RefreshToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			down, err := a.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: r.AccessToken, Scopes: "item_preview"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tok := range []string{r.AccessToken, down.AccessToken} {
+				wantDecision(t, k.name+": before", b.decide(t, onItem(tok, "preview", "file:a")), 200, "")
+				if !checker.Vouched(b.tokens, tok) {
+					t.Fatalf("round %d, %s: b's watch does not vouch for a token it found valid", i, k.name)
+				}
+			}
+			if err := k.end(p, r); err != nil {
+				t.Fatalf("round %d, %s: %v", i, k.name, err)
+			}
+			for _, tok := range []string{r.AccessToken, down.AccessToken} {
+				wantDecision(t, k.name+": after", b.decide(t, onItem(tok, "preview", "file:a")), 401, "invalid_token")
+			}
+		}
+	}
+}
+
+// TestRevocationWatchDown: while the watch is down nothing is vouched for
+// and decisions ask SpiceDB, revocations included; back up, it vouches again.
+func TestRevocationWatchDown(t *testing.T) {
+	a := newTokenEnv(t, testenv.Memory)
+	ch, err := checker.New(a.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &tokenEnv{client: a.client, tokens: checker.NewTokens(a.client, checker.WithTokenLogger(quietLogger())), now: a.now}
+	b.authz = checker.NewAuthorizer(ch, b.tokens)
+	watch := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); b.tokens.WatchRevocations(ctx, a.client, spicedb.MemoryRevision) }()
+		for !checker.Watching(b.tokens) {
+			time.Sleep(time.Millisecond)
+		}
+		return func() { cancel(); <-done }
+	}
+	stop := watch()
+	p := a.issue(t, "bob", "", "root_readwrite")
+	wantDecision(t, "watched", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+	if !checker.Vouched(b.tokens, p.AccessToken) {
+		t.Fatal("not vouched for after a use")
+	}
+	stop()
+	if checker.Vouched(b.tokens, p.AccessToken) || checker.Watching(b.tokens) {
+		t.Fatal("vouched for with the watch down")
+	}
+	wantDecision(t, "watch down", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+	if checker.Vouched(b.tokens, p.AccessToken) {
+		t.Fatal("remembered with the watch down")
+	}
+	if err := a.tokens.Revoke(context.Background(), p.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	wantDecision(t, "revoked, watch down", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
+	defer watch()()
+	q := a.issue(t, "bob", "", "root_readwrite")
+	wantDecision(t, "watched again", b.decide(t, onItem(q.AccessToken, "preview", "file:a")), 200, "")
+	if !checker.Vouched(b.tokens, q.AccessToken) {
+		t.Fatal("not vouched for once the watch is back")
+	}
+	wantDecision(t, "revoked, watch back", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
+}
+
+// slowWatcher delivers SpiceDB's watch messages late, as a loaded replica
+// would see them.
+type slowWatcher struct {
+	c     checker.RevocationWatcher
+	delay time.Duration
+}
+
+func (w slowWatcher) Watch(ctx context.Context, in *v1.WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.WatchResponse], error) {
+	s, err := w.c.Watch(ctx, in, opts...)
+	return slowStream{s, w.delay}, err
+}
+
+type slowStream struct {
+	grpc.ServerStreamingClient[v1.WatchResponse]
+	delay time.Duration
+}
+
+func (s slowStream) Recv() (*v1.WatchResponse, error) {
+	m, err := s.ServerStreamingClient.Recv()
+	time.Sleep(s.delay)
+	return m, err
+}
+
+// TestRevocationWatchLagging: a decision trusts the watch only once it has
+// caught up with the decision's revision. With the watch's messages late
+// (shorter than a decision waits for it, and longer), a token revoked on
+// another replica is refused by the next decision all the same.
+func TestRevocationWatchLagging(t *testing.T) {
+	for _, delay := range []time.Duration{5 * time.Millisecond, 60 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) {
+			a := newTokenEnv(t, testenv.Memory)
+			ch, err := checker.New(a.client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := &tokenEnv{client: a.client, tokens: checker.NewTokens(a.client, checker.WithTokenLogger(quietLogger())), now: a.now}
+			b.authz = checker.NewAuthorizer(ch, b.tokens)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				b.tokens.WatchRevocations(ctx, slowWatcher{a.client, delay}, spicedb.MemoryRevision)
+			}()
+			defer func() { cancel(); <-done }()
+			for !checker.Watching(b.tokens) {
+				time.Sleep(time.Millisecond)
+			}
+			for i := range 5 {
+				p := a.issue(t, "bob", "", "root_readwrite")
+				wantDecision(t, "fresh", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+				time.Sleep(3 * delay) // let the watch catch up with the issue
+				if !checker.Vouched(b.tokens, p.AccessToken) {
+					t.Fatalf("round %d: not vouched for", i)
+				}
+				if err := a.tokens.Revoke(ctx, p.AccessToken); err != nil {
+					t.Fatal(err)
+				}
+				wantDecision(t, "revoked", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
+			}
+		})
+	}
+}
