@@ -159,8 +159,10 @@ func (p *plan) ask(name string, it *v1.CheckBulkPermissionsRequestItem) {
 
 // Authorize decides r in MODEL.md §7's order. An allowed request is one
 // round trip to SpiceDB, fully consistent: the token still valid, As-User,
-// the resource and the action (see ask for how they are sent). A denied
-// action takes a second one, for the item's visibility and trash, to say
+// the resource and the action (see ask for how they are sent). With the
+// revocation watch running (Tokens.WatchRevocations), a token it vouches
+// for is not asked about; the watch confirms it instead. A denied action
+// takes a second round trip, for the item's visibility and trash, to say
 // which row denies it. The token's immutable description is cached after
 // its first use on this replica.
 func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decision, error) {

@@ -15,8 +15,8 @@ import (
 )
 
 // replicaOf is a second boxauthz replica in front of e's SpiceDB: its own
-// token storage, caches and revocation watch.
-func replicaOf(t *testing.T, e *tokenEnv) *tokenEnv {
+// token storage and caches, and no revocation watch yet.
+func replicaOf(t testing.TB, e *tokenEnv) *tokenEnv {
 	t.Helper()
 	ch, err := checker.New(e.client)
 	if err != nil {
@@ -24,8 +24,23 @@ func replicaOf(t *testing.T, e *tokenEnv) *tokenEnv {
 	}
 	r := &tokenEnv{client: e.client, tokens: checker.NewTokens(e.client, checker.WithTokenLogger(quietLogger())), now: e.now}
 	r.authz = checker.NewAuthorizer(ch, r.tokens)
-	startRevocationWatch(t, r.tokens, e.client)
 	return r
+}
+
+// watchWith runs r's revocation watch through w until the returned stop is
+// called, once the watch is following SpiceDB.
+func watchWith(t testing.TB, r *tokenEnv, w checker.RevocationWatcher) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.tokens.WatchRevocations(ctx, w, spicedb.MemoryRevision) }()
+	for deadline := time.Now().Add(10 * time.Second); !checker.Watching(r.tokens); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatal("the revocation watch did not start in 10 s")
+		}
+	}
+	return func() { cancel(); <-done }
 }
 
 // TestRevocationWatchAcrossReplicas: replica b vouches for tokens through
@@ -35,6 +50,7 @@ func replicaOf(t *testing.T, e *tokenEnv) *tokenEnv {
 func TestRevocationWatchAcrossReplicas(t *testing.T) {
 	a := newTokenEnv(t, testenv.Memory, checker.WithTokenLogger(quietLogger()))
 	b := replicaOf(t, a)
+	defer watchWith(t, b, a.client)()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg gosync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
@@ -115,22 +131,8 @@ func TestRevocationWatchAcrossReplicas(t *testing.T) {
 // and decisions ask SpiceDB, revocations included; back up, it vouches again.
 func TestRevocationWatchDown(t *testing.T) {
 	a := newTokenEnv(t, testenv.Memory)
-	ch, err := checker.New(a.client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &tokenEnv{client: a.client, tokens: checker.NewTokens(a.client, checker.WithTokenLogger(quietLogger())), now: a.now}
-	b.authz = checker.NewAuthorizer(ch, b.tokens)
-	watch := func() (stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); b.tokens.WatchRevocations(ctx, a.client, spicedb.MemoryRevision) }()
-		for !checker.Watching(b.tokens) {
-			time.Sleep(time.Millisecond)
-		}
-		return func() { cancel(); <-done }
-	}
-	stop := watch()
+	b := replicaOf(t, a)
+	stop := watchWith(t, b, a.client)
 	p := a.issue(t, "bob", "", "root_readwrite")
 	wantDecision(t, "watched", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
 	if !checker.Vouched(b.tokens, p.AccessToken) {
@@ -148,7 +150,7 @@ func TestRevocationWatchDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantDecision(t, "revoked, watch down", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
-	defer watch()()
+	defer watchWith(t, b, a.client)()
 	q := a.issue(t, "bob", "", "root_readwrite")
 	wantDecision(t, "watched again", b.decide(t, onItem(q.AccessToken, "preview", "file:a")), 200, "")
 	if !checker.Vouched(b.tokens, q.AccessToken) {
@@ -188,22 +190,8 @@ func TestRevocationWatchLagging(t *testing.T) {
 	for _, delay := range []time.Duration{5 * time.Millisecond, 60 * time.Millisecond} {
 		t.Run(delay.String(), func(t *testing.T) {
 			a := newTokenEnv(t, testenv.Memory)
-			ch, err := checker.New(a.client)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := &tokenEnv{client: a.client, tokens: checker.NewTokens(a.client, checker.WithTokenLogger(quietLogger())), now: a.now}
-			b.authz = checker.NewAuthorizer(ch, b.tokens)
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				b.tokens.WatchRevocations(ctx, slowWatcher{a.client, delay}, spicedb.MemoryRevision)
-			}()
-			defer func() { cancel(); <-done }()
-			for !checker.Watching(b.tokens) {
-				time.Sleep(time.Millisecond)
-			}
+			b := replicaOf(t, a)
+			defer watchWith(t, b, slowWatcher{a.client, delay})()
 			for i := range 5 {
 				p := a.issue(t, "bob", "", "root_readwrite")
 				wantDecision(t, "fresh", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
@@ -211,7 +199,7 @@ func TestRevocationWatchLagging(t *testing.T) {
 				if !checker.Vouched(b.tokens, p.AccessToken) {
 					t.Fatalf("round %d: not vouched for", i)
 				}
-				if err := a.tokens.Revoke(ctx, p.AccessToken); err != nil {
+				if err := a.tokens.Revoke(context.Background(), p.AccessToken); err != nil {
 					t.Fatal(err)
 				}
 				wantDecision(t, "revoked", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")

@@ -69,28 +69,9 @@ func newTokenEnv(t testing.TB, ds testenv.Datastore, opts ...checker.TokenOption
 	env.authz = checker.NewAuthorizer(ch, env.tokens)
 	if ds == testenv.Memory {
 		// As boxauthz serve does on the embedded store.
-		startRevocationWatch(t, env.tokens, c)
+		t.Cleanup(watchWith(t, env, c))
 	}
 	return env
-}
-
-// startRevocationWatch runs tokens' revocation watch until the test ends and
-// waits until it vouches for tokens.
-func startRevocationWatch(t testing.TB, tokens *checker.Tokens, c *spicedb.Client) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tokens.WatchRevocations(ctx, c, spicedb.MemoryRevision)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	for deadline := time.Now().Add(10 * time.Second); !checker.Watching(tokens); {
-		if time.Now().After(deadline) {
-			t.Fatal("the revocation watch did not start in 10 s")
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func (e *tokenEnv) issue(t testing.TB, user, app string, scopes ...string) checker.Issued {
