@@ -305,14 +305,17 @@ func (a *Authorizer) ask(ctx context.Context, items []*v1.CheckBulkPermissionsRe
 func (a *Authorizer) tokenValid(ctx context.Context, meta *tokenMeta, vouched, asked bool, at []*v1.ZedToken, now time.Time) (bool, error) {
 	t := a.tokens
 	if !vouched {
+		t.validity.asked.Add(1)
 		if asked {
 			t.rememberValid(ctx, meta, now, at[0])
 		}
 		return asked, nil
 	}
 	if t.validity.confirm(ctx, meta.hash, now, at...) {
+		t.validity.watched.Add(1)
 		return true, nil
 	}
+	t.validity.asked.Add(1)
 	ok, zt, err := t.checkOne(ctx, validItem(meta.hash))
 	if err != nil {
 		return false, err

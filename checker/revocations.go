@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -122,6 +123,17 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 // dependency names an object a token's validity depends on.
 func dependency(typ, id string) string { return typ + ":" + id }
 
+// ValidityStats counts how authorizations settled their token's validity.
+type ValidityStats struct {
+	Watched uint64 // confirmed by the revocation watch, with no question to SpiceDB
+	Asked   uint64 // asked of SpiceDB
+}
+
+// ValidityStats returns the counts since t was made.
+func (t *Tokens) ValidityStats() ValidityStats {
+	return ValidityStats{Watched: t.validity.watched.Load(), Asked: t.validity.asked.Load()}
+}
+
 // validity remembers tokens SpiceDB found valid, for WatchRevocations, each
 // with the objects its validity depends on (itself, its parents, its
 // refresh family, app grant and app): a deletion on one of them forgets it.
@@ -139,6 +151,8 @@ type validity struct {
 	by    map[string]map[string]struct{} // dependency → token hashes
 	// advanced is closed when through moves, then replaced.
 	advanced chan struct{}
+
+	watched, asked atomic.Uint64 // see ValidityStats
 }
 
 type remembered struct {

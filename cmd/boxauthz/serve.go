@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/boxauthz/boxauthz/checker"
@@ -56,6 +57,13 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err := tokens.Bootstrap(ctx); err != nil {
 		return err
 	}
+	st.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "boxauthz_token_validity_watched_total",
+			Help: "Authorizations whose token validity the revocation watch confirmed, without asking SpiceDB (embedded store)."},
+			func() float64 { return float64(tokens.ValidityStats().Watched) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "boxauthz_token_validity_asked_total",
+			Help: "Authorizations whose token validity was asked of SpiceDB."},
+			func() float64 { return float64(tokens.ValidityStats().Asked) }))
 
 	api, err := httpapi.New(httpapi.Config{Checker: st.checker, Applier: st.applier, AdminKey: *adminKey, Ready: st.ready, Logger: logger,
 		Authorizer: checker.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *invalidLimit, InvalidTokenBurst: *invalidBurst,
