@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -11,6 +12,8 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
+
+	"github.com/boxauthz/boxauthz/internal/spicedb"
 )
 
 // RevisionOrder places a zedtoken in its SpiceDB's order of revisions: a
@@ -37,17 +40,18 @@ const (
 // WatchRevocations lets Authorize skip asking SpiceDB whether a token is
 // still valid, safely, until ctx ends. It follows every change to the
 // relationships that make tokens valid (tokens, refresh families, app
-// grants, apps) through SpiceDB's Watch API. A token SpiceDB found valid is
-// remembered until its expiry or until a relationship of an object it
-// depends on (itself, its parents, its family, grant or app) is deleted, the
-// only way a token stops being valid before it expires (validity is an
-// intersection of relationships; adding one never ends it). A decision then
-// asks only its other questions and trusts the memory only once the watch
-// has shown every change up to the revision those questions were answered
-// at: a revocation that returned before the decision began (on any replica;
-// writes settle before they return) is at or before that revision, so it
-// has been seen. Otherwise the decision asks SpiceDB as it would without
-// the watch.
+// grants, apps) and every schema change through SpiceDB's Watch API. A
+// token SpiceDB found valid at a revision is remembered until it or its
+// family's switch expires, or until a later change on an object it depends
+// on (itself, its parents, its family, grant or app). Nothing else can end
+// it: valid is made of intersections and unions, no exclusion
+// (TestTokenValidityIsMonotone), so a relationship written elsewhere never
+// turns it off. A decision then asks only its other questions and trusts
+// the memory only once the watch has shown every change up to the revision
+// those questions were answered at: a revocation that returned before the
+// decision began (on any replica; writes settle before they return) is at
+// or before that revision, so it has been seen. Otherwise the decision asks
+// SpiceDB as it would without the watch.
 //
 // order must be the datastore's revision order; with none (PostgreSQL),
 // do not call WatchRevocations: every decision asks SpiceDB. While the watch
@@ -94,7 +98,8 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 	stream, err := w.Watch(ctx, &v1.WatchRequest{
 		OptionalObjectTypes: []string{typeAccessToken, typeFamily, typeAppGrant, typeApp},
 		OptionalStartCursor: resp.GetCheckedAt(),
-		OptionalUpdateKinds: []v1.WatchKind{v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES, v1.WatchKind_WATCH_KIND_INCLUDE_CHECKPOINTS},
+		OptionalUpdateKinds: []v1.WatchKind{v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES,
+			v1.WatchKind_WATCH_KIND_INCLUDE_SCHEMA_UPDATES, v1.WatchKind_WATCH_KIND_INCLUDE_CHECKPOINTS},
 	})
 	if err != nil {
 		return fmt.Errorf("starting the revocation watch: %w", err)
@@ -109,14 +114,14 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 		if err != nil {
 			return fmt.Errorf("following the revocation watch: %w", err)
 		}
-		var ended []string
+		// Any change, not only a deletion: a touch can shorten an
+		// expiry (a refresh rewrites its family's switch).
+		var changed []string
 		for _, u := range msg.GetUpdates() {
-			if u.GetOperation() == v1.RelationshipUpdate_OPERATION_DELETE {
-				res := u.GetRelationship().GetResource()
-				ended = append(ended, dependency(res.GetObjectType(), res.GetObjectId()))
-			}
+			res := u.GetRelationship().GetResource()
+			changed = append(changed, dependency(res.GetObjectType(), res.GetObjectId()))
 		}
-		t.validity.observe(rev, ended, msg.GetSchemaUpdated())
+		t.validity.observe(rev, changed, msg.GetSchemaUpdated())
 	}
 }
 
@@ -136,19 +141,19 @@ func (t *Tokens) ValidityStats() ValidityStats {
 
 // validity remembers tokens SpiceDB found valid, for WatchRevocations, each
 // with the objects its validity depends on (itself, its parents, its
-// refresh family, app grant and app): a deletion on one of them forgets it.
+// refresh family, app grant and app): a change on one of them forgets it.
 type validity struct {
 	mu    gosync.Mutex
 	order RevisionOrder // nil while no watch runs: nothing is remembered
 	// through: the watch has shown every change at or before this revision.
 	through int64
 	// Validity found at a revision before floor, or before the last
-	// deletion on one of its dependencies (ended), is not remembered: the
-	// deletion may have ended it.
-	floor int64
-	ended map[string]int64
-	valid map[string]remembered          // token hash → what it depends on
-	by    map[string]map[string]struct{} // dependency → token hashes
+	// change on one of its dependencies (changed), is not remembered: the
+	// change may have ended it.
+	floor   int64
+	changed map[string]int64
+	valid   map[string]remembered          // token hash → what it depends on
+	by      map[string]map[string]struct{} // dependency → token hashes
 	// advanced is closed when through moves, then replaced.
 	advanced chan struct{}
 
@@ -158,6 +163,7 @@ type validity struct {
 type remembered struct {
 	expires time.Time
 	deps    []string
+	at      int64 // the revision it was found valid at
 }
 
 func newValidity() *validity {
@@ -167,7 +173,7 @@ func newValidity() *validity {
 }
 
 func (v *validity) resetLocked() {
-	v.valid, v.by, v.ended = map[string]remembered{}, map[string]map[string]struct{}{}, map[string]int64{}
+	v.valid, v.by, v.changed = map[string]remembered{}, map[string]map[string]struct{}{}, map[string]int64{}
 }
 
 func (v *validity) start(order RevisionOrder, at int64) {
@@ -176,6 +182,13 @@ func (v *validity) start(order RevisionOrder, at int64) {
 	v.order, v.through, v.floor = order, at, at
 	v.resetLocked()
 	v.wakeLocked()
+}
+
+// running says whether a watch is following SpiceDB.
+func (v *validity) running() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.order != nil
 }
 
 func (v *validity) stop() {
@@ -192,20 +205,31 @@ func (v *validity) wakeLocked() {
 }
 
 // observe records that the watch has shown every change through rev: among
-// them deletions on the dependencies ended, and with all, a change that may
+// them changes on the dependencies changed, and with all, a change that may
 // end any token (a schema change).
-func (v *validity) observe(rev int64, ended []string, all bool) {
+func (v *validity) observe(rev int64, changed []string, all bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if all || len(v.ended)+len(ended) > validityMax {
+	if all {
 		v.floor = max(v.floor, rev)
 		v.resetLocked()
 	}
+	if len(v.changed)+len(changed) > validityMax {
+		// Forget when each dependency last changed; the floor stands in for
+		// all of them. What is remembered stays: later changes still reach
+		// it through by.
+		v.floor = max(v.floor, rev)
+		v.changed = map[string]int64{}
+	}
 	if !all {
-		for _, d := range ended {
-			v.ended[d] = rev
+		for _, d := range changed {
+			v.changed[d] = rev
 			for h := range v.by[d] {
-				v.forgetLocked(h)
+				// A change at or before the revision a token was found
+				// valid at is already in that answer.
+				if v.valid[h].at < rev {
+					v.forgetLocked(h)
+				}
 			}
 		}
 	}
@@ -282,20 +306,28 @@ func (v *validity) confirm(ctx context.Context, hash string, now time.Time, at .
 	}
 }
 
-// remember records that SpiceDB found hash valid at revision at; it is
-// remembered until it expires or the watch shows a deletion on one of deps.
-func (v *validity) remember(hash string, expires time.Time, deps []string, now time.Time, at *v1.ZedToken) {
+// remember records that SpiceDB found hash valid, and its dependencies as
+// they were read, at the revisions at; it is remembered until expires or
+// until the watch shows a change on one of deps.
+func (v *validity) remember(hash string, expires time.Time, deps []string, now time.Time, at ...*v1.ZedToken) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.order == nil {
 		return
 	}
-	r, err := v.order(at)
-	if err != nil || r < v.floor {
+	r := int64(math.MaxInt64)
+	for _, zt := range at {
+		n, err := v.order(zt)
+		if err != nil {
+			return
+		}
+		r = min(r, n)
+	}
+	if r < v.floor {
 		return
 	}
 	for _, d := range deps {
-		if r < v.ended[d] {
+		if r < v.changed[d] {
 			return
 		}
 	}
@@ -311,7 +343,7 @@ func (v *validity) remember(hash string, expires time.Time, deps []string, now t
 			v.valid, v.by = map[string]remembered{}, map[string]map[string]struct{}{}
 		}
 	}
-	v.valid[hash] = remembered{expires: expires, deps: deps}
+	v.valid[hash] = remembered{expires: expires, deps: deps, at: r}
 	for _, d := range deps {
 		if v.by[d] == nil {
 			v.by[d] = map[string]struct{}{}
@@ -326,16 +358,33 @@ func validItem(hash string) *v1.CheckBulkPermissionsRequestItem {
 }
 
 // rememberValid remembers that SpiceDB found an access token valid at
-// revision at, until the token expires or a deletion ends it. Its
+// revision at, until the token expires or its refresh family's switch
+// does, whichever is first, or a change on an object it depends on. Its
 // dependencies are the objects whose relationships its schema permission
-// valid intersects: the token and its parents, its refresh family, its app
-// grant and that grant's app. A token is also ended when its refresh
-// family's switch expires, which refresh keeps the refresh token lifetime
-// ahead; with an access token lifetime longer than that, nothing is
-// remembered.
-func (t *Tokens) rememberValid(ctx context.Context, meta *tokenMeta, now time.Time, at *v1.ZedToken) {
-	if t.accessTTL > t.refreshTTL {
-		return
+// valid is made of: the token and its parents, its refresh family, its app
+// grant and that grant's app. The family's switch is read for its expiry
+// (refresh rewrites it, with the refreshing replica's refresh lifetime);
+// every other relationship on the way expires with the token or later.
+//
+// It returns false when that switch has expired: the in-memory datastore
+// goes on counting an expired relationship until its next write (so the
+// checker enforces expiry itself), and the family's switch can expire
+// before the token (TestRevocationWatchFamilyExpiry).
+func (t *Tokens) rememberValid(ctx context.Context, meta *tokenMeta, now time.Time, at *v1.ZedToken) bool {
+	rels, readAt, err := spicedb.ReadAll(ctx, t.client, &v1.ReadRelationshipsRequest{Consistency: fullyConsistent(),
+		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typeFamily, OptionalResourceId: meta.family, OptionalRelation: relAlive}})
+	if err != nil {
+		return true // SpiceDB's answer stands; not remembered, so asked again next time
+	}
+	if len(rels) != 1 {
+		return false // the family was switched off meanwhile
+	}
+	expires := meta.expires
+	if e := rels[0].GetOptionalExpiresAt(); e != nil && e.AsTime().Before(expires) {
+		expires = e.AsTime()
+	}
+	if !now.Before(expires) {
+		return false
 	}
 	deps := []string{dependency(typeFamily, meta.family), dependency(typeAppGrant, meta.grant)}
 	if app := strings.SplitN(meta.grant, "|", 3); len(app) == 3 {
@@ -347,13 +396,14 @@ func (t *Tokens) rememberValid(ctx context.Context, meta *tokenMeta, now time.Ti
 			break
 		}
 		if n == maxDownscopeDepth {
-			return
+			return true
 		}
 		p, ok, err := t.accessByHash(ctx, m.parent)
 		if err != nil || !ok {
-			return
+			return true
 		}
 		m = p
 	}
-	t.validity.remember(meta.hash, meta.expires, deps, now, at)
+	t.validity.remember(meta.hash, expires, deps, now, at, readAt)
+	return true
 }

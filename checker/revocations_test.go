@@ -2,6 +2,7 @@ package checker_test
 
 import (
 	"context"
+	"strings"
 	gosync "sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/schema"
 )
 
 // replicaOf is a second boxauthz replica in front of e's SpiceDB: its own
@@ -212,5 +214,79 @@ func TestRevocationWatchLagging(t *testing.T) {
 				wantDecision(t, "revoked", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
 			}
 		})
+	}
+}
+
+// TestRevocationWatchFamilyExpiry: a token also ends when its refresh
+// family's switch expires, which other replicas set with their own refresh
+// lifetime (at issue, and again at every refresh). A replica vouching for the
+// token stops when that switch expires.
+func TestRevocationWatchFamilyExpiry(t *testing.T) {
+	a := newTokenEnv(t, testenv.Memory)
+	b := replicaOf(t, a)
+	defer watchWith(t, b, a.client)()
+	ctx := context.Background()
+	short := checker.NewTokens(a.client, checker.WithAccessTTL(4*time.Second), checker.WithRefreshTTL(time.Second), checker.WithTokenLogger(quietLogger()))
+	use := func(name, token string, status int) {
+		t.Helper()
+		wantDecision(t, name, b.decide(t, onItem(token, "preview", "file:a")), status, map[int]string{200: "", 401: "invalid_token"}[status])
+	}
+
+	// Issued where refresh tokens live 1 s and access tokens 4 s.
+	issued, err := short.Issue(ctx, checker.IssueRequest{User: "bob", Scopes: []string{"root_readwrite"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Issued with the defaults, then refreshed where refresh tokens live 1 s:
+	// the refresh rewrites the family's switch to expire in 1 s.
+	p := a.issue(t, "bob", "", "root_readwrite")
+	use("before the refresh", p.AccessToken, 200)
+	use("before the refresh, vouched for", p.AccessToken, 200)
+	refreshed, err := short.Refresh(ctx, p.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{issued.AccessToken, refreshed.AccessToken} {
+		use("fresh", tok, 200)
+		use("fresh, vouched for", tok, 200)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	for _, tok := range []string{issued.AccessToken, refreshed.AccessToken} {
+		use("family switch expired", tok, 401)
+	}
+}
+
+// TestTokenValidityIsMonotone: the revocation watch forgets a token on a
+// change to what it depends on, and otherwise trusts that nothing written
+// elsewhere ends it: the token permissions must use no exclusion.
+func TestTokenValidityIsMonotone(t *testing.T) {
+	for _, def := range strings.Split(schema.Text(), "\ndefinition ")[1:] {
+		name, _, _ := strings.Cut(def, " ")
+		if !strings.HasPrefix(name, "boxauthz_") {
+			continue
+		}
+		for _, line := range strings.Split(def, "\n") {
+			if l := strings.TrimSpace(line); strings.HasPrefix(l, "permission ") && strings.Contains(l, " - ") {
+				t.Errorf("%s: %q excludes: a write could end a token the watch vouches for", name, l)
+			}
+		}
+	}
+}
+
+// TestRevocationWatchSchemaChange: writing the schema forgets every token.
+func TestRevocationWatchSchemaChange(t *testing.T) {
+	a := newTokenEnv(t, testenv.Memory)
+	p := a.issue(t, "bob", "", "root_readwrite")
+	wantDecision(t, "first use", a.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+	if !checker.Vouched(a.tokens, p.AccessToken) {
+		t.Fatal("not vouched for after a use")
+	}
+	if _, err := a.client.WriteSchema(context.Background(), &v1.WriteSchemaRequest{Schema: schema.Text()}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); checker.Vouched(a.tokens, p.AccessToken); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("still vouched for 5 s after a schema write")
+		}
 	}
 }

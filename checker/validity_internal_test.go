@@ -43,7 +43,11 @@ func TestValidityRules(t *testing.T) {
 	if !v.confirm(ctx, "h", now, at(11)) {
 		t.Error("not confirmed once the watch caught up")
 	}
-	v.remember("k", later, []string{"fam:g", "tok:k"}, now, at(11))
+	v.observe(10, []string{"fam:f"}, false) // reported late: already in the answer at 10
+	if !v.known("h", now) {
+		t.Error("forgotten for a change at the revision it was found valid at")
+	}
+	v.remember("k", later, []string{"fam:g", "tok:k"}, now, at(11), at(13))
 	v.observe(12, []string{"fam:f"}, false)
 	if v.known("h", now) || v.confirm(ctx, "h", now, at(12)) {
 		t.Error("still vouched for after a deletion on its family")

@@ -12,8 +12,10 @@ import (
 // MemoryRevision places a zedtoken of the in-memory datastore in that
 // datastore's order of revisions: a later revision gives a larger number.
 // The in-memory store's revisions are its commits' wall-clock nanoseconds,
-// one total order. PostgreSQL's are transaction snapshots, ordered only
-// partially, and have no such number: MemoryRevision refuses them.
+// one total order. Use it for the in-memory store only: PostgreSQL's
+// revisions are transaction snapshots, ordered only partially, and other
+// datastores' revisions mean other things. It refuses any revision that is
+// not a plain integer.
 func MemoryRevision(zt *v1.ZedToken) (int64, error) {
 	if zt.GetToken() == "" {
 		return 0, errors.New("ordering a zedtoken: empty")

@@ -42,7 +42,8 @@ func TestMemoryRevisionOrdersWrites(t *testing.T) {
 		}
 		last = n
 	}
-	// A PostgreSQL revision is a snapshot, not one number.
+	// Another datastore's revision (a hybrid logical clock, as on
+	// CockroachDB) is not one integer.
 	snapshot, err := zedtoken.Encode(&implv1.DecodedZedToken{VersionOneof: &implv1.DecodedZedToken_V1{V1: &implv1.DecodedZedToken_V1ZedToken{Revision: "5.0000000001"}}})
 	if err != nil {
 		t.Fatal(err)
