@@ -56,16 +56,7 @@ func TestRevocationWatchAcrossReplicas(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg gosync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
-	wg.Go(func() {
-		for ctx.Err() == nil {
-			p, err := a.tokens.Issue(ctx, checker.IssueRequest{User: "xavier", Scopes: []string{"root_readonly"}})
-			if err != nil {
-				return // cancelled
-			}
-			_, _ = b.authz.Authorize(ctx, onItem(p.AccessToken, "preview", "file:x"))
-			_ = a.tokens.Revoke(ctx, p.RefreshToken)
-		}
-	})
+	wg.Go(func() { churnTokens(ctx, a, b) })
 	if _, err := a.tokens.CreateApp(ctx, "crm", []string{"root_readwrite"}, false); err != nil {
 		t.Fatal(err)
 	}

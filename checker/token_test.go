@@ -437,6 +437,19 @@ func TestRevokeRacesAuthorizations(t *testing.T) {
 	}
 }
 
+// churnTokens issues tokens to xavier on issuer, uses each on user and
+// revokes it on issuer, until ctx ends: writes and revocations elsewhere.
+func churnTokens(ctx context.Context, issuer, user *tokenEnv) {
+	for ctx.Err() == nil {
+		p, err := issuer.tokens.Issue(ctx, checker.IssueRequest{User: "xavier", Scopes: []string{"root_readonly"}})
+		if err != nil {
+			return // cancelled
+		}
+		_, _ = user.authz.Authorize(ctx, onItem(p.AccessToken, "preview", "file:x"))
+		_ = issuer.tokens.Revoke(ctx, p.RefreshToken)
+	}
+}
+
 // TestTokenWritesSeenUnderConcurrentWrites: while other goroutines issue,
 // use and revoke tokens, a token just issued, refreshed or downscoped works
 // on its first use and one just revoked fails on the next. SpiceDB alone
@@ -455,16 +468,7 @@ func TestTokenWritesSeenUnderConcurrentWrites(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg gosync.WaitGroup
 			for range 3 {
-				wg.Go(func() {
-					for ctx.Err() == nil {
-						p, err := e.tokens.Issue(ctx, checker.IssueRequest{User: "xavier", Scopes: []string{"root_readonly"}})
-						if err != nil {
-							return // cancelled
-						}
-						_, _ = e.authz.Authorize(ctx, onItem(p.AccessToken, "preview", "file:x"))
-						_ = e.tokens.Revoke(ctx, p.RefreshToken)
-					}
-				})
+				wg.Go(func() { churnTokens(ctx, e, e) })
 			}
 			defer func() { cancel(); wg.Wait() }()
 			want := func(step int, what, token string, allowed bool) {
