@@ -299,7 +299,7 @@ func (a *Authorizer) ask(ctx context.Context, items []*v1.CheckBulkPermissionsRe
 // tokenValid settles whether the token was valid for a decision whose
 // answers came at the revisions at. If the decision asked (vouched false),
 // asked is the answer, and with the revocation watch running a yes is
-// remembered (see Tokens.WatchRevocations and rememberValid). If it left the question out, the watch
+// remembered (see Tokens.WatchRevocations). If it left the question out, the watch
 // must confirm the token still valid through those revisions; when it
 // cannot in time, SpiceDB is asked after all.
 func (a *Authorizer) tokenValid(ctx context.Context, meta *tokenMeta, vouched, asked bool, at []*v1.ZedToken, now time.Time) (bool, error) {
@@ -307,7 +307,7 @@ func (a *Authorizer) tokenValid(ctx context.Context, meta *tokenMeta, vouched, a
 	if !vouched {
 		t.validity.asked.Add(1)
 		if asked && t.validity.running() {
-			return t.rememberValid(ctx, meta, now, at[0]), nil
+			t.rememberValid(ctx, meta, now, at[0])
 		}
 		return asked, nil
 	}
@@ -320,8 +320,8 @@ func (a *Authorizer) tokenValid(ctx context.Context, meta *tokenMeta, vouched, a
 	if err != nil {
 		return false, err
 	}
-	if ok && t.validity.running() {
-		return t.rememberValid(ctx, meta, now, zt), nil
+	if ok {
+		t.rememberValid(ctx, meta, now, zt)
 	}
 	return ok, nil
 }

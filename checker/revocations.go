@@ -12,8 +12,6 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
-
-	"github.com/boxauthz/boxauthz/internal/spicedb"
 )
 
 // RevisionOrder places a zedtoken in its SpiceDB's order of revisions: a
@@ -41,9 +39,10 @@ const (
 // still valid, safely, until ctx ends. It follows every change to the
 // relationships that make tokens valid (tokens, refresh families, app
 // grants, apps) and every schema change through SpiceDB's Watch API. A
-// token SpiceDB found valid at a revision is remembered until it or its
-// family's switch expires, or until a later change on an object it depends
-// on (itself, its parents, its family, grant or app). Nothing else can end
+// token SpiceDB found valid at a revision is remembered until it expires
+// (the first expiry on its validity path: see familyExpiry), or until a
+// later change on an object it depends on (itself, its parents, its family,
+// grant or app). Nothing else can end
 // it: valid is made of intersections and unions, no exclusion
 // (TestTokenValidityIsMonotone), so a relationship written elsewhere never
 // turns it off. A decision then asks only its other questions and trusts
@@ -358,34 +357,12 @@ func validItem(hash string) *v1.CheckBulkPermissionsRequestItem {
 }
 
 // rememberValid remembers that SpiceDB found an access token valid at
-// revision at, until the token expires or its refresh family's switch
-// does, whichever is first, or a change on an object it depends on. Its
+// revision at, until the token expires (the first expiry on its validity
+// path: see familyExpiry) or a change on an object it depends on. Its
 // dependencies are the objects whose relationships its schema permission
 // valid is made of: the token and its parents, its refresh family, its app
-// grant and that grant's app. The family's switch is read for its expiry
-// (refresh rewrites it, with the refreshing replica's refresh lifetime);
-// every other relationship on the way expires with the token or later.
-//
-// It returns false when that switch has expired: the in-memory datastore
-// goes on counting an expired relationship until its next write (so the
-// checker enforces expiry itself), and the family's switch can expire
-// before the token (TestRevocationWatchFamilyExpiry).
-func (t *Tokens) rememberValid(ctx context.Context, meta *tokenMeta, now time.Time, at *v1.ZedToken) bool {
-	rels, readAt, err := spicedb.ReadAll(ctx, t.client, &v1.ReadRelationshipsRequest{Consistency: fullyConsistent(),
-		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typeFamily, OptionalResourceId: meta.family, OptionalRelation: relAlive}})
-	if err != nil {
-		return true // SpiceDB's answer stands; not remembered, so asked again next time
-	}
-	if len(rels) != 1 {
-		return false // the family was switched off meanwhile
-	}
-	expires := meta.expires
-	if e := rels[0].GetOptionalExpiresAt(); e != nil && e.AsTime().Before(expires) {
-		expires = e.AsTime()
-	}
-	if !now.Before(expires) {
-		return false
-	}
+// grant and that grant's app.
+func (t *Tokens) rememberValid(ctx context.Context, meta *tokenMeta, now time.Time, at *v1.ZedToken) {
 	deps := []string{dependency(typeFamily, meta.family), dependency(typeAppGrant, meta.grant)}
 	if app := strings.SplitN(meta.grant, "|", 3); len(app) == 3 {
 		deps = append(deps, dependency(typeApp, app[0]+"|"+app[1]))
@@ -396,14 +373,13 @@ func (t *Tokens) rememberValid(ctx context.Context, meta *tokenMeta, now time.Ti
 			break
 		}
 		if n == maxDownscopeDepth {
-			return true
+			return
 		}
 		p, ok, err := t.accessByHash(ctx, m.parent)
 		if err != nil || !ok {
-			return true
+			return
 		}
 		m = p
 	}
-	t.validity.remember(meta.hash, expires, deps, now, at, readAt)
-	return true
+	t.validity.remember(meta.hash, meta.expires, deps, now, at)
 }

@@ -2,6 +2,8 @@ package checker_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -208,43 +210,96 @@ func TestRevocationWatchLagging(t *testing.T) {
 	}
 }
 
-// TestRevocationWatchFamilyExpiry: a token also ends when its refresh
-// family's switch expires, which other replicas set with their own refresh
-// lifetime (at issue, and again at every refresh). A replica vouching for the
-// token stops when that switch expires.
-func TestRevocationWatchFamilyExpiry(t *testing.T) {
-	a := newTokenEnv(t, testenv.Memory)
+// TestFamilySwitchOutlivesItsTokens: a token also ends when its refresh
+// family's switch expires, and replicas may set that switch with different
+// lifetimes (at issue, and again at every refresh). The switch is kept at
+// or past every token of the family, so each token lives exactly to its own
+// expiry, on a replica with the revocation watch and on one without, and on
+// PostgreSQL, where SpiceDB itself enforces the switch's expiry.
+func TestFamilySwitchOutlivesItsTokens(t *testing.T) {
+	for _, ds := range testenv.Datastores() {
+		t.Run(string(ds), func(t *testing.T) { familySwitchOutlivesItsTokens(t, ds) })
+	}
+}
+
+func familySwitchOutlivesItsTokens(t *testing.T, ds testenv.Datastore) {
+	a := newTokenEnv(t, ds)
 	b := replicaOf(t, a)
-	defer watchWith(t, b, a.client)()
+	if ds == testenv.Memory {
+		defer watchWith(t, b, a.client)()
+	}
+	c := replicaOf(t, a) // no watch
 	ctx := context.Background()
-	short := checker.NewTokens(a.client, checker.WithAccessTTL(4*time.Second), checker.WithRefreshTTL(time.Second), checker.WithTokenLogger(quietLogger()))
+	short := checker.NewTokens(a.client, checker.WithAccessTTL(2*time.Second), checker.WithRefreshTTL(500*time.Millisecond), checker.WithTokenLogger(quietLogger()))
 	use := func(name, token string, status int) {
 		t.Helper()
-		wantDecision(t, name, b.decide(t, onItem(token, "preview", "file:a")), status, map[int]string{200: "", 401: "invalid_token"}[status])
+		for _, r := range []*tokenEnv{b, c, b} { // b twice: the second use is vouched for
+			wantDecision(t, name, r.decide(t, onItem(token, "preview", "file:a")), status, map[int]string{200: "", 401: "invalid_token"}[status])
+		}
 	}
-
-	// Issued where refresh tokens live 1 s and access tokens 4 s.
+	// Issued where refresh tokens live 0.5 s and access tokens 2 s.
 	issued, err := short.Issue(ctx, checker.IssueRequest{User: "bob", Scopes: []string{"root_readwrite"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Issued with the defaults, then refreshed where refresh tokens live 1 s:
-	// the refresh rewrites the family's switch to expire in 1 s.
+	// Issued with the defaults (60 minutes), then refreshed where refresh
+	// tokens live 0.5 s.
 	p := a.issue(t, "bob", "", "root_readwrite")
-	use("before the refresh", p.AccessToken, 200)
-	use("before the refresh, vouched for", p.AccessToken, 200)
+	use("default token", p.AccessToken, 200)
 	refreshed, err := short.Refresh(ctx, p.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tok := range []string{issued.AccessToken, refreshed.AccessToken} {
+	for _, tok := range []string{issued.AccessToken, refreshed.AccessToken, p.AccessToken} {
 		use("fresh", tok, 200)
-		use("fresh, vouched for", tok, 200)
+		// SpiceDB's own expiry of the switch is not exact (nor is it of any
+		// relationship: boxauthz enforces expiry itself), so look at it.
+		if tokenExp, familyExp := expiries(t, a.client, tok); familyExp.Before(tokenExp) {
+			t.Errorf("the family switch expires at %s, before its token (%s)", familyExp, tokenExp)
+		}
 	}
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(time.Second) // past the refresh lifetime, not the access one
+	for _, tok := range []string{issued.AccessToken, refreshed.AccessToken, p.AccessToken} {
+		use("past the refresh lifetime", tok, 200)
+	}
+	time.Sleep(1300 * time.Millisecond) // past the 2 s access lifetime
 	for _, tok := range []string{issued.AccessToken, refreshed.AccessToken} {
-		use("family switch expired", tok, 401)
+		use("expired", tok, 401)
 	}
+	use("the default token, still within its 60 minutes", p.AccessToken, 200)
+}
+
+// expiries reads when an access token's switch and its family's expire.
+func expiries(t *testing.T, c *spicedb.Client, token string) (tokenExp, familyExp time.Time) {
+	t.Helper()
+	sum := sha256.Sum256([]byte(token))
+	read := func(typ, id string) []*v1.Relationship {
+		rels, _, err := spicedb.ReadAll(context.Background(), c, &v1.ReadRelationshipsRequest{
+			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ, OptionalResourceId: id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rels
+	}
+	family := ""
+	for _, r := range read("boxauthz_access_token", hex.EncodeToString(sum[:])) {
+		switch r.GetRelation() {
+		case "alive":
+			tokenExp = r.GetOptionalExpiresAt().AsTime()
+		case "family":
+			family = r.GetSubject().GetObject().GetObjectId()
+		}
+	}
+	for _, r := range read("boxauthz_token_family", family) {
+		if r.GetRelation() == "alive" {
+			familyExp = r.GetOptionalExpiresAt().AsTime()
+		}
+	}
+	if tokenExp.IsZero() || familyExp.IsZero() {
+		t.Fatalf("no expiry read: token %s, family %s", tokenExp, familyExp)
+	}
+	return tokenExp, familyExp
 }
 
 // TestTokenValidityIsMonotone: the revocation watch forgets a token on a

@@ -713,7 +713,7 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (Issued, error) {
 	if err != nil {
 		return Issued{}, err
 	}
-	ups = append(ups, touch(relationship(typeFamily, family, relAlive, flagSubject(), t.now().Add(t.refreshTTL))))
+	ups = append(ups, touch(relationship(typeFamily, family, relAlive, flagSubject(), t.familyExpiry(time.Time{}))))
 	// The grant must still be on when the pair is written: a withdrawal
 	// racing this issue either ends the pair or makes the issue fail.
 	pre := []*v1.Precondition{mustMatch(typeAppGrant, grant, relAuthorized), mustMatch(typeApp, app.gen, relLive)}
@@ -728,6 +728,19 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (Issued, error) {
 	}
 	t.logger.Info("token issued", slog.String("user", req.User), slog.String("app", app.ID), slog.String("token", short(hashToken(out.AccessToken))), slog.Any("scopes", scopes))
 	return out, nil
+}
+
+// familyExpiry is when a refresh family's switch expires once a pair is
+// issued now into it: no sooner than either token of the pair, nor than
+// the switch already does (an access token issued earlier, by a replica
+// with a longer access lifetime, may outlive this pair's refresh token).
+// So a token's own expiry is always the first on its validity path, and
+// the checker, which enforces that one itself, needs no other: the
+// in-memory datastore goes on counting an expired relationship until its
+// next write, and replicas may be configured with different lifetimes.
+func (t *Tokens) familyExpiry(current time.Time) time.Time {
+	now := t.now()
+	return slices.MaxFunc([]time.Time{current, now.Add(t.refreshTTL), now.Add(t.accessTTL)}, time.Time.Compare)
 }
 
 // newPair builds the relationships of a fresh access and refresh token.
@@ -847,13 +860,23 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, erro
 		}
 		scopes = intersectScopes(scopes, app.Scopes)
 	}
+	family, err := t.readObject(ctx, typeFamily, m.family)
+	if err != nil {
+		return Issued{}, err
+	}
+	var familyExp time.Time
+	for _, r := range family {
+		if r.GetRelation() == relAlive && r.GetOptionalExpiresAt() != nil {
+			familyExp = r.GetOptionalExpiresAt().AsTime()
+		}
+	}
 	out, ups, err := t.newPair(m.user, scopes, m.family, m.grant)
 	if err != nil {
 		return Issued{}, err
 	}
 	ups = append(ups,
 		del(relationship(typeRefreshToken, h, relUnspent, flagSubject(), time.Time{})),
-		touch(relationship(typeFamily, m.family, relAlive, flagSubject(), t.now().Add(t.refreshTTL))))
+		touch(relationship(typeFamily, m.family, relAlive, flagSubject(), t.familyExpiry(familyExp))))
 	pre := []*v1.Precondition{
 		mustMatch(typeRefreshToken, h, relUnspent),
 		mustMatch(typeRefreshToken, h, relAlive),
