@@ -113,14 +113,18 @@ func TestSpiceDBRestartMidStream(t *testing.T) {
 		t.Fatalf("waiting for a third of the stream: %v", err)
 	}
 	stopTimeout := 5 * time.Second
-	stopAt := done.Load()
 	if err := c.Stop(ctx, &stopTimeout); err != nil {
 		t.Fatalf("stopping spicedb: %v", err)
 	}
+	// Counted once SpiceDB is down: while it shuts down gracefully it may
+	// still answer the batches in flight.
+	stopAt := done.Load()
 	t.Logf("spicedb stopped after %d of %d batches", stopAt, len(batches))
 	if err := waitFor(ctx, func() bool { return failures.Load() > 0 }); err != nil {
 		t.Fatalf("the applier saw no error while spicedb was stopped: %v", err)
 	}
+	// One batch may have been answered just before SpiceDB went down and
+	// counted just after.
 	if got := done.Load(); got > stopAt+1 {
 		t.Fatalf("%d batches applied while spicedb was stopped", got-stopAt)
 	}
