@@ -288,11 +288,7 @@ func (a *Authorizer) ask(ctx context.Context, items []*v1.CheckBulkPermissionsRe
 	if !a.oneRequest && n <= int64(runtime.GOMAXPROCS(0)) {
 		return a.tokens.checkAlongside(ctx, items)
 	}
-	if len(items) == 1 {
-		ok, at, err := a.tokens.checkOne(ctx, items[0])
-		return []bool{ok}, []*v1.ZedToken{at}, err
-	}
-	got, at, err := a.tokens.checkBulkAt(ctx, items)
+	got, at, err := a.tokens.checkSome(ctx, items)
 	return got, []*v1.ZedToken{at}, err
 }
 
@@ -306,7 +302,7 @@ func (a *Authorizer) tokenValid(ctx context.Context, meta *tokenMeta, vouched, a
 	t := a.tokens
 	if !vouched {
 		t.validity.asked.Add(1)
-		if asked && t.validity.running() {
+		if asked {
 			t.rememberValid(ctx, meta, now, at[0])
 		}
 		return asked, nil

@@ -6,11 +6,7 @@ package checker
 func SetOneRequest(a *Authorizer, on bool) { a.oneRequest = on }
 
 // Watching says whether the revocation watch is following SpiceDB.
-func Watching(t *Tokens) bool {
-	t.validity.mu.Lock()
-	defer t.validity.mu.Unlock()
-	return t.validity.order != nil
-}
+func Watching(t *Tokens) bool { return t.validity.running() }
 
 // Vouched says whether the revocation watch vouches for token now, so an
 // authorization with it leaves the validity question out.

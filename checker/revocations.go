@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
-	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"time"
@@ -212,15 +210,14 @@ func (v *validity) observe(rev int64, changed []string, all bool) {
 	if all {
 		v.floor = max(v.floor, rev)
 		v.resetLocked()
-	}
-	if len(v.changed)+len(changed) > validityMax {
-		// Forget when each dependency last changed; the floor stands in for
-		// all of them. What is remembered stays: later changes still reach
-		// it through by.
-		v.floor = max(v.floor, rev)
-		v.changed = map[string]int64{}
-	}
-	if !all {
+	} else {
+		if len(v.changed)+len(changed) > validityMax {
+			// Forget when each dependency last changed; the floor stands in
+			// for all of them. What is remembered stays: later changes still
+			// reach it through by.
+			v.floor = max(v.floor, rev)
+			v.changed = map[string]int64{}
+		}
 		for _, d := range changed {
 			v.changed[d] = rev
 			for h := range v.by[d] {
@@ -305,24 +302,16 @@ func (v *validity) confirm(ctx context.Context, hash string, now time.Time, at .
 	}
 }
 
-// remember records that SpiceDB found hash valid, and its dependencies as
-// they were read, at the revisions at; it is remembered until expires or
-// until the watch shows a change on one of deps.
-func (v *validity) remember(hash string, expires time.Time, deps []string, now time.Time, at ...*v1.ZedToken) {
+// remember records that SpiceDB found hash valid at revision at; it is
+// remembered until expires or until the watch shows a change on one of deps.
+func (v *validity) remember(hash string, expires time.Time, deps []string, now time.Time, at *v1.ZedToken) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.order == nil {
 		return
 	}
-	r := int64(math.MaxInt64)
-	for _, zt := range at {
-		n, err := v.order(zt)
-		if err != nil {
-			return
-		}
-		r = min(r, n)
-	}
-	if r < v.floor {
+	r, err := v.order(at)
+	if err != nil || r < v.floor {
 		return
 	}
 	for _, d := range deps {
@@ -363,10 +352,10 @@ func validItem(hash string) *v1.CheckBulkPermissionsRequestItem {
 // valid is made of: the token and its parents, its refresh family, its app
 // grant and that grant's app.
 func (t *Tokens) rememberValid(ctx context.Context, meta *tokenMeta, now time.Time, at *v1.ZedToken) {
-	deps := []string{dependency(typeFamily, meta.family), dependency(typeAppGrant, meta.grant)}
-	if app := strings.SplitN(meta.grant, "|", 3); len(app) == 3 {
-		deps = append(deps, dependency(typeApp, app[0]+"|"+app[1]))
+	if !t.validity.running() {
+		return
 	}
+	deps := []string{dependency(typeFamily, meta.family), dependency(typeAppGrant, meta.grant), dependency(typeApp, grantApp(meta.grant))}
 	for m, n := meta, 0; ; n++ {
 		deps = append(deps, dependency(typeAccessToken, m.hash))
 		if m.parent == "" {

@@ -730,6 +730,12 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (Issued, error) {
 	return out, nil
 }
 
+// grantApp is the app object a grant object belongs to: a grant's id is
+// "<app>|<generation>|<enterprise>|<nonce>" and the app's "<app>|<generation>".
+func grantApp(grant string) string {
+	return strings.Join(strings.SplitN(grant, "|", 3)[:2], "|")
+}
+
 // familyExpiry is when a refresh family's switch expires once a pair is
 // issued now into it: no sooner than either token of the pair, nor than
 // the switch already does (an access token issued earlier, by a replica
@@ -848,7 +854,7 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, erro
 	}
 	// Scopes the app has lost since are not carried into the new pair.
 	scopes := m.scopes
-	appObj := strings.Join(strings.SplitN(m.grant, "|", 3)[:2], "|")
+	appObj := grantApp(m.grant)
 	if appObj != defaultAppObject {
 		appID := schema.DecodeID(strings.SplitN(m.grant, "|", 2)[0])
 		app, err := t.App(ctx, appID)

@@ -47,7 +47,7 @@ func TestValidityRules(t *testing.T) {
 	if !v.known("h", now) {
 		t.Error("forgotten for a change at the revision it was found valid at")
 	}
-	v.remember("k", later, []string{"fam:g", "tok:k"}, now, at(11), at(13))
+	v.remember("k", later, []string{"fam:g", "tok:k"}, now, at(11))
 	v.observe(12, []string{"fam:f"}, false)
 	if v.known("h", now) || v.confirm(ctx, "h", now, at(12)) {
 		t.Error("still vouched for after a deletion on its family")
