@@ -22,6 +22,10 @@ type Client interface {
 	CheckBulkPermissions(ctx context.Context, in *v1.CheckBulkPermissionsRequest, opts ...grpc.CallOption) (*v1.CheckBulkPermissionsResponse, error)
 }
 
+// settleTimeout bounds confirming a batch already written, which goes on
+// after the caller's context ends.
+const settleTimeout = 30 * time.Second
+
 // Applier applies batches of events to SpiceDB. One Applier serialises its
 // batches, so each reads the state the previous one wrote.
 type Applier struct {
@@ -251,7 +255,13 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 	if err := write(ov.log[chunkStart:], end, true); err != nil {
 		return res, err
 	}
-	if err := a.store.settle(ctx); err != nil {
+	// The batch is written. A caller that stops now (follow mode's normal
+	// end) must not turn it into a failed batch, so the confirmation
+	// outlives ctx, within its own bound.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	err := a.store.settle(sctx)
+	cancel()
+	if err != nil {
 		return res, fmt.Errorf("confirming the write of events of %s: %w", label(b.Source), err)
 	}
 	a.store.fold(ov.log)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/boxauthz/boxauthz/internal/testenv"
 	"github.com/boxauthz/boxauthz/sync"
 )
@@ -101,7 +103,12 @@ func TestFileSourceFollows(t *testing.T) {
 	writeLines(t, path, baseTree[:3]...)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	a := sync.NewApplier(c)
+	reg := prometheus.NewRegistry()
+	m, err := sync.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := sync.NewApplier(c, sync.WithMetrics(m))
 	done := make(chan sync.FileStats, 1)
 	go func() {
 		st, err := (&sync.FileSource{Path: path, Follow: true, PollInterval: 10 * time.Millisecond}).Run(ctx, a)
@@ -118,15 +125,20 @@ func TestFileSourceFollows(t *testing.T) {
 	f.WriteString(line[10:] + "\n")
 	f.Close()
 	writeLines(t, path, baseTree[4:]...)
+	// The committed position shows before Run has counted the batch that
+	// carried it; the lag gauge is set once the batch is counted.
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		pos, err := a.Position(context.Background(), "file:"+path)
-		fi, _ := os.Stat(path)
-		if err == nil && pos == strconv.FormatInt(fi.Size(), 10) {
+		if err == nil && pos == strconv.FormatInt(fi.Size(), 10) && lagBytes(t, reg) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("follow did not reach the end: position %s of %d", pos, fi.Size())
+			t.Fatalf("follow did not reach the end: position %s of %d, lag %v bytes", pos, fi.Size(), lagBytes(t, reg))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -135,6 +147,21 @@ func TestFileSourceFollows(t *testing.T) {
 	if st.Applied != len(baseTree) || st.DeadLetters != 0 {
 		t.Fatalf("stats %+v, want %d applied and no dead letters (a half-written line is not bad)", st, len(baseTree))
 	}
+}
+
+// lagBytes is the file source's lag gauge, or -1 before it is set.
+func lagBytes(t *testing.T, g prometheus.Gatherer) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "boxauthz_sync_source_lag_bytes" && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return -1
 }
 
 func TestStdinSourceSkipsCommitted(t *testing.T) {
