@@ -1,5 +1,7 @@
 package checker
 
+import "time"
+
 // SetOneRequest makes a ask each decision's questions in one
 // CheckBulkPermissions, as it does under saturation, so that tests cover
 // both ways of asking.
@@ -11,3 +13,7 @@ func Watching(t *Tokens) bool { return t.validity.running() }
 // Vouched says whether the revocation watch vouches for token now, so an
 // authorization with it leaves the validity question out.
 func Vouched(t *Tokens, token string) bool { return t.validity.known(hashToken(token), t.now()) }
+
+// SetWatchStallLimit shortens how long the revocation watch may stay behind
+// before it is restarted; call it before WatchRevocations.
+func SetWatchStallLimit(t *Tokens, d time.Duration) { t.validity.stallLimit = d }

@@ -31,6 +31,10 @@ const (
 	validityMax = 100_000
 	// maxDownscopeDepth bounds the parents followed to remember a token.
 	maxDownscopeDepth = 16
+	// watchStallLimit is how long the watch may stay behind a revision a
+	// decision waited for in vain before it is restarted: a stream that
+	// neither delivers nor fails would otherwise keep every decision asking.
+	watchStallLimit = 10 * time.Second
 )
 
 // WatchRevocations lets Authorize skip asking SpiceDB whether a token is
@@ -102,9 +106,32 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 		return fmt.Errorf("starting the revocation watch: %w", err)
 	}
 	t.validity.start(order, start)
+	stalled := make(chan struct{})
+	limit := t.validity.stallLimit
+	go func() {
+		tick := time.NewTicker(min(time.Second, limit/4))
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if t.validity.stalledFor(time.Now()) > limit {
+					close(stalled)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
 	for {
 		msg, err := stream.Recv()
 		if err != nil {
+			select {
+			case <-stalled:
+				return fmt.Errorf("following the revocation watch: no change shown for %s past a revision decisions waited for", limit)
+			default:
+			}
 			return fmt.Errorf("following the revocation watch: %w", err)
 		}
 		rev, err := order(msg.GetChangesThrough())
@@ -129,11 +156,15 @@ func dependency(typ, id string) string { return typ + ":" + id }
 type ValidityStats struct {
 	Watched uint64 // confirmed by the revocation watch, with no question to SpiceDB
 	Asked   uint64 // asked of SpiceDB
+	// Late counts decisions that waited fenceWait for the watch in vain and
+	// asked SpiceDB after all; until the watch catches up, later decisions
+	// ask at once instead of waiting too.
+	Late uint64
 }
 
 // ValidityStats returns the counts since t was made.
 func (t *Tokens) ValidityStats() ValidityStats {
-	return ValidityStats{Watched: t.validity.watched.Load(), Asked: t.validity.asked.Load()}
+	return ValidityStats{Watched: t.validity.watched.Load(), Asked: t.validity.asked.Load(), Late: t.validity.late.Load()}
 }
 
 // validity remembers tokens SpiceDB found valid, for WatchRevocations, each
@@ -153,8 +184,14 @@ type validity struct {
 	by      map[string]map[string]struct{} // dependency → token hashes
 	// advanced is closed when through moves, then replaced.
 	advanced chan struct{}
+	// behind is a revision a decision waited for in vain (0: none), and
+	// behindSince when the watch first fell behind it: until through
+	// reaches it, decisions do not wait for the watch.
+	behind      int64
+	behindSince time.Time
+	stallLimit  time.Duration // watchStallLimit, but for tests
 
-	watched, asked atomic.Uint64 // see ValidityStats
+	watched, asked, late atomic.Uint64 // see ValidityStats
 }
 
 type remembered struct {
@@ -164,7 +201,7 @@ type remembered struct {
 }
 
 func newValidity() *validity {
-	v := &validity{advanced: make(chan struct{})}
+	v := &validity{advanced: make(chan struct{}), stallLimit: watchStallLimit}
 	v.resetLocked()
 	return v
 }
@@ -177,6 +214,7 @@ func (v *validity) start(order RevisionOrder, at int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.order, v.through, v.floor = order, at, at
+	v.behind, v.behindSince = 0, time.Time{}
 	v.resetLocked()
 	v.wakeLocked()
 }
@@ -231,8 +269,35 @@ func (v *validity) observe(rev int64, changed []string, all bool) {
 	}
 	if rev > v.through {
 		v.through = rev
+		if v.through >= v.behind {
+			v.behind, v.behindSince = 0, time.Time{}
+		}
 		v.wakeLocked()
 	}
+}
+
+// lateLocked records that a decision waited in vain for the watch to reach
+// rev.
+func (v *validity) lateLocked(rev int64, now time.Time) {
+	v.late.Add(1)
+	if rev <= v.through || rev <= v.behind {
+		return
+	}
+	if v.behind == 0 {
+		v.behindSince = now
+	}
+	v.behind = rev
+}
+
+// stalledFor is how long the watch has been behind a revision a decision
+// waited for in vain (0 when it is not).
+func (v *validity) stalledFor(now time.Time) time.Duration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.behind == 0 {
+		return 0
+	}
+	return now.Sub(v.behindSince)
 }
 
 func (v *validity) forgetLocked(hash string) {
@@ -250,12 +315,14 @@ func (v *validity) forgetLocked(hash string) {
 }
 
 // known says whether hash is remembered as valid at now, so a decision may
-// leave the validity question out (and must then confirm).
+// leave the validity question out (and must then confirm). While the watch
+// is behind a revision a decision waited for in vain, nothing is: waiting
+// again would only add fenceWait to every decision.
 func (v *validity) known(hash string, now time.Time) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	r, ok := v.valid[hash]
-	return v.order != nil && ok && now.Before(r.expires)
+	return v.order != nil && v.behind == 0 && ok && now.Before(r.expires)
 }
 
 // confirm says whether hash was valid at every revision of at, the answers
@@ -295,6 +362,11 @@ func (v *validity) confirm(ctx context.Context, hash string, now time.Time, at .
 		select {
 		case <-wake:
 		case <-timer.C:
+			v.mu.Lock()
+			if v.order != nil {
+				v.lateLocked(latest, time.Now())
+			}
+			v.mu.Unlock()
 			return false
 		case <-ctx.Done():
 			return false
@@ -326,8 +398,9 @@ func (v *validity) remember(hash string, expires time.Time, deps []string, now t
 				v.forgetLocked(h)
 			}
 		}
-		if len(v.valid) >= validityMax {
-			// Still full: forget every token; a forgotten one costs one question.
+		if len(v.valid) > validityMax*9/10 {
+			// Still nearly full: forget every token (a forgotten one costs
+			// one question) rather than sweep again on the next one.
 			v.valid, v.by = map[string]remembered{}, map[string]map[string]struct{}{}
 		}
 	}
@@ -355,7 +428,11 @@ func (t *Tokens) rememberValid(ctx context.Context, meta *tokenMeta, now time.Ti
 	if !t.validity.running() {
 		return
 	}
-	deps := []string{dependency(typeFamily, meta.family), dependency(typeAppGrant, meta.grant), dependency(typeApp, grantApp(meta.grant))}
+	app, ok := grantApp(meta.grant)
+	if !ok {
+		return
+	}
+	deps := []string{dependency(typeFamily, meta.family), dependency(typeAppGrant, meta.grant), dependency(typeApp, app)}
 	for m, n := meta, 0; ; n++ {
 		deps = append(deps, dependency(typeAccessToken, m.hash))
 		if m.parent == "" {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -207,6 +208,94 @@ func TestRevocationWatchLagging(t *testing.T) {
 				wantDecision(t, "revoked", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
 			}
 		})
+	}
+}
+
+// frozenWatcher's first watches start and then deliver nothing, as a stuck
+// stream would; later ones are SpiceDB's own.
+type frozenWatcher struct {
+	c      checker.RevocationWatcher
+	frozen int32
+	calls  *atomic.Int32
+}
+
+func (w frozenWatcher) Watch(ctx context.Context, in *v1.WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.WatchResponse], error) {
+	s, err := w.c.Watch(ctx, in, opts...)
+	if w.calls.Add(1) > w.frozen || err != nil {
+		return s, err
+	}
+	return frozenStream{s, ctx}, nil
+}
+
+type frozenStream struct {
+	grpc.ServerStreamingClient[v1.WatchResponse]
+	ctx context.Context
+}
+
+func (s frozenStream) Recv() (*v1.WatchResponse, error) {
+	<-s.ctx.Done()
+	return nil, s.ctx.Err()
+}
+
+// TestRevocationWatchStalled: a watch that neither delivers nor fails. The
+// first decision that waits for it in vain asks SpiceDB; the next ones do
+// not wait at all; and the watch is restarted, after which tokens are
+// vouched for again.
+func TestRevocationWatchStalled(t *testing.T) {
+	a := newTokenEnv(t, testenv.Memory)
+	b := replicaOf(t, a)
+	checker.SetWatchStallLimit(b.tokens, 300*time.Millisecond)
+	calls := &atomic.Int32{}
+	defer watchWith(t, b, frozenWatcher{a.client, 1, calls})()
+	p := a.issue(t, "bob", "", "root_readwrite")
+	// Found valid at a revision the watch began before: remembered.
+	wantDecision(t, "fresh", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+	if !checker.Vouched(b.tokens, p.AccessToken) {
+		t.Fatal("not vouched for after SpiceDB found it valid")
+	}
+	a.issue(t, "alice", "", "root_readwrite") // moves SpiceDB past what the frozen watch shows
+	wantDecision(t, "with the watch stuck", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+	if s := b.tokens.ValidityStats(); s.Late != 1 {
+		t.Fatalf("stats %+v, want one decision late", s)
+	}
+	if checker.Vouched(b.tokens, p.AccessToken) {
+		t.Error("vouched for while the watch is behind a revision a decision waited for")
+	}
+	if err := a.tokens.Revoke(context.Background(), p.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	wantDecision(t, "revoked with the watch stuck", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
+	q := a.issue(t, "bob", "", "root_readwrite")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		wantDecision(t, "after the restart", b.decide(t, onItem(q.AccessToken, "preview", "file:a")), 200, "")
+		if calls.Load() >= 2 && checker.Vouched(b.tokens, q.AccessToken) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stalled watch was not restarted and vouching again in 10 s (%d watches)", calls.Load())
+		}
+	}
+	if s := b.tokens.ValidityStats(); s.Late != 1 {
+		t.Errorf("stats %+v, want the later decisions not to wait", s)
+	}
+}
+
+// TestReplicaStartKeepsVouching: a replica starting touches the built-in
+// application, which SpiceDB's in-memory store does not show as a change,
+// so the start does not make the watch of a running replica forget every
+// token of that application.
+func TestReplicaStartKeepsVouching(t *testing.T) {
+	a := newTokenEnv(t, testenv.Memory)
+	p := a.issue(t, "bob", "", "root_readwrite")
+	wantDecision(t, "first", a.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+	before := a.tokens.ValidityStats()
+	if err := replicaOf(t, a).tokens.Bootstrap(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.issue(t, "alice", "", "root_readwrite") // the watch must show what came before
+	wantDecision(t, "after another replica started", a.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+	if s := a.tokens.ValidityStats(); s.Watched != before.Watched+1 || s.Asked != before.Asked {
+		t.Errorf("stats %+v after %+v: want the decision vouched for by the watch", s, before)
 	}
 }
 

@@ -322,6 +322,9 @@ func enterpriseGrantPrefix(appObj, enterprise string) string {
 
 // Bootstrap writes the built-in default application. It is idempotent, and
 // cheap enough to run on every start (an in-memory SpiceDB starts empty).
+// Touching what is already there shows no change on the in-memory store's
+// watch (TestReplicaStartKeepsVouching), so a replica starting does not
+// make the revocation watch forget the default app's tokens.
 func (t *Tokens) Bootstrap(ctx context.Context) error {
 	ups := []*v1.RelationshipUpdate{
 		touch(relationship(typeApp, defaultAppObject, relLive, flagSubject(), time.Time{})),
@@ -732,8 +735,13 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (Issued, error) {
 
 // grantApp is the app object a grant object belongs to: a grant's id is
 // "<app>|<generation>|<enterprise>|<nonce>" and the app's "<app>|<generation>".
-func grantApp(grant string) string {
-	return strings.Join(strings.SplitN(grant, "|", 3)[:2], "|")
+// A grant id of another shape (not written by boxauthz) has none.
+func grantApp(grant string) (string, bool) {
+	parts := strings.SplitN(grant, "|", 3)
+	if len(parts) < 3 || parts[0] == "" || parts[1] == "" {
+		return "", false
+	}
+	return parts[0] + "|" + parts[1], true
 }
 
 // familyExpiry is when a refresh family's switch expires once a pair is
@@ -854,7 +862,10 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, erro
 	}
 	// Scopes the app has lost since are not carried into the new pair.
 	scopes := m.scopes
-	appObj := grantApp(m.grant)
+	appObj, ok := grantApp(m.grant)
+	if !ok {
+		return Issued{}, fmt.Errorf("refreshing a token: its grant %q is not one boxauthz wrote", m.grant)
+	}
 	if appObj != defaultAppObject {
 		appID := schema.DecodeID(strings.SplitN(m.grant, "|", 2)[0])
 		app, err := t.App(ctx, appID)

@@ -63,7 +63,10 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 			func() float64 { return float64(tokens.ValidityStats().Watched) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "boxauthz_token_validity_asked_total",
 			Help: "Authorizations whose token validity was asked of SpiceDB."},
-			func() float64 { return float64(tokens.ValidityStats().Asked) }))
+			func() float64 { return float64(tokens.ValidityStats().Asked) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "boxauthz_token_validity_late_total",
+			Help: "Authorizations that waited for the revocation watch in vain and asked SpiceDB; a rising count means the watch lags."},
+			func() float64 { return float64(tokens.ValidityStats().Late) }))
 
 	api, err := httpapi.New(httpapi.Config{Checker: st.checker, Applier: st.applier, AdminKey: *adminKey, Ready: st.ready, Logger: logger,
 		Authorizer: checker.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *invalidLimit, InvalidTokenBurst: *invalidBurst,
