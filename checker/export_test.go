@@ -17,3 +17,7 @@ func Vouched(t *Tokens, token string) bool { return t.validity.known(hashToken(t
 // SetWatchStallLimit shortens how long the revocation watch may stay behind
 // before it is restarted; call it before WatchRevocations.
 func SetWatchStallLimit(t *Tokens, d time.Duration) { t.validity.stallLimit = d }
+
+// WatchesStarted counts the revocation watches t has started (one more
+// after each restart), vouching or not.
+func WatchesStarted(t *Tokens) uint64 { return t.validity.watches.Load() }

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	gosync "sync"
@@ -10,6 +11,8 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
+
+	"github.com/boxauthz/boxauthz/schema"
 )
 
 // RevisionOrder places a zedtoken in its SpiceDB's order of revisions: a
@@ -18,10 +21,25 @@ import (
 // internal/spicedb.MemoryRevision).
 type RevisionOrder func(*v1.ZedToken) (int64, error)
 
-// RevocationWatcher is the SpiceDB capability WatchRevocations needs.
+// RevocationWatcher is the SpiceDB capability WatchRevocations needs: its
+// change feed, and its schema, to know what the feed must show.
 type RevocationWatcher interface {
 	Watch(ctx context.Context, in *v1.WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.WatchResponse], error)
+	ReadSchema(ctx context.Context, in *v1.ReadSchemaRequest, opts ...grpc.CallOption) (*v1.ReadSchemaResponse, error)
 }
+
+// validityDefinitions are the schema definitions a token's validity is
+// made of. The watch follows changes to the first four; it vouches for
+// tokens only while the stored schema holds exactly boxauthz's definitions
+// of all five, since a changed one could make validity depend on objects
+// the watch does not follow.
+func validityDefinitions() []string {
+	return []string{typeAccessToken, typeFamily, typeAppGrant, typeApp, typeFlag}
+}
+
+// errSchemaChanged ends a watch when SpiceDB's schema changes, so that the
+// next one starts from the new schema.
+var errSchemaChanged = errors.New("the schema changed")
 
 const (
 	// fenceWait bounds how long a decision waits for the watch to reach the
@@ -44,10 +62,11 @@ const (
 // token SpiceDB found valid at a revision is remembered until it expires
 // (the first expiry on its validity path: see familyExpiry), or until a
 // later change on an object it depends on (itself, its parents, its family,
-// grant or app). Nothing else can end
-// it: valid is made of intersections and unions, no exclusion
-// (TestTokenValidityIsMonotone), so a relationship written elsewhere never
-// turns it off. A decision then asks only its other questions and trusts
+// grant or app). Nothing else can end it: valid is made of intersections
+// and unions, no exclusion (TestTokenValidityIsMonotone), so a relationship
+// written elsewhere never turns it off. That holds for boxauthz's schema,
+// so the watch vouches only while SpiceDB holds boxauthz's definitions of
+// tokens unchanged, and starts again from any new schema. A decision then asks only its other questions and trusts
 // the memory only once the watch has shown every change up to the revision
 // those questions were answered at: a revocation that returned before the
 // decision began (on any replica; writes settle before they return) is at
@@ -67,6 +86,10 @@ func (t *Tokens) WatchRevocations(ctx context.Context, w RevocationWatcher, orde
 		t.validity.stop()
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, errSchemaChanged) {
+			t.logger.Info("spicedb's schema changed; the revocation watch starts again from it")
+			continue
 		}
 		if time.Since(began) > time.Minute {
 			backoff = 100 * time.Millisecond
@@ -96,8 +119,21 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 	if err != nil {
 		return fmt.Errorf("starting the revocation watch: %w", err)
 	}
+	// Read after start: a schema written since is shown by the watch.
+	sch, err := w.ReadSchema(ctx, &v1.ReadSchemaRequest{})
+	if err != nil {
+		return fmt.Errorf("reading the schema for the revocation watch: %w", err)
+	}
+	diffs, err := schema.Differences(sch.GetSchemaText(), validityDefinitions()...)
+	if err != nil {
+		return fmt.Errorf("reading the schema for the revocation watch: %w", err)
+	}
+	vouch := len(diffs) == 0
+	if !vouch {
+		t.logger.Warn("spicedb's schema changes boxauthz's token definitions; token validity is asked of SpiceDB until they are restored", slog.Any("differences", diffs))
+	}
 	stream, err := w.Watch(ctx, &v1.WatchRequest{
-		OptionalObjectTypes: []string{typeAccessToken, typeFamily, typeAppGrant, typeApp},
+		OptionalObjectTypes: validityDefinitions()[:4],
 		OptionalStartCursor: resp.GetCheckedAt(),
 		OptionalUpdateKinds: []v1.WatchKind{v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES,
 			v1.WatchKind_WATCH_KIND_INCLUDE_SCHEMA_UPDATES, v1.WatchKind_WATCH_KIND_INCLUDE_CHECKPOINTS},
@@ -105,7 +141,10 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 	if err != nil {
 		return fmt.Errorf("starting the revocation watch: %w", err)
 	}
-	t.validity.start(order, start)
+	if vouch {
+		t.validity.start(order, start)
+	}
+	t.validity.watches.Add(1)
 	stalled := make(chan struct{})
 	limit := t.validity.stallLimit
 	go func() {
@@ -134,6 +173,12 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 			}
 			return fmt.Errorf("following the revocation watch: %w", err)
 		}
+		if msg.GetSchemaUpdated() {
+			return errSchemaChanged
+		}
+		if !vouch {
+			continue
+		}
 		rev, err := order(msg.GetChangesThrough())
 		if err != nil {
 			return fmt.Errorf("following the revocation watch: %w", err)
@@ -145,7 +190,7 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 			res := u.GetRelationship().GetResource()
 			changed = append(changed, dependency(res.GetObjectType(), res.GetObjectId()))
 		}
-		t.validity.observe(rev, changed, msg.GetSchemaUpdated())
+		t.validity.observe(rev, changed)
 	}
 }
 
@@ -192,6 +237,7 @@ type validity struct {
 	stallLimit  time.Duration // watchStallLimit, but for tests
 
 	watched, asked, late atomic.Uint64 // see ValidityStats
+	watches              atomic.Uint64 // watches started, for tests
 }
 
 type remembered struct {
@@ -239,31 +285,25 @@ func (v *validity) wakeLocked() {
 	v.advanced = make(chan struct{})
 }
 
-// observe records that the watch has shown every change through rev: among
-// them changes on the dependencies changed, and with all, a change that may
-// end any token (a schema change).
-func (v *validity) observe(rev int64, changed []string, all bool) {
+// observe records that the watch has shown every change through rev, among
+// them changes on the dependencies changed.
+func (v *validity) observe(rev int64, changed []string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if all {
+	if len(v.changed)+len(changed) > validityMax {
+		// Forget when each dependency last changed; the floor stands in
+		// for all of them. What is remembered stays: later changes still
+		// reach it through by.
 		v.floor = max(v.floor, rev)
-		v.resetLocked()
-	} else {
-		if len(v.changed)+len(changed) > validityMax {
-			// Forget when each dependency last changed; the floor stands in
-			// for all of them. What is remembered stays: later changes still
-			// reach it through by.
-			v.floor = max(v.floor, rev)
-			v.changed = map[string]int64{}
-		}
-		for _, d := range changed {
-			v.changed[d] = rev
-			for h := range v.by[d] {
-				// A change at or before the revision a token was found
-				// valid at is already in that answer.
-				if v.valid[h].at < rev {
-					v.forgetLocked(h)
-				}
+		v.changed = map[string]int64{}
+	}
+	for _, d := range changed {
+		v.changed[d] = rev
+		for h := range v.by[d] {
+			// A change at or before the revision a token was found
+			// valid at is already in that answer.
+			if v.valid[h].at < rev {
+				v.forgetLocked(h)
 			}
 		}
 	}

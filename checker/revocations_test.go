@@ -165,12 +165,12 @@ func TestRevocationWatchDown(t *testing.T) {
 // slowWatcher delivers SpiceDB's watch messages late, as a loaded replica
 // would see them.
 type slowWatcher struct {
-	c     checker.RevocationWatcher
+	checker.RevocationWatcher
 	delay time.Duration
 }
 
 func (w slowWatcher) Watch(ctx context.Context, in *v1.WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.WatchResponse], error) {
-	s, err := w.c.Watch(ctx, in, opts...)
+	s, err := w.RevocationWatcher.Watch(ctx, in, opts...)
 	return slowStream{s, w.delay}, err
 }
 
@@ -214,13 +214,13 @@ func TestRevocationWatchLagging(t *testing.T) {
 // frozenWatcher's first watches start and then deliver nothing, as a stuck
 // stream would; later ones are SpiceDB's own.
 type frozenWatcher struct {
-	c      checker.RevocationWatcher
+	checker.RevocationWatcher
 	frozen int32
 	calls  *atomic.Int32
 }
 
 func (w frozenWatcher) Watch(ctx context.Context, in *v1.WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.WatchResponse], error) {
-	s, err := w.c.Watch(ctx, in, opts...)
+	s, err := w.RevocationWatcher.Watch(ctx, in, opts...)
 	if w.calls.Add(1) > w.frozen || err != nil {
 		return s, err
 	}
@@ -409,20 +409,90 @@ func TestTokenValidityIsMonotone(t *testing.T) {
 	}
 }
 
-// TestRevocationWatchSchemaChange: writing the schema forgets every token.
+// TestRevocationWatchSchemaChange: writing the schema forgets every token
+// and the watch starts again from the new one. A schema that changes
+// boxauthz's token definitions can make validity depend on objects the
+// watch does not follow (here an exclusion through a kill switch): under
+// it nothing is vouched for, so turning the switch on ends the token at
+// once; with boxauthz's definitions back, tokens are vouched for again.
 func TestRevocationWatchSchemaChange(t *testing.T) {
+	ctx := context.Background()
 	a := newTokenEnv(t, testenv.Memory)
 	p := a.issue(t, "bob", "", "root_readwrite")
-	wantDecision(t, "first use", a.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+	use := func(step string, status int, code string) {
+		t.Helper()
+		wantDecision(t, step, a.decide(t, onItem(p.AccessToken, "preview", "file:a")), status, code)
+	}
+	writeSchema := func(text string) {
+		t.Helper()
+		if _, err := a.client.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("not %s within 5 s", what)
+			}
+		}
+	}
+	vouchedAfterUse := func() bool {
+		use("use", 200, "")
+		return checker.Vouched(a.tokens, p.AccessToken)
+	}
+	use("first use", 200, "")
 	if !checker.Vouched(a.tokens, p.AccessToken) {
 		t.Fatal("not vouched for after a use")
 	}
-	if _, err := a.client.WriteSchema(context.Background(), &v1.WriteSchemaRequest{Schema: schema.Text()}); err != nil {
-		t.Fatal(err)
+	restarted := func(what string) {
+		t.Helper()
+		n := checker.WatchesStarted(a.tokens)
+		eventually(what, func() bool { return checker.WatchesStarted(a.tokens) > n })
 	}
-	for deadline := time.Now().Add(5 * time.Second); checker.Vouched(a.tokens, p.AccessToken); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("still vouched for 5 s after a schema write")
+	writeSchema(schema.Text())
+	restarted("watch restarted after a schema write")
+	if checker.Vouched(a.tokens, p.AccessToken) {
+		t.Fatal("still vouched for after a schema write")
+	}
+	eventually("vouched for again under the same schema", vouchedAfterUse)
+
+	killable := strings.Replace(strings.Replace(schema.Text(),
+		"\trelation refresh: boxauthz_refresh_token with expiration\n",
+		"\trelation refresh: boxauthz_refresh_token with expiration\n\trelation kill: boxauthz_killswitch\n", 1),
+		"permission valid = alive & family->alive & grant->live & (root + parent->valid)",
+		"permission valid = (alive & family->alive & grant->live & (root + parent->valid)) - kill->engaged", 1) +
+		"\ndefinition boxauthz_killswitch {\n\trelation engaged: boxauthz_flag\n}\n"
+	if killable == schema.Text()+"\ndefinition boxauthz_killswitch {\n\trelation engaged: boxauthz_flag\n}\n" {
+		t.Fatal("the token definition to change was not found in the schema")
+	}
+	writeSchema(killable)
+	restarted("watch restarted under a changed token definition")
+	sum := sha256.Sum256([]byte(p.AccessToken))
+	kill := &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: "boxauthz_access_token", ObjectId: hex.EncodeToString(sum[:])},
+		Relation: "kill", Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "boxauthz_killswitch", ObjectId: "k"}}}
+	on := &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: "boxauthz_killswitch", ObjectId: "k"},
+		Relation: "engaged", Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "boxauthz_flag", ObjectId: "on"}}}
+	write := func(op v1.RelationshipUpdate_Operation, rels ...*v1.Relationship) {
+		t.Helper()
+		var ups []*v1.RelationshipUpdate
+		for _, r := range rels {
+			ups = append(ups, &v1.RelationshipUpdate{Operation: op, Relationship: r})
+		}
+		if _, err := a.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups}); err != nil {
+			t.Fatal(err)
 		}
 	}
+	write(v1.RelationshipUpdate_OPERATION_TOUCH, kill)
+	use("with its kill switch off", 200, "")
+	if checker.Vouched(a.tokens, p.AccessToken) {
+		t.Fatal("vouched for under a schema that changes boxauthz's token definitions")
+	}
+	write(v1.RelationshipUpdate_OPERATION_TOUCH, on) // a change on an object the watch does not follow
+	use("with its kill switch on", 401, "invalid_token")
+
+	write(v1.RelationshipUpdate_OPERATION_DELETE, kill, on)
+	writeSchema(schema.Text())
+	restarted("watch restarted with boxauthz's definitions back")
+	eventually("vouching again with boxauthz's definitions back", vouchedAfterUse)
 }

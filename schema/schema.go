@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -147,6 +148,44 @@ func Compare(stored string) (State, error) {
 		return Compatible, nil
 	}
 	return Current, nil
+}
+
+// Differences lists how the named definitions of a stored schema differ
+// from ours: any change but to comments, additions included (a subject type
+// added to a relation can carry a permission to objects of a new type).
+// None means the stored schema holds exactly our definitions of them.
+func Differences(stored string, names ...string) ([]string, error) {
+	ours, err := compile("boxauthz", text)
+	if err != nil {
+		return nil, err
+	}
+	theirs, err := compile("stored", stored)
+	if err != nil {
+		return nil, fmt.Errorf("compiling the stored schema: %w", err)
+	}
+	d, err := diff.DiffSchemas(diff.NewDiffableSchemaFromCompiledSchema(ours), diff.NewDiffableSchemaFromCompiledSchema(theirs), caveattypes.Default.TypeSet)
+	if err != nil {
+		return nil, fmt.Errorf("comparing the stored schema with boxauthz's: %w", err)
+	}
+	var problems []string
+	for _, n := range names {
+		if slices.Contains(d.RemovedNamespaces, n) {
+			problems = append(problems, fmt.Sprintf("definition %s is missing", n))
+		}
+		nd, ok := d.ChangedNamespaces[n]
+		if !ok {
+			continue
+		}
+		for _, delta := range nd.Deltas() {
+			switch delta.Type {
+			case nsdiff.NamespaceCommentsChanged, nsdiff.ChangedPermissionComment, nsdiff.ChangedRelationComment:
+			default:
+				problems = append(problems, fmt.Sprintf("%s#%s: %s", n, delta.RelationName, delta.Type))
+			}
+		}
+	}
+	sort.Strings(problems)
+	return problems, nil
 }
 
 // Write writes this schema to the SpiceDB behind w and returns the

@@ -50,6 +50,37 @@ func TestCompare(t *testing.T) {
 	}
 }
 
+func TestDifferences(t *testing.T) {
+	tokenDefs := []string{"boxauthz_access_token", "boxauthz_token_family", "boxauthz_app_grant", "boxauthz_app", "boxauthz_flag"}
+	tests := []struct {
+		name   string
+		stored string
+		want   string // "" for none
+	}{
+		{name: "ours", stored: Text()},
+		{name: "extended elsewhere", stored: strings.Replace(Text(), "relation service_account: user:*", "relation service_account: user:*\n\trelation nickname: user", 1)},
+		{name: "comment", stored: strings.Replace(Text(), "definition boxauthz_token_family {", "// ours, annotated\ndefinition boxauthz_token_family {", 1)},
+		{name: "relation added", stored: strings.Replace(Text(), "relation as_user: boxauthz_flag", "relation as_user: boxauthz_flag\n\trelation note: boxauthz_flag", 1), want: "boxauthz_app#note"},
+		{name: "subject type added", stored: strings.Replace(Text(), "relation alive: boxauthz_flag with expiration\n}", "relation alive: boxauthz_flag with expiration | user:*\n}", 1), want: "boxauthz_token_family#alive"},
+		{name: "permission changed", stored: strings.Replace(Text(), "permission live = authorized & app->live", "permission live = authorized", 1), want: "boxauthz_app_grant#live"},
+		{name: "definition missing", stored: strings.Replace(strings.Replace(Text(), "definition boxauthz_flag {}", "definition boxauthz_flag2 {}", 1), ": boxauthz_flag", ": boxauthz_flag2", -1), want: "definition boxauthz_flag is missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Differences(tt.stored, tokenDefs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == "" && len(got) > 0 || tt.want != "" && !strings.Contains(strings.Join(got, "; "), tt.want) {
+				t.Fatalf("Differences = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if _, err := Differences("definition {", tokenDefs...); err == nil || !strings.Contains(err.Error(), "stored schema") {
+		t.Errorf("a schema that does not compile: err = %v, want one naming the stored schema", err)
+	}
+}
+
 func TestEncodeID(t *testing.T) {
 	for _, id := range []string{"bob", "alice@example.com", "a.b.c", "x-y_z", "0"} {
 		enc := EncodeID(id)
