@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	gosync "sync"
 	"sync/atomic"
 	"time"
@@ -468,13 +469,20 @@ func (t *Tokens) rememberValid(ctx context.Context, meta *tokenMeta, now time.Ti
 	if !t.validity.running() {
 		return
 	}
-	app, ok := grantApp(meta.grant)
-	if !ok {
-		return
-	}
-	deps := []string{dependency(typeFamily, meta.family), dependency(typeAppGrant, meta.grant), dependency(typeApp, app)}
+	var deps []string
 	for m, n := meta, 0; ; n++ {
-		deps = append(deps, dependency(typeAccessToken, m.hash))
+		// A downscoped token shares its parent's family and grant, as
+		// boxauthz writes them; each is named all the same, so that what
+		// is remembered follows the relationships, not that rule.
+		app, ok := grantApp(m.grant)
+		if m.irregular || !ok {
+			return
+		}
+		for _, d := range []string{dependency(typeAccessToken, m.hash), dependency(typeFamily, m.family), dependency(typeAppGrant, m.grant), dependency(typeApp, app)} {
+			if !slices.Contains(deps, d) {
+				deps = append(deps, d)
+			}
+		}
 		if m.parent == "" {
 			break
 		}

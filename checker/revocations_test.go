@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
@@ -296,6 +297,36 @@ func TestReplicaStartKeepsVouching(t *testing.T) {
 	wantDecision(t, "after another replica started", a.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
 	if s := a.tokens.ValidityStats(); s.Watched != before.Watched+1 || s.Asked != before.Asked {
 		t.Errorf("stats %+v after %+v: want the decision vouched for by the watch", s, before)
+	}
+}
+
+// TestIrregularTokenNotVouched: a token whose relationships boxauthz did
+// not write as it does (here a second grant, written straight to SpiceDB)
+// may be valid through objects its description does not name, so the watch
+// does not vouch for it; it is asked of SpiceDB on every use.
+func TestIrregularTokenNotVouched(t *testing.T) {
+	a := newTokenEnv(t, testenv.Memory)
+	b := replicaOf(t, a) // reads the token from SpiceDB, not from its issue
+	defer watchWith(t, b, a.client)()
+	p := a.issue(t, "bob", "", "root_readwrite")
+	sum := sha256.Sum256([]byte(p.AccessToken))
+	extra := &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: "boxauthz_access_token", ObjectId: hex.EncodeToString(sum[:])},
+		Relation: "grant", Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "boxauthz_app_grant", ObjectId: "other|g|e|n"}},
+		OptionalExpiresAt: timestamppb.New(time.Now().Add(time.Hour))}
+	if _, err := a.client.WriteRelationships(context.Background(), &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{
+		{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: extra}}}); err != nil {
+		t.Fatal(err)
+	}
+	q := a.issue(t, "bob", "", "root_readwrite")
+	for _, step := range []string{"first use", "second use"} {
+		wantDecision(t, step, b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+		wantDecision(t, step, b.decide(t, onItem(q.AccessToken, "preview", "file:a")), 200, "")
+	}
+	if checker.Vouched(b.tokens, p.AccessToken) {
+		t.Error("a token with two grants is vouched for")
+	}
+	if !checker.Vouched(b.tokens, q.AccessToken) {
+		t.Error("a regular token used twice is not vouched for")
 	}
 }
 

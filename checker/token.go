@@ -1004,6 +1004,11 @@ type tokenMeta struct {
 	refresh  string
 	family   string
 	grant    string
+	// irregular: more than one parent, family or grant, or no family or
+	// grant, which boxauthz never writes. Such a token's validity may
+	// depend on objects its fields do not name, so the revocation watch
+	// does not vouch for it.
+	irregular bool
 }
 
 func (t *Tokens) readAccess(ctx context.Context, hash string) (*tokenMeta, bool, error) {
@@ -1012,8 +1017,10 @@ func (t *Tokens) readAccess(ctx context.Context, hash string) (*tokenMeta, bool,
 		return nil, false, err
 	}
 	m := &tokenMeta{hash: hash}
+	links := map[string]int{}
 	for _, r := range rels {
 		s := r.GetSubject().GetObject()
+		links[r.GetRelation()]++
 		switch r.GetRelation() {
 		case relUser:
 			m.user = schema.DecodeID(s.GetObjectId())
@@ -1032,6 +1039,7 @@ func (t *Tokens) readAccess(ctx context.Context, hash string) (*tokenMeta, bool,
 			m.grant = s.GetObjectId()
 		}
 	}
+	m.irregular = links[relParent] > 1 || links[relFamily] != 1 || links[relGrant] != 1
 	return m, m.user != "", nil
 }
 
