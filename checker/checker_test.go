@@ -26,7 +26,7 @@ func setup(t testing.TB, ds testenv.Datastore, events ...string) (*checker.Check
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := sync.NewApplier(c).Apply(context.Background(), evs)
+	res, err := sync.NewApplier(c, sync.WithLogger(quietLogger())).Apply(context.Background(), evs)
 	if err != nil {
 		t.Fatal(err)
 	}
