@@ -57,7 +57,9 @@ type OutboxSource struct {
 type OutboxStats struct {
 	Applied, Duplicates, DeadLetters int
 	Position                         string
-	// Lag is how old the oldest row not yet applied was at the last poll.
+	// Lag is how old the oldest row not yet applied was at the last poll,
+	// counting committed rows held back behind an older transaction still
+	// open anywhere in the PostgreSQL cluster.
 	Lag time.Duration
 }
 
@@ -126,6 +128,7 @@ func (o *OutboxSource) Run(ctx context.Context, a *Applier) (OutboxStats, error)
 	txid, id := m[1], m[2]
 	st.Position = pos
 	o.Logger.InfoContext(ctx, "mirroring outbox", "source", o.Name, "from", pos, "follow", o.Follow)
+	holding := false
 	for {
 		rows, err := conn.Query(ctx, `
 SELECT txid::text, id, event::text, extract(epoch from now() - created_at)
@@ -212,6 +215,21 @@ SELECT txid::text, id, event::text, extract(epoch from now() - created_at)
 		if n == o.BatchSize {
 			continue
 		}
+		// Rows past the horizon: committed, but a transaction older than
+		// them is still open (in any database of the cluster: xids are
+		// cluster-wide). They wait for it, and show in the lag.
+		held, err := o.heldBack(ctx, conn, txid, id)
+		if err != nil {
+			return st, err
+		}
+		if held > 0 {
+			st.Lag = held
+			a.metrics.lag(o.Name, -1, held)
+			if !holding {
+				o.Logger.InfoContext(ctx, "outbox rows wait for an older transaction still open in the cluster", "source", o.Name, "oldest_waiting", held.Round(time.Millisecond))
+			}
+		}
+		holding = held > 0
 		if !o.Follow {
 			return st, nil
 		}
@@ -221,6 +239,25 @@ SELECT txid::text, id, event::text, extract(epoch from now() - created_at)
 		case <-time.After(o.PollInterval):
 		}
 	}
+}
+
+// heldBack is the age of the oldest row after (txid, id) that the horizon
+// keeps back, or 0 when there is none.
+func (o *OutboxSource) heldBack(ctx context.Context, conn *pgx.Conn, txid, id string) (time.Duration, error) {
+	var age float64
+	err := conn.QueryRow(ctx, `
+SELECT extract(epoch from now() - created_at)
+  FROM boxauthz_outbox
+ WHERE (txid, id) > ($1::text::xid8, $2::bigint)
+ ORDER BY txid, id
+ LIMIT 1`, txid, id).Scan(&age)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading the outbox: %w", err)
+	}
+	return max(time.Duration(age*float64(time.Second)), time.Nanosecond), nil
 }
 
 type deadRow struct {
