@@ -10,9 +10,14 @@ func SetOneRequest(a *Authorizer, on bool) { a.oneRequest = on }
 // Watching says whether the revocation watch is following SpiceDB.
 func Watching(t *Tokens) bool { return t.validity.running() }
 
-// Vouched says whether the revocation watch vouches for token now, so an
-// authorization with it leaves the validity question out.
-func Vouched(t *Tokens, token string) bool { return t.validity.known(hashToken(token), t.now()) }
+// Vouched says whether the revocation watch remembers token as valid now,
+// so an authorization with it leaves the validity question out once the
+// watch is not behind (a loaded machine can put it behind for a moment).
+func Vouched(t *Tokens, token string) bool { return t.validity.remembered(hashToken(token), t.now()) }
+
+// SetFenceWait sets how long a decision waits for the revocation watch, so
+// that a test can count on the watch confirming on a loaded machine.
+func SetFenceWait(t *Tokens, d time.Duration) { t.validity.fenceWait = d }
 
 // SetWatchStallLimit shortens how long the revocation watch may stay behind
 // before it is restarted; call it before WatchRevocations.

@@ -236,6 +236,7 @@ type validity struct {
 	behind      int64
 	behindSince time.Time
 	stallLimit  time.Duration // watchStallLimit, but for tests
+	fenceWait   time.Duration // fenceWait, but for tests
 
 	watched, asked, late atomic.Uint64 // see ValidityStats
 	watches              atomic.Uint64 // watches started, for tests
@@ -248,7 +249,7 @@ type remembered struct {
 }
 
 func newValidity() *validity {
-	v := &validity{advanced: make(chan struct{}), stallLimit: watchStallLimit}
+	v := &validity{advanced: make(chan struct{}), stallLimit: watchStallLimit, fenceWait: fenceWait}
 	v.resetLocked()
 	return v
 }
@@ -362,8 +363,20 @@ func (v *validity) forgetLocked(hash string) {
 func (v *validity) known(hash string, now time.Time) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	return v.behind == 0 && v.rememberedLocked(hash, now)
+}
+
+// remembered says whether hash is remembered as valid at now, whether or
+// not the watch is behind.
+func (v *validity) remembered(hash string, now time.Time) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.rememberedLocked(hash, now)
+}
+
+func (v *validity) rememberedLocked(hash string, now time.Time) bool {
 	r, ok := v.valid[hash]
-	return v.order != nil && v.behind == 0 && ok && now.Before(r.expires)
+	return v.order != nil && ok && now.Before(r.expires)
 }
 
 // confirm says whether hash was valid at every revision of at, the answers
@@ -385,7 +398,7 @@ func (v *validity) confirm(ctx context.Context, hash string, now time.Time, at .
 		}
 		latest = max(latest, r)
 	}
-	timer := time.NewTimer(fenceWait)
+	timer := time.NewTimer(v.fenceWait)
 	defer timer.Stop()
 	for {
 		v.mu.Lock()

@@ -39,10 +39,14 @@ func TestValidityRules(t *testing.T) {
 	if v.confirm(ctx, "h", now, at(10), at(11)) {
 		t.Error("confirmed at a revision the watch has not shown")
 	}
+	// Long enough that a loaded machine cannot make the wait run out
+	// before the watch catches up.
+	v.fenceWait = time.Minute
 	go func() { time.Sleep(2 * time.Millisecond); v.observe(11, nil) }()
 	if !v.confirm(ctx, "h", now, at(11)) {
 		t.Error("not confirmed once the watch caught up")
 	}
+	v.fenceWait = fenceWait
 	v.observe(10, []string{"fam:f"}) // reported late: already in the answer at 10
 	if !v.known("h", now) {
 		t.Error("forgotten for a change at the revision it was found valid at")
