@@ -182,7 +182,10 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	}
 }
 
-func TestEmbeddedSizeWarning(t *testing.T) {
+// TestEmbeddedWarnings: serve on the embedded store warns once past the
+// relationships it serves well and once past the heap its kept revisions
+// take, each pointing at PostgreSQL, and stops watching after both.
+func TestEmbeddedWarnings(t *testing.T) {
 	st, err := openStack(context.Background(), &spicedbFlags{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -195,21 +198,36 @@ func TestEmbeddedSizeWarning(t *testing.T) {
 	if err != nil || n < 50 {
 		t.Fatalf("count = %d, %v; want the sample's relationships", n, err)
 	}
-	var logs bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		watchEmbeddedSize(ctx, st.countRelationships, 10*time.Millisecond, n-1, slog.New(slog.NewTextHandler(&logs, nil)))
-		close(done)
-	}()
-	select {
-	case <-done: // it returns after warning once
-	case <-ctx.Done():
-		t.Fatal("no warning within 5s")
-	}
-	if !strings.Contains(logs.String(), "PostgreSQL") || strings.Count(logs.String(), "level=WARN") != 1 {
-		t.Fatalf("want one warning pointing at PostgreSQL, got %q", logs.String())
+	for _, c := range []struct {
+		name  string
+		lim   embeddedLimits
+		heap  uint64
+		warns []string
+	}{
+		{"relationships", embeddedLimits{relationships: n - 1, heapBytes: 1 << 30}, 1 << 20, []string{"many relationships"}},
+		{"heap", embeddedLimits{relationships: n, heapBytes: 1 << 30}, 1<<30 + 1, []string{"every revision"}},
+		{"both", embeddedLimits{relationships: n - 1, heapBytes: 1 << 20}, 1<<20 + 1, []string{"many relationships", "every revision"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			done := make(chan struct{})
+			go func() {
+				watchEmbedded(ctx, st.countRelationships, func() uint64 { return c.heap }, 10*time.Millisecond, c.lim, slog.New(slog.NewTextHandler(&logs, nil)))
+				close(done)
+			}()
+			<-done // after warning once of each, or at the deadline
+			out := logs.String()
+			if strings.Count(out, "level=WARN") != len(c.warns) || strings.Count(out, "PostgreSQL") != len(c.warns) {
+				t.Fatalf("want %d warnings pointing at PostgreSQL (%q), got %q", len(c.warns), c.warns, out)
+			}
+			for _, w := range c.warns {
+				if !strings.Contains(out, w) {
+					t.Errorf("no warning of %q in %q", w, out)
+				}
+			}
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,9 +20,14 @@ import (
 	"github.com/boxauthz/boxauthz/sync"
 )
 
-// embeddedWarnAt is where the in-memory datastore stops being a good idea: it
-// scans every row of a type and relation on each read.
-const embeddedWarnAt = 100_000
+// embeddedLimits are where the in-memory datastore stops being a good idea.
+type embeddedLimits struct {
+	// relationships: it scans every row of a type and relation on each read.
+	relationships int
+	// heapBytes: it keeps every revision (about 11 KB per write) for as
+	// long as the process runs.
+	heapBytes uint64
+}
 
 func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -92,7 +98,7 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 		// The in-memory store's revisions are one total order, what lets a
 		// decision trust the watch instead of asking for token validity.
 		go tokens.WatchRevocations(ctx, st.client, spicedb.MemoryRevision)
-		go watchEmbeddedSize(ctx, st.countRelationships, time.Minute, embeddedWarnAt, logger)
+		go watchEmbedded(ctx, st.countRelationships, heapInUse, time.Minute, embeddedLimits{relationships: 100_000, heapBytes: 1 << 30}, logger)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -108,27 +114,37 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	return srv.Shutdown(shutdownCtx)
 }
 
-// watchEmbeddedSize warns once when the embedded store grows past warnAt
-// relationships, what it serves well.
-func watchEmbeddedSize(ctx context.Context, count func(context.Context) (int, error), every time.Duration, warnAt int, logger *slog.Logger) {
+// watchEmbedded warns once when the embedded store holds more relationships
+// than it serves well, and once when the process's heap, where it keeps
+// every revision, grows past the limit.
+func watchEmbedded(ctx context.Context, count func(context.Context) (int, error), heap func() uint64, every time.Duration, lim embeddedLimits, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
+	var warnedSize, warnedHeap bool
+	for !warnedSize || !warnedHeap {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		n, err := count(ctx)
-		if err != nil {
-			continue
-		}
-		if n > warnAt {
+		if n, err := count(ctx); !warnedSize && err == nil && n > lim.relationships {
 			logger.Warn("the embedded in-memory SpiceDB holds many relationships; it scans every row of a type and relation on each read, so checks slow down and memory grows. Use an external SpiceDB on PostgreSQL (--spicedb-endpoint) for production",
-				"relationships", n, "warn_at", warnAt)
-			return
+				"relationships", n, "warn_at", lim.relationships)
+			warnedSize = true
+		}
+		if h := heap(); !warnedHeap && h > lim.heapBytes {
+			logger.Warn("the embedded in-memory SpiceDB keeps every revision (about 11 KB per write) for as long as the process runs, so memory grows with every write. Use an external SpiceDB on PostgreSQL (--spicedb-endpoint) for a long-running deployment",
+				"heap_bytes", h, "warn_at", lim.heapBytes)
+			warnedHeap = true
 		}
 	}
+}
+
+// heapInUse is the Go heap in use, SpiceDB's in-memory store included.
+func heapInUse() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
 }
 
 // follow runs a source for as long as serve runs, starting it again after a
