@@ -67,12 +67,13 @@ const (
 // and unions, no exclusion (TestTokenValidityIsMonotone), so a relationship
 // written elsewhere never turns it off. That holds for boxauthz's schema,
 // so the watch vouches only while SpiceDB holds boxauthz's definitions of
-// tokens unchanged, and starts again from any new schema. A decision then asks only its other questions and trusts
-// the memory only once the watch has shown every change up to the revision
-// those questions were answered at: a revocation that returned before the
-// decision began (on any replica; writes settle before they return) is at
-// or before that revision, so it has been seen. Otherwise the decision asks
-// SpiceDB as it would without the watch.
+// tokens unchanged, and starts again from any new schema. A decision then
+// asks only its other questions and trusts the memory only once the watch
+// has shown every change up to the revision those questions were answered
+// at: a revocation that returned before the decision began (on any
+// replica; writes settle before they return) is at or before that
+// revision, so it has been seen. Otherwise the decision asks SpiceDB as it
+// would without the watch.
 //
 // order must be the datastore's revision order; with none (PostgreSQL),
 // do not call WatchRevocations: every decision asks SpiceDB. While the watch
