@@ -26,3 +26,6 @@ func SetWatchStallLimit(t *Tokens, d time.Duration) { t.validity.stallLimit = d 
 // WatchesStarted counts the revocation watches t has started (one more
 // after each restart), vouching or not.
 func WatchesStarted(t *Tokens) uint64 { return t.validity.watches.Load() }
+
+// TokenID is the SpiceDB object id of an access token: its hash.
+func TokenID(token string) string { return hashToken(token) }

@@ -29,14 +29,15 @@ type RevocationWatcher interface {
 	ReadSchema(ctx context.Context, in *v1.ReadSchemaRequest, opts ...grpc.CallOption) (*v1.ReadSchemaResponse, error)
 }
 
+// watchedTypes are the object types whose relationships make a token
+// valid: the watch follows their changes.
+func watchedTypes() []string { return []string{typeAccessToken, typeFamily, typeAppGrant, typeApp} }
+
 // validityDefinitions are the schema definitions a token's validity is
-// made of. The watch follows changes to the first four; it vouches for
-// tokens only while the stored schema holds exactly boxauthz's definitions
-// of all five, since a changed one could make validity depend on objects
-// the watch does not follow.
-func validityDefinitions() []string {
-	return []string{typeAccessToken, typeFamily, typeAppGrant, typeApp, typeFlag}
-}
+// made of. The watch vouches for tokens only while the stored schema holds
+// exactly boxauthz's definitions of them, since a changed one could make
+// validity depend on objects the watch does not follow.
+func validityDefinitions() []string { return append(watchedTypes(), typeFlag) }
 
 // errSchemaChanged ends a watch when SpiceDB's schema changes, so that the
 // next one starts from the new schema.
@@ -135,7 +136,7 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 		t.logger.Warn("spicedb's schema changes boxauthz's token definitions; token validity is asked of SpiceDB until they are restored", slog.Any("differences", diffs))
 	}
 	stream, err := w.Watch(ctx, &v1.WatchRequest{
-		OptionalObjectTypes: validityDefinitions()[:4],
+		OptionalObjectTypes: watchedTypes(),
 		OptionalStartCursor: resp.GetCheckedAt(),
 		OptionalUpdateKinds: []v1.WatchKind{v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES,
 			v1.WatchKind_WATCH_KIND_INCLUDE_SCHEMA_UPDATES, v1.WatchKind_WATCH_KIND_INCLUDE_CHECKPOINTS},

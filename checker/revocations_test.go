@@ -2,8 +2,6 @@ package checker_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -47,6 +45,25 @@ func watchWith(t testing.TB, r *tokenEnv, w checker.RevocationWatcher) (stop fun
 		}
 	}
 	return func() { cancel(); <-done }
+}
+
+// rel is the relationship resType:resID#relation@subType:subID.
+func rel(resType, resID, relation, subType, subID string) *v1.Relationship {
+	return &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: resType, ObjectId: resID}, Relation: relation,
+		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: subType, ObjectId: subID}}}
+}
+
+// writeRels writes rels straight to SpiceDB, as something other than
+// boxauthz would.
+func writeRels(t *testing.T, c *spicedb.Client, op v1.RelationshipUpdate_Operation, rels ...*v1.Relationship) {
+	t.Helper()
+	var ups []*v1.RelationshipUpdate
+	for _, r := range rels {
+		ups = append(ups, &v1.RelationshipUpdate{Operation: op, Relationship: r})
+	}
+	if _, err := c.WriteRelationships(context.Background(), &v1.WriteRelationshipsRequest{Updates: ups}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestRevocationWatchAcrossReplicas: replica b vouches for tokens through
@@ -309,14 +326,9 @@ func TestIrregularTokenNotVouched(t *testing.T) {
 	b := replicaOf(t, a) // reads the token from SpiceDB, not from its issue
 	defer watchWith(t, b, a.client)()
 	p := a.issue(t, "bob", "", "root_readwrite")
-	sum := sha256.Sum256([]byte(p.AccessToken))
-	extra := &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: "boxauthz_access_token", ObjectId: hex.EncodeToString(sum[:])},
-		Relation: "grant", Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "boxauthz_app_grant", ObjectId: "other|g|e|n"}},
-		OptionalExpiresAt: timestamppb.New(time.Now().Add(time.Hour))}
-	if _, err := a.client.WriteRelationships(context.Background(), &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{
-		{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: extra}}}); err != nil {
-		t.Fatal(err)
-	}
+	extra := rel("boxauthz_access_token", checker.TokenID(p.AccessToken), "grant", "boxauthz_app_grant", "other|g|e|n")
+	extra.OptionalExpiresAt = timestamppb.New(time.Now().Add(time.Hour))
+	writeRels(t, a.client, v1.RelationshipUpdate_OPERATION_TOUCH, extra)
 	q := a.issue(t, "bob", "", "root_readwrite")
 	for _, step := range []string{"first use", "second use"} {
 		wantDecision(t, step, b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
@@ -393,7 +405,6 @@ func familySwitchOutlivesItsTokens(t *testing.T, ds testenv.Datastore) {
 // expiries reads when an access token's switch and its family's expire.
 func expiries(t *testing.T, c *spicedb.Client, token string) (tokenExp, familyExp time.Time) {
 	t.Helper()
-	sum := sha256.Sum256([]byte(token))
 	read := func(typ, id string) []*v1.Relationship {
 		rels, _, err := spicedb.ReadAll(context.Background(), c, &v1.ReadRelationshipsRequest{
 			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
@@ -404,7 +415,7 @@ func expiries(t *testing.T, c *spicedb.Client, token string) (tokenExp, familyEx
 		return rels
 	}
 	family := ""
-	for _, r := range read("boxauthz_access_token", hex.EncodeToString(sum[:])) {
+	for _, r := range read("boxauthz_access_token", checker.TokenID(token)) {
 		switch r.GetRelation() {
 		case "alive":
 			tokenExp = r.GetOptionalExpiresAt().AsTime()
@@ -499,30 +510,17 @@ func TestRevocationWatchSchemaChange(t *testing.T) {
 	}
 	writeSchema(killable)
 	restarted("watch restarted under a changed token definition")
-	sum := sha256.Sum256([]byte(p.AccessToken))
-	kill := &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: "boxauthz_access_token", ObjectId: hex.EncodeToString(sum[:])},
-		Relation: "kill", Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "boxauthz_killswitch", ObjectId: "k"}}}
-	on := &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: "boxauthz_killswitch", ObjectId: "k"},
-		Relation: "engaged", Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "boxauthz_flag", ObjectId: "on"}}}
-	write := func(op v1.RelationshipUpdate_Operation, rels ...*v1.Relationship) {
-		t.Helper()
-		var ups []*v1.RelationshipUpdate
-		for _, r := range rels {
-			ups = append(ups, &v1.RelationshipUpdate{Operation: op, Relationship: r})
-		}
-		if _, err := a.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(v1.RelationshipUpdate_OPERATION_TOUCH, kill)
+	kill := rel("boxauthz_access_token", checker.TokenID(p.AccessToken), "kill", "boxauthz_killswitch", "k")
+	on := rel("boxauthz_killswitch", "k", "engaged", "boxauthz_flag", "on")
+	writeRels(t, a.client, v1.RelationshipUpdate_OPERATION_TOUCH, kill)
 	use("with its kill switch off", 200, "")
 	if checker.Vouched(a.tokens, p.AccessToken) {
 		t.Fatal("vouched for under a schema that changes boxauthz's token definitions")
 	}
-	write(v1.RelationshipUpdate_OPERATION_TOUCH, on) // a change on an object the watch does not follow
+	writeRels(t, a.client, v1.RelationshipUpdate_OPERATION_TOUCH, on) // a change on an object the watch does not follow
 	use("with its kill switch on", 401, "invalid_token")
 
-	write(v1.RelationshipUpdate_OPERATION_DELETE, kill, on)
+	writeRels(t, a.client, v1.RelationshipUpdate_OPERATION_DELETE, kill, on)
 	writeSchema(schema.Text())
 	restarted("watch restarted with boxauthz's definitions back")
 	eventually("vouching again with boxauthz's definitions back", vouchedAfterUse)

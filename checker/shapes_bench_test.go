@@ -2,8 +2,6 @@ package checker_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"slices"
 	gosync "sync"
 	"testing"
@@ -29,8 +27,7 @@ func BenchmarkRequestShapes(b *testing.B) {
 	env := newTokenEnv(b, benchDatastore(), checker.WithTokenLogger(quietLogger()))
 	ctx := context.Background()
 	tok := env.issue(b, "bob", "", "root_readwrite").AccessToken
-	sum := sha256.Sum256([]byte(tok))
-	h := hex.EncodeToString(sum[:])
+	h := checker.TokenID(tok)
 	fc := &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
 	file := &v1.ObjectReference{ObjectType: "file", ObjectId: "a"}
 	bob := &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "bob"}}

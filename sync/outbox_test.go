@@ -12,17 +12,26 @@ import (
 	"github.com/boxauthz/boxauthz/sync"
 )
 
-func TestOutboxSource(t *testing.T) {
-	appDB := testenv.PostgresDatabase(t)
+// outboxDB is a fresh database holding the outbox tables, and a connection
+// to it as the application's.
+func outboxDB(t *testing.T) (dsn string, app *pgx.Conn) {
+	t.Helper()
 	ctx := context.Background()
-	app, err := pgx.Connect(ctx, appDB)
+	dsn = testenv.PostgresDatabase(t)
+	app, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer app.Close(ctx)
+	t.Cleanup(func() { app.Close(ctx) })
 	if _, err := app.Exec(ctx, sync.OutboxDDL); err != nil {
 		t.Fatal(err)
 	}
+	return dsn, app
+}
+
+func TestOutboxSource(t *testing.T) {
+	ctx := context.Background()
+	appDB, app := outboxDB(t)
 	insert := func(tx pgx.Tx, ev string) {
 		t.Helper()
 		if _, err := tx.Exec(ctx, `INSERT INTO boxauthz_outbox (event) VALUES ($1)`, ev); err != nil {
@@ -126,16 +135,8 @@ func TestOutboxSource(t *testing.T) {
 // show in the lag, and are applied once it ends.
 func TestOutboxWaitsForTransactionsElsewhere(t *testing.T) {
 	ctx := context.Background()
-	appDB, otherDB := testenv.PostgresDatabase(t), testenv.PostgresDatabase(t)
-	app, err := pgx.Connect(ctx, appDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close(ctx)
-	if _, err := app.Exec(ctx, sync.OutboxDDL); err != nil {
-		t.Fatal(err)
-	}
-	other, err := pgx.Connect(ctx, otherDB)
+	appDB, app := outboxDB(t)
+	other, err := pgx.Connect(ctx, testenv.PostgresDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}
