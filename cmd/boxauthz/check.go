@@ -20,7 +20,8 @@ import (
 func checkCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	server := fs.String("server", "http://127.0.0.1:8080", "boxauthz server to ask")
-	adminKey := fs.String("admin-key", "", "the server's admin key")
+	var ak adminKeyFlags
+	ak.register(fs, "the server's admin key")
 	explain := fs.Bool("explain", false, "say what allows it, or why not")
 	link := fs.String("shared-link", "", "a shared link the caller presents, as type:id")
 	var sf spicedbFlags
@@ -70,8 +71,14 @@ func checkCmd(ctx context.Context, args []string, stdout io.Writer) error {
 				return &exitError{code: 2, err: err}
 			}
 		}
-	} else if err := postJSON(ctx, strings.TrimSuffix(*server, "/")+"/v1/check", *adminKey, body, &out); err != nil {
-		return &exitError{code: 2, err: err}
+	} else {
+		adminKey, err := ak.value()
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		if err := postJSON(ctx, strings.TrimSuffix(*server, "/")+"/v1/check", adminKey, body, &out); err != nil {
+			return &exitError{code: 2, err: err}
+		}
 	}
 	verdict := "denied"
 	if out.Allowed {

@@ -73,3 +73,35 @@ func (s *spicedbFlags) external() (spicedb.ExternalConfig, error) {
 	}
 	return cfg, nil
 }
+
+// adminKeyFlags read the admin key from the command line, the environment
+// or a file; the file keeps the key out of ps and /proc/<pid>/cmdline.
+type adminKeyFlags struct{ key, file string }
+
+func (a *adminKeyFlags) register(fs *flag.FlagSet, usage string) {
+	fs.StringVar(&a.key, "admin-key", "", usage)
+	fs.StringVar(&a.file, "admin-key-file", "", "file holding the admin key (one line); keeps it out of the process list")
+}
+
+// value is the admin key: from --admin-key-file when given, trailing line
+// break and spaces trimmed.
+func (a *adminKeyFlags) value() (string, error) {
+	if a.file == "" {
+		return a.key, nil
+	}
+	if a.key != "" {
+		return "", fmt.Errorf("--admin-key and --admin-key-file are both set: give one")
+	}
+	b, err := os.ReadFile(a.file)
+	if err != nil {
+		return "", fmt.Errorf("--admin-key-file: %w", err)
+	}
+	k := strings.TrimSpace(string(b))
+	if k == "" {
+		return "", fmt.Errorf("--admin-key-file %s: the file is empty", a.file)
+	}
+	if strings.ContainsAny(k, "\r\n") {
+		return "", fmt.Errorf("--admin-key-file %s: want the key on one line", a.file)
+	}
+	return k, nil
+}

@@ -29,12 +29,19 @@ type embeddedLimits struct {
 	heapBytes uint64
 }
 
+// minAdminKeyLen is the admin key length below which serve warns: bad
+// admin keys are limited per address, which slows a guesser but does not
+// stop one spread over many addresses.
+const minAdminKeyLen = 32
+
 func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var sf spicedbFlags
 	sf.register(fs, true)
 	addr := fs.String("addr", "127.0.0.1:8080", "HTTP listen address")
-	adminKey := fs.String("admin-key", "", "key trusted callers present as Authorization: Bearer <key> (required)")
+	var ak adminKeyFlags
+	ak.register(fs, "key trusted callers present as Authorization: Bearer <key> (this or --admin-key-file required)")
+	trusted := fs.String("trusted-proxy", "", "comma-separated reverse proxies (addresses or CIDR prefixes) whose X-Forwarded-For names the client address the bad-credential limit counts; default: none, the connection's peer counts")
 	events := fs.String("events", "", "JSONL file of events to mirror on start and keep following")
 	dead := fs.String("dead-letter", "", "file bad events from --events are appended to (default <events>.dead)")
 	whPrimary := fs.String("webhook-primary-key", "", "Box webhook primary signature key (enables POST /webhooks/box)")
@@ -43,13 +50,24 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	outbox := fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror and keep following")
 	accessTTL := fs.Duration("access-token-ttl", checker.DefaultAccessTTL, "lifetime of access tokens")
 	refreshTTL := fs.Duration("refresh-token-ttl", checker.DefaultRefreshTTL, "lifetime of refresh tokens (single use)")
-	invalidLimit := fs.Int("invalid-token-limit", 30, "bad credentials one client may present per minute before it is answered 429 (negative: no limit)")
-	invalidBurst := fs.Int("invalid-token-burst", 60, "bad credentials one client may present in a row")
+	invalidLimit := fs.Int("invalid-token-limit", httpapi.DefaultInvalidTokenLimit, "bad credentials one client address, or one credential, may present per minute before a further bad one is answered 429 (negative: no limit)")
+	invalidBurst := fs.Int("invalid-token-burst", httpapi.DefaultInvalidTokenBurst, "bad credentials one client address, or one credential, may present in a row")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if *adminKey == "" {
-		return errors.New("needs --admin-key (or BOXAUTHZ_ADMIN_KEY): trusted endpoints are refused without one")
+	adminKey, err := ak.value()
+	if err != nil {
+		return err
+	}
+	if adminKey == "" {
+		return errors.New("needs --admin-key, --admin-key-file or BOXAUTHZ_ADMIN_KEY: trusted endpoints are refused without one")
+	}
+	if len(adminKey) < minAdminKeyLen {
+		logger.Warn("the admin key is short: anyone who can reach the server may guess it; use at least 32 random characters", "length", len(adminKey))
+	}
+	proxies, err := httpapi.ParseTrustedProxies(*trusted)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxy: %w", err)
 	}
 	st, err := openStack(ctx, &sf, logger)
 	if err != nil {
@@ -74,7 +92,7 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 			Help: "Authorizations that waited for the revocation watch in vain and asked SpiceDB; a rising count means the watch lags."},
 			func() float64 { return float64(tokens.ValidityStats().Late) }))
 
-	api, err := httpapi.New(httpapi.Config{Checker: st.checker, Applier: st.applier, AdminKey: *adminKey, Ready: st.ready, Logger: logger,
+	api, err := httpapi.New(httpapi.Config{Checker: st.checker, Applier: st.applier, AdminKey: adminKey, TrustedProxies: proxies, Ready: st.ready, Logger: logger,
 		Authorizer: checker.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *invalidLimit, InvalidTokenBurst: *invalidBurst,
 		WebhookKeys: sync.WebhookKeys{Primary: *whPrimary, Secondary: *whSecondary}, WebhookDeadLetter: *whDead,
 		Metrics: promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{})})

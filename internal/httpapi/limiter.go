@@ -1,24 +1,31 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
-	"net"
-	"net/http"
 	gosync "sync"
 	"time"
 )
 
-// failureLimiter slows down clients that keep presenting bad credentials:
-// each client (by remote address) has a bucket of Burst failures that refills
-// at PerMinute; a client whose bucket is empty is answered 429 before its
-// request is looked at, so guessing tokens costs time.
+// failureLimiter slows down callers that keep presenting bad credentials.
+// Each key (a client address, or one presented credential) has a bucket of
+// burst failures that refills at perMinute; a failure charged to an empty
+// bucket is answered 429 instead of 401.
+//
+// Only failures are limited: a request is always heard, and a credential
+// that authenticates is never refused, whatever others presented from the
+// same address. The limit makes guessing slow and noisy (every guess past
+// the burst waits out Retry-After), while one caller's bad tokens cannot
+// lock out the address's other callers, nor the admin key, whose failures
+// are counted apart from end users'.
 type failureLimiter struct {
 	perMinute float64
 	burst     float64
 	now       func() time.Time
 
 	mu      gosync.Mutex
-	clients map[string]*bucket
+	buckets map[string]*bucket
 }
 
 type bucket struct {
@@ -26,8 +33,22 @@ type bucket struct {
 	at     time.Time
 }
 
-// maxClients bounds the limiter's memory; full buckets are forgotten first.
-const maxClients = 100_000
+// maxBuckets bounds the limiter's memory; full buckets are forgotten first.
+const maxBuckets = 100_000
+
+// Default bad-credential limits: a person mistyping never meets them, a
+// script guessing meets them in seconds.
+const (
+	DefaultInvalidTokenLimit = 30
+	DefaultInvalidTokenBurst = 60
+)
+
+// Failure classes: the admin key's failures and end users' are counted in
+// separate buckets of an address, so neither limits the other.
+const (
+	classAdmin = "admin"
+	classUser  = "user"
+)
 
 func newFailureLimiter(perMinute, burst int, now func() time.Time) *failureLimiter {
 	if perMinute <= 0 {
@@ -36,15 +57,14 @@ func newFailureLimiter(perMinute, burst int, now func() time.Time) *failureLimit
 	if burst <= 0 {
 		burst = perMinute
 	}
-	return &failureLimiter{perMinute: float64(perMinute), burst: float64(burst), now: now, clients: map[string]*bucket{}}
+	return &failureLimiter{perMinute: float64(perMinute), burst: float64(burst), now: now, buckets: map[string]*bucket{}}
 }
 
-func clientOf(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// credentialKey names a presented credential in the limiter by a hash, so
+// no credential is kept in memory.
+func credentialKey(credential string) string {
+	sum := sha256.Sum256([]byte(credential))
+	return "credential:" + hex.EncodeToString(sum[:16])
 }
 
 // refill brings b up to date; the caller holds mu.
@@ -53,57 +73,52 @@ func (l *failureLimiter) refill(b *bucket, now time.Time) {
 	b.at = now
 }
 
-// wait reports how long the client must wait before it is heard again, or 0.
-func (l *failureLimiter) wait(client string) time.Duration {
+// fail charges one failure to the client address (in its class) and to the
+// presented credential, and reports how long the caller must wait before a
+// failure is answered 401 again: 0 when both buckets still had room.
+func (l *failureLimiter) fail(class, client, credential string) time.Duration {
 	if l == nil {
 		return 0
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.clients[client]
-	if !ok {
-		return 0
-	}
 	now := l.now()
-	l.refill(b, now)
-	if b.tokens >= 1 {
-		return 0
+	keys := []string{class + "@" + client}
+	if credential != "" {
+		keys = append(keys, credentialKey(credential))
 	}
-	return time.Duration((1 - b.tokens) / l.perMinute * float64(time.Minute))
-}
-
-// fail records one failure of the client.
-func (l *failureLimiter) fail(client string) {
-	if l == nil {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	b, ok := l.clients[client]
-	if !ok {
-		if len(l.clients) >= maxClients {
-			l.forget(now)
+	var wait time.Duration
+	for _, k := range keys {
+		b, ok := l.buckets[k]
+		if !ok {
+			if len(l.buckets) >= maxBuckets {
+				l.forget(now)
+			}
+			b = &bucket{tokens: l.burst, at: now}
+			l.buckets[k] = b
 		}
-		b = &bucket{tokens: l.burst, at: now}
-		l.clients[client] = b
+		l.refill(b, now)
+		if b.tokens < 1 {
+			wait = max(wait, time.Duration((1-b.tokens)/l.perMinute*float64(time.Minute)))
+			continue
+		}
+		b.tokens--
 	}
-	l.refill(b, now)
-	b.tokens = math.Max(0, b.tokens-1)
+	return wait
 }
 
-// forget drops clients whose bucket has refilled, then any if still full.
+// forget drops buckets that have refilled, then any if still full.
 func (l *failureLimiter) forget(now time.Time) {
-	for k, b := range l.clients {
+	for k, b := range l.buckets {
 		l.refill(b, now)
 		if b.tokens >= l.burst {
-			delete(l.clients, k)
+			delete(l.buckets, k)
 		}
 	}
-	for k := range l.clients {
-		if len(l.clients) < maxClients {
+	for k := range l.buckets {
+		if len(l.buckets) < maxBuckets {
 			return
 		}
-		delete(l.clients, k)
+		delete(l.buckets, k)
 	}
 }

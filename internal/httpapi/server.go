@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -45,11 +46,17 @@ type Config struct {
 	// endpoints (API.md Tokens, Authorize).
 	Authorizer *checker.Authorizer
 	// InvalidTokenLimit is how many bad credentials (unknown, expired or
-	// revoked tokens, a wrong admin key) one client may present per minute
-	// before it is answered 429; InvalidTokenBurst how many in a row. 0
-	// means 30 per minute, burst 60; negative turns the limit off.
+	// revoked tokens, a wrong admin key) one client address, and one
+	// presented credential, may present per minute before a further bad
+	// one is answered 429; InvalidTokenBurst how many in a row. The admin
+	// key's failures are counted apart from end users'. 0 means
+	// DefaultInvalidTokenLimit and DefaultInvalidTokenBurst; negative turns
+	// the limit off.
 	InvalidTokenLimit int
 	InvalidTokenBurst int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client address the limit counts. Empty: the connection's peer.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the HTTP API.
@@ -78,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.WebhookDeadLetter = "webhooks.dead"
 	}
 	if cfg.InvalidTokenLimit == 0 {
-		cfg.InvalidTokenLimit, cfg.InvalidTokenBurst = 30, 60
+		cfg.InvalidTokenLimit, cfg.InvalidTokenBurst = DefaultInvalidTokenLimit, DefaultInvalidTokenBurst
 	}
 	s := &Server{cfg: cfg, adminSum: sha256.Sum256([]byte(cfg.AdminKey)), mux: http.NewServeMux(),
 		limiter: newFailureLimiter(cfg.InvalidTokenLimit, cfg.InvalidTokenBurst, cfg.Now)}
@@ -138,17 +145,19 @@ func (r *statusRecorder) WriteHeader(code int) {
 
 // admin requires the admin key as a bearer token, compared in constant time.
 func (s *Server) admin(h http.HandlerFunc) http.Handler {
-	return s.limited(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		sum := sha256.Sum256([]byte(tok))
 		if !ok || subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) != 1 {
-			markFailed(r)
+			if s.overLimit(w, r, classAdmin, tok, false) {
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="boxauthz"`)
 			writeError(w, r, http.StatusUnauthorized, "unauthorized", "this endpoint needs Authorization: Bearer <admin key>")
 			return
 		}
 		h(w, r)
-	}, false)
+	})
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {

@@ -30,45 +30,30 @@ func (s *Server) routeTokens() {
 	s.mux.Handle("PUT /v1/apps/{id}/enterprises/{enterprise}", s.admin(s.authorizeApp))
 	s.mux.Handle("DELETE /v1/apps/{id}/enterprises/{enterprise}", s.admin(s.withdrawApp))
 	s.mux.Handle("POST /v1/tokens", s.admin(s.issue))
-	s.mux.HandleFunc("POST /oauth2/token", s.limited(s.oauthToken, true))
-	s.mux.HandleFunc("POST /oauth2/revoke", s.limited(s.oauthRevoke, true))
-	s.mux.HandleFunc("GET /2.0/users/me", s.limited(s.usersMe, false))
-	s.mux.HandleFunc("POST /v1/authorize", s.limited(s.authorize, false))
+	s.mux.HandleFunc("POST /oauth2/token", s.oauthToken)
+	s.mux.HandleFunc("POST /oauth2/revoke", s.oauthRevoke)
+	s.mux.HandleFunc("GET /2.0/users/me", s.usersMe)
+	s.mux.HandleFunc("POST /v1/authorize", s.authorize)
 }
 
-// failed is how a handler tells limited that the client presented a bad
-// credential.
-type failedKey struct{}
-
-type failureMark struct{ failed bool }
-
-func markFailed(r *http.Request) {
-	if m, ok := r.Context().Value(failedKey{}).(*failureMark); ok {
-		m.failed = true
+// overLimit charges a bad credential to the caller's address (in its class)
+// and to the credential itself. When either has spent its burst it answers
+// 429 with Retry-After and reports true; otherwise the caller answers 401 as
+// usual. A credential is checked before any limit applies, so a valid one is
+// never refused, whatever else came from the same address.
+func (s *Server) overLimit(w http.ResponseWriter, r *http.Request, class, credential string, oauth bool) bool {
+	d := s.limiter.fail(class, clientAddr(r, s.cfg.TrustedProxies), credential)
+	if d <= 0 {
+		return false
 	}
-}
-
-// limited answers 429 to a client that presented too many bad credentials
-// lately, and counts the handler's failures.
-func (s *Server) limited(h http.HandlerFunc, oauth bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		client := clientOf(r)
-		if d := s.limiter.wait(client); d > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(d.Seconds())+1))
-			msg := "too many invalid credentials from this client; retry later"
-			if oauth {
-				writeJSON(w, http.StatusTooManyRequests, oauthError{Error: "too_many_requests", Description: msg})
-			} else {
-				writeError(w, r, http.StatusTooManyRequests, "too_many_requests", msg)
-			}
-			return
-		}
-		m := &failureMark{}
-		h(w, r.WithContext(contextWith(r, failedKey{}, m)))
-		if m.failed {
-			s.limiter.fail(client)
-		}
+	w.Header().Set("Retry-After", strconv.Itoa(int(d.Seconds())+1))
+	msg := "too many invalid credentials from this client; retry later"
+	if oauth {
+		writeJSON(w, http.StatusTooManyRequests, oauthError{Error: "too_many_requests", Description: msg})
+	} else {
+		writeError(w, r, http.StatusTooManyRequests, "too_many_requests", msg)
 	}
+	return true
 }
 
 // --- applications ---
@@ -224,11 +209,13 @@ type oauthError struct {
 	Description string `json:"error_description"`
 }
 
-func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, err error) {
+// oauthFailed answers err; credential is the token the caller presented,
+// charged to the bad-credential limit when the grant was refused.
+func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, credential string, err error) {
 	var oe *checker.OAuthError
 	if errors.As(err, &oe) {
-		if oe.Code == "invalid_grant" {
-			markFailed(r)
+		if oe.Code == "invalid_grant" && s.overLimit(w, r, classUser, credential, true) {
+			return
 		}
 		writeJSON(w, http.StatusBadRequest, oauthError{Error: oe.Code, Description: oe.Description})
 		return
@@ -309,7 +296,7 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := parseTokenForm(f)
 	if err != nil {
-		s.oauthFailed(w, r, err)
+		s.oauthFailed(w, r, "", err)
 		return
 	}
 	tk := s.cfg.Authorizer.Tokens()
@@ -320,7 +307,7 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 		is, err = tk.Exchange(r.Context(), req.exchange)
 	}
 	if err != nil {
-		s.oauthFailed(w, r, err)
+		s.oauthFailed(w, r, req.refresh+req.exchange.SubjectToken, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, answerOf(is))
@@ -333,7 +320,7 @@ func (s *Server) oauthRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.cfg.Authorizer.Tokens().Revoke(r.Context(), f.Get("token")); err != nil {
-		s.oauthFailed(w, r, err)
+		s.oauthFailed(w, r, f.Get("token"), err)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -350,7 +337,9 @@ func bearer(r *http.Request) string {
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, d checker.Decision) {
 	if d.Status == http.StatusUnauthorized {
-		markFailed(r)
+		if s.overLimit(w, r, classUser, bearer(r), false) {
+			return
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="Service", error="invalid_token", error_description="The access token provided is invalid."`)
 	}
 	writeError(w, r, d.Status, d.Code, http.StatusText(d.Status))
@@ -417,8 +406,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		s.checkFailed(w, r, err)
 		return
 	}
-	if d.Status == http.StatusUnauthorized {
-		markFailed(r)
+	if d.Status == http.StatusUnauthorized && s.overLimit(w, r, classUser, bearer(r), false) {
+		return
 	}
 	writeJSON(w, http.StatusOK, d)
 }

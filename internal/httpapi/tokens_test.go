@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -279,41 +280,89 @@ func TestTokenEndpoints(t *testing.T) {
 	}
 }
 
-// TestInvalidTokensSlowedDown: a client presenting bad tokens is answered
-// 429 once it has spent its burst; another client is not; valid requests of
-// the slowed client are refused too until it waits.
+// serveFrom sends one request to the API as if from addr, with token.
+func serveFrom(srv *httptest.Server, addr, method, path, token, body string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	r.RemoteAddr = addr
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	if strings.HasPrefix(path, "/oauth2/") {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	w := httptest.NewRecorder()
+	srv.Config.Handler.ServeHTTP(w, r)
+	return w
+}
+
+// TestInvalidTokensSlowedDown: bad credentials past the burst are answered
+// 429 with Retry-After, per address and per presented credential.
 func TestInvalidTokensSlowedDown(t *testing.T) {
 	srv, _ := newTokenAPI(t, 3, 3)
-	_, issued, _ := call(t, srv, "POST", "/v1/tokens", adminKey, "application/json", `{"user":"bob","scopes":["root_readonly"]}`)
-	good := issued["access_token"].(string)
-	body := `{"action":"preview","item":{"type":"file","id":"a"}}`
+	const body = `{"action":"preview","item":{"type":"file","id":"a"}}`
+	const mallory, other = "198.51.100.9:4000", "192.0.2.7:5555"
 	for i := range 3 {
-		if d := authorize(t, srv, "bxat_guess", "", body); d["status"] != 401.0 {
-			t.Fatalf("guess %d: %v", i, d)
+		if w := serveFrom(srv, mallory, "POST", "/v1/authorize", fmt.Sprintf("bxat_guess%d", i), body); w.Code != 200 || !strings.Contains(w.Body.String(), `"status":401`) {
+			t.Fatalf("guess %d: %d %s, want the 401 decision", i, w.Code, w.Body)
 		}
 	}
-	req, _ := http.NewRequest("POST", srv.URL+"/v1/authorize", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+good)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	w := serveFrom(srv, mallory, "POST", "/v1/authorize", "bxat_guess3", body)
+	if w.Code != 429 || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("4th guess from one address: %d (Retry-After %q), want 429", w.Code, w.Header().Get("Retry-After"))
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("after 3 bad tokens: %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+	w = serveFrom(srv, mallory, "POST", "/oauth2/token", "", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}.Encode())
+	if w.Code != 429 || !strings.Contains(w.Body.String(), `"too_many_requests"`) {
+		t.Errorf("token endpoint from the slowed address: %d %s, want 429 too_many_requests", w.Code, w.Body)
 	}
-	if st, out, _ := form(t, srv, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}); st != 429 || out["error"] != "too_many_requests" {
-		t.Errorf("token endpoint of the slowed client: %d %v", st, out)
+	// One credential tried from many addresses is limited by itself.
+	for i := range 3 {
+		serveFrom(srv, fmt.Sprintf("203.0.113.%d:1", i), "POST", "/v1/authorize", "bxat_sprayed", body)
 	}
-	// Another client (by address) is heard: call the handler directly.
-	api := srv.Config.Handler
-	r := httptest.NewRequest("POST", "/v1/authorize", strings.NewReader(body))
-	r.RemoteAddr = "192.0.2.7:5555"
-	r.Header.Set("Authorization", "Bearer "+good)
-	w := httptest.NewRecorder()
-	api.ServeHTTP(w, r)
-	if w.Code != 200 || !strings.Contains(w.Body.String(), `"allowed":true`) {
-		t.Errorf("another client: %d %s", w.Code, w.Body)
+	if w := serveFrom(srv, other, "POST", "/v1/authorize", "bxat_sprayed", body); w.Code != 429 {
+		t.Errorf("one bad credential from a 4th address: %d %s, want 429", w.Code, w.Body)
+	}
+}
+
+// TestBadTokensLockOutNobodyElse is the lockout attack: a caller sharing an
+// address with others (NAT, a proxy, the admin's own host) floods bad end
+// user tokens and wrong admin keys; every valid credential from that address
+// is still served, the admin key included.
+func TestBadTokensLockOutNobodyElse(t *testing.T) {
+	srv, _ := newTokenAPI(t, 0, 0) // the defaults
+	_, issued, _ := call(t, srv, "POST", "/v1/tokens", adminKey, "application/json", `{"user":"bob","scopes":["root_readonly"]}`)
+	good := issued["access_token"].(string)
+	const shared = "10.1.2.3:999"
+	const body = `{"action":"preview","item":{"type":"file","id":"a"}}`
+	t.Logf("before: %v", authorize(t, srv, good, "", body))
+	t.Logf("before: %s", serveFrom(srv, shared, "POST", "/v1/authorize", good, body).Body)
+	for i := range 2 * httpapi.DefaultInvalidTokenBurst {
+		serveFrom(srv, shared, "GET", "/2.0/users/me", fmt.Sprintf("bxat_bogus%d", i), "")
+	}
+	if w := serveFrom(srv, shared, "GET", "/2.0/users/me", "bxat_bogus_more", ""); w.Code != 429 {
+		t.Fatalf("the flood itself: %d, want 429 once past the burst", w.Code)
+	}
+	if w := serveFrom(srv, shared, "POST", "/v1/check", adminKey, `{"user":"bob","action":"preview","item":{"type":"file","id":"a"}}`); w.Code != 200 {
+		t.Errorf("admin check after the end-user flood: %d %s, want 200", w.Code, w.Body)
+	}
+	if w := serveFrom(srv, shared, "POST", "/v1/authorize", good, body); w.Code != 200 || !strings.Contains(w.Body.String(), `"allowed":true`) {
+		t.Errorf("bob's valid token after the flood: %d %s, want 200 allowed", w.Code, w.Body)
+	}
+	// Wrong admin keys from the address do not refuse the right one either,
+	// and are answered 429 themselves past the burst.
+	var last int
+	for i := range 2 * httpapi.DefaultInvalidTokenBurst {
+		last = serveFrom(srv, shared, "POST", "/v1/check", fmt.Sprintf("wrong-%d", i), `{}`).Code
+	}
+	if last != 429 {
+		t.Errorf("admin key guessing past the burst: %d, want 429", last)
+	}
+	if w := serveFrom(srv, shared, "POST", "/v1/check", adminKey, `{"user":"bob","action":"preview","item":{"type":"file","id":"a"}}`); w.Code != 200 {
+		t.Errorf("admin check after admin-key guessing: %d %s, want 200", w.Code, w.Body)
+	}
+	if w := serveFrom(srv, shared, "GET", "/2.0/users/me", good, ""); w.Code != 200 {
+		t.Errorf("users/me with a valid token: %d %s, want 200", w.Code, w.Body)
 	}
 }
 
