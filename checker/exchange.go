@@ -121,6 +121,7 @@ func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, err
 		touch(relationship(typeAccessToken, h, relParent, sub(typeAccessToken, parent.hash), exp)),
 		touch(relationship(typeAccessToken, h, relFamily, sub(typeFamily, parent.family), exp)),
 		touch(relationship(typeAccessToken, h, relGrant, sub(typeAppGrant, parent.grant), exp)),
+		touch(relationship(typeAccessToken, h, relSession, sub(typeSession, parent.session), exp)),
 		touch(relationship(typeAccessToken, h, relUser, sub(schema.TypeUser, schema.EncodeID(parent.user)), exp)),
 	}
 	for _, s := range scopes {
@@ -144,7 +145,7 @@ func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, err
 		return Issued{}, err
 	}
 	t.meta.put(h, &tokenMeta{hash: h, user: parent.user, scopes: scopes, resource: resource, expires: exp,
-		parent: parent.hash, family: parent.family, grant: parent.grant})
+		parent: parent.hash, family: parent.family, grant: parent.grant, session: parent.session})
 	t.logger.Info("token downscoped", slog.String("user", parent.user), slog.String("parent", short(parent.hash)),
 		slog.String("token", short(h)), slog.Any("scopes", scopes))
 	return Issued{AccessToken: access, ExpiresIn: exp.Sub(now).Round(time.Second), RestrictedTo: restricted, Downscoped: true}, nil

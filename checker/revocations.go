@@ -31,7 +31,9 @@ type RevocationWatcher interface {
 
 // watchedTypes are the object types whose relationships make a token
 // valid: the watch follows their changes.
-func watchedTypes() []string { return []string{typeAccessToken, typeFamily, typeAppGrant, typeApp} }
+func watchedTypes() []string {
+	return []string{typeAccessToken, typeFamily, typeAppGrant, typeApp, typeSession}
+}
 
 // validityDefinitions are the schema definitions a token's validity is
 // made of. The watch vouches for tokens only while the stored schema holds
@@ -479,7 +481,7 @@ func validItem(hash string) *v1.CheckBulkPermissionsRequestItem {
 // path: see familyExpiry) or a change on an object it depends on. Its
 // dependencies are the objects whose relationships its schema permission
 // valid is made of: the token and its parents, its refresh family, its app
-// grant and that grant's app.
+// grant and that grant's app, and its user's token session.
 func (t *Tokens) rememberValid(ctx context.Context, meta *tokenMeta, now time.Time, at *v1.ZedToken) {
 	if !t.validity.running() {
 		return
@@ -493,7 +495,7 @@ func (t *Tokens) rememberValid(ctx context.Context, meta *tokenMeta, now time.Ti
 		if m.irregular || !ok {
 			return
 		}
-		for _, d := range []string{dependency(typeAccessToken, m.hash), dependency(typeFamily, m.family), dependency(typeAppGrant, m.grant), dependency(typeApp, app)} {
+		for _, d := range []string{dependency(typeAccessToken, m.hash), dependency(typeFamily, m.family), dependency(typeAppGrant, m.grant), dependency(typeApp, app), dependency(typeSession, m.session)} {
 			if !slices.Contains(deps, d) {
 				deps = append(deps, d)
 			}

@@ -502,8 +502,8 @@ func TestRevocationWatchSchemaChange(t *testing.T) {
 	killable := strings.Replace(strings.Replace(schema.Text(),
 		"\trelation refresh: boxauthz_refresh_token with expiration\n",
 		"\trelation refresh: boxauthz_refresh_token with expiration\n\trelation kill: boxauthz_killswitch\n", 1),
-		"permission valid = alive & family->alive & grant->live & (root + parent->valid)",
-		"permission valid = (alive & family->alive & grant->live & (root + parent->valid)) - kill->engaged", 1) +
+		"permission valid = alive & family->alive & grant->live & session->live & (root + parent->valid)",
+		"permission valid = (alive & family->alive & grant->live & session->live & (root + parent->valid)) - kill->engaged", 1) +
 		"\ndefinition boxauthz_killswitch {\n\trelation engaged: boxauthz_flag\n}\n"
 	if killable == schema.Text()+"\ndefinition boxauthz_killswitch {\n\trelation engaged: boxauthz_flag\n}\n" {
 		t.Fatal("the token definition to change was not found in the schema")

@@ -34,6 +34,7 @@ const (
 	typeFamily        = "boxauthz_token_family"
 	typeAccessToken   = "boxauthz_access_token"
 	typeRefreshToken  = "boxauthz_refresh_token"
+	typeSession       = schema.TypeUserSession
 	flagOn            = "on"
 	relAlive          = "alive"
 	relLive           = "live"
@@ -41,6 +42,7 @@ const (
 	relParent         = "parent"
 	relFamily         = "family"
 	relGrant          = "grant"
+	relSession        = "session"
 	relUser           = "user"
 	relScope          = "scope"
 	relResource       = "resource"
@@ -617,6 +619,9 @@ type userRecord struct {
 	exists     bool
 	enterprise string
 	role       string // user, admin or coadmin
+	// session is the user's token session, "" for a user mirrored before
+	// sessions existed (see schema.LegacyUserSessionID).
+	session string
 }
 
 func (t *Tokens) readUser(ctx context.Context, id string) (userRecord, error) {
@@ -627,8 +632,11 @@ func (t *Tokens) readUser(ctx context.Context, id string) (userRecord, error) {
 	}
 	for _, r := range rels {
 		u.exists = true
-		if r.GetRelation() == "enterprise" {
+		switch r.GetRelation() {
+		case "enterprise":
 			u.enterprise = schema.DecodeID(r.GetSubject().GetObject().GetObjectId())
+		case schema.RelationTokenSession:
+			u.session = r.GetSubject().GetObject().GetObjectId()
 		}
 	}
 	u.role = "user"
@@ -712,17 +720,21 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (Issued, error) {
 	if err != nil {
 		return Issued{}, err
 	}
-	out, ups, err := t.newPair(req.User, scopes, family, grant)
+	session, sessionUps, sessionPre := userSession(req.User, u.session)
+	out, ups, err := t.newPair(req.User, session, scopes, family, grant)
 	if err != nil {
 		return Issued{}, err
 	}
 	ups = append(ups, touch(relationship(typeFamily, family, relAlive, flagSubject(), t.familyExpiry(time.Time{}))))
+	ups = append(ups, sessionUps...)
 	// The grant must still be on when the pair is written: a withdrawal
-	// racing this issue either ends the pair or makes the issue fail.
+	// racing this issue either ends the pair or makes the issue fail. So
+	// must the user's session: a deletion or move racing it likewise.
 	pre := []*v1.Precondition{mustMatch(typeAppGrant, grant, relAuthorized), mustMatch(typeApp, app.gen, relLive)}
+	pre = append(pre, sessionPre...)
 	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre}); err != nil {
 		if isPrecondition(err) {
-			return Issued{}, fmt.Errorf("application %q for user %q: %w", app.ID, req.User, ErrAppNotAuthorized)
+			return Issued{}, fmt.Errorf("application %q for user %q (or the user changed meanwhile): %w", app.ID, req.User, ErrAppNotAuthorized)
 		}
 		return Issued{}, fmt.Errorf("writing a token pair for %q: %w", req.User, err)
 	}
@@ -731,6 +743,29 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (Issued, error) {
 	}
 	t.logger.Info("token issued", slog.String("user", req.User), slog.String("app", app.ID), slog.String("token", short(hashToken(out.AccessToken))), slog.Any("scopes", scopes))
 	return out, nil
+}
+
+// userSession is the token session a pair for user is issued in, with the
+// updates and preconditions that bind the issue to it. A user sync gave a
+// session (current) must still have it live. A user mirrored before
+// sessions existed gets the legacy session, started here: only while the
+// user exists and still has no session of sync's making, and touching the
+// user's exists flag so that a deletion racing the issue conflicts with it
+// rather than slipping past its preconditions.
+func userSession(user, current string) (string, []*v1.RelationshipUpdate, []*v1.Precondition) {
+	if current != "" {
+		return current, nil, []*v1.Precondition{mustMatch(typeSession, current, relLive)}
+	}
+	id := schema.LegacyUserSessionID(user)
+	u := schema.EncodeID(user)
+	return id, []*v1.RelationshipUpdate{
+			touch(relationship(typeSession, id, relLive, flagSubject(), time.Time{})),
+			touch(relationship(schema.TypeUser, u, "exists", sub(schema.TypeUser, "*"), time.Time{})),
+		}, []*v1.Precondition{
+			mustMatch(schema.TypeUser, u, "exists"),
+			{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: &v1.RelationshipFilter{ResourceType: schema.TypeUser,
+				OptionalResourceId: u, OptionalRelation: schema.RelationTokenSession}},
+		}
 }
 
 // grantApp is the app object a grant object belongs to: a grant's id is
@@ -758,7 +793,7 @@ func (t *Tokens) familyExpiry(current time.Time) time.Time {
 }
 
 // newPair builds the relationships of a fresh access and refresh token.
-func (t *Tokens) newPair(user string, scopes []Scope, family, grant string) (Issued, []*v1.RelationshipUpdate, error) {
+func (t *Tokens) newPair(user, session string, scopes []Scope, family, grant string) (Issued, []*v1.RelationshipUpdate, error) {
 	access, ah, err := newSecret(accessPrefix)
 	if err != nil {
 		return Issued{}, nil, err
@@ -775,12 +810,14 @@ func (t *Tokens) newPair(user string, scopes []Scope, family, grant string) (Iss
 		touch(relationship(typeAccessToken, ah, relRoot, flagSubject(), aExp)),
 		touch(relationship(typeAccessToken, ah, relFamily, sub(typeFamily, family), aExp)),
 		touch(relationship(typeAccessToken, ah, relGrant, sub(typeAppGrant, grant), aExp)),
+		touch(relationship(typeAccessToken, ah, relSession, sub(typeSession, session), aExp)),
 		touch(relationship(typeAccessToken, ah, relUser, userSub, aExp)),
 		touch(relationship(typeAccessToken, ah, relRefresh, sub(typeRefreshToken, rh), aExp)),
 		touch(relationship(typeRefreshToken, rh, relAlive, flagSubject(), rExp)),
 		touch(relationship(typeRefreshToken, rh, relUnspent, flagSubject(), rExp)),
 		touch(relationship(typeRefreshToken, rh, relFamily, sub(typeFamily, family), rExp)),
 		touch(relationship(typeRefreshToken, rh, relGrant, sub(typeAppGrant, grant), rExp)),
+		touch(relationship(typeRefreshToken, rh, relSession, sub(typeSession, session), rExp)),
 		touch(relationship(typeRefreshToken, rh, relUser, userSub, rExp)),
 		touch(relationship(typeRefreshToken, rh, relAccess, sub(typeAccessToken, ah), rExp)),
 	}
@@ -789,7 +826,7 @@ func (t *Tokens) newPair(user string, scopes []Scope, family, grant string) (Iss
 			touch(relationship(typeAccessToken, ah, relScope, sub(typeScope, string(s)), aExp)),
 			touch(relationship(typeRefreshToken, rh, relScope, sub(typeScope, string(s)), rExp)))
 	}
-	t.meta.put(ah, &tokenMeta{hash: ah, user: user, scopes: scopes, expires: aExp, refresh: rh, family: family, grant: grant})
+	t.meta.put(ah, &tokenMeta{hash: ah, user: user, scopes: scopes, expires: aExp, refresh: rh, family: family, grant: grant, session: session})
 	return Issued{AccessToken: access, ExpiresIn: aExp.Sub(now), RefreshToken: refresh, RestrictedTo: []Restriction{}}, ups, nil
 }
 
@@ -801,6 +838,7 @@ type refreshMeta struct {
 	scopes  []Scope
 	family  string
 	grant   string
+	session string
 	access  string
 	expires time.Time
 	alive   bool
@@ -824,6 +862,8 @@ func (t *Tokens) readRefresh(ctx context.Context, hash string) (refreshMeta, boo
 			m.family = s
 		case relGrant:
 			m.grant = s
+		case relSession:
+			m.session = s
 		case relUser:
 			m.user = schema.DecodeID(s)
 			m.expires = r.GetOptionalExpiresAt().AsTime()
@@ -887,7 +927,12 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, erro
 			familyExp = r.GetOptionalExpiresAt().AsTime()
 		}
 	}
-	out, ups, err := t.newPair(m.user, scopes, m.family, m.grant)
+	if m.session == "" {
+		// Issued before token sessions existed: its validity needs a
+		// session it does not name, so it holds no longer.
+		return Issued{}, oauthErr("invalid_grant", "the refresh token was revoked")
+	}
+	out, ups, err := t.newPair(m.user, m.session, scopes, m.family, m.grant)
 	if err != nil {
 		return Issued{}, err
 	}
@@ -900,6 +945,7 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, erro
 		mustMatch(typeFamily, m.family, relAlive),
 		mustMatch(typeAppGrant, m.grant, relAuthorized),
 		mustMatch(typeApp, appObj, relLive),
+		mustMatch(typeSession, m.session, relLive),
 	}
 	_, err = t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre})
 	if err == nil {
@@ -1004,6 +1050,7 @@ type tokenMeta struct {
 	refresh  string
 	family   string
 	grant    string
+	session  string
 	// irregular: more than one parent, family or grant, or no family or
 	// grant, which boxauthz never writes. Such a token's validity may
 	// depend on objects its fields do not name, so the revocation watch
@@ -1037,9 +1084,11 @@ func (t *Tokens) readAccess(ctx context.Context, hash string) (*tokenMeta, bool,
 			m.family = s.GetObjectId()
 		case relGrant:
 			m.grant = s.GetObjectId()
+		case relSession:
+			m.session = s.GetObjectId()
 		}
 	}
-	m.irregular = links[relParent] > 1 || links[relFamily] != 1 || links[relGrant] != 1
+	m.irregular = links[relParent] > 1 || links[relFamily] != 1 || links[relGrant] != 1 || links[relSession] != 1
 	return m, m.user != "", nil
 }
 

@@ -89,6 +89,11 @@ func Reconcile(ctx context.Context, target ReconcileClient, snapshot io.Reader, 
 	for _, r := range d.Extra {
 		ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: r})
 	}
+	ended, err := endedSessions(ctx, target, d)
+	if err != nil {
+		return d, err
+	}
+	ups = append(ups, ended...)
 	for _, r := range d.Missing {
 		ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: r})
 	}
@@ -185,6 +190,11 @@ func readAll(ctx context.Context, c Reader) (map[string]*v1.Relationship, error)
 			return nil, err
 		}
 		for _, r := range rs {
+			if r.GetRelation() == schema.RelationTokenSession {
+				// Sync's bookkeeping of the user's tokens, not content: a
+				// snapshot names none, and the one in SpiceDB stays.
+				continue
+			}
 			out[key(r)] = r
 		}
 	}
@@ -202,4 +212,36 @@ func RelationshipString(r *v1.Relationship) string {
 		s += "[" + c.GetCaveatName() + "]"
 	}
 	return s
+}
+
+// endedSessions ends the token sessions of every user the repair removes or
+// moves to another enterprise (MODEL.md §6), as sync does for user.deleted
+// and a move: a drift repair must not leave their tokens working.
+func endedSessions(ctx context.Context, target Reader, d Drift) ([]*v1.RelationshipUpdate, error) {
+	users := map[string]bool{}
+	for _, r := range d.Extra {
+		if r.GetResource().GetObjectType() == schema.TypeUser && (r.GetRelation() == "exists" || r.GetRelation() == relEnterprise) {
+			users[r.GetResource().GetObjectId()] = true
+		}
+	}
+	var ups []*v1.RelationshipUpdate
+	for u := range users {
+		rs, _, err := spicedb.ReadAll(ctx, target, &v1.ReadRelationshipsRequest{
+			Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+			RelationshipFilter: &v1.RelationshipFilter{ResourceType: schema.TypeUser, OptionalResourceId: u,
+				OptionalRelation: schema.RelationTokenSession},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading the token sessions of user %q: %w", schema.DecodeID(u), err)
+		}
+		ids := []string{schema.LegacyUserSessionID(schema.DecodeID(u))}
+		for _, r := range rs {
+			ids = append(ids, r.GetSubject().GetObject().GetObjectId())
+			ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: r})
+		}
+		for _, id := range ids {
+			ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: sessionLive(id)})
+		}
+	}
+	return ups, nil
 }

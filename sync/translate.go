@@ -16,12 +16,17 @@ import (
 type translator struct {
 	ov  *overlay
 	now time.Time
+	// event is the id of the event being applied: what a user's new token
+	// session is named after, so applying a stream again writes the same
+	// relationships.
+	event string
 }
 
 // maxDepth bounds walks up a folder chain: deeper means a corrupt cycle.
 const maxDepth = 10000
 
 func (t *translator) apply(ctx context.Context, ev Event) error {
+	t.event = ev.ID
 	switch ev.Type.Object() {
 	case "user":
 		if ev.Type.Verb() == "deleted" {
@@ -127,6 +132,11 @@ func (t *translator) putUser(ctx context.Context, u *User) error {
 	if u.IsServiceAccount {
 		own = append(own, flag(schema.TypeUser, u.ID, relServiceAcct))
 	}
+	session, err := t.tokenSession(ctx, u)
+	if err != nil {
+		return err
+	}
+	own = append(own, session)
 	if err := t.replace(ctx, filter(schema.TypeUser, u.ID, ""), own...); err != nil {
 		return err
 	}
@@ -148,6 +158,9 @@ func (t *translator) deleteUser(ctx context.Context, id string) error {
 		if err := t.deleteAll(ctx, bySubject(typ, "", schema.TypeUser, id)); err != nil {
 			return err
 		}
+	}
+	if err := t.endTokenSessions(ctx, id); err != nil {
+		return err
 	}
 	return t.deleteAll(ctx, filter(schema.TypeUser, id, ""))
 }
