@@ -62,6 +62,9 @@ func (c *Checker) Explain(ctx context.Context, q Question, cons Consistency) (Ex
 	if err := q.Validate(); err != nil {
 		return Explanation{}, err
 	}
+	if err := cons.Validate(); err != nil {
+		return Explanation{}, err
+	}
 	perms := []string{string(q.Action), schema.PermissionVisible, schema.PermissionTrashed, "invite_restricted_any"}
 	got, err := c.checkPermissions(ctx, q, perms, cons)
 	if err != nil {

@@ -2,12 +2,9 @@ package checker
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
+	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -29,9 +26,11 @@ type Client interface {
 
 // Checker answers graph questions.
 type Checker struct {
-	client   Client
-	now      func() time.Time
-	grantors *schema.GrantorIndex
+	client    Client
+	now       func() time.Time
+	grantors  *schema.GrantorIndex
+	cursorKey []byte
+	cursorTTL time.Duration
 }
 
 // Option configures a Checker.
@@ -46,9 +45,18 @@ func New(c Client, opts ...Option) (*Checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := &Checker{client: c, now: time.Now, grantors: g}
+	ch := &Checker{client: c, now: time.Now, grantors: g, cursorTTL: DefaultCursorTTL}
 	for _, o := range opts {
 		o(ch)
+	}
+	if len(ch.cursorKey) == 0 {
+		ch.cursorKey = make([]byte, 32)
+		if _, err := rand.Read(ch.cursorKey); err != nil {
+			return nil, fmt.Errorf("making a lookup cursor key: %w", err)
+		}
+	}
+	if ch.cursorTTL <= 0 {
+		return nil, fmt.Errorf("cursor lifetime %s: want a positive duration", ch.cursorTTL)
 	}
 	return ch, nil
 }
@@ -133,19 +141,6 @@ type Answer struct {
 	Allowed bool
 }
 
-// Consistency is how fresh an answer must be: at least as fresh as Token
-// when set (a token from an event apply), otherwise fully consistent.
-type Consistency struct {
-	Token string
-}
-
-func (c Consistency) proto() *v1.Consistency {
-	if c.Token != "" {
-		return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: &v1.ZedToken{Token: c.Token}}}
-	}
-	return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
-}
-
 func userSubject(user string) *v1.SubjectReference {
 	id := schema.AnonymousUser
 	if user != "" {
@@ -186,6 +181,9 @@ const maxBulk = 1000
 // CheckBulk answers many questions, in order, in as few SpiceDB calls as
 // the bulk limit allows.
 func (c *Checker) CheckBulk(ctx context.Context, qs []Question, cons Consistency) ([]Answer, error) {
+	if err := cons.Validate(); err != nil {
+		return nil, err
+	}
 	for i, q := range qs {
 		if err := q.Validate(); err != nil {
 			if len(qs) > 1 {
@@ -221,164 +219,6 @@ func (c *Checker) CheckBulk(ctx context.Context, qs []Question, cons Consistency
 		}
 	}
 	return out, nil
-}
-
-// MaxLookupLimit is the largest page LookupItems returns.
-const MaxLookupLimit = 10000
-
-// DefaultLookupLimit is the page size when none is asked for.
-const DefaultLookupLimit = 1000
-
-// ItemPage is one page of LookupItems.
-type ItemPage struct {
-	Items  []string
-	Cursor string // empty on the last page
-}
-
-// LookupItems lists the items of type typ on which user may do action, a
-// page at a time, in id order. Every page answers as of the first page: the
-// same time and the same SpiceDB snapshot.
-//
-// SpiceDB yields an item once per path that reaches it, and its cursors
-// cannot tell a repeat on a later page; so each page reads the whole lookup
-// and keeps the ids after the cursor's. That costs a full lookup per page:
-// ask for large pages.
-func (c *Checker) LookupItems(ctx context.Context, user string, action schema.Action, typ string, limit int, cursor string, cons Consistency) (ItemPage, error) {
-	if user != "" {
-		if err := schema.ValidateID(user); err != nil {
-			return ItemPage{}, &FieldError{Field: "user", Err: err}
-		}
-	}
-	if !action.IsItemAction() {
-		return ItemPage{}, &FieldError{Field: "action", Err: fmt.Errorf("%q is not an item action", action)}
-	}
-	if typ != schema.TypeFolder && typ != schema.TypeFile {
-		return ItemPage{}, &FieldError{Field: "type", Err: fmt.Errorf("%q: want folder or file", typ)}
-	}
-	if limit == 0 {
-		limit = DefaultLookupLimit
-	}
-	if limit < 0 || limit > MaxLookupLimit {
-		return ItemPage{}, &FieldError{Field: "limit", Err: fmt.Errorf("%d: want 1 to %d", limit, MaxLookupLimit)}
-	}
-	cur := pageCursor{Now: c.now().UTC()}
-	consistency := cons.proto()
-	if cursor != "" {
-		var err error
-		if cur, err = decodeCursor(cursor); err != nil {
-			return ItemPage{}, &FieldError{Field: "cursor", Err: err}
-		}
-		consistency = &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: &v1.ZedToken{Token: cur.Snapshot}}}
-	}
-	st, _ := structpb.NewStruct(map[string]any{"now": cur.Now.Format(time.RFC3339Nano), "presented_link": ""})
-	stream, err := c.client.LookupResources(ctx, &v1.LookupResourcesRequest{
-		Consistency:        consistency,
-		ResourceObjectType: typ,
-		Permission:         string(action),
-		Subject:            userSubject(user),
-		Context:            st,
-	})
-	if err != nil {
-		return ItemPage{}, fmt.Errorf("looking up %s items %q may %s: %w", typ, user, action, err)
-	}
-	seen := map[string]bool{}
-	var ids []string
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return ItemPage{}, fmt.Errorf("looking up %s items %q may %s: %w", typ, user, action, err)
-		}
-		if cur.Snapshot == "" {
-			cur.Snapshot = resp.GetLookedUpAt().GetToken()
-		}
-		if resp.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
-			continue
-		}
-		id := schema.DecodeID(resp.GetResourceObjectId())
-		if !seen[id] && id > cur.After {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	page := ItemPage{Items: ids}
-	if len(ids) > limit {
-		page.Items = ids[:limit]
-		cur.After = ids[limit-1]
-		page.Cursor = cur.encode()
-	}
-	if page.Items == nil {
-		page.Items = []string{}
-	}
-	return page, nil
-}
-
-// pageCursor is LookupItems' cursor, opaque to callers: the first page's
-// time and snapshot, and the last id given out.
-type pageCursor struct {
-	Now      time.Time `json:"n"`
-	Snapshot string    `json:"s"`
-	After    string    `json:"a"`
-}
-
-func (p pageCursor) encode() string {
-	b, _ := json.Marshal(p)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (pageCursor, error) {
-	var p pageCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &p)
-	}
-	if err != nil || p.After == "" || p.Snapshot == "" || p.Now.IsZero() {
-		return p, fmt.Errorf("not a cursor this server gave out")
-	}
-	return p, nil
-}
-
-// LookupUsers lists the users who may do action on item, group members
-// included, sorted. Callers presenting a link are not users of the item, so links
-// do not count here.
-func (c *Checker) LookupUsers(ctx context.Context, item ItemRef, action schema.Action, cons Consistency) ([]string, error) {
-	if err := item.Validate(); err != nil {
-		return nil, &FieldError{Field: "item", Err: err}
-	}
-	if !action.IsItemAction() {
-		return nil, &FieldError{Field: "action", Err: fmt.Errorf("%q is not an item action", action)}
-	}
-	stream, err := c.client.LookupSubjects(ctx, &v1.LookupSubjectsRequest{
-		Consistency:       cons.proto(),
-		Resource:          itemObject(item),
-		Permission:        string(action),
-		SubjectObjectType: schema.TypeUser,
-		Context:           c.caveatContext(nil),
-		WildcardOption:    v1.LookupSubjectsRequest_WILDCARD_OPTION_EXCLUDE_WILDCARDS,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("looking up users who may %s %s: %w", action, item, err)
-	}
-	users := []string{}
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("looking up users who may %s %s: %w", action, item, err)
-		}
-		s := resp.GetSubject()
-		if s.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION || s.GetSubjectObjectId() == "*" || s.GetSubjectObjectId() == schema.AnonymousUser {
-			continue
-		}
-		users = append(users, schema.DecodeID(s.GetSubjectObjectId()))
-	}
-	sort.Strings(users)
-	return users, nil
 }
 
 // ParseSharedLink reads a presented shared link: "folder:123" or a Box-style

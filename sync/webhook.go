@@ -30,8 +30,40 @@ var ErrWebhookSignature = errors.New("webhook signature does not verify")
 // BOX-SIGNATURE-SECONDARY, compared in constant time; the timestamp may be
 // neither older than MaxWebhookAge nor in the future.
 func VerifyWebhook(h http.Header, body []byte, keys WebhookKeys, now time.Time) error {
+	if err := CheckWebhookHeaders(h, keys, now); err != nil {
+		return err
+	}
+	ts := h.Get("BOX-DELIVERY-TIMESTAMP")
+	ok := false
+	for _, p := range []struct{ key, header string }{{keys.Primary, "BOX-SIGNATURE-PRIMARY"}, {keys.Secondary, "BOX-SIGNATURE-SECONDARY"}} {
+		got := h.Get(p.header)
+		if p.key == "" || got == "" {
+			continue
+		}
+		mac := hmac.New(sha256.New, []byte(p.key))
+		mac.Write(body)
+		mac.Write([]byte(ts))
+		want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+		if hmac.Equal([]byte(got), []byte(want)) {
+			ok = true
+		}
+	}
+	if !ok {
+		return ErrWebhookSignature
+	}
+	return nil
+}
+
+// CheckWebhookHeaders is the part of VerifyWebhook that needs no body:
+// keys configured, a signature present, version, algorithm and a fresh
+// delivery timestamp. A server runs it before reading a body, so that
+// unsigned or stale deliveries cost it no more than their headers.
+func CheckWebhookHeaders(h http.Header, keys WebhookKeys, now time.Time) error {
 	if keys.Primary == "" && keys.Secondary == "" {
 		return errors.New("no webhook signature keys configured")
+	}
+	if h.Get("BOX-SIGNATURE-PRIMARY") == "" && h.Get("BOX-SIGNATURE-SECONDARY") == "" {
+		return fmt.Errorf("%w: no BOX-SIGNATURE-PRIMARY or BOX-SIGNATURE-SECONDARY header", ErrWebhookSignature)
 	}
 	if v := h.Get("BOX-SIGNATURE-VERSION"); v != "" && v != "1" {
 		return fmt.Errorf("%w: BOX-SIGNATURE-VERSION %q (want 1)", ErrWebhookSignature, v)
@@ -50,23 +82,6 @@ func VerifyWebhook(h http.Header, body []byte, keys WebhookKeys, now time.Time) 
 	// A little slack for clock skew: Box's SDKs refuse the future too.
 	if at.Sub(now) > time.Minute {
 		return fmt.Errorf("%w: delivery timestamp %s is in the future", ErrWebhookSignature, ts)
-	}
-	ok := false
-	for _, p := range []struct{ key, header string }{{keys.Primary, "BOX-SIGNATURE-PRIMARY"}, {keys.Secondary, "BOX-SIGNATURE-SECONDARY"}} {
-		got := h.Get(p.header)
-		if p.key == "" || got == "" {
-			continue
-		}
-		mac := hmac.New(sha256.New, []byte(p.key))
-		mac.Write(body)
-		mac.Write([]byte(ts))
-		want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
-		if hmac.Equal([]byte(got), []byte(want)) {
-			ok = true
-		}
-	}
-	if !ok {
-		return ErrWebhookSignature
 	}
 	return nil
 }

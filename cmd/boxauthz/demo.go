@@ -93,11 +93,11 @@ func demoCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		}
 		fmt.Fprintf(stdout, "\n    because: %s\n\n", because(ex))
 	}
-	users, err := st.checker.LookupUsers(ctx, checker.ItemRef{Type: schema.TypeFile, ID: "plan"}, schema.ActionDownload, cons)
+	users, err := st.checker.LookupUsers(ctx, checker.ItemRef{Type: schema.TypeFile, ID: "plan"}, schema.ActionDownload, 0, "", cons)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Who may download file:plan? %s\n", strings.Join(users, ", "))
+	fmt.Fprintf(stdout, "Who may download file:plan? %s\n", strings.Join(users.Users, ", "))
 	page, err := st.checker.LookupItems(ctx, "dave", schema.ActionPreview, schema.TypeFile, 0, "", cons)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -69,7 +70,10 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--trusted-proxy: %w", err)
 	}
-	st, err := openStack(ctx, &sf, logger)
+	// Lookup cursors are signed with a key every replica sharing the admin
+	// key derives alike, so a page may be asked of any of them.
+	cursorKey := sha256.Sum256([]byte("boxauthz lookup cursors\x00" + adminKey))
+	st, err := openStack(ctx, &sf, logger, checker.WithCursorKey(cursorKey[:]))
 	if err != nil {
 		return err
 	}

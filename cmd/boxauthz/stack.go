@@ -31,7 +31,7 @@ type stack struct {
 
 // openStack connects to the SpiceDB the flags select (starting the embedded
 // one by default), makes sure it holds the schema, and builds the parts.
-func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger) (*stack, error) {
+func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts ...checker.Option) (*stack, error) {
 	var (
 		c   *spicedb.Client
 		err error
@@ -58,7 +58,7 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger) (*sta
 		where = sf.endpoint
 	}
 	logger.Info("spicedb ready", "spicedb", where, "schema", st.String(), "schema_digest", schema.Digest())
-	ch, err := checker.New(c)
+	ch, err := checker.New(c, opts...)
 	if err != nil {
 		_ = c.Close()
 		return nil, err

@@ -31,8 +31,13 @@ type Config struct {
 	// Ready reports whether SpiceDB answers and holds the schema.
 	Ready  func(context.Context) error
 	Logger *slog.Logger
-	// MaxBodyBytes bounds request bodies (default 8 MiB).
+	// MaxBodyBytes bounds admin request bodies (default
+	// DefaultMaxBodyBytes); routes any caller reaches have smaller limits
+	// of their own (MaxPublicBodyBytes, MaxWebhookBodyBytes).
 	MaxBodyBytes int64
+	// PublicBodyReads bounds the bodies of unauthenticated requests read at
+	// once (default DefaultPublicBodyReads).
+	PublicBodyReads int
 	// WebhookKeys verify Box webhook deliveries at /webhooks/box; with no
 	// key the endpoint is off (404).
 	WebhookKeys sync.WebhookKeys
@@ -65,6 +70,8 @@ type Server struct {
 	adminSum [32]byte
 	mux      *http.ServeMux
 	limiter  *failureLimiter
+	// publicReads holds a slot per public body being read.
+	publicReads chan struct{}
 }
 
 // New returns the API's handler.
@@ -76,7 +83,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = 8 << 20
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.PublicBodyReads <= 0 {
+		cfg.PublicBodyReads = DefaultPublicBodyReads
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -88,7 +98,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.InvalidTokenLimit, cfg.InvalidTokenBurst = DefaultInvalidTokenLimit, DefaultInvalidTokenBurst
 	}
 	s := &Server{cfg: cfg, adminSum: sha256.Sum256([]byte(cfg.AdminKey)), mux: http.NewServeMux(),
-		limiter: newFailureLimiter(cfg.InvalidTokenLimit, cfg.InvalidTokenBurst, cfg.Now)}
+		limiter: newFailureLimiter(cfg.InvalidTokenLimit, cfg.InvalidTokenBurst, cfg.Now), publicReads: make(chan struct{}, cfg.PublicBodyReads)}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("POST /v1/events", s.admin(s.events))
@@ -124,13 +134,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := hex.EncodeToString(b[:])
 	w.Header().Set("X-Request-Id", id)
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	if limit := publicBodyLimit(r.URL.Path); limit > 0 {
+		if !s.precheck(rec, r) || !s.readPublicBody(rec, r, limit) {
+			s.logRequest(r, id, rec.status, start)
+			return
+		}
+	} else {
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	}
 	s.mux.ServeHTTP(rec, r)
+	s.logRequest(r, id, rec.status, start)
+}
+
+// precheck refuses what needs no body to refuse, before the body is read:
+// a webhook delivery whose signature headers cannot verify.
+func (s *Server) precheck(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.Path == "/webhooks/box" && r.Method == http.MethodPost && (s.cfg.WebhookKeys.Primary != "" || s.cfg.WebhookKeys.Secondary != "") {
+		if err := sync.CheckWebhookHeaders(r.Header, s.cfg.WebhookKeys, s.cfg.Now()); err != nil {
+			writeError(w, r, http.StatusUnauthorized, "unauthorized", err.Error())
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) logRequest(r *http.Request, id string, status int, start time.Time) {
 	// Paths only: a query string or header could carry a secret.
 	s.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "http request",
 		slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
+		slog.Int("status", status), slog.Duration("took", time.Since(start)))
 }
 
 type statusRecorder struct {
@@ -138,17 +171,28 @@ type statusRecorder struct {
 	status int
 }
 
+// Unwrap lets http.ResponseController reach the connection (read
+// deadlines of public bodies).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// isAdmin reports whether r presents the admin key as a bearer token,
+// compared in constant time.
+func (s *Server) isAdmin(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	sum := sha256.Sum256([]byte(tok))
+	return ok && subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) == 1
+}
+
 // admin requires the admin key as a bearer token, compared in constant time.
 func (s *Server) admin(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(tok))
-		if !ok || subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) != 1 {
+		if !s.isAdmin(r) {
+			tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if s.overLimit(w, r, classAdmin, tok, false) {
 				return
 			}
@@ -169,7 +213,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.cfg.Ready(ctx); err != nil {
-			writeError(w, r, http.StatusServiceUnavailable, "not_ready", err.Error())
+			// The reason may name internal addresses (SpiceDB's, the
+			// database's): only admin callers see it; the log has it.
+			msg := "not ready; see the server log for request " + requestID(r.Context())
+			if s.isAdmin(r) {
+				msg = err.Error()
+			}
+			s.cfg.Logger.WarnContext(r.Context(), "not ready", "request_id", requestID(r.Context()), "error", err)
+			writeError(w, r, http.StatusServiceUnavailable, "not_ready", msg)
 			return
 		}
 	}
@@ -351,6 +402,8 @@ func (s *Server) lookupUsers(w http.ResponseWriter, r *http.Request) {
 	var b struct {
 		Item             checker.ItemRef `json:"item"`
 		Action           string          `json:"action"`
+		Limit            int             `json:"limit,omitempty"`
+		Cursor           string          `json:"cursor,omitempty"`
 		ConsistencyToken string          `json:"consistency_token,omitempty"`
 	}
 	if err := decodeStrict(r.Body, &b); err != nil {
@@ -362,12 +415,16 @@ func (s *Server) lookupUsers(w http.ResponseWriter, r *http.Request) {
 		s.badRequest(w, r, &checker.FieldError{Field: "action", Err: err})
 		return
 	}
-	users, err := s.cfg.Checker.LookupUsers(r.Context(), b.Item, act, checker.Consistency{Token: b.ConsistencyToken})
+	page, err := s.cfg.Checker.LookupUsers(r.Context(), b.Item, act, b.Limit, b.Cursor, checker.Consistency{Token: b.ConsistencyToken})
 	if err != nil {
 		s.checkFailed(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+	out := map[string]any{"users": page.Users}
+	if page.Cursor != "" {
+		out["cursor"] = page.Cursor
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // boxWebhook applies a Box webhook v2 delivery. Box retries anything but a

@@ -497,14 +497,14 @@ func ask(ctx context.Context, ch *checker.Checker, r *run, p probe) (*mismatch, 
 		}
 		return nil, pages, nil
 	case "users":
-		got, err := ch.LookupUsers(ctx, itemRef(p.item), schema.Action(p.action), checker.Consistency{})
+		got, pages, err := lookupUsers(ctx, ch, p)
 		if err != nil {
-			return nil, 0, err
+			return nil, pages, err
 		}
 		if want := r.ref.LookupUsers(p.item, p.action); !slices.Equal(got, want) {
-			return &mismatch{p: p, want: goList(want), got: goList(got)}, 0, nil
+			return &mismatch{p: p, want: goList(want), got: goList(got)}, pages, nil
 		}
-		return nil, 0, nil
+		return nil, pages, nil
 	}
 	return nil, 0, fmt.Errorf("probe kind %q cannot be asked after a replay", p.kind)
 }
@@ -520,6 +520,26 @@ func lookupItems(ctx context.Context, ch *checker.Checker, p probe) ([]string, i
 			return nil, pages, fmt.Errorf("%s, page %d: %w", p, pages, err)
 		}
 		got = append(got, page.Items...)
+		if cursor = page.Cursor; cursor == "" {
+			return got, pages, nil
+		}
+		if pages > 10000 {
+			return nil, pages, fmt.Errorf("%s: still a cursor after %d pages", p, pages)
+		}
+	}
+}
+
+// lookupUsers pages through a user lookup, two at a time, so that every
+// longer answer goes through signed cursors.
+func lookupUsers(ctx context.Context, ch *checker.Checker, p probe) ([]string, int, error) {
+	got := []string{}
+	cursor := ""
+	for pages := 1; ; pages++ {
+		page, err := ch.LookupUsers(ctx, itemRef(p.item), schema.Action(p.action), 2, cursor, checker.Consistency{})
+		if err != nil {
+			return nil, pages, fmt.Errorf("%s, page %d: %w", p, pages, err)
+		}
+		got = append(got, page.Users...)
 		if cursor = page.Cursor; cursor == "" {
 			return got, pages, nil
 		}

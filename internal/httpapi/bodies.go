@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Body limits. Admin routes read a body only once the admin key checks,
+// so they may take large batches; routes any caller reaches take small
+// bodies, read whole before the handler runs, a bounded number at a time.
+const (
+	// DefaultMaxBodyBytes bounds admin request bodies (event batches).
+	DefaultMaxBodyBytes = 8 << 20
+	// MaxPublicBodyBytes bounds the bodies of /oauth2/* and /v1/authorize:
+	// a form or a question is well under a kilobyte.
+	MaxPublicBodyBytes = 64 << 10
+	// MaxWebhookBodyBytes bounds a Box webhook delivery: its source object
+	// is a few kilobytes.
+	MaxWebhookBodyBytes = 1 << 20
+	// DefaultPublicBodyReads bounds the public bodies read at once.
+	DefaultPublicBodyReads = 64
+	// publicReadWait is how long a public body waits for a read slot
+	// before it is answered 503.
+	publicReadWait = 2 * time.Second
+	// publicReadTime bounds reading one public body, so a slow sender
+	// cannot hold a read slot.
+	publicReadTime = 10 * time.Second
+)
+
+// publicBodyLimit is the body limit of a route any caller may reach, 0 for
+// the admin routes.
+func publicBodyLimit(path string) int64 {
+	switch path {
+	case "/webhooks/box":
+		return MaxWebhookBodyBytes
+	case "/oauth2/token", "/oauth2/revoke", "/v1/authorize", "/2.0/users/me":
+		return MaxPublicBodyBytes
+	}
+	return 0
+}
+
+// readPublicBody reads the body of an unauthenticated request into memory
+// under the public limits, answering the caller itself (and reporting
+// false) when it cannot: 413 past the limit, 503 when too many are being
+// read already.
+func (s *Server) readPublicBody(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	ctx, cancel := context.WithTimeout(r.Context(), publicReadWait)
+	defer cancel()
+	select {
+	case s.publicReads <- struct{}{}:
+	case <-ctx.Done():
+		w.Header().Set("Retry-After", "1")
+		publicError(w, r, http.StatusServiceUnavailable, "temporarily_unavailable", "too many requests being read; retry shortly")
+		return false
+	}
+	defer func() { <-s.publicReads }()
+	// Not supported by every ResponseWriter (tests): then the server's
+	// own ReadTimeout is the bound.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(publicReadTime))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			publicError(w, r, http.StatusRequestEntityTooLarge, "invalid_request", "request body larger than "+strconv.FormatInt(limit, 10)+" bytes")
+			return false
+		}
+		publicError(w, r, http.StatusBadRequest, "invalid_request", "reading the request body: "+err.Error())
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return true
+}
+
+// publicError answers in the shape of the route: OAuth's for /oauth2/*
+// (RFC 6749 §5.2), Box's elsewhere.
+func publicError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	if strings.HasPrefix(r.URL.Path, "/oauth2/") {
+		writeJSON(w, status, oauthError{Error: code, Description: msg})
+		return
+	}
+	if code == "invalid_request" {
+		code = "bad_request"
+	}
+	writeError(w, r, status, code, msg)
+}
