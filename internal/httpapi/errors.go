@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/boxauthz/boxauthz/internal/jsonstrict"
 )
 
 // boxError is Box's error shape.
@@ -29,12 +33,25 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg st
 }
 
 // decodeStrict reads one JSON value into v, refusing unknown fields, wrong
-// types and trailing data, with a message that names the field.
+// types, duplicate keys, invalid UTF-8 and trailing data, with a message
+// that names the field.
 func decodeStrict(body io.Reader, v any) error {
-	dec := json.NewDecoder(body)
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return describeJSONError(err)
+	}
+	// encoding/json turns invalid UTF-8 into U+FFFD, so an id could read
+	// as another than the one sent.
+	if !utf8.Valid(b) {
+		return errors.New("request body: not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return describeJSONError(err)
+	}
+	if err := jsonstrict.CheckDuplicateKeys(b); err != nil {
+		return fmt.Errorf("request body: %w", err)
 	}
 	if dec.More() {
 		return errors.New("request body: unexpected data after the JSON value")
@@ -54,7 +71,7 @@ func describeJSONError(err error) error {
 	case errors.As(err, &mbe):
 		return fmt.Errorf("request body larger than %d bytes", mbe.Limit)
 	case errors.As(err, &te):
-		return fmt.Errorf("field %q: want %s, got JSON %s", te.Field, te.Type, te.Value)
+		return fmt.Errorf("field %q: want %s, got JSON %s", te.Field, jsonstrict.TypeName(te.Type), te.Value)
 	case errors.As(err, &se):
 		return fmt.Errorf("request body: malformed JSON at byte %d: %v", se.Offset, se)
 	case errors.Is(err, io.EOF):

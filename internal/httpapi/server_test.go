@@ -238,12 +238,24 @@ func TestBadRequestsNameTheField(t *testing.T) {
 		{"/v1/lookup/items", `{"user":"bob","action":"edit","type":"user"}`, "type"},
 		{"/v1/lookup/users", `{"item":{"type":"file","id":"f"},"action":"manage_users"}`, "action"},
 		{"/v1/events", `[{"id":"e1","type":"folder.exploded","folder":{"id":"f"}}]`, "type"},
+		// Two readers of a body with a key given twice could disagree on it.
+		{"/v1/check", `{"user":"bob","user":"alice","action":"edit","item":{"type":"folder","id":"f"}}`, `"user" given twice`},
+		{"/v1/check", `{"user":"bob","action":"edit","item":{"type":"folder","id":"f","id":"g"}}`, `"id" given twice in "item"`},
+		{"/v1/check", "{\"user\":\"bo\xffb\",\"action\":\"edit\",\"item\":{\"type\":\"folder\",\"id\":\"f\"}}", "UTF-8"},
+		{"/v1/check", `{"user":"bob","action":"edit","item":"folder:f"}`, "want an object"},
+		{"/v1/lookup/items", `{"user":"bob","action":"edit","type":"file","limit":"ten"}`, "want an integer"},
 	}
 	for _, c := range cases {
 		code, out, _ := call(t, srv, "POST", c.path, adminKey, "application/json", c.body)
 		msg, _ := out["message"].(string)
 		if code != 400 || out["code"] != "bad_request" || !strings.Contains(msg, c.field) {
 			t.Errorf("%s %s = %d %v, want 400 naming %q", c.path, c.body, code, out, c.field)
+		}
+		// Go's type names mean nothing to a caller.
+		for _, goName := range []string{"checker.", "httpapi.", "struct", "int64", "Go "} {
+			if strings.Contains(msg, goName) {
+				t.Errorf("%s %s: message %q shows Go's %q", c.path, c.body, msg, goName)
+			}
 		}
 	}
 }

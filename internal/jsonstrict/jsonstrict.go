@@ -1,0 +1,120 @@
+package jsonstrict
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+)
+
+// DuplicateKeyError is an object that names one key twice. encoding/json
+// keeps the last value silently, so two readers of the same body could
+// disagree on what it says (one checks the first, another applies the last).
+type DuplicateKeyError struct {
+	// Path is where the key is, as "collaboration.item" ("" at the top).
+	Path string
+	Key  string
+}
+
+func (e *DuplicateKeyError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("key %q given twice", e.Key)
+	}
+	return fmt.Sprintf("key %q given twice in %q", e.Key, e.Path)
+}
+
+// CheckDuplicateKeys reports the first object in b that names a key twice.
+// b must be valid JSON (decode it first for syntax errors); arrays of
+// objects are walked too, their elements' paths naming the index.
+func CheckDuplicateKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	for {
+		if err := walk(dec, ""); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// walk reads one value from dec.
+func walk(dec *json.Decoder, path string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	switch d {
+	case '{':
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			k, _ := kt.(string)
+			if seen[k] {
+				return &DuplicateKeyError{Path: path, Key: k}
+			}
+			seen[k] = true
+			if err := walk(dec, join(path, k)); err != nil {
+				return err
+			}
+		}
+	case '[':
+		for i := 0; dec.More(); i++ {
+			if err := walk(dec, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
+}
+
+func join(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
+}
+
+// TypeName is the JSON name of what a Go type decodes from: string,
+// number, boolean, array or object. Error messages name it, never the Go
+// type, which means nothing to a caller.
+func TypeName(t reflect.Type) string {
+	if t == nil {
+		return "a JSON value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		if strings.HasSuffix(t.String(), "time.Time") {
+			return "an RFC 3339 time string"
+		}
+		return "an object"
+	}
+	return "a JSON value"
+}
