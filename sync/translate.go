@@ -193,8 +193,11 @@ func (t *translator) putMembership(ctx context.Context, m *GroupMembership, dele
 		want = append(want, rel(schema.TypeGroup, m.Group, relation, subj(schema.TypeUser, m.User, "")))
 	}
 	for _, relation := range []string{relMember, relAdmin} {
+		// The one relationship exactly (the user with no relation of its
+		// own): read with one lookup however large the group.
 		f := filter(schema.TypeGroup, m.Group, relation)
-		f.OptionalSubjectFilter = &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: schema.EncodeID(m.User)}
+		f.OptionalSubjectFilter = &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: schema.EncodeID(m.User),
+			OptionalRelation: &v1.SubjectFilter_RelationFilter{}}
 		var w []*v1.Relationship
 		for _, r := range want {
 			if r.Relation == relation {
