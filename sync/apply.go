@@ -457,6 +457,16 @@ func (a *Applier) writeError(ctx context.Context, source string, n int, err erro
 		}
 	case codes.FailedPrecondition:
 		return fmt.Errorf("writing events of %s: another writer changed spicedb meanwhile (retry: the state is read again): %w", label(source), err)
+	case codes.Aborted:
+		// A SpiceDB told to take more updates than its datastore can
+		// write at once (PostgreSQL: 7,281 touches) refuses the write
+		// whole: halve it.
+		if strings.Contains(st.Message(), "exceeds the maximum size supported by this datastore") && n/2 > reservedUpdates && n/2 < a.maxUpdates {
+			a.log.WarnContext(ctx, "spicedb's datastore refused a write as too large: writing fewer relationship updates at a time",
+				"updates", n, "now", n/2)
+			a.maxUpdates = n / 2
+			return &tooManyUpdates{max: n / 2, err: err}
+		}
 	}
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("writing %d relationship updates: %w: %w", n, cerr, err)

@@ -186,6 +186,17 @@ func (t *translator) deleteGroup(ctx context.Context, id string) error {
 func (t *translator) putMembership(ctx context.Context, m *GroupMembership, deleted bool) error {
 	var want []*v1.Relationship
 	if !deleted {
+		// A membership's group is its parent (EVENTS.md, Rules: an event
+		// for an object whose parent does not exist yet is bad input). A
+		// group exists while it has its enterprise. Deleting a membership
+		// of a group already gone is not refused: nothing of it is left.
+		rs, err := t.ov.read(ctx, filter(schema.TypeGroup, m.Group, relEnterprise))
+		if err != nil {
+			return err
+		}
+		if len(rs) == 0 {
+			return badField("group_membership.group", "group %q does not exist", m.Group)
+		}
 		relation := relMember
 		if m.Role == "admin" {
 			relation = relAdmin
