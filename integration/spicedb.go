@@ -228,7 +228,7 @@ func (s settings) command() []string {
 	if s.serveTest {
 		// serve-testing also serves a read-only copy on :50052 and has no
 		// metrics or telemetry; on the host network move that port too.
-		cmd := []string{"serve-testing", "--grpc-addr=" + addr, "--skip-release-check"}
+		cmd := []string{"serve-testing", "--grpc-addr=" + addr, "--skip-release-check", maxUpdatesFlag}
 		if s.hostNetwork {
 			cmd = append(cmd, "--readonly-grpc-addr=127.0.0.1:0")
 		}
@@ -244,12 +244,19 @@ func (s settings) command() []string {
 		"--telemetry-endpoint=",
 		"--log-format=console",
 		"--skip-release-check", // no asking GitHub for newer releases
+		maxUpdatesFlag,
 	}
 	if s.uri != "" {
 		cmd = append(cmd, "--datastore-conn-uri="+s.uri)
 	}
 	return append(cmd, s.flags...)
 }
+
+// maxUpdatesFlag lets one write carry as many relationship updates as
+// boxauthz's sync assumes (internal/spicedb.MaxUpdatesPerWrite), so that a
+// batch of events is one transaction up to that size. WithFlags can give
+// another value: the last one counts.
+const maxUpdatesFlag = "--write-relationships-max-updates-per-call=7000"
 
 // migrate runs `spicedb datastore migrate head` in a one-off container.
 func migrate(ctx context.Context, image string, s settings, generic []testcontainers.ContainerCustomizer) error {

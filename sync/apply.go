@@ -4,15 +4,21 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	gosync "sync"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/boxauthz/boxauthz/internal/spicedb"
 )
 
 // Client is what the Applier needs of SpiceDB.
@@ -25,6 +31,10 @@ type Client interface {
 // settleTimeout bounds confirming a batch already written, which goes on
 // after the caller's context ends.
 const settleTimeout = 30 * time.Second
+
+// reservedUpdates are the updates of a write that are not events': the
+// source position and the writer epoch, each a touch and a delete.
+const reservedUpdates = 4
 
 // Applier applies batches of events to SpiceDB. One Applier serialises its
 // batches, so each reads the state the previous one wrote.
@@ -53,12 +63,16 @@ func WithClock(now func() time.Time) Option { return func(a *Applier) { a.now = 
 // days). A redelivery older than the window is applied again.
 func WithDedupWindow(d time.Duration) Option { return func(a *Applier) { a.dedupWindow = d } }
 
-// WithMaxUpdatesPerWrite matches SpiceDB's --write-relationships-max-updates-per-call (default 1000).
+// WithMaxUpdatesPerWrite sets how many relationship updates one write may
+// carry, SpiceDB's --write-relationships-max-updates-per-call. The default,
+// spicedb.MaxUpdatesPerWrite, is what every SpiceDB boxauthz starts is given;
+// a SpiceDB that takes fewer says so when it refuses a write (which then
+// changed nothing), and the Applier keeps to its limit from then on.
 func WithMaxUpdatesPerWrite(n int) Option { return func(a *Applier) { a.maxUpdates = n } }
 
 // NewApplier returns an Applier writing to c.
 func NewApplier(c Client, opts ...Option) *Applier {
-	a := &Applier{client: c, log: slog.Default(), now: time.Now, dedupWindow: 30 * 24 * time.Hour, maxUpdates: 1000, store: newStore(c)}
+	a := &Applier{client: c, log: slog.Default(), now: time.Now, dedupWindow: 30 * 24 * time.Hour, maxUpdates: spicedb.MaxUpdatesPerWrite, store: newStore(c)}
 	for _, o := range opts {
 		o(a)
 	}
@@ -158,6 +172,10 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 	var spans []span
 	seen := map[string]bool{}
 	for i, ev := range b.Events {
+		// A request given up on stops here, before anything is written.
+		if err := ctx.Err(); err != nil {
+			return Result{}, fmt.Errorf("applying events of %s: stopped at event %q (index %d), nothing written: %w", label(b.Source), ev.ID, i, err)
+		}
 		if a.store.applied[eventKey(ev.ID)] || seen[ev.ID] {
 			res.Duplicates++
 			continue
@@ -184,11 +202,37 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 		return res, nil
 	}
 
-	// Group events into writes of at most maxUpdates, one slot kept for the
-	// position.
-	// Keep room for the position and the writer epoch.
-	limit := a.maxUpdates - 4
-	write := func(log []change, pos string, final bool) error {
+	// The writes: as many whole events as one SpiceDB write takes, each
+	// write with its events' ids and the position after its last event.
+	// done counts the spans written whole; from is where the unwritten
+	// changes begin.
+	done, from := 0, 0
+	partly := false // spans[done] is written in part
+	// fail reports a failure after the writes of spans[:done]: the caller
+	// learns exactly which events are in SpiceDB, so that sending the batch
+	// again (which skips them) is an informed choice.
+	fail := func(err error, unknown []span) error {
+		pe := &PartialError{Err: err}
+		for _, sp := range spans[:done] {
+			pe.Applied = append(pe.Applied, b.Events[sp.ev].ID)
+		}
+		if partly && done < len(spans) {
+			pe.Partly = b.Events[spans[done].ev].ID
+		}
+		for _, sp := range unknown {
+			pe.Unknown = append(pe.Unknown, b.Events[sp.ev].ID)
+		}
+		if len(pe.Applied) == 0 && pe.Partly == "" && len(pe.Unknown) == 0 {
+			return err // nothing of the batch is in SpiceDB
+		}
+		return pe
+	}
+	// write commits log (events spans[done:upTo], or a piece of spans[done]
+	// when final is false) and the position pos.
+	write := func(log []change, upTo int, pos string, final bool) error {
+		if err := ctx.Err(); err != nil {
+			return fail(fmt.Errorf("writing events of %s: stopped: %w", label(b.Source), err), nil)
+		}
 		ups := updates(log)
 		var pre []*v1.Precondition
 		if b.Source != "" && final {
@@ -199,70 +243,100 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 		if len(ups) == 0 {
 			return nil
 		}
-		epUps, epPre, epDone := a.store.epochUpdate()
+		epUps, epPre, next, epDone := a.store.epochUpdate()
 		ups, pre = append(ups, epUps...), append(pre, epPre...)
 		resp, err := a.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre})
 		if err != nil {
-			if status.Code(err) == codes.FailedPrecondition {
-				return fmt.Errorf("writing events of %s: another writer changed spicedb meanwhile (retry: the state is read again): %w", label(b.Source), err)
+			committed, cerr := a.committed(ctx, next, err)
+			if !committed {
+				werr := a.writeError(ctx, b.Source, len(ups), err)
+				var unknown []span
+				if cerr != nil {
+					// SpiceDB could not say: these events may or may not
+					// be in it. Sending them again is safe either way.
+					unknown = spans[done:upTo]
+					if !final {
+						unknown = spans[done : done+1]
+					}
+					werr = fmt.Errorf("%w (whether this write committed is unknown: %v)", werr, cerr)
+				}
+				return fail(werr, unknown)
 			}
-			return fmt.Errorf("writing %d relationship updates: %w", len(ups), err)
+			// The answer was lost, not the write.
+			resp = &v1.WriteRelationshipsResponse{}
 		}
 		epDone()
 		res.Writes++
-		res.Token = resp.GetWrittenAt()
+		if tok := resp.GetWrittenAt(); tok != nil {
+			res.Token = tok
+		}
 		if b.Source != "" && final {
 			prev = positionRelationship(b.Source, pos)
 		}
+		if final {
+			done, partly = upTo, false
+		} else {
+			partly = true
+		}
 		return nil
 	}
-	chunkStart := 0
-	inChunk := map[string]bool{}
-	for k, sp := range spans {
-		fresh := map[string]bool{}
-		for _, c := range ov.log[sp.start:sp.end] {
-			if k := key(c.rel); !inChunk[k] {
-				fresh[k] = true
+	for {
+		// Keep room for the position and the writer epoch.
+		limit := a.maxUpdates - reservedUpdates
+		keys := map[string]bool{}
+		upTo := done
+		for ; upTo < len(spans); upTo++ {
+			for _, c := range ov.log[max(spans[upTo].start, from):spans[upTo].end] {
+				keys[key(c.rel)] = true
+			}
+			if len(keys) > limit {
+				break
 			}
 		}
-		if len(inChunk)+len(fresh) <= limit {
-			for k := range fresh {
-				inChunk[k] = true
+		var err error
+		switch {
+		case upTo == len(spans):
+			// The rest, with the batch's end.
+			err = write(ov.log[from:], upTo, b.End, true)
+		case upTo > done:
+			if err = write(ov.log[from:spans[upTo-1].end], upTo, b.Positions0(spans[upTo-1].ev), true); err == nil {
+				from = spans[upTo-1].end
 			}
-			continue
-		}
-		// Commit the events before this one, if any.
-		if sp.start > chunkStart {
-			if err := write(ov.log[chunkStart:sp.start], b.Positions0(spans[k-1].ev), true); err != nil {
-				return res, err
+		default:
+			// An event too large for one write goes in pieces, all but
+			// the last without its marker and position (a resumed run
+			// completes it); its own order makes every prefix safe.
+			for err == nil && spans[done].end-from > limit {
+				if err = write(ov.log[from:from+limit], done, "", false); err == nil {
+					from += limit
+				}
 			}
-			chunkStart = sp.start
 		}
-		// An event too large for one write goes in pieces; only the last
-		// piece carries its marker and position.
-		for sp.end-chunkStart > limit {
-			if err := write(ov.log[chunkStart:chunkStart+limit], "", false); err != nil {
-				return res, err
-			}
-			chunkStart += limit
+		var tooMany *tooManyUpdates
+		if errors.As(err, &tooMany) {
+			continue // nothing was written: plan again under SpiceDB's limit
 		}
-		inChunk = map[string]bool{}
-		for _, c := range ov.log[chunkStart:sp.end] {
-			inChunk[key(c.rel)] = true
+		if err != nil {
+			return res, err
 		}
-	}
-	end := b.End
-	if err := write(ov.log[chunkStart:], end, true); err != nil {
-		return res, err
+		if upTo == len(spans) {
+			break
+		}
 	}
 	// The batch is written. A caller that stops now (follow mode's normal
 	// end) must not turn it into a failed batch, so the confirmation
 	// outlives ctx, within its own bound.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
 	err := a.store.settle(sctx)
-	cancel()
 	if err != nil {
-		return res, fmt.Errorf("confirming the write of events of %s: %w", label(b.Source), err)
+		return res, fail(fmt.Errorf("confirming the write of events of %s: %w", label(b.Source), err), nil)
+	}
+	if res.Token == nil {
+		// Every answer was lost, though the writes committed.
+		if res.Token, err = a.store.token(sctx); err != nil {
+			return res, fail(err, nil)
+		}
 	}
 	a.store.fold(ov.log)
 	committed = true
@@ -311,4 +385,109 @@ func (e *fieldError) Error() string { return fmt.Sprintf("field %q: %s", e.field
 
 func badField(field, format string, args ...any) error {
 	return &fieldError{field: field, reason: fmt.Sprintf(format, args...)}
+}
+
+// PartialError is a batch that failed after some of its writes committed
+// (one too large for one SpiceDB write, see ApplyBatch): it names exactly
+// which events are in SpiceDB. Applying the batch again skips those (their
+// ids are recorded) and applies the rest.
+type PartialError struct {
+	// Applied are the ids of the events written whole, in batch order.
+	Applied []string
+	// Partly is the id of an event too large for one write of which some
+	// writes committed: applying it again completes it.
+	Partly string
+	// Unknown are the ids of the events of a write whose outcome SpiceDB
+	// could not be asked about (it failed too): each is in SpiceDB whole or
+	// not at all.
+	Unknown []string
+	Err     error
+}
+
+func (e *PartialError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v; %d events were applied before the failure", e.Err, len(e.Applied))
+	if len(e.Applied) > 0 {
+		fmt.Fprintf(&b, " (%q to %q)", e.Applied[0], e.Applied[len(e.Applied)-1])
+	}
+	if e.Partly != "" {
+		fmt.Fprintf(&b, ", event %q in part", e.Partly)
+	}
+	if len(e.Unknown) > 0 {
+		fmt.Fprintf(&b, ", %d more may have been (%q to %q)", len(e.Unknown), e.Unknown[0], e.Unknown[len(e.Unknown)-1])
+	}
+	b.WriteString("; applying the batch again skips what was applied")
+	return b.String()
+}
+
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// tooManyUpdates is a write SpiceDB refused for carrying more updates than
+// it takes: nothing of it was written.
+type tooManyUpdates struct {
+	max int
+	err error
+}
+
+func (e *tooManyUpdates) Error() string {
+	return fmt.Sprintf("spicedb takes at most %d relationship updates per write: %v", e.max, e.err)
+}
+
+func (e *tooManyUpdates) Unwrap() error { return e.err }
+
+// writeError describes a failed write. A write refused for its size lowers
+// the Applier's limit to SpiceDB's, so that the batch is planned again.
+func (a *Applier) writeError(ctx context.Context, source string, n int, err error) error {
+	st, _ := status.FromError(err)
+	switch st.Code() {
+	case codes.InvalidArgument:
+		for _, d := range st.Details() {
+			info, ok := d.(*errdetails.ErrorInfo)
+			if !ok || info.GetReason() != v1.ErrorReason_ERROR_REASON_TOO_MANY_UPDATES_IN_REQUEST.String() {
+				continue
+			}
+			m, perr := strconv.Atoi(info.GetMetadata()["maximum_updates_allowed"])
+			if perr != nil || m <= reservedUpdates || m >= a.maxUpdates {
+				break
+			}
+			a.log.WarnContext(ctx, "spicedb takes fewer relationship updates per write than assumed: batches larger than that are written in several transactions (raise spicedb's --write-relationships-max-updates-per-call)",
+				"assumed", a.maxUpdates, "spicedb_max", m)
+			a.maxUpdates = m
+			return &tooManyUpdates{max: m, err: err}
+		}
+	case codes.FailedPrecondition:
+		return fmt.Errorf("writing events of %s: another writer changed spicedb meanwhile (retry: the state is read again): %w", label(source), err)
+	case codes.Aborted:
+		// A SpiceDB told to take more updates than its datastore can
+		// write at once (PostgreSQL: 7,281 touches) refuses the write
+		// whole: halve it.
+		if strings.Contains(st.Message(), "exceeds the maximum size supported by this datastore") && n/2 > reservedUpdates && n/2 < a.maxUpdates {
+			a.log.WarnContext(ctx, "spicedb's datastore refused a write as too large: writing fewer relationship updates at a time",
+				"updates", n, "now", n/2)
+			a.maxUpdates = n / 2
+			return &tooManyUpdates{max: n / 2, err: err}
+		}
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("writing %d relationship updates: %w: %w", n, cerr, err)
+	}
+	return fmt.Errorf("writing %d relationship updates: %w", n, err)
+}
+
+// committed tells whether a write that failed with err committed after
+// all (its answer lost), by whether SpiceDB holds the writer epoch it set.
+// A refusal is certain; otherwise SpiceDB is asked, and cerr says it could
+// not answer.
+func (a *Applier) committed(ctx context.Context, next *v1.Relationship, err error) (ok bool, cerr error) {
+	switch status.Code(err) {
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.PermissionDenied, codes.Unauthenticated, codes.AlreadyExists, codes.NotFound:
+		return false, nil
+	}
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	ep, rerr := a.store.fetch(qctx, epochFilter())
+	if rerr != nil {
+		return false, rerr
+	}
+	return len(ep) == 1 && positionOf(ep[0]) == positionOf(next), nil
 }

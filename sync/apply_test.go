@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
@@ -218,6 +219,8 @@ func TestApplyRefusesBadBatchesWhole(t *testing.T) {
 		{"second collaboration for the same grantee", `{"id":"bad","type":"collaboration.created","collaboration":{"id":"k9","item":{"type":"folder","id":"b"},"accessible_by":{"type":"user","id":"bob"},"role":"editor"}}`, "bad", "collaboration.accessible_by"},
 		{"link on a missing item", `{"id":"bad","type":"shared_link.created","shared_link":{"item":{"type":"file","id":"nope"},"access":"open"}}`, "bad", "shared_link.item"},
 		{"trash a missing folder", `{"id":"bad","type":"folder.trashed","folder":{"id":"nope"}}`, "bad", "folder.id"},
+		{"membership of a missing group", `{"id":"bad","type":"group_membership.created","group_membership":{"id":"m9","group":"nope","user":"bob"}}`, "bad", "group_membership.group"},
+		{"membership updated in a missing group", `{"id":"bad","type":"group_membership.updated","group_membership":{"id":"m9","group":"nope","user":"bob","role":"admin"}}`, "bad", "group_membership.group"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,6 +235,9 @@ func TestApplyRefusesBadBatchesWhole(t *testing.T) {
 			var ee *sync.EventError
 			if !errors.As(err, &ee) || ee.EventID != tt.id || ee.Field != tt.field || ee.Index != 1 {
 				t.Fatalf("err = %v, want *EventError for event %q field %q index 1", err, tt.id, tt.field)
+			}
+			if strings.Contains(tt.event, `"nope"`) && !strings.Contains(ee.Error(), `"nope"`) {
+				t.Errorf("err = %v, want it to name the missing %q", err, "nope")
 			}
 			if after := export(t, c); strings.Join(after, "\n") != strings.Join(before, "\n") {
 				t.Fatalf("a refused batch changed relationships")
@@ -377,5 +383,241 @@ func TestSourcePositionCommittedWithWrites(t *testing.T) {
 	}())
 	if got := export(t, c); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("interrupted and resumed run differs from an uninterrupted one:\n%v\n%v", got, want)
+	}
+}
+
+// fileEvents creates folder a and n files in it, one event each, after the
+// base tree: an event is applied exactly when its file is in SpiceDB.
+func fileEvents(t *testing.T, n int) []sync.Event {
+	t.Helper()
+	lines := append([]string{}, baseTree...)
+	for i := 0; i < n; i++ {
+		lines = append(lines, fmt.Sprintf(`{"id":"ef%d","type":"file.created","file":{"id":"n%d","parent":"a","owner":"alice"}}`, i, i))
+	}
+	return decode(t, lines...)
+}
+
+// appliedFiles lists the ids of the events of fileEvents whose file is in
+// SpiceDB, in batch order.
+func appliedFiles(t *testing.T, c *spicedb.Client, evs []sync.Event) []string {
+	t.Helper()
+	all := strings.Join(export(t, c), "\n")
+	var out []string
+	for _, e := range evs {
+		if strings.HasPrefix(e.ID, "ef") && strings.Contains(all, "file:"+e.File.ID+"#exists@") {
+			out = append(out, e.ID)
+		}
+	}
+	return out
+}
+
+// TestLargeBatchFailureNamesAppliedEvents fails the second of several
+// writes of one batch: the error names exactly the events the first wrote,
+// and sending the batch again applies exactly the rest.
+func TestLargeBatchFailureNamesAppliedEvents(t *testing.T) {
+	c := testenv.SpiceDB(t, testenv.Memory)
+	ctx := context.Background()
+	evs := fileEvents(t, 60)
+	broken := sync.NewApplier(&failingWrites{Client: c, n: 2}, sync.WithMaxUpdatesPerWrite(50))
+	_, err := broken.Apply(ctx, evs)
+	var pe *sync.PartialError
+	if !errors.As(err, &pe) {
+		t.Fatalf("err = %v, want a *sync.PartialError", err)
+	}
+	inSpiceDB := appliedFiles(t, c, evs)
+	if len(inSpiceDB) == 0 || len(pe.Applied) <= len(inSpiceDB) || len(pe.Unknown) != 0 || pe.Partly != "" {
+		t.Fatalf("applied %v (unknown %v, partly %q); files in spicedb %v: want the first write's events, some of them files", pe.Applied, pe.Unknown, pe.Partly, inSpiceDB)
+	}
+	for i, id := range pe.Applied {
+		if id != evs[i].ID {
+			t.Fatalf("applied %v: want a prefix of the batch", pe.Applied)
+		}
+	}
+	if got := pe.Applied[len(pe.Applied)-len(inSpiceDB):]; strings.Join(got, ",") != strings.Join(inSpiceDB, ",") {
+		t.Fatalf("the error names %v applied, spicedb holds the files of %v", pe.Applied, inSpiceDB)
+	}
+	if !strings.Contains(err.Error(), pe.Applied[len(pe.Applied)-1]) {
+		t.Errorf("the message %q does not name the last applied event", err)
+	}
+
+	res, err := sync.NewApplier(c, sync.WithMaxUpdatesPerWrite(50)).Apply(ctx, evs)
+	if err != nil || res.Duplicates != len(pe.Applied) || res.Applied != len(evs)-len(pe.Applied) {
+		t.Fatalf("retry: %+v %v; want %d duplicates and the other %d applied", res, err, len(pe.Applied), len(evs)-len(pe.Applied))
+	}
+	if got := appliedFiles(t, c, evs); len(got) != 60 {
+		t.Fatalf("after the retry %d of 60 files are in spicedb", len(got))
+	}
+}
+
+// stoppingWrites stops the SpiceDB server just before the n-th write, as
+// SpiceDB going down between two writes of one batch would.
+type stoppingWrites struct {
+	*spicedb.Client
+	n, calls int
+}
+
+func (s *stoppingWrites) WriteRelationships(ctx context.Context, in *v1.WriteRelationshipsRequest, opts ...grpc.CallOption) (*v1.WriteRelationshipsResponse, error) {
+	if s.calls++; s.calls == s.n {
+		_ = s.Client.Close()
+	}
+	return s.Client.WriteRelationships(ctx, in, opts...)
+}
+
+// TestSpiceDBStoppedBetweenWrites stops SpiceDB (on PostgreSQL, which
+// outlives it) between two writes of a batch: the error names the events
+// applied and those SpiceDB could not be asked about, and once SpiceDB is
+// back the same batch applies exactly what is missing.
+func TestSpiceDBStoppedBetweenWrites(t *testing.T) {
+	uri := testenv.PostgresDatabase(t)
+	ctx := context.Background()
+	start := func() *spicedb.Client {
+		c, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{PostgresURI: uri})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		if _, err := schema.Ensure(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	evs := fileEvents(t, 60)
+	_, err := sync.NewApplier(&stoppingWrites{Client: start(), n: 2}, sync.WithMaxUpdatesPerWrite(50)).Apply(ctx, evs)
+	var pe *sync.PartialError
+	if !errors.As(err, &pe) || len(pe.Applied) == 0 {
+		t.Fatalf("err = %v, want a *sync.PartialError naming the first write's events", err)
+	}
+	c := start()
+	inSpiceDB := appliedFiles(t, c, evs)
+	if got := pe.Applied[len(pe.Applied)-len(inSpiceDB):]; len(inSpiceDB) == 0 || strings.Join(got, ",") != strings.Join(inSpiceDB, ",") {
+		t.Fatalf("the error names %v applied, spicedb holds the files of %v", pe.Applied, inSpiceDB)
+	}
+	// SpiceDB was down: whether the failed write committed could not be
+	// asked, so its events are named as unknown (they were not written).
+	if len(pe.Unknown) == 0 || pe.Unknown[0] != evs[len(pe.Applied)].ID {
+		t.Fatalf("unknown %v: want the failed write's events, from %q", pe.Unknown, evs[len(pe.Applied)].ID)
+	}
+	res, err := sync.NewApplier(c, sync.WithMaxUpdatesPerWrite(50)).Apply(ctx, evs)
+	if err != nil || res.Duplicates != len(pe.Applied) || res.Applied != len(evs)-len(pe.Applied) {
+		t.Fatalf("retry: %+v %v; want %d duplicates and the other %d applied", res, err, len(pe.Applied), len(evs)-len(pe.Applied))
+	}
+	if got := appliedFiles(t, c, evs); len(got) != 60 {
+		t.Fatalf("after the retry %d of 60 files are in spicedb", len(got))
+	}
+}
+
+// writeCounter counts the Applier's writes and their updates.
+type writeCounter struct {
+	sync.Client
+	writes, updates int
+}
+
+func (w *writeCounter) WriteRelationships(ctx context.Context, in *v1.WriteRelationshipsRequest, opts ...grpc.CallOption) (*v1.WriteRelationshipsResponse, error) {
+	w.writes++
+	w.updates += len(in.GetUpdates())
+	return w.Client.WriteRelationships(ctx, in, opts...)
+}
+
+// TestBatchUpToTheLimitIsOneWrite: the SpiceDB boxauthz starts takes
+// spicedb.MaxUpdatesPerWrite updates per write and the Applier assumes as
+// much, so a batch of that size is one transaction, on both datastores.
+func TestBatchUpToTheLimitIsOneWrite(t *testing.T) {
+	for _, ds := range testenv.Datastores() {
+		for _, members := range []int{1250, spicedb.MaxUpdatesPerWrite/2 - 10} {
+			t.Run(fmt.Sprintf("%s/%d", ds, members), func(t *testing.T) {
+				c := &writeCounter{Client: testenv.SpiceDB(t, ds)}
+				evs := memberships(t, members)
+				began := time.Now()
+				res, err := sync.NewApplier(c).Apply(context.Background(), evs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%d updates in %d write(s), %s", c.updates, c.writes, time.Since(began))
+				if c.updates < 2*members || c.writes != 1 || res.Writes != 1 {
+					t.Fatalf("%d updates in %d writes (result %+v), want one write", c.updates, c.writes, res)
+				}
+			})
+		}
+	}
+}
+
+// TestLowerSpiceDBLimitIsLearned: a SpiceDB that takes fewer updates per
+// write than the Applier assumes refuses the first write whole; the
+// Applier plans again under SpiceDB's limit and the batch applies.
+func TestLowerSpiceDBLimitIsLearned(t *testing.T) {
+	ctx := context.Background()
+	raw, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{MaxUpdatesPerWrite: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = raw.Close() })
+	if _, err := schema.Ensure(ctx, raw); err != nil {
+		t.Fatal(err)
+	}
+	c := &writeCounter{Client: raw}
+	a := sync.NewApplier(c)
+	res, err := a.Apply(ctx, memberships(t, 1250))
+	if err != nil || res.Writes != 3 || c.writes != 4 {
+		t.Fatalf("%+v %v after %d calls; want 3 writes after one refused", res, err, c.writes)
+	}
+	// The limit is kept: the next large batch is planned under it at once.
+	c.writes = 0
+	if res, err := a.Apply(ctx, memberships(t, 1250)[2:]); err != nil || res.Duplicates != 1250 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	evs := decode(t, `{"id":"g2","type":"group.created","group":{"id":"g2","enterprise":"acme"}}`)
+	for i := 0; i < 600; i++ {
+		evs = append(evs, decode(t, fmt.Sprintf(`{"id":"x%d","type":"group_membership.created","group_membership":{"id":"x%d","group":"g2","user":"u%d"}}`, i, i, i))...)
+	}
+	if res, err := a.Apply(ctx, evs); err != nil || res.Writes != 2 || c.writes != 2 {
+		t.Fatalf("%+v %v after %d calls; want 2 writes and no refusal", res, err, c.writes)
+	}
+}
+
+// memberships is a group and n memberships in it, each for its own user.
+func memberships(t *testing.T, n int) []sync.Event {
+	t.Helper()
+	lines := []string{entAcme, `{"id":"g1","type":"group.created","group":{"id":"g","enterprise":"acme"}}`}
+	for i := 0; i < n; i++ {
+		lines = append(lines, fmt.Sprintf(`{"id":"m%d","type":"group_membership.created","group_membership":{"id":"m%d","group":"g","user":"u%d"}}`, i, i, i))
+	}
+	return decode(t, lines...)
+}
+
+// TestCancelledBatchStopsPromptly cancels a batch of 30,000 memberships of
+// one group while it is applied: it ends at once with context.Canceled,
+// and whatever it wrote is whole events, named in the error.
+func TestCancelledBatchStopsPromptly(t *testing.T) {
+	c := testenv.SpiceDB(t, testenv.Memory)
+	evs := memberships(t, 30_000)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := sync.NewApplier(c).Apply(ctx, evs)
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the batch went on for 5 s after its context was cancelled")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	var applied []string
+	var pe *sync.PartialError
+	if errors.As(err, &pe) {
+		if pe.Partly != "" || len(pe.Unknown) != 0 {
+			t.Fatalf("partly %q, unknown %v: want whole events only", pe.Partly, pe.Unknown)
+		}
+		applied = pe.Applied
+	}
+	t.Logf("cancelled after %d of %d events were written", len(applied), len(evs))
+	res, err := sync.NewApplier(c).Apply(context.Background(), evs)
+	if err != nil || res.Duplicates != len(applied) || res.Applied != len(evs)-len(applied) {
+		t.Fatalf("again: %+v %v; want %d duplicates", res, err, len(applied))
 	}
 }

@@ -3,6 +3,7 @@ package sync_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -76,6 +77,51 @@ func BenchmarkSyncVsRaw(b *testing.B) {
 			b.ReportMetric(syncRate, "sync-events/s")
 			b.ReportMetric(rawRate, "raw-events/s")
 			b.ReportMetric(syncRate/rawRate, "ratio")
+		})
+	}
+}
+
+// groupMemberships is one group and n memberships in it, each for a user of
+// its own, as one batch.
+func groupMemberships(tb testing.TB, n int) []sync.Event {
+	tb.Helper()
+	var b bytes.Buffer
+	b.WriteString(`{"id":"ent","type":"user.created","user":{"id":"owner","enterprise":"acme"}}` + "\n")
+	b.WriteString(`{"id":"grp","type":"group.created","group":{"id":"g","enterprise":"acme"}}` + "\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `{"id":"m%d","type":"group_membership.created","group_membership":{"id":"m%d","group":"g","user":"u%d"}}`+"\n", i, i, i)
+	}
+	evs, err := sync.DecodeEvents(b.Bytes(), true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return evs
+}
+
+// BenchmarkGroupMemberships applies n memberships of one group in a single
+// batch, on a fresh in-memory SpiceDB: the time per batch must grow
+// linearly with n.
+//
+//	go test ./sync -run '^$' -bench GroupMemberships -benchtime 1x
+func BenchmarkGroupMemberships(b *testing.B) {
+	for _, n := range []int{4000, 8000, 100_000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			evs := groupMemberships(b, n)
+			quiet := slog.New(slog.DiscardHandler)
+			ctx := context.Background()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				a := sync.NewApplier(testenv.SpiceDB(b, testenv.Memory), sync.WithLogger(quiet))
+				b.StartTimer()
+				res, err := a.Apply(ctx, evs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Applied != len(evs) {
+					b.Fatalf("applied %d of %d", res.Applied, len(evs))
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "memberships/s")
 		})
 	}
 }

@@ -108,20 +108,20 @@ func (s *store) loadSubtree(ctx context.Context, id string) (bulkStats, error) {
 
 	// Empty sets first: an item with nothing of a kind must read as having
 	// nothing, not as not cached.
-	objects := map[string]map[string]*v1.Relationship{}
-	reverse := map[string]map[string]*v1.Relationship{}
+	objects := map[string]*relSet{}
+	reverse := map[string]*relSet{}
 	for f := range folders {
-		objects[objectKey(schema.TypeFolder, f)] = map[string]*v1.Relationship{}
+		objects[objectKey(schema.TypeFolder, f)] = newRelSet()
 		for _, resType := range []string{schema.TypeFolder, schema.TypeFile, schema.TypeCollaboration} {
-			reverse[reverseKey(resType, schema.TypeFolder, f)] = map[string]*v1.Relationship{}
+			reverse[reverseKey(resType, schema.TypeFolder, f)] = newRelSet()
 		}
 	}
 	for f := range files {
-		objects[objectKey(schema.TypeFile, f)] = map[string]*v1.Relationship{}
-		reverse[reverseKey(schema.TypeCollaboration, schema.TypeFile, f)] = map[string]*v1.Relationship{}
+		objects[objectKey(schema.TypeFile, f)] = newRelSet()
+		reverse[reverseKey(schema.TypeCollaboration, schema.TypeFile, f)] = newRelSet()
 	}
-	put := func(sets map[string]map[string]*v1.Relationship, k string, r *v1.Relationship) {
-		sets[k][key(r)] = r
+	put := func(sets map[string]*relSet, k string, r *v1.Relationship) {
+		sets[k].put(key(r), r)
 		st.kept++
 	}
 
@@ -158,7 +158,7 @@ func (s *store) loadSubtree(ctx context.Context, id string) (bulkStats, error) {
 	}
 	if s.wantsBulk(len(collabs)) {
 		for c := range collabs {
-			objects[objectKey(schema.TypeCollaboration, c)] = map[string]*v1.Relationship{}
+			objects[objectKey(schema.TypeCollaboration, c)] = newRelSet()
 		}
 		if err := scan(&v1.RelationshipFilter{ResourceType: schema.TypeCollaboration}, func(r *v1.Relationship) {
 			if collabs[resourceID(r)] {

@@ -23,8 +23,10 @@ type overlay struct {
 	// writes at event boundaries and each write replays its slice.
 	log []change
 	// Indexes of changed keys, so a read looks only at changes that can
-	// match it.
-	byObject, bySubject, byType map[string][]string
+	// match it: a batch of memberships of one group reads each member's
+	// relationship with the group, and must not look through every change
+	// the batch made to the group (that made such a batch quadratic).
+	byObject, byObjectRelation, byPair, bySubject, byType map[string][]string
 }
 
 type change struct {
@@ -34,7 +36,8 @@ type change struct {
 
 func newOverlay(base *store) *overlay {
 	return &overlay{base: base, changes: map[string]change{},
-		byObject: map[string][]string{}, bySubject: map[string][]string{}, byType: map[string][]string{}}
+		byObject: map[string][]string{}, byObjectRelation: map[string][]string{}, byPair: map[string][]string{},
+		bySubject: map[string][]string{}, byType: map[string][]string{}}
 }
 
 func (o *overlay) set(r *v1.Relationship, deleted bool) {
@@ -42,8 +45,12 @@ func (o *overlay) set(r *v1.Relationship, deleted bool) {
 	k := key(r)
 	if _, ok := o.changes[k]; !ok {
 		res, sub := r.GetResource(), r.GetSubject().GetObject()
-		o.byObject[res.GetObjectType()+":"+res.GetObjectId()] = append(o.byObject[res.GetObjectType()+":"+res.GetObjectId()], k)
-		o.bySubject[res.GetObjectType()+"@"+sub.GetObjectType()+":"+sub.GetObjectId()] = append(o.bySubject[res.GetObjectType()+"@"+sub.GetObjectType()+":"+sub.GetObjectId()], k)
+		ok := objectKey(res.GetObjectType(), res.GetObjectId())
+		rk := reverseKey(res.GetObjectType(), sub.GetObjectType(), sub.GetObjectId())
+		o.byObject[ok] = append(o.byObject[ok], k)
+		o.byObjectRelation[ok+"#"+r.GetRelation()] = append(o.byObjectRelation[ok+"#"+r.GetRelation()], k)
+		o.byPair[ok+"|"+rk] = append(o.byPair[ok+"|"+rk], k)
+		o.bySubject[rk] = append(o.bySubject[rk], k)
 		o.byType[res.GetObjectType()] = append(o.byType[res.GetObjectType()], k)
 	}
 	o.changes[k] = c
@@ -85,11 +92,23 @@ func (o *overlay) readAs(ctx context.Context, f *v1.RelationshipFilter, fresh bo
 		out = append(out, r)
 	}
 	var candidates []string
-	switch sf := f.GetOptionalSubjectFilter(); {
+	ok := objectKey(f.GetResourceType(), f.GetOptionalResourceId())
+	sf := f.GetOptionalSubjectFilter()
+	rk := reverseKey(f.GetResourceType(), sf.GetSubjectType(), sf.GetOptionalSubjectId())
+	exact, isExact := exactKey(f)
+	switch {
+	case isExact:
+		if _, changed := o.changes[exact]; changed {
+			candidates = []string{exact}
+		}
+	case f.GetOptionalResourceId() != "" && sf.GetOptionalSubjectId() != "":
+		candidates = o.byPair[ok+"|"+rk]
+	case f.GetOptionalResourceId() != "" && f.GetOptionalRelation() != "":
+		candidates = o.byObjectRelation[ok+"#"+f.GetOptionalRelation()]
 	case f.GetOptionalResourceId() != "":
-		candidates = o.byObject[f.GetResourceType()+":"+f.GetOptionalResourceId()]
+		candidates = o.byObject[ok]
 	case sf.GetOptionalSubjectId() != "":
-		candidates = o.bySubject[f.GetResourceType()+"@"+sf.GetSubjectType()+":"+sf.GetOptionalSubjectId()]
+		candidates = o.bySubject[rk]
 	default:
 		candidates = o.byType[f.GetResourceType()]
 	}

@@ -57,12 +57,12 @@ func TestDeleteHugeFolderInterruptedAndResumed(t *testing.T) {
 	t.Logf("created %d items in %s", folders*(filesPer+1)+1, time.Since(start))
 
 	del := decode(t, `{"id":"del-top","type":"folder.deleted","folder":{"id":"top"}}`)
-	broken := sync.NewApplier(&failingWrites{Client: c, n: 40}, sync.WithLogger(quiet))
+	broken := sync.NewApplier(&failingWrites{Client: c, n: 5}, sync.WithLogger(quiet))
 	start = time.Now()
 	if _, err := broken.Apply(ctx, del); err == nil {
 		t.Fatal("want the injected failure")
 	}
-	t.Logf("delete interrupted at its 40th write after %s", time.Since(start))
+	t.Logf("delete interrupted at its 5th write after %s", time.Since(start))
 	mid := export(t, c)
 	if !strings.Contains(strings.Join(mid, "\n"), "folder:top#trashed@user:*") {
 		t.Fatal("the half-deleted folder is not in the trash")

@@ -29,9 +29,9 @@ import (
 // boxauthz, a reconcile) fails that condition, and the store starts over.
 type store struct {
 	base    Reader
-	objects map[string]map[string]*v1.Relationship // "type:id" -> key -> rel
-	reverse map[string]map[string]*v1.Relationship // "restype@subtype:subid" -> key -> rel
-	known   map[string]bool                        // "folder:id", "file:id", "collaboration:id"
+	objects map[string]*relSet // "type:id"
+	reverse map[string]*relSet // "restype@subtype:subid"
+	known   map[string]bool    // "folder:id", "file:id", "collaboration:id"
 	// guessed marks sets taken as empty from the catalogue rather than read.
 	guessed map[string]bool
 	// applied holds the keys of applied event ids within the dedup window.
@@ -61,8 +61,8 @@ func newStore(base Reader) *store {
 }
 
 func (s *store) reset() {
-	s.objects = map[string]map[string]*v1.Relationship{}
-	s.reverse = map[string]map[string]*v1.Relationship{}
+	s.objects = map[string]*relSet{}
+	s.reverse = map[string]*relSet{}
 	s.known = map[string]bool{}
 	s.guessed = map[string]bool{}
 	s.applied = map[string]bool{}
@@ -125,8 +125,8 @@ func withPreloadLimit(n int) Option { return func(a *Applier) { a.store.preloadL
 // read: a store that scans a whole type for every read (the in-memory one)
 // answers one scan per type instead of one per object.
 func (s *store) preload(ctx context.Context) error {
-	objects := map[string]map[string]*v1.Relationship{}
-	reverse := map[string]map[string]*v1.Relationship{}
+	objects := map[string]*relSet{}
+	reverse := map[string]*relSet{}
 	n := 0
 	for _, typ := range modelTypes {
 		tooLarge := false
@@ -139,13 +139,13 @@ func (s *store) preload(ctx context.Context) error {
 			k := key(r)
 			ok, rk := objectKey(res.GetObjectType(), res.GetObjectId()), reverseKey(res.GetObjectType(), sub.GetObjectType(), sub.GetObjectId())
 			if objects[ok] == nil {
-				objects[ok] = map[string]*v1.Relationship{}
+				objects[ok] = newRelSet()
 			}
-			objects[ok][k] = r
+			objects[ok].put(k, r)
 			if reverse[rk] == nil {
-				reverse[rk] = map[string]*v1.Relationship{}
+				reverse[rk] = newRelSet()
 			}
-			reverse[rk][k] = r
+			reverse[rk].put(k, r)
 			if rel, c := catalogued[res.GetObjectType()]; c && r.GetRelation() == rel {
 				s.known[ok] = true
 			}
@@ -195,11 +195,11 @@ func epochFilter() *v1.RelationshipFilter {
 
 // epochUpdate moves the writer epoch on, on the condition that nobody else
 // moved it. done records the move once the write succeeded.
-func (s *store) epochUpdate() (ups []*v1.RelationshipUpdate, pre []*v1.Precondition, done func()) {
+func (s *store) epochUpdate() (ups []*v1.RelationshipUpdate, pre []*v1.Precondition, next *v1.Relationship, done func()) {
 	s.seq++
-	next := positionRelationship("boxauthz:writer", fmt.Sprintf("%s-%d", s.name, s.seq))
+	next = positionRelationship("boxauthz:writer", fmt.Sprintf("%s-%d", s.name, s.seq))
 	ups, pre = positionUpdates("boxauthz:writer", s.epoch, positionOf(next))
-	return ups, pre, func() { s.epoch = next }
+	return ups, pre, next, func() { s.epoch = next }
 }
 
 // settle returns once every later fully consistent request to SpiceDB sees
@@ -219,7 +219,7 @@ func reverseKey(resType, subType, subID string) string { return resType + "@" + 
 // an item no longer catalogued but not yet empty, and the delete must see
 // what is left of it.
 func (s *store) read(ctx context.Context, f *v1.RelationshipFilter, fresh bool) ([]*v1.Relationship, error) {
-	var set map[string]*v1.Relationship
+	var set *relSet
 	var err error
 	sf := f.GetOptionalSubjectFilter()
 	if fresh {
@@ -251,32 +251,21 @@ func (s *store) read(ctx context.Context, f *v1.RelationshipFilter, fresh bool) 
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]string, 0, len(set))
-	for k, r := range set {
-		if matches(f, r) {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys) // deterministic, whatever the map's order
-	out := make([]*v1.Relationship, len(keys))
-	for i, k := range keys {
-		out[i] = set[k]
-	}
-	return out, nil
+	return set.match(f), nil
 }
 
-func (s *store) object(ctx context.Context, typ, id string) (map[string]*v1.Relationship, error) {
+func (s *store) object(ctx context.Context, typ, id string) (*relSet, error) {
 	k := objectKey(typ, id)
 	if set, ok := s.objects[k]; ok {
 		return set, nil
 	}
 	if s.complete {
-		set := map[string]*v1.Relationship{}
+		set := newRelSet()
 		s.objects[k] = set
 		return set, nil
 	}
 	if _, ok := catalogued[typ]; ok && s.loaded && !s.known[k] {
-		set := map[string]*v1.Relationship{}
+		set := newRelSet()
 		s.objects[k] = set
 		s.guessed[k] = true
 		return set, nil
@@ -285,28 +274,28 @@ func (s *store) object(ctx context.Context, typ, id string) (map[string]*v1.Rela
 	if err != nil {
 		return nil, err
 	}
-	set := make(map[string]*v1.Relationship, len(rs))
+	set := newRelSet()
 	for _, r := range rs {
-		set[key(r)] = r
+		set.put(key(r), r)
 	}
 	s.objects[k] = set
 	return set, nil
 }
 
-func (s *store) reverseSet(ctx context.Context, resType, subType, subID string) (map[string]*v1.Relationship, error) {
+func (s *store) reverseSet(ctx context.Context, resType, subType, subID string) (*relSet, error) {
 	k := reverseKey(resType, subType, subID)
 	if set, ok := s.reverse[k]; ok {
 		return set, nil
 	}
 	if s.complete {
-		set := map[string]*v1.Relationship{}
+		set := newRelSet()
 		s.reverse[k] = set
 		return set, nil
 	}
 	// Nothing points at an item that does not exist: deleting one removes
 	// everything that referred to it.
 	if (subType == schema.TypeFolder || subType == schema.TypeFile) && s.loaded && !s.known[objectKey(subType, subID)] {
-		set := map[string]*v1.Relationship{}
+		set := newRelSet()
 		s.reverse[k] = set
 		s.guessed[k] = true
 		return set, nil
@@ -316,9 +305,9 @@ func (s *store) reverseSet(ctx context.Context, resType, subType, subID string) 
 	if err != nil {
 		return nil, err
 	}
-	set := make(map[string]*v1.Relationship, len(rs))
+	set := newRelSet()
 	for _, r := range rs {
-		set[key(r)] = r
+		set.put(key(r), r)
 	}
 	s.reverse[k] = set
 	return set, nil
@@ -367,20 +356,20 @@ func (s *store) fold(log []change) {
 		ok, rk := objectKey(res.GetObjectType(), res.GetObjectId()), reverseKey(res.GetObjectType(), sub.GetObjectType(), sub.GetObjectId())
 		if s.complete && res.GetObjectType() != typeEvent && res.GetObjectType() != typeSource {
 			if s.objects[ok] == nil {
-				s.objects[ok] = map[string]*v1.Relationship{}
+				s.objects[ok] = newRelSet()
 			}
 			if s.reverse[rk] == nil {
-				s.reverse[rk] = map[string]*v1.Relationship{}
+				s.reverse[rk] = newRelSet()
 			}
 		}
-		for _, set := range []map[string]*v1.Relationship{s.objects[ok], s.reverse[rk]} {
+		for _, set := range []*relSet{s.objects[ok], s.reverse[rk]} {
 			if set == nil {
 				continue
 			}
 			if c.deleted {
-				delete(set, k)
+				set.del(k)
 			} else {
-				set[k] = r
+				set.put(k, r)
 			}
 		}
 	}
@@ -399,7 +388,7 @@ func (s *store) prune(log []change) {
 		}
 		res, sub := c.rel.GetResource(), c.rel.GetSubject().GetObject()
 		ok := objectKey(res.GetObjectType(), res.GetObjectId())
-		if set, cached := s.objects[ok]; cached && len(set) == 0 && !s.known[ok] {
+		if set, cached := s.objects[ok]; cached && set.len() == 0 && !s.known[ok] {
 			if _, c := catalogued[res.GetObjectType()]; c {
 				delete(s.objects, ok)
 				delete(s.guessed, ok)
@@ -407,10 +396,90 @@ func (s *store) prune(log []change) {
 		}
 		if st := sub.GetObjectType(); (st == schema.TypeFolder || st == schema.TypeFile) && !s.known[objectKey(st, sub.GetObjectId())] {
 			rk := reverseKey(res.GetObjectType(), st, sub.GetObjectId())
-			if set, cached := s.reverse[rk]; cached && len(set) == 0 {
+			if set, cached := s.reverse[rk]; cached && set.len() == 0 {
 				delete(s.reverse, rk)
 				delete(s.guessed, rk)
 			}
 		}
 	}
+}
+
+// relSet is a cached set of relationships (one object's, or one reverse
+// set), indexed by relation as well: a group with a hundred thousand members
+// answers "its enterprise" or "this user's membership" without a scan, so
+// that a batch of memberships costs time linear in its size.
+type relSet struct {
+	all   map[string]*v1.Relationship            // key -> rel
+	byRel map[string]map[string]*v1.Relationship // relation -> key -> rel
+}
+
+func newRelSet() *relSet {
+	return &relSet{all: map[string]*v1.Relationship{}, byRel: map[string]map[string]*v1.Relationship{}}
+}
+
+func (s *relSet) len() int { return len(s.all) }
+
+func (s *relSet) put(k string, r *v1.Relationship) {
+	if old, ok := s.all[k]; ok && old.GetRelation() != r.GetRelation() {
+		delete(s.byRel[old.GetRelation()], k) // cannot happen: the key names the relation
+	}
+	s.all[k] = r
+	m := s.byRel[r.GetRelation()]
+	if m == nil {
+		m = map[string]*v1.Relationship{}
+		s.byRel[r.GetRelation()] = m
+	}
+	m[k] = r
+}
+
+func (s *relSet) del(k string) {
+	if old, ok := s.all[k]; ok {
+		delete(s.all, k)
+		delete(s.byRel[old.GetRelation()], k)
+	}
+}
+
+// match returns the relationships of the set f matches, in key order so
+// that the result does not depend on the map's. A filter naming one
+// relationship exactly is one lookup; one naming a relation looks at that
+// relation only.
+func (s *relSet) match(f *v1.RelationshipFilter) []*v1.Relationship {
+	if k, ok := exactKey(f); ok {
+		if r := s.all[k]; r != nil {
+			return []*v1.Relationship{r}
+		}
+		return nil
+	}
+	from := s.all
+	if rl := f.GetOptionalRelation(); rl != "" {
+		from = s.byRel[rl]
+	}
+	keys := make([]string, 0, len(from))
+	for k, r := range from {
+		if matches(f, r) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	out := make([]*v1.Relationship, len(keys))
+	for i, k := range keys {
+		out[i] = from[k]
+	}
+	return out
+}
+
+// exactKey is the key of the one relationship f can match, when f names
+// every part of it: resource, relation, subject and the subject's relation
+// (an empty one meaning none).
+func exactKey(f *v1.RelationshipFilter) (string, bool) {
+	sf := f.GetOptionalSubjectFilter()
+	if f.GetOptionalResourceId() == "" || f.GetOptionalRelation() == "" || sf.GetOptionalSubjectId() == "" || sf.GetOptionalRelation() == nil {
+		return "", false
+	}
+	return key(&v1.Relationship{
+		Resource: &v1.ObjectReference{ObjectType: f.GetResourceType(), ObjectId: f.GetOptionalResourceId()},
+		Relation: f.GetOptionalRelation(),
+		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: sf.GetSubjectType(), ObjectId: sf.GetOptionalSubjectId()},
+			OptionalRelation: sf.GetOptionalRelation().GetRelation()},
+	}), true
 }

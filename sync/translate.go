@@ -186,6 +186,17 @@ func (t *translator) deleteGroup(ctx context.Context, id string) error {
 func (t *translator) putMembership(ctx context.Context, m *GroupMembership, deleted bool) error {
 	var want []*v1.Relationship
 	if !deleted {
+		// A membership's group is its parent (EVENTS.md, Rules: an event
+		// for an object whose parent does not exist yet is bad input). A
+		// group exists while it has its enterprise. Deleting a membership
+		// of a group already gone is not refused: nothing of it is left.
+		rs, err := t.ov.read(ctx, filter(schema.TypeGroup, m.Group, relEnterprise))
+		if err != nil {
+			return err
+		}
+		if len(rs) == 0 {
+			return badField("group_membership.group", "group %q does not exist", m.Group)
+		}
 		relation := relMember
 		if m.Role == "admin" {
 			relation = relAdmin
@@ -193,8 +204,11 @@ func (t *translator) putMembership(ctx context.Context, m *GroupMembership, dele
 		want = append(want, rel(schema.TypeGroup, m.Group, relation, subj(schema.TypeUser, m.User, "")))
 	}
 	for _, relation := range []string{relMember, relAdmin} {
+		// The one relationship exactly (the user with no relation of its
+		// own): read with one lookup however large the group.
 		f := filter(schema.TypeGroup, m.Group, relation)
-		f.OptionalSubjectFilter = &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: schema.EncodeID(m.User)}
+		f.OptionalSubjectFilter = &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: schema.EncodeID(m.User),
+			OptionalRelation: &v1.SubjectFilter_RelationFilter{}}
 		var w []*v1.Relationship
 		for _, r := range want {
 			if r.Relation == relation {

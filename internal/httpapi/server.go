@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -246,10 +247,37 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
 			return
 		}
-		s.internal(w, r, "applying events", err)
+		s.eventsFailed(w, r, len(evs), err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"applied": res.Applied, "duplicates": res.Duplicates, "consistency_token": res.Token.GetToken()})
+}
+
+// eventsFailed answers a batch that failed after validation. A batch larger
+// than one SpiceDB write is several transactions, so part of it may be in
+// SpiceDB: context_info (Box's place for an error's details) names the ids
+// of the events applied, and of those a lost answer leaves unknown, so the
+// caller knows what sending the request again (which skips applied ids)
+// will do.
+func (s *Server) eventsFailed(w http.ResponseWriter, r *http.Request, total int, err error) {
+	s.cfg.Logger.ErrorContext(r.Context(), "applying events", "request_id", requestID(r.Context()), "error", err)
+	info := map[string]any{"applied": []string{}, "unknown": []string{}}
+	var pe *sync.PartialError
+	if errors.As(err, &pe) {
+		if pe.Applied != nil {
+			info["applied"] = pe.Applied
+		}
+		if pe.Unknown != nil {
+			info["unknown"] = pe.Unknown
+		}
+		if pe.Partly != "" {
+			info["partly_applied"] = pe.Partly
+		}
+	}
+	msg := fmt.Sprintf("applying events failed after %d of %d were applied (context_info.applied names them; sending the request again skips them and applies the rest); see the server log for request %s",
+		len(info["applied"].([]string)), total, requestID(r.Context()))
+	writeJSON(w, http.StatusInternalServerError, map[string]any{"type": "error", "status": http.StatusInternalServerError,
+		"code": "internal_server_error", "message": msg, "request_id": requestID(r.Context()), "context_info": info})
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, doing string, err error) {
