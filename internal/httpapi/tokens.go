@@ -224,9 +224,11 @@ func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, credential 
 	writeJSON(w, http.StatusInternalServerError, oauthError{Error: "server_error", Description: "see the server log for request " + requestID(r.Context())})
 }
 
-// readForm reads an application/x-www-form-urlencoded body strictly: each
-// parameter at most once, none unknown.
-func readForm(r *http.Request, allowed ...string) (url.Values, error) {
+// readForm reads an application/x-www-form-urlencoded body. Parameters it
+// does not know are ignored (RFC 6749 §3.2: Box SDKs send box_device_id and
+// box_device_name), but a known one given more than once is refused (§3.1),
+// naming it: which of two values counts would be a guess.
+func readForm(r *http.Request, known ...string) (url.Values, error) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "application/x-www-form-urlencoded" {
 		return nil, fmt.Errorf("Content-Type %q: want application/x-www-form-urlencoded", r.Header.Get("Content-Type"))
@@ -241,19 +243,18 @@ func readForm(r *http.Request, allowed ...string) (url.Values, error) {
 	if len(r.URL.Query()) > 0 {
 		return nil, errors.New("parameters go in the form body, not the URL (a token in a URL ends up in logs)")
 	}
-	for k, vs := range r.PostForm {
-		known := false
-		for _, a := range allowed {
-			known = known || k == a
-		}
-		if !known {
-			return nil, fmt.Errorf("parameter %q: unknown", k)
+	out := url.Values{}
+	for _, k := range known {
+		vs, ok := r.PostForm[k]
+		if !ok {
+			continue
 		}
 		if len(vs) > 1 {
-			return nil, fmt.Errorf("parameter %q: given %d times", k, len(vs))
+			return nil, fmt.Errorf("parameter %q: given %d times, at most once allowed (RFC 6749 §3.1)", k, len(vs))
 		}
+		out[k] = vs
 	}
-	return r.PostForm, nil
+	return out, nil
 }
 
 // tokenRequest is a parsed POST /oauth2/token form.

@@ -367,3 +367,40 @@ func TestBadTokensLockOutNobodyElse(t *testing.T) {
 }
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+// TestTokenFormParameters: unrecognized parameters are ignored (RFC 6749
+// §3.2; Box SDKs send box_device_id and box_device_name), a known one given
+// twice is refused naming it (§3.1), and an unsupported grant type says so.
+func TestTokenFormParameters(t *testing.T) {
+	srv, _ := newTokenAPI(t, -1, 0)
+	_, pair, _ := call(t, srv, "POST", "/v1/tokens", adminKey, "application/json", `{"user":"bob","scopes":["root_readonly"]}`)
+	refresh := pair["refresh_token"].(string)
+	for _, c := range []struct {
+		name   string
+		body   string
+		status int
+		code   string // "" = a new pair
+		names  string // what the error description names
+	}{
+		{"a known parameter twice", "grant_type=refresh_token&refresh_token=" + refresh + "&refresh_token=" + refresh, 400, "invalid_request", `"refresh_token"`},
+		{"grant_type twice", "grant_type=refresh_token&grant_type=refresh_token&refresh_token=" + refresh, 400, "invalid_request", `"grant_type"`},
+		{"password grant", "grant_type=password&username=bob&password=x", 400, "unsupported_grant_type", "password"},
+		{"Box SDK device parameters", "grant_type=refresh_token&refresh_token=" + refresh + "&box_device_id=d1&box_device_name=phone&extra=1&extra=2", 200, "", ""},
+	} {
+		st, out, _ := call(t, srv, "POST", "/oauth2/token", "", "application/x-www-form-urlencoded", c.body)
+		if st != c.status || (c.code != "" && (out["error"] != c.code || !strings.Contains(fmt.Sprint(out["error_description"]), c.names))) ||
+			(c.code == "" && out["access_token"] == nil) {
+			t.Errorf("%s: %d %v, want %d %s naming %s", c.name, st, out, c.status, c.code, c.names)
+		}
+	}
+	_, other, _ := call(t, srv, "POST", "/v1/tokens", adminKey, "application/json", `{"user":"bob","scopes":["root_readonly"]}`)
+	if st, out, _ := form(t, srv, "/oauth2/revoke", url.Values{"token": {other["access_token"].(string)}, "box_device_id": {"d1"}}); st != 200 {
+		t.Errorf("revoke with a device parameter: %d %v, want 200", st, out)
+	}
+	if d := authorize(t, srv, other["access_token"].(string), "", `{"action":"preview","item":{"type":"file","id":"a"}}`); d["status"] != 401.0 {
+		t.Errorf("the token revoked with a device parameter still works: %v", d)
+	}
+	if st, out, _ := form(t, srv, "/oauth2/revoke", url.Values{"token": {"a", "b"}}); st != 400 || !strings.Contains(fmt.Sprint(out["error_description"]), `"token"`) {
+		t.Errorf("revoke with token twice: %d %v, want 400 naming token", st, out)
+	}
+}
