@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"testing"
@@ -782,6 +783,59 @@ func TestMayDownscopeTo(t *testing.T) {
 		wantRO := slices.Contains([]checker.Scope{"root_readonly", "item_preview", "item_download", "base_explorer", "base_preview", "base_picker"}, s)
 		if got := checker.MayDownscopeTo(ro, s); got != wantRO {
 			t.Errorf("root_readonly to %s: %v, want %v", s, got, wantRO)
+		}
+	}
+}
+
+// TestExchangeInputStrict: a token exchange's scope and resource strings are
+// read as strictly as events: a malformed one is refused naming it and what
+// is allowed, and nothing is issued.
+func TestExchangeInputStrict(t *testing.T) {
+	e := newTokenEnv(t, testenv.Memory)
+	ctx := context.Background()
+	rw := e.issue(t, "bob", "", "root_readwrite").AccessToken
+	for _, c := range []struct {
+		name, scopes, resource string
+		code                   string
+		names                  []string // each in the error's description
+	}{
+		{"two spaces", "item_preview  item_download", "", "invalid_scope", []string{`"item_preview  item_download"`, "empty", "one space"}},
+		{"leading space", " item_preview", "", "invalid_scope", []string{`" item_preview"`, "empty"}},
+		{"trailing space", "item_preview ", "", "invalid_scope", []string{`"item_preview "`, "empty"}},
+		{"tab", "item_preview\titem_download", "", "invalid_scope", []string{`"item_preview\titem_download"`, "one space"}},
+		{"newline", "item_preview\nitem_download", "", "invalid_scope", []string{`"item_preview\nitem_download"`}},
+		{"comma", "item_preview,item_download", "", "invalid_scope", []string{`"item_preview,item_download"`}},
+		{"no scope", "", "", "invalid_request", []string{"scope", "required"}},
+		{"empty id", "item_preview", "folder:", "invalid_request", []string{"resource", `"folder:"`, "empty id"}},
+		{"bad id", "item_preview", "folder:a b", "invalid_request", []string{"resource", `"folder:a b"`}},
+		{"root", "item_preview", "folder:0", "invalid_request", []string{"resource", "root"}},
+		{"type case", "item_preview", "FOLDER:sub", "invalid_request", []string{"resource", `"FOLDER:sub"`, "folder", "file"}},
+		{"no type", "item_preview", "sub", "invalid_request", []string{"resource", `"sub"`, "folder:<id>"}},
+		{"URL with a query", "item_preview", "https://api.box.com/2.0/folders/sub?x=1", "invalid_request", []string{"resource", "/2.0/folders/<id>"}},
+		{"URL without a scheme", "item_preview", "api.box.com/2.0/folders/sub", "invalid_request", []string{"resource", "/2.0/folders/<id>"}},
+		{"URL without an id", "item_preview", "https://api.box.com/2.0/folders/", "invalid_request", []string{"resource"}},
+		{"URL of a user", "item_preview", "https://api.box.com/2.0/users/1", "invalid_request", []string{"resource", "/2.0/files/<id>"}},
+		{"path inside an id", "item_preview", "folder:x/2.0/files/a", "invalid_request", []string{"resource"}},
+	} {
+		_, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: rw, Scopes: c.scopes, Resource: c.resource})
+		var oe *checker.OAuthError
+		if !errors.As(err, &oe) || oe.Code != c.code {
+			t.Errorf("%s: got %v, want %s", c.name, err, c.code)
+			continue
+		}
+		for _, n := range c.names {
+			if !strings.Contains(oe.Description, n) {
+				t.Errorf("%s: %q does not name %s", c.name, oe.Description, n)
+			}
+		}
+	}
+	for _, ok := range []struct{ scopes, resource string }{
+		{"item_preview item_download", "folder:sub"},
+		{"item_preview", "https://api.box.com/2.0/folders/sub"},
+		{"item_preview", "https://api.box.com/2.0/files/a"},
+	} {
+		if _, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: rw, Scopes: ok.scopes, Resource: ok.resource}); err != nil {
+			t.Errorf("scope %q resource %q: %v", ok.scopes, ok.resource, err)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 )
 
@@ -53,8 +54,10 @@ func describeJSONError(err error) error {
 	switch {
 	case errors.As(err, &mbe):
 		return fmt.Errorf("request body larger than %d bytes", mbe.Limit)
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Errorf("request body: want %s, got JSON %s", jsonTypeOf(te.Type), te.Value)
 	case errors.As(err, &te):
-		return fmt.Errorf("field %q: want %s, got JSON %s", te.Field, te.Type, te.Value)
+		return fmt.Errorf("field %q: want %s, got JSON %s", te.Field, jsonTypeOf(te.Type), te.Value)
 	case errors.As(err, &se):
 		return fmt.Errorf("request body: malformed JSON at byte %d: %v", se.Offset, se)
 	case errors.Is(err, io.EOF):
@@ -63,4 +66,32 @@ func describeJSONError(err error) error {
 		return fmt.Errorf("field %s: unknown", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return fmt.Errorf("request body: %v", err)
+}
+
+// jsonTypeOf names what JSON value decodes into t, in JSON's terms: error
+// messages speak of the request, never of the Go types behind it.
+func jsonTypeOf(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "a JSON value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a JSON string"
+	case reflect.Bool:
+		return "a JSON boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "a JSON integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a JSON non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a JSON number"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	}
+	return "a JSON value of another type"
 }

@@ -274,6 +274,9 @@ func parseTokenForm(f url.Values) (tokenRequest, error) {
 		}
 		return tokenRequest{grant: gt, refresh: f.Get("refresh_token")}, nil
 	case grantExchange:
+		if f.Get("subject_token_type") == "" {
+			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: "subject_token_type is required: want " + checker.TokenTypeAccess}
+		}
 		if tt := f.Get("subject_token_type"); tt != checker.TokenTypeAccess {
 			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: fmt.Sprintf("subject_token_type %q: want %s", tt, checker.TokenTypeAccess)}
 		}

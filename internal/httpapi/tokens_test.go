@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -402,5 +403,62 @@ func TestTokenFormParameters(t *testing.T) {
 	}
 	if st, out, _ := form(t, srv, "/oauth2/revoke", url.Values{"token": {"a", "b"}}); st != 400 || !strings.Contains(fmt.Sprint(out["error_description"]), `"token"`) {
 		t.Errorf("revoke with token twice: %d %v, want 400 naming token", st, out)
+	}
+}
+
+// TestNoGoTypesInErrors: a JSON value of the wrong type, and a token
+// exchange's subject_token_type, are refused naming the field and what is
+// allowed in JSON's or OAuth's terms, never a Go type.
+func TestNoGoTypesInErrors(t *testing.T) {
+	srv, _ := newTokenAPI(t, -1, 0)
+	goTypes := regexp.MustCompile(`\[\]|map\[|struct|checker\.|httpapi\.|schema\.|\*|int64|float64|Go (value|struct)|unmarshal`)
+	for _, c := range []struct {
+		path, body string
+		names      []string
+	}{
+		{"/v1/apps", `{"id":"x","scopes":"root_readonly"}`, []string{`"scopes"`, "array", "string"}},
+		{"/v1/apps", `{"id":1,"scopes":[]}`, []string{`"id"`, "want a JSON string", "number"}},
+		{"/v1/apps", `{"id":"x","scopes":[],"as_user":"yes"}`, []string{`"as_user"`, "boolean"}},
+		{"/v1/apps", `{"id":"x","scopes":[1]}`, []string{`"scopes`, "string", "number"}},
+		{"/v1/apps", `[]`, []string{"request body", "object", "array"}},
+		{"/v1/tokens", `"bob"`, []string{"request body", "object", "string"}},
+		{"/v1/check", `{"user":"bob","action":"preview","item":"file:a"}`, []string{`"item"`, "object", "string"}},
+		{"/v1/check", `{"user":"bob","action":"preview","item":{"type":"file","id":7}}`, []string{`"item.id"`, "string", "number"}},
+	} {
+		st, out, _ := call(t, srv, "POST", c.path, adminKey, "application/json", c.body)
+		msg := fmt.Sprint(out["message"])
+		if st != 400 || goTypes.MatchString(msg) {
+			t.Errorf("%s %s: %d %q, want 400 without Go types", c.path, c.body, st, msg)
+		}
+		for _, n := range c.names {
+			if !strings.Contains(msg, n) {
+				t.Errorf("%s %s: %q does not name %s", c.path, c.body, msg, n)
+			}
+		}
+	}
+	exchange := func(tt ...string) url.Values {
+		v := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {"bxat_x"}, "scope": {"item_preview"}}
+		if len(tt) > 0 {
+			v["subject_token_type"] = tt
+		}
+		return v
+	}
+	for _, c := range []struct {
+		v     url.Values
+		names []string
+	}{
+		{exchange(), []string{"subject_token_type", "required", "urn:ietf:params:oauth:token-type:access_token"}},
+		{exchange("urn:ietf:params:oauth:token-type:id_token"), []string{"subject_token_type", `"urn:ietf:params:oauth:token-type:id_token"`, "urn:ietf:params:oauth:token-type:access_token"}},
+	} {
+		st, out, _ := form(t, srv, "/oauth2/token", c.v)
+		d := fmt.Sprint(out["error_description"])
+		if st != 400 || out["error"] != "invalid_request" {
+			t.Errorf("%v: %d %v, want 400 invalid_request", c.v, st, out)
+		}
+		for _, n := range c.names {
+			if !strings.Contains(d, n) {
+				t.Errorf("%v: %q does not name %s", c.v, d, n)
+			}
+		}
 	}
 }
