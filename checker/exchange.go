@@ -18,6 +18,9 @@ import (
 // ExchangeRequest asks to downscope an access token (RFC 8693 token
 // exchange, as Box does it).
 type ExchangeRequest struct {
+	// Client is what the request presented to authenticate its client;
+	// the zero value presents none.
+	Client       ClientCredentials
 	SubjectToken string
 	// Scopes is the space-separated scope list.
 	Scopes string
@@ -92,7 +95,14 @@ func splitScopeParam(s string) ([]string, error) {
 // Exchange downscopes an access token: a new access token with scopes the
 // subject holds or covers (MODEL.md §6) and, optionally, one resource, no
 // refresh token, expiring with its parent and ending when it does.
+//
+// The request's client must be the subject token's application's (MODEL.md
+// §6); the default application's tokens need none.
 func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, error) {
+	clientApp, err := t.authenticate(ctx, req.Client)
+	if err != nil {
+		return Issued{}, err
+	}
 	if req.SubjectToken == "" {
 		return Issued{}, oauthErr("invalid_request", "subject_token is required")
 	}
@@ -118,6 +128,11 @@ func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, err
 	parent, ok, err := t.access(ctx, req.SubjectToken)
 	if err != nil {
 		return Issued{}, err
+	}
+	if ok {
+		if err := issuedTo(req.Client, clientApp, parent.grant); err != nil {
+			return Issued{}, err
+		}
 	}
 	now := t.now()
 	if !ok || !now.Before(parent.expires) {

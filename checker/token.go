@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -35,6 +36,7 @@ const (
 	typeAccessToken   = "boxauthz_access_token"
 	typeRefreshToken  = "boxauthz_refresh_token"
 	typeSession       = schema.TypeUserSession
+	typeClientSecret  = "boxauthz_client_secret"
 	flagOn            = "on"
 	relAlive          = "alive"
 	relLive           = "live"
@@ -52,6 +54,7 @@ const (
 	relApp            = "app"
 	relAuthorized     = "authorized"
 	relAsUser         = "as_user"
+	relClientSecret   = "client_secret"
 	permValid         = "valid"
 	permMayActAsUsers = "may_act_as_users"
 )
@@ -172,8 +175,9 @@ var (
 const writeAttempts = 4
 
 const (
-	accessPrefix  = "bxat_"
-	refreshPrefix = "bxrt_"
+	accessPrefix       = "bxat_"
+	refreshPrefix      = "bxrt_"
+	clientSecretPrefix = "bxcs_"
 )
 
 // newSecret returns a random token string (256 bits) and its hash.
@@ -308,7 +312,23 @@ type App struct {
 	// Enterprises that authorized the app.
 	Enterprises []string `json:"enterprises,omitempty"`
 
+	// ClientID is what the app's client authenticates as (RFC 6749 §2.3.1):
+	// the app's id.
+	ClientID string `json:"client_id"`
+	// ClientSecret is set only in the answers of CreateApp and
+	// RotateClientSecret: only its hash is stored, so it is shown once.
+	ClientSecret string `json:"client_secret,omitempty"`
+
 	gen string // the graph object id, "<id>|<generation>"
+}
+
+// ClientCredentials is what a request to the token endpoints presented to
+// authenticate its client (RFC 6749 §2.3.1): an application's client id
+// (the application's id) and client secret. The zero value presents none,
+// which is all the built-in default application's tokens need.
+type ClientCredentials struct {
+	ID     string
+	Secret string
 }
 
 const defaultAppObject = DefaultApp + "|builtin"
@@ -353,7 +373,7 @@ func validateAppID(id string) error {
 // App reads an application's current configuration.
 func (t *Tokens) App(ctx context.Context, id string) (App, error) {
 	if id == DefaultApp {
-		return App{ID: DefaultApp, Scopes: AllScopes(), AsUser: true, gen: defaultAppObject}, nil
+		return App{ID: DefaultApp, ClientID: DefaultApp, Scopes: AllScopes(), AsUser: true, gen: defaultAppObject}, nil
 	}
 	if err := validateAppID(id); err != nil {
 		return App{}, err
@@ -365,7 +385,7 @@ func (t *Tokens) App(ctx context.Context, id string) (App, error) {
 	if err != nil {
 		return App{}, fmt.Errorf("reading application %q: %w", id, err)
 	}
-	a := App{ID: id, Scopes: []Scope{}}
+	a := App{ID: id, ClientID: id, Scopes: []Scope{}}
 	live := false
 	for _, r := range rels {
 		switch r.GetRelation() {
@@ -419,9 +439,14 @@ func (t *Tokens) CreateApp(ctx context.Context, id string, scopes []string, asUs
 	if err != nil {
 		return App{}, err
 	}
-	a := App{ID: id, Scopes: sc, AsUser: asUser, gen: schema.EncodeID(id) + "|" + gen}
+	secret, secretHash, err := newSecret(clientSecretPrefix)
+	if err != nil {
+		return App{}, err
+	}
+	a := App{ID: id, ClientID: id, ClientSecret: secret, Scopes: sc, AsUser: asUser, gen: schema.EncodeID(id) + "|" + gen}
 	ups := t.appUpdates(a)
 	ups = append(ups,
+		touch(relationship(typeApp, a.gen, relClientSecret, sub(typeClientSecret, secretHash), time.Time{})),
 		touch(relationship(typeApp, a.gen, relLive, flagSubject(), time.Time{})),
 		touch(relationship(typeAppGrant, externalGrant(a.gen), relApp, sub(typeApp, a.gen), time.Time{})),
 		touch(relationship(typeAppGrant, externalGrant(a.gen), relAuthorized, flagSubject(), time.Time{})),
@@ -453,6 +478,132 @@ func (t *Tokens) appUpdates(a App) []*v1.RelationshipUpdate {
 		ups = append(ups, touch(relationship(typeApp, a.gen, relAsUser, flagSubject(), time.Time{})))
 	}
 	return ups
+}
+
+// RotateClientSecret gives an application a new client secret, shown once
+// in the answer, and ends the old one in the same write (MODEL.md §6). An
+// application created before client secrets existed gets its first one.
+// Of concurrent rotations each replaces the secret it read, so exactly one
+// secret is left: the last one written.
+func (t *Tokens) RotateClientSecret(ctx context.Context, id string) (App, error) {
+	if id == DefaultApp {
+		return App{}, fmt.Errorf("rotating the client secret of %q: %w", id, ErrBuiltinApp)
+	}
+	for attempt := 1; ; attempt++ {
+		a, err := t.App(ctx, id)
+		if err != nil {
+			return App{}, err
+		}
+		old, err := t.readObject(ctx, typeApp, a.gen)
+		if err != nil {
+			return App{}, err
+		}
+		secret, secretHash, err := newSecret(clientSecretPrefix)
+		if err != nil {
+			return App{}, err
+		}
+		neu := touch(relationship(typeApp, a.gen, relClientSecret, sub(typeClientSecret, secretHash), time.Time{}))
+		ups := []*v1.RelationshipUpdate{neu}
+		pre := []*v1.Precondition{mustMatch(typeApp, a.gen, relLive)}
+		replaced := 0
+		for _, r := range old {
+			if r.GetRelation() != relClientSecret {
+				continue
+			}
+			replaced++
+			ups = append(ups, del(r))
+			// A rotation racing this one removes what this one read, and
+			// one of the two fails here rather than both leaving a secret.
+			pre = append(pre, &v1.Precondition{Operation: v1.Precondition_OPERATION_MUST_MATCH, Filter: &v1.RelationshipFilter{
+				ResourceType: typeApp, OptionalResourceId: a.gen, OptionalRelation: relClientSecret,
+				OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: typeClientSecret, OptionalSubjectId: r.GetSubject().GetObject().GetObjectId()}}})
+		}
+		if replaced == 0 {
+			pre = append(pre, &v1.Precondition{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: &v1.RelationshipFilter{
+				ResourceType: typeApp, OptionalResourceId: a.gen, OptionalRelation: relClientSecret}})
+		}
+		_, err = t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre})
+		if isPrecondition(err) && attempt < writeAttempts {
+			continue // the app was deleted, or another rotation won: read again
+		}
+		if isPrecondition(err) {
+			return App{}, fmt.Errorf("rotating the client secret of %q: changed by others %d times in a row; try again", id, attempt)
+		}
+		if err != nil {
+			return App{}, fmt.Errorf("rotating the client secret of %q: %w", id, err)
+		}
+		// Settle the old secret's end (the new one may already have been
+		// replaced in turn by a racing rotation); with none, the new one.
+		settled := ups[1:]
+		if replaced == 0 {
+			settled = ups
+		}
+		if err := t.settle(ctx, fmt.Sprintf("rotating the client secret of %q", id), settled...); err != nil {
+			return App{}, err
+		}
+		t.logger.Info("client secret rotated", slog.String("app", id))
+		a.ClientSecret = secret
+		return a, nil
+	}
+}
+
+// authenticate checks the client credentials a token endpoint request
+// presented (RFC 6749 §2.3.1) and returns the graph object of the
+// application they authenticate: the default app's for none at all. Every
+// failure reads the same, so a caller learns nothing of which applications
+// exist. The secret's hash is compared in constant time.
+func (t *Tokens) authenticate(ctx context.Context, c ClientCredentials) (string, error) {
+	switch {
+	case c.ID == "" && c.Secret == "":
+		return defaultAppObject, nil
+	case c.ID == "":
+		return "", oauthErr("invalid_request", "client_secret without client_id")
+	case c.ID == DefaultApp && c.Secret == "":
+		return defaultAppObject, nil
+	}
+	failed := oauthErr("invalid_client", "client authentication failed for client_id %q", c.ID)
+	if c.ID == DefaultApp || c.Secret == "" || validateAppID(c.ID) != nil {
+		return "", failed
+	}
+	rels, _, err := spicedb.ReadAll(ctx, t.client, &v1.ReadRelationshipsRequest{
+		Consistency:        fullyConsistent(),
+		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typeApp, OptionalResourceIdPrefix: schema.EncodeID(c.ID) + "|"},
+	})
+	if err != nil {
+		return "", fmt.Errorf("authenticating client %q: %w", c.ID, err)
+	}
+	gen := ""
+	for _, r := range rels {
+		if r.GetRelation() == relLive {
+			gen = r.GetResource().GetObjectId()
+		}
+	}
+	presented := []byte(hashToken(c.Secret))
+	match := 0
+	for _, r := range rels {
+		if r.GetRelation() == relClientSecret && r.GetResource().GetObjectId() == gen {
+			match |= subtle.ConstantTimeCompare(presented, []byte(r.GetSubject().GetObject().GetObjectId()))
+		}
+	}
+	if gen == "" || match != 1 {
+		return "", failed
+	}
+	return gen, nil
+}
+
+// issuedTo checks that a token, by its app grant, belongs to the client
+// that authenticated as clientApp. A token of another application fails
+// as client authentication does (API.md: 401 invalid_client), and ends
+// nothing: a client cannot spend, revoke or trip the reuse detection of
+// another's tokens.
+func issuedTo(c ClientCredentials, clientApp, grant string) error {
+	if app, ok := grantApp(grant); ok && app == clientApp {
+		return nil
+	}
+	if clientApp == defaultAppObject {
+		return oauthErr("invalid_client", "the token belongs to an application whose client must authenticate: present its client_id and client_secret (HTTP Basic or form parameters)")
+	}
+	return oauthErr("invalid_client", "the token was not issued to client %q", c.ID)
 }
 
 // UpdateApp changes an application's scopes and As-User permission; nil
@@ -881,7 +1032,21 @@ func (t *Tokens) readRefresh(ctx context.Context, hash string) (refreshMeta, boo
 // unspent, so of any number of concurrent refreshes exactly one wins.
 // Presenting a spent token again means it was copied: the whole refresh
 // family is switched off, the new pair included.
+//
+// Refresh presents no client credentials: only the default application's
+// tokens refresh so; RefreshAs presents an application's.
 func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, error) {
+	return t.RefreshAs(ctx, ClientCredentials{}, refreshToken)
+}
+
+// RefreshAs is Refresh by the client that presented c, which must be the
+// client of the application the token was issued to (MODEL.md §6, as Box
+// requires client_id and client_secret on refresh).
+func (t *Tokens) RefreshAs(ctx context.Context, c ClientCredentials, refreshToken string) (Issued, error) {
+	clientApp, err := t.authenticate(ctx, c)
+	if err != nil {
+		return Issued{}, err
+	}
 	if refreshToken == "" {
 		return Issued{}, oauthErr("invalid_request", "refresh_token is required")
 	}
@@ -890,9 +1055,13 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, erro
 	if err != nil {
 		return Issued{}, err
 	}
-	switch {
-	case !ok:
+	if !ok {
 		return Issued{}, oauthErr("invalid_grant", "the refresh token is not known")
+	}
+	if err := issuedTo(c, clientApp, m.grant); err != nil {
+		return Issued{}, err
+	}
+	switch {
 	case !m.alive:
 		return Issued{}, oauthErr("invalid_grant", "the refresh token was revoked")
 	case !t.now().Before(m.expires):
@@ -998,18 +1167,32 @@ func intersectScopes(a, b []Scope) []Scope {
 
 // Revoke ends the pair a token (access or refresh) belongs to, and every
 // token downscoped from it. An unknown token is not an error (RFC 7009).
+//
+// Revoke presents no client credentials: only the default application's
+// tokens are revoked so; RevokeAs presents an application's.
 func (t *Tokens) Revoke(ctx context.Context, token string) error {
+	return t.RevokeAs(ctx, ClientCredentials{}, token)
+}
+
+// RevokeAs is Revoke by the client that presented c: the client is
+// authenticated first, then must be the one the token was issued to (RFC
+// 7009 §2.1).
+func (t *Tokens) RevokeAs(ctx context.Context, c ClientCredentials, token string) error {
+	clientApp, err := t.authenticate(ctx, c)
+	if err != nil {
+		return err
+	}
 	if token == "" {
 		return oauthErr("invalid_request", "token is required")
 	}
 	h := hashToken(token)
-	var access, refresh string
+	var access, refresh, grant string
 	rm, ok, err := t.readRefresh(ctx, h)
 	if err != nil {
 		return err
 	}
 	if ok {
-		refresh, access = h, rm.access
+		refresh, access, grant = h, rm.access, rm.grant
 	} else {
 		m, ok, err := t.readAccess(ctx, h)
 		if err != nil {
@@ -1018,7 +1201,10 @@ func (t *Tokens) Revoke(ctx context.Context, token string) error {
 		if !ok {
 			return nil
 		}
-		access, refresh = h, m.refresh
+		access, refresh, grant = h, m.refresh, m.grant
+	}
+	if err := issuedTo(c, clientApp, grant); err != nil {
+		return err
 	}
 	var ups []*v1.RelationshipUpdate
 	if access != "" {

@@ -2,6 +2,8 @@ package checker_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
@@ -837,5 +841,161 @@ func TestExchangeInputStrict(t *testing.T) {
 		if _, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: rw, Scopes: ok.scopes, Resource: ok.resource}); err != nil {
 			t.Errorf("scope %q resource %q: %v", ok.scopes, ok.resource, err)
 		}
+	}
+}
+
+func wantOAuth(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	var oe *checker.OAuthError
+	if !errors.As(err, &oe) || oe.Code != code {
+		t.Errorf("%s: %v, want %s", what, err, code)
+	}
+}
+
+// clientSecrets reads an app's stored client secrets (subject ids).
+func clientSecrets(t *testing.T, c *spicedb.Client, app string) []string {
+	t.Helper()
+	rels, _, err := spicedb.ReadAll(context.Background(), c, &v1.ReadRelationshipsRequest{
+		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		RelationshipFilter: &v1.RelationshipFilter{ResourceType: "boxauthz_app", OptionalResourceIdPrefix: app + "|", OptionalRelation: "client_secret"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rels {
+		out = append(out, r.GetSubject().GetObject().GetObjectId())
+	}
+	return out
+}
+
+// TestClientAuthentication: an application's client secret is shown once
+// and stored hashed; refresh, exchange and revoke of its tokens need its
+// client's credentials (MODEL.md §6), a token works for no other client,
+// failing ends nothing, and rotation replaces the secret. The default
+// application needs no client authentication.
+func TestClientAuthentication(t *testing.T) {
+	for _, ds := range testenv.Datastores() {
+		t.Run(string(ds), func(t *testing.T) {
+			e := newTokenEnv(t, ds)
+			ctx := context.Background()
+			tk := e.tokens
+			crm, err := tk.CreateApp(ctx, "crm", []string{"root_readwrite"}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if crm.ClientID != "crm" || !strings.HasPrefix(crm.ClientSecret, "bxcs_") || len(crm.ClientSecret) < 5+43 {
+				t.Fatalf("created app %+v: want client_id crm and a bxcs_ secret of 256 bits", crm)
+			}
+			sum := sha256.Sum256([]byte(crm.ClientSecret))
+			if got := clientSecrets(t, e.client, "crm"); len(got) != 1 || got[0] != hex.EncodeToString(sum[:]) {
+				t.Fatalf("stored client secrets %v, want only the SHA-256 of the secret", got)
+			}
+			if a, err := tk.App(ctx, "crm"); err != nil || a.ClientSecret != "" || a.ClientID != "crm" {
+				t.Errorf("reading the app back: %+v %v, want its client id and no secret", a, err)
+			}
+			hr, err := tk.CreateApp(ctx, "hr", []string{"root_readwrite"}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, app := range []string{"crm", "hr"} {
+				if err := tk.AuthorizeApp(ctx, app, "acme"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			crmClient := checker.ClientCredentials{ID: "crm", Secret: crm.ClientSecret}
+			hrClient := checker.ClientCredentials{ID: "hr", Secret: hr.ClientSecret}
+			p := e.issue(t, "bob", "crm", "root_readwrite")
+			bad := map[string]checker.ClientCredentials{
+				"no client":          {},
+				"no secret":          {ID: "crm"},
+				"wrong secret":       {ID: "crm", Secret: hr.ClientSecret},
+				"unknown client":     {ID: "nope", Secret: crm.ClientSecret},
+				"the default client": {ID: checker.DefaultApp},
+				"another app":        hrClient,
+			}
+			for name, c := range bad {
+				_, err := tk.RefreshAs(ctx, c, p.RefreshToken)
+				wantOAuth(t, "refresh, "+name, err, "invalid_client")
+				_, err = tk.Exchange(ctx, checker.ExchangeRequest{Client: c, SubjectToken: p.AccessToken, Scopes: "item_preview"})
+				wantOAuth(t, "exchange, "+name, err, "invalid_client")
+				wantOAuth(t, "revoke, "+name, tk.RevokeAs(ctx, c, p.AccessToken), "invalid_client")
+			}
+			// Nothing above ended the pair: the refresh token is unspent,
+			// its family alive.
+			wantDecision(t, "the pair after refused clients", e.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+			p2, err := tk.RefreshAs(ctx, crmClient, p.RefreshToken)
+			if err != nil {
+				t.Fatalf("refresh by the token's own client: %v", err)
+			}
+			if _, err := tk.Exchange(ctx, checker.ExchangeRequest{Client: crmClient, SubjectToken: p2.AccessToken, Scopes: "item_preview"}); err != nil {
+				t.Errorf("exchange by the token's own client: %v", err)
+			}
+			// Authentication comes first: bad credentials fail even with a
+			// token that does not exist.
+			wantOAuth(t, "revoking an unknown token with a wrong secret", tk.RevokeAs(ctx, bad["wrong secret"], "bxat_unknown"), "invalid_client")
+			if err := tk.RevokeAs(ctx, crmClient, "bxat_unknown"); err != nil {
+				t.Errorf("revoking an unknown token as a valid client: %v, want none (RFC 7009)", err)
+			}
+
+			// Default-app tokens: no client authentication, and no app's
+			// client may use them.
+			d := e.issue(t, "bob", "", "root_readwrite")
+			_, err = tk.RefreshAs(ctx, crmClient, d.RefreshToken)
+			wantOAuth(t, "a default token refreshed by crm's client", err, "invalid_client")
+			d2, err := tk.RefreshAs(ctx, checker.ClientCredentials{ID: checker.DefaultApp}, d.RefreshToken)
+			if err != nil {
+				t.Fatalf("a default token refreshed as client default: %v", err)
+			}
+			if _, err := tk.Refresh(ctx, d2.RefreshToken); err != nil {
+				t.Errorf("a default token refreshed with no client: %v", err)
+			}
+			_, err = tk.RefreshAs(ctx, checker.ClientCredentials{ID: checker.DefaultApp, Secret: "x"}, d2.RefreshToken)
+			wantOAuth(t, "the default client with a secret", err, "invalid_client")
+
+			// Rotation: the old secret fails, the new one works, one is stored.
+			if _, err := tk.RotateClientSecret(ctx, checker.DefaultApp); !errors.Is(err, checker.ErrBuiltinApp) {
+				t.Errorf("rotating the default app's secret: %v", err)
+			}
+			if _, err := tk.RotateClientSecret(ctx, "nope"); !errors.Is(err, checker.ErrAppNotFound) {
+				t.Errorf("rotating an unknown app's secret: %v", err)
+			}
+			var (
+				wg      gosync.WaitGroup
+				mu      gosync.Mutex
+				rotated = map[string]bool{}
+			)
+			for range 4 {
+				wg.Go(func() {
+					a, err := tk.RotateClientSecret(ctx, "crm")
+					if err != nil {
+						t.Errorf("rotating crm's secret: %v", err)
+						return
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					rotated[a.ClientSecret] = true
+				})
+			}
+			wg.Wait()
+			stored := clientSecrets(t, e.client, "crm")
+			if len(stored) != 1 {
+				t.Fatalf("after 4 concurrent rotations %d secrets are stored, want 1", len(stored))
+			}
+			var current string
+			for s := range rotated {
+				if sum := sha256.Sum256([]byte(s)); hex.EncodeToString(sum[:]) == stored[0] {
+					current = s
+				}
+			}
+			if current == "" || len(rotated) != 4 {
+				t.Fatalf("the stored secret is none of the %d rotated ones", len(rotated))
+			}
+			_, err = tk.RefreshAs(ctx, crmClient, p2.RefreshToken)
+			wantOAuth(t, "refresh with the secret rotated away", err, "invalid_client")
+			if _, err := tk.RefreshAs(ctx, checker.ClientCredentials{ID: "crm", Secret: current}, p2.RefreshToken); err != nil {
+				t.Errorf("refresh with the new secret: %v", err)
+			}
+		})
 	}
 }

@@ -27,6 +27,7 @@ func (s *Server) routeTokens() {
 	s.mux.Handle("GET /v1/apps/{id}", s.admin(s.getApp))
 	s.mux.Handle("PUT /v1/apps/{id}", s.admin(s.updateApp))
 	s.mux.Handle("DELETE /v1/apps/{id}", s.admin(s.deleteApp))
+	s.mux.Handle("POST /v1/apps/{id}/secret", s.admin(s.rotateSecret))
 	s.mux.Handle("PUT /v1/apps/{id}/enterprises/{enterprise}", s.admin(s.authorizeApp))
 	s.mux.Handle("DELETE /v1/apps/{id}/enterprises/{enterprise}", s.admin(s.withdrawApp))
 	s.mux.Handle("POST /v1/tokens", s.admin(s.issue))
@@ -101,7 +102,20 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 		s.appFailed(w, r, err)
 		return
 	}
+	noStore(w) // the answer carries the client secret
 	writeJSON(w, http.StatusCreated, a)
+}
+
+// rotateSecret is POST /v1/apps/{id}/secret: a new client secret, shown
+// once; the old one ends.
+func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
+	a, err := s.cfg.Authorizer.Tokens().RotateClientSecret(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.appFailed(w, r, err)
+		return
+	}
+	noStore(w)
+	writeJSON(w, http.StatusOK, a)
 }
 
 func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
@@ -209,12 +223,24 @@ type oauthError struct {
 	Description string `json:"error_description"`
 }
 
-// oauthFailed answers err; credential is the token the caller presented,
-// charged to the bad-credential limit when the grant was refused.
-func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, credential string, err error) {
+// oauthFailed answers err. token is the token the caller presented and
+// client the client credentials: a refused grant is charged to the
+// bad-credential limit with the token, a failed client authentication with
+// the client secret, and answered 401 with WWW-Authenticate (RFC 6749 §5.2).
+func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, token string, client checker.ClientCredentials, err error) {
 	var oe *checker.OAuthError
 	if errors.As(err, &oe) {
-		if oe.Code == "invalid_grant" && s.overLimit(w, r, classUser, credential, true) {
+		switch oe.Code {
+		case "invalid_grant":
+			if s.overLimit(w, r, classUser, token, true) {
+				return
+			}
+		case "invalid_client":
+			if s.overLimit(w, r, classUser, client.Secret, true) {
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Basic realm="boxauthz", charset="UTF-8"`)
+			writeJSON(w, http.StatusUnauthorized, oauthError{Error: oe.Code, Description: oe.Description})
 			return
 		}
 		writeJSON(w, http.StatusBadRequest, oauthError{Error: oe.Code, Description: oe.Description})
@@ -222,6 +248,44 @@ func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, credential 
 	}
 	s.cfg.Logger.ErrorContext(r.Context(), "token endpoint", "request_id", requestID(r.Context()), "error", err)
 	writeJSON(w, http.StatusInternalServerError, oauthError{Error: "server_error", Description: "see the server log for request " + requestID(r.Context())})
+}
+
+// clientOf reads the client credentials of a token endpoint request: HTTP
+// Basic, each part form-encoded first, or the client_id and client_secret
+// form parameters (RFC 6749 §2.3.1). A request may use one way, not both;
+// an Authorization header of another scheme is no client authentication
+// boxauthz supports. No credentials at all is the zero value: the default
+// application's client.
+func clientOf(r *http.Request, f url.Values) (checker.ClientCredentials, error) {
+	_, formID := f["client_id"]
+	_, formSecret := f["client_secret"]
+	if r.Header.Get("Authorization") == "" {
+		c := checker.ClientCredentials{ID: f.Get("client_id"), Secret: f.Get("client_secret")}
+		if c.ID == "" && c.Secret != "" {
+			return c, &checker.OAuthError{Code: "invalid_request", Description: "client_secret given without client_id"}
+		}
+		return c, nil
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_client",
+			Description: "Authorization: only HTTP Basic client authentication is accepted here (RFC 6749 §2.3.1)"}
+	}
+	if formID || formSecret {
+		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_request",
+			Description: "client credentials given both by HTTP Basic and as client_id/client_secret parameters: use one (RFC 6749 §2.3.1)"}
+	}
+	var err1, err2 error
+	id, err1 = url.QueryUnescape(id)
+	secret, err2 = url.QueryUnescape(secret)
+	if err1 != nil || err2 != nil {
+		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_request",
+			Description: "Authorization: the Basic client id and secret are not form-encoded (RFC 6749 §2.3.1)"}
+	}
+	if id == "" {
+		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_client", Description: "Authorization: HTTP Basic without a client id"}
+	}
+	return checker.ClientCredentials{ID: id, Secret: secret}, nil
 }
 
 // readForm reads an application/x-www-form-urlencoded body. Parameters it
@@ -298,20 +362,26 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_request", Description: err.Error()})
 		return
 	}
+	client, err := clientOf(r, f)
+	if err != nil {
+		s.oauthFailed(w, r, "", client, err)
+		return
+	}
 	req, err := parseTokenForm(f)
 	if err != nil {
-		s.oauthFailed(w, r, "", err)
+		s.oauthFailed(w, r, "", client, err)
 		return
 	}
 	tk := s.cfg.Authorizer.Tokens()
 	var is checker.Issued
 	if req.grant == grantRefresh {
-		is, err = tk.Refresh(r.Context(), req.refresh)
+		is, err = tk.RefreshAs(r.Context(), client, req.refresh)
 	} else {
+		req.exchange.Client = client
 		is, err = tk.Exchange(r.Context(), req.exchange)
 	}
 	if err != nil {
-		s.oauthFailed(w, r, req.refresh+req.exchange.SubjectToken, err)
+		s.oauthFailed(w, r, req.refresh+req.exchange.SubjectToken, client, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, answerOf(is))
@@ -323,8 +393,12 @@ func (s *Server) oauthRevoke(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_request", Description: err.Error()})
 		return
 	}
-	if err := s.cfg.Authorizer.Tokens().Revoke(r.Context(), f.Get("token")); err != nil {
-		s.oauthFailed(w, r, f.Get("token"), err)
+	client, err := clientOf(r, f)
+	if err == nil {
+		err = s.cfg.Authorizer.Tokens().RevokeAs(r.Context(), client, f.Get("token"))
+	}
+	if err != nil {
+		s.oauthFailed(w, r, f.Get("token"), client, err)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
