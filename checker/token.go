@@ -2,10 +2,14 @@ package checker
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -37,6 +41,7 @@ const (
 	typeRefreshToken  = "boxauthz_refresh_token"
 	typeSession       = schema.TypeUserSession
 	typeClientSecret  = "boxauthz_client_secret"
+	typeSealedPair    = "boxauthz_sealed_pair"
 	flagOn            = "on"
 	relAlive          = "alive"
 	relLive           = "live"
@@ -55,6 +60,7 @@ const (
 	relAuthorized     = "authorized"
 	relAsUser         = "as_user"
 	relClientSecret   = "client_secret"
+	relSuccessor      = "successor"
 	permValid         = "valid"
 	permMayActAsUsers = "may_act_as_users"
 )
@@ -97,9 +103,11 @@ type Tokens struct {
 	now        func() time.Time
 	accessTTL  time.Duration
 	refreshTTL time.Duration
-	logger     *slog.Logger
-	meta       *metaCache
-	validity   *validity
+	// reuseLeeway: see WithRefreshReuseLeeway.
+	reuseLeeway time.Duration
+	logger      *slog.Logger
+	meta        *metaCache
+	validity    *validity
 }
 
 // TokenOption configures Tokens.
@@ -114,6 +122,18 @@ func WithAccessTTL(d time.Duration) TokenOption { return func(t *Tokens) { t.acc
 // WithRefreshTTL sets how long refresh tokens live (default 60 days).
 func WithRefreshTTL(d time.Duration) TokenOption { return func(t *Tokens) { t.refreshTTL = d } }
 
+// DefaultRefreshReuseLeeway is how long after a refresh the same client
+// presenting the spent refresh token again gets the same new pair back.
+const DefaultRefreshReuseLeeway = 10 * time.Second
+
+// WithRefreshReuseLeeway sets how long after a refresh the same client
+// presenting the spent refresh token again gets the same new pair, a retry
+// after a lost response, instead of having the token's family revoked
+// (MODEL.md §6; default DefaultRefreshReuseLeeway, 0 turns it off).
+func WithRefreshReuseLeeway(d time.Duration) TokenOption {
+	return func(t *Tokens) { t.reuseLeeway = max(d, 0) }
+}
+
 // WithTokenLogger sets the logger (default slog.Default()). Token strings are
 // never logged; token hashes' first 8 hex digits are, to follow one token.
 func WithTokenLogger(l *slog.Logger) TokenOption { return func(t *Tokens) { t.logger = l } }
@@ -121,7 +141,7 @@ func WithTokenLogger(l *slog.Logger) TokenOption { return func(t *Tokens) { t.lo
 // NewTokens returns token storage on c. Call Bootstrap once SpiceDB holds
 // the schema.
 func NewTokens(c TokenClient, opts ...TokenOption) *Tokens {
-	t := &Tokens{client: c, now: time.Now, accessTTL: DefaultAccessTTL, refreshTTL: DefaultRefreshTTL, logger: slog.Default(), meta: newMetaCache(100_000), validity: newValidity()}
+	t := &Tokens{client: c, now: time.Now, accessTTL: DefaultAccessTTL, refreshTTL: DefaultRefreshTTL, reuseLeeway: DefaultRefreshReuseLeeway, logger: slog.Default(), meta: newMetaCache(100_000), validity: newValidity()}
 	for _, o := range opts {
 		o(t)
 	}
@@ -186,8 +206,87 @@ func newSecret(prefix string) (string, string, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", "", fmt.Errorf("reading random bytes for a token: %w", err)
 	}
-	s := prefix + base64.RawURLEncoding.EncodeToString(b[:])
+	s := secretString(prefix, b)
 	return s, hashToken(s), nil
+}
+
+func secretString(prefix string, b [32]byte) string {
+	return prefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// pairSecrets are the random parts of a pair's access and refresh token.
+type pairSecrets struct{ access, refresh [32]byte }
+
+func newPairSecrets() (pairSecrets, error) {
+	var p pairSecrets
+	if _, err := rand.Read(p.access[:]); err != nil {
+		return p, fmt.Errorf("reading random bytes for a token: %w", err)
+	}
+	if _, err := rand.Read(p.refresh[:]); err != nil {
+		return p, fmt.Errorf("reading random bytes for a token: %w", err)
+	}
+	return p, nil
+}
+
+func (p pairSecrets) strings() (access, refresh string) {
+	return secretString(accessPrefix, p.access), secretString(refreshPrefix, p.refresh)
+}
+
+// sealKey is the key a pair issued for a spent refresh token is sealed
+// under: an HMAC keyed with the token's string, which only whoever
+// presents the token knows. SpiceDB holds the token's SHA-256, from which
+// this cannot be computed, so its contents open no sealed pair.
+func sealKey(spent string) []byte {
+	m := hmac.New(sha256.New, []byte(spent))
+	m.Write([]byte("boxauthz refresh retry v1"))
+	return m.Sum(nil)
+}
+
+// sealPair seals the pair issued for the refresh token spent (whose hash is
+// spentHash), with its access token's expiry, for a retry of that refresh
+// within the reuse leeway (MODEL.md §6): AES-256-GCM under sealKey, the
+// spent token's hash as additional data, as a SpiceDB object id.
+func sealPair(spent, spentHash string, p pairSecrets, accessExpires time.Time) (string, error) {
+	aead, err := pairAEAD(spent)
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+72+aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", fmt.Errorf("reading random bytes for a sealed pair: %w", err)
+	}
+	plain := make([]byte, 0, 72)
+	plain = append(append(plain, p.access[:]...), p.refresh[:]...)
+	plain = binary.BigEndian.AppendUint64(plain, uint64(accessExpires.UnixNano()))
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, []byte(spentHash))), nil
+}
+
+// openPair opens what sealPair sealed for the refresh token spent.
+func openPair(spent, spentHash, sealed string) (pairSecrets, time.Time, error) {
+	var p pairSecrets
+	aead, err := pairAEAD(spent)
+	if err != nil {
+		return p, time.Time{}, err
+	}
+	b, err := base64.RawURLEncoding.DecodeString(sealed)
+	if err != nil || len(b) < aead.NonceSize() {
+		return p, time.Time{}, errors.New("opening a sealed pair: not one boxauthz sealed")
+	}
+	plain, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], []byte(spentHash))
+	if err != nil || len(plain) != 72 {
+		return p, time.Time{}, errors.New("opening a sealed pair: not sealed for this refresh token")
+	}
+	copy(p.access[:], plain[:32])
+	copy(p.refresh[:], plain[32:64])
+	return p, time.Unix(0, int64(binary.BigEndian.Uint64(plain[64:]))), nil
+}
+
+func pairAEAD(spent string) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(sealKey(spent))
+	if err != nil {
+		return nil, fmt.Errorf("sealing a pair: %w", err)
+	}
+	return cipher.NewGCM(block)
 }
 
 // hashToken is a token's id in SpiceDB. The hash is looked up, never
@@ -945,15 +1044,18 @@ func (t *Tokens) familyExpiry(current time.Time) time.Time {
 
 // newPair builds the relationships of a fresh access and refresh token.
 func (t *Tokens) newPair(user, session string, scopes []Scope, family, grant string) (Issued, []*v1.RelationshipUpdate, error) {
-	access, ah, err := newSecret(accessPrefix)
+	p, err := newPairSecrets()
 	if err != nil {
 		return Issued{}, nil, err
 	}
-	refresh, rh, err := newSecret(refreshPrefix)
-	if err != nil {
-		return Issued{}, nil, err
-	}
-	now := t.now()
+	out, ups := t.newPairOf(p, t.now(), user, session, scopes, family, grant)
+	return out, ups, nil
+}
+
+// newPairOf builds the relationships of the pair with secrets p, issued now.
+func (t *Tokens) newPairOf(p pairSecrets, now time.Time, user, session string, scopes []Scope, family, grant string) (Issued, []*v1.RelationshipUpdate) {
+	access, refresh := p.strings()
+	ah, rh := hashToken(access), hashToken(refresh)
 	aExp, rExp := now.Add(t.accessTTL), now.Add(t.refreshTTL)
 	userSub := sub(schema.TypeUser, schema.EncodeID(user))
 	ups := []*v1.RelationshipUpdate{
@@ -978,7 +1080,7 @@ func (t *Tokens) newPair(user, session string, scopes []Scope, family, grant str
 			touch(relationship(typeRefreshToken, rh, relScope, sub(typeScope, string(s)), rExp)))
 	}
 	t.meta.put(ah, &tokenMeta{hash: ah, user: user, scopes: scopes, expires: aExp, refresh: rh, family: family, grant: grant, session: session})
-	return Issued{AccessToken: access, ExpiresIn: aExp.Sub(now), RefreshToken: refresh, RestrictedTo: []Restriction{}}, ups, nil
+	return Issued{AccessToken: access, ExpiresIn: aExp.Sub(now), RefreshToken: refresh, RestrictedTo: []Restriction{}}, ups
 }
 
 // --- refresh ---
@@ -994,6 +1096,10 @@ type refreshMeta struct {
 	expires time.Time
 	alive   bool
 	unspent bool
+	// successor is the pair it was spent for, sealed, until
+	// successorExpires (the reuse leeway's end); "" when none.
+	successor        string
+	successorExpires time.Time
 }
 
 func (t *Tokens) readRefresh(ctx context.Context, hash string) (refreshMeta, bool, error) {
@@ -1022,6 +1128,9 @@ func (t *Tokens) readRefresh(ctx context.Context, hash string) (refreshMeta, boo
 			m.scopes = append(m.scopes, Scope(s))
 		case relAccess:
 			m.access = s
+		case relSuccessor:
+			m.successor = s
+			m.successorExpires = r.GetOptionalExpiresAt().AsTime()
 		}
 	}
 	return m, m.user != "", nil
@@ -1067,7 +1176,7 @@ func (t *Tokens) RefreshAs(ctx context.Context, c ClientCredentials, refreshToke
 	case !t.now().Before(m.expires):
 		return Issued{}, oauthErr("invalid_grant", "the refresh token has expired")
 	case !m.unspent:
-		return Issued{}, t.reuse(ctx, h, m)
+		return t.spentAgain(ctx, refreshToken, h, m)
 	}
 	// Scopes the app has lost since are not carried into the new pair.
 	scopes := m.scopes
@@ -1101,13 +1210,24 @@ func (t *Tokens) RefreshAs(ctx context.Context, c ClientCredentials, refreshToke
 		// session it does not name, so it holds no longer.
 		return Issued{}, oauthErr("invalid_grant", "the refresh token was revoked")
 	}
-	out, ups, err := t.newPair(m.user, m.session, scopes, m.family, m.grant)
+	secrets, err := newPairSecrets()
 	if err != nil {
 		return Issued{}, err
 	}
+	now := t.now()
+	out, ups := t.newPairOf(secrets, now, m.user, m.session, scopes, m.family, m.grant)
 	ups = append(ups,
 		del(relationship(typeRefreshToken, h, relUnspent, flagSubject(), time.Time{})),
 		touch(relationship(typeFamily, m.family, relAlive, flagSubject(), t.familyExpiry(familyExp))))
+	if t.reuseLeeway > 0 {
+		// Written with the spend, so whoever sees the token spent sees
+		// the pair it was spent for.
+		sealed, err := sealPair(refreshToken, h, secrets, now.Add(t.accessTTL))
+		if err != nil {
+			return Issued{}, err
+		}
+		ups = append(ups, touch(relationship(typeRefreshToken, h, relSuccessor, sub(typeSealedPair, sealed), now.Add(t.reuseLeeway))))
+	}
 	pre := []*v1.Precondition{
 		mustMatch(typeRefreshToken, h, relUnspent),
 		mustMatch(typeRefreshToken, h, relAlive),
@@ -1129,15 +1249,58 @@ func (t *Tokens) RefreshAs(ctx context.Context, c ClientCredentials, refreshToke
 	if !isPrecondition(err) {
 		return Issued{}, fmt.Errorf("spending refresh token %s: %w", short(h), err)
 	}
-	// Lost a race, or something was switched off meanwhile: which one?
-	m2, _, rerr := t.readRefresh(ctx, h)
-	if rerr != nil {
-		return Issued{}, rerr
+	// Lost a race, or something was switched off meanwhile: which one? A
+	// read just after losing can still be answered from before the
+	// winner's write (see spicedb.Settle), so a token that still reads
+	// unspent is read again a few times, briefly.
+	var m2 refreshMeta
+	for attempt, wait := 1, time.Millisecond; ; attempt, wait = attempt+1, wait*2 {
+		if m2, _, err = t.readRefresh(ctx, h); err != nil {
+			return Issued{}, err
+		}
+		if !m2.alive || !m2.unspent || attempt == 4 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return Issued{}, ctx.Err()
+		case <-time.After(wait):
+		}
 	}
 	if m2.alive && !m2.unspent {
-		return Issued{}, t.reuse(ctx, h, m2)
+		return t.spentAgain(ctx, refreshToken, h, m2)
 	}
 	return Issued{}, oauthErr("invalid_grant", "the refresh token was revoked")
+}
+
+// spentAgain answers a spent refresh token presented again (by its own
+// client: RefreshAs checked that first). Within the reuse leeway it is a
+// retry after a lost response and gets the pair it was spent for, if that
+// pair is still valid; after it, the token was copied and its family is
+// revoked (MODEL.md §6).
+func (t *Tokens) spentAgain(ctx context.Context, refreshToken, h string, m refreshMeta) (Issued, error) {
+	now := t.now()
+	if m.successor == "" || !now.Before(m.successorExpires) {
+		return Issued{}, t.reuse(ctx, h, m)
+	}
+	secrets, accessExp, err := openPair(refreshToken, h, m.successor)
+	if err != nil {
+		// Not what boxauthz wrote: treat as reuse, the safe side.
+		t.logger.Warn("spent refresh token's sealed pair does not open", slog.String("refresh_token", short(h)), slog.Any("error", err))
+		return Issued{}, t.reuse(ctx, h, m)
+	}
+	access, refresh := secrets.strings()
+	ah := hashToken(access)
+	valid, _, err := t.checkOne(ctx, &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, ah), Permission: permValid, Subject: flagSubject()})
+	if err != nil {
+		return Issued{}, fmt.Errorf("retrying the refresh of %s: %w", short(h), err)
+	}
+	if !valid || !now.Before(accessExp) {
+		return Issued{}, oauthErr("invalid_grant", "the refresh token was already used, and the pair it gave has ended since")
+	}
+	t.logger.Info("refresh retried within the reuse leeway: the same pair again", slog.String("user", m.user),
+		slog.String("refresh_token", short(h)), slog.String("token", short(ah)))
+	return Issued{AccessToken: access, ExpiresIn: accessExp.Sub(now), RefreshToken: refresh, RestrictedTo: []Restriction{}}, nil
 }
 
 // reuse switches off the family of a refresh token presented again.

@@ -264,9 +264,33 @@ func TestEnterpriseActions(t *testing.T) {
 	}
 }
 
-// TestRefreshIsSingleUse: 20 concurrent refreshes of one refresh token;
-// exactly one succeeds, the others fail, and the family ends: the winner's
-// new pair included.
+// familyTokens counts the access and refresh tokens of token's refresh
+// family, as stored.
+func familyTokens(t *testing.T, c *spicedb.Client, token string) (access, refresh int) {
+	t.Helper()
+	read := func(f *v1.RelationshipFilter) []*v1.Relationship {
+		rels, _, err := spicedb.ReadAll(context.Background(), c, &v1.ReadRelationshipsRequest{
+			Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}, RelationshipFilter: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rels
+	}
+	own := read(&v1.RelationshipFilter{ResourceType: "boxauthz_access_token", OptionalResourceId: checker.TokenID(token), OptionalRelation: "family"})
+	if len(own) != 1 {
+		t.Fatalf("token %s has %d families", checker.TokenID(token)[:8], len(own))
+	}
+	family := &v1.SubjectFilter{SubjectType: "boxauthz_token_family", OptionalSubjectId: own[0].GetSubject().GetObject().GetObjectId()}
+	access = len(read(&v1.RelationshipFilter{ResourceType: "boxauthz_access_token", OptionalRelation: "family", OptionalSubjectFilter: family}))
+	refresh = len(read(&v1.RelationshipFilter{ResourceType: "boxauthz_refresh_token", OptionalRelation: "family", OptionalSubjectFilter: family}))
+	return access, refresh
+}
+
+// TestRefreshIsSingleUse: 20 concurrent refreshes of one refresh token, a
+// client retrying after lost responses. Exactly one new pair is issued and
+// every caller gets it (or a clean invalid_grant); the family lives. Once
+// the reuse leeway is over, presenting the spent token again revokes the
+// whole family, the new pair included (MODEL.md §6).
 func TestRefreshIsSingleUse(t *testing.T) {
 	for _, ds := range testenv.Datastores() {
 		t.Run(string(ds), func(t *testing.T) {
@@ -297,20 +321,33 @@ func TestRefreshIsSingleUse(t *testing.T) {
 			}
 			close(start)
 			wg.Wait()
-			if len(wins) != 1 || len(errs) != 19 {
-				t.Fatalf("%d refreshes succeeded and %d failed, want 1 and 19", len(wins), len(errs))
-			}
 			for _, err := range errs {
-				var oe *checker.OAuthError
-				if !errors.As(err, &oe) || oe.Code != "invalid_grant" {
-					t.Errorf("a losing refresh failed with %v, want invalid_grant", err)
-				}
+				wantOAuth(t, "a concurrent refresh", err, "invalid_grant")
+			}
+			if len(wins) == 0 {
+				t.Fatalf("no refresh of 20 succeeded: %v", errs)
 			}
 			w := wins[0]
-			wantDecision(t, "the winner's access token after the family is revoked", e.decide(t, onItem(w.AccessToken, "preview", "file:a")), 401, "invalid_token")
+			for i, is := range wins {
+				if is.AccessToken != w.AccessToken || is.RefreshToken != w.RefreshToken || is.ExpiresIn <= 0 || is.ExpiresIn > time.Hour {
+					t.Fatalf("refresh %d answered another pair (or expiry %s) than the first: %d pairs handed out", i, is.ExpiresIn, len(wins))
+				}
+			}
+			t.Logf("%d of 20 concurrent refreshes got the pair, %d a clean error", len(wins), len(errs))
+			if a, r := familyTokens(t, e.client, first.AccessToken); a != 2 || r != 2 {
+				t.Fatalf("the family holds %d access and %d refresh tokens, want 2 and 2: exactly one pair issued", a, r)
+			}
+			wantDecision(t, "the new pair", e.decide(t, onItem(w.AccessToken, "preview", "file:a")), 200, "")
+			wantDecision(t, "the first access token", e.decide(t, onItem(first.AccessToken, "preview", "file:a")), 200, "")
+
+			// After the leeway: a copy of the spent token revokes the family.
+			e.now.Store(time.Now().Add(checker.DefaultRefreshReuseLeeway + time.Second).UnixNano())
+			_, err := e.tokens.Refresh(ctx, first.RefreshToken)
+			wantOAuth(t, "the spent token after the leeway", err, "invalid_grant")
+			wantDecision(t, "the new pair after the family is revoked", e.decide(t, onItem(w.AccessToken, "preview", "file:a")), 401, "invalid_token")
 			wantDecision(t, "the first access token", e.decide(t, onItem(first.AccessToken, "preview", "file:a")), 401, "invalid_token")
 			if _, err := e.tokens.Refresh(ctx, w.RefreshToken); err == nil {
-				t.Error("the winner's refresh token still refreshes after the family was revoked")
+				t.Error("the new refresh token still refreshes after the family was revoked")
 			}
 			// Another family is untouched.
 			other := e.issue(t, "bob", "", "root_readwrite")
@@ -320,35 +357,88 @@ func TestRefreshIsSingleUse(t *testing.T) {
 }
 
 // TestRefreshChain: a refresh gives a new working pair and spends the old
-// refresh token; presenting it again ends the family.
+// refresh token; presenting it again within the leeway gives that pair
+// again, later it ends the family. With no leeway, at once.
 func TestRefreshChain(t *testing.T) {
+	for _, leeway := range []time.Duration{checker.DefaultRefreshReuseLeeway, 0} {
+		t.Run(fmt.Sprintf("leeway %s", leeway), func(t *testing.T) {
+			e := newTokenEnv(t, testenv.Memory, checker.WithRefreshReuseLeeway(leeway))
+			ctx := context.Background()
+			p1 := e.issue(t, "bob", "", "root_readonly")
+			p2, err := e.tokens.Refresh(ctx, p1.RefreshToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p3, err := e.tokens.Refresh(ctx, p2.RefreshToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p3.RefreshToken == "" || p3.AccessToken == p2.AccessToken || p3.ExpiresIn != time.Hour {
+				t.Fatalf("refresh answer %+v", p3)
+			}
+			wantDecision(t, "old access token still lives", e.decide(t, onItem(p1.AccessToken, "preview", "file:a")), 200, "")
+			wantDecision(t, "new access token, same scopes", e.decide(t, onItem(p3.AccessToken, "edit", "file:a")), 403, "insufficient_scope")
+			if leeway > 0 {
+				again, err := e.tokens.Refresh(ctx, p1.RefreshToken)
+				if err != nil || again.AccessToken != p2.AccessToken || again.RefreshToken != p2.RefreshToken {
+					t.Fatalf("p1's refresh token again within the leeway: %v, want p2 again", err)
+				}
+				for i, p := range []checker.Issued{p1, p2, p3} {
+					wantDecision(t, fmt.Sprintf("pair %d after a retry", i+1), e.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+				}
+				// A retry hands out no pair revoked meanwhile.
+				if err := e.tokens.Revoke(ctx, p3.AccessToken); err != nil {
+					t.Fatal(err)
+				}
+				_, err = e.tokens.Refresh(ctx, p2.RefreshToken)
+				wantOAuth(t, "a retry whose pair was revoked", err, "invalid_grant")
+				wantDecision(t, "the family after that retry", e.decide(t, onItem(p2.AccessToken, "preview", "file:a")), 200, "")
+				e.now.Store(time.Now().Add(leeway + time.Second).UnixNano())
+			}
+			_, err = e.tokens.Refresh(ctx, p1.RefreshToken)
+			wantOAuth(t, "reusing a spent refresh token", err, "invalid_grant")
+			for i, p := range []checker.Issued{p1, p2, p3} {
+				wantDecision(t, fmt.Sprintf("pair %d after reuse", i+1), e.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
+			}
+			if _, err := e.tokens.Refresh(ctx, "bxrt_unknown"); err == nil {
+				t.Error("an unknown refresh token refreshed")
+			}
+		})
+	}
+}
+
+// TestRefreshRetryByClient: within the leeway an application's token is
+// handed back only to its own client; another client is refused and ends
+// nothing.
+func TestRefreshRetryByClient(t *testing.T) {
 	e := newTokenEnv(t, testenv.Memory)
 	ctx := context.Background()
-	p1 := e.issue(t, "bob", "", "root_readonly")
-	p2, err := e.tokens.Refresh(ctx, p1.RefreshToken)
+	crm, err := e.tokens.CreateApp(ctx, "crm", []string{"root_readonly"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p3, err := e.tokens.Refresh(ctx, p2.RefreshToken)
+	hr, err := e.tokens.CreateApp(ctx, "hr", []string{"root_readonly"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p3.RefreshToken == "" || p3.AccessToken == p2.AccessToken || p3.ExpiresIn != time.Hour {
-		t.Fatalf("refresh answer %+v", p3)
+	if err := e.tokens.AuthorizeApp(ctx, "crm", "acme"); err != nil {
+		t.Fatal(err)
 	}
-	wantDecision(t, "old access token still lives", e.decide(t, onItem(p1.AccessToken, "preview", "file:a")), 200, "")
-	wantDecision(t, "new access token, same scopes", e.decide(t, onItem(p3.AccessToken, "edit", "file:a")), 403, "insufficient_scope")
-	_, err = e.tokens.Refresh(ctx, p1.RefreshToken)
-	var oe *checker.OAuthError
-	if !errors.As(err, &oe) || oe.Code != "invalid_grant" {
-		t.Fatalf("reusing a spent refresh token: %v, want invalid_grant", err)
+	client := checker.ClientCredentials{ID: "crm", Secret: crm.ClientSecret}
+	p := e.issue(t, "bob", "crm", "root_readonly")
+	p2, err := e.tokens.RefreshAs(ctx, client, p.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, p := range []checker.Issued{p1, p2, p3} {
-		wantDecision(t, fmt.Sprintf("pair %d after reuse", i+1), e.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
+	for name, c := range map[string]checker.ClientCredentials{"no client": {}, "another app": {ID: "hr", Secret: hr.ClientSecret}} {
+		_, err := e.tokens.RefreshAs(ctx, c, p.RefreshToken)
+		wantOAuth(t, "a retry by "+name, err, "invalid_client")
 	}
-	if _, err := e.tokens.Refresh(ctx, "bxrt_unknown"); err == nil {
-		t.Error("an unknown refresh token refreshed")
+	again, err := e.tokens.RefreshAs(ctx, client, p.RefreshToken)
+	if err != nil || again.AccessToken != p2.AccessToken {
+		t.Fatalf("a retry by the token's client: %v, want the same pair", err)
 	}
+	wantDecision(t, "the pair after refused retries", e.decide(t, onItem(p2.AccessToken, "preview", "file:a")), 200, "")
 }
 
 // TestRevokeEndsPairAndChildren: revoking either token of a pair ends both
