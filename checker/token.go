@@ -1139,8 +1139,10 @@ func (t *Tokens) readRefresh(ctx context.Context, hash string) (refreshMeta, boo
 // Refresh spends a refresh token for a new pair. A refresh token is good
 // once: the spend is a write whose precondition is that the token is still
 // unspent, so of any number of concurrent refreshes exactly one wins.
-// Presenting a spent token again means it was copied: the whole refresh
-// family is switched off, the new pair included.
+// Presenting a spent token again within the reuse leeway is a retry after
+// a lost response and gets the pair the winner wrote; after it, the token
+// was copied: the whole refresh family is switched off, the new pair
+// included (MODEL.md §6).
 //
 // Refresh presents no client credentials: only the default application's
 // tokens refresh so; RefreshAs presents an application's.
