@@ -339,10 +339,35 @@ func TestRefreshIsSingleUse(t *testing.T) {
 			}
 			wantDecision(t, "the new pair", e.decide(t, onItem(w.AccessToken, "preview", "file:a")), 200, "")
 			wantDecision(t, "the first access token", e.decide(t, onItem(first.AccessToken, "preview", "file:a")), 200, "")
+			// What lets the retry answer the pair is stored sealed, expiring
+			// with the leeway: no token string is in SpiceDB.
+			rels, _, err := spicedb.ReadAll(ctx, e.client, &v1.ReadRelationshipsRequest{
+				Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+				RelationshipFilter: &v1.RelationshipFilter{ResourceType: "boxauthz_refresh_token"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			successors := 0
+			for _, r := range rels {
+				for _, tok := range []string{first.AccessToken, first.RefreshToken, w.AccessToken, w.RefreshToken} {
+					if strings.Contains(r.String(), tok[5:25]) {
+						t.Errorf("a token string is stored in SpiceDB: %s#%s", r.GetResource().GetObjectType(), r.GetRelation())
+					}
+				}
+				if r.GetRelation() == "successor" {
+					successors++
+					if left := time.Until(r.GetOptionalExpiresAt().AsTime()); left <= 0 || left > checker.DefaultRefreshReuseLeeway {
+						t.Errorf("the sealed pair expires in %s, want within the leeway", left)
+					}
+				}
+			}
+			if successors != 1 {
+				t.Errorf("%d sealed pairs stored, want 1", successors)
+			}
 
 			// After the leeway: a copy of the spent token revokes the family.
 			e.now.Store(time.Now().Add(checker.DefaultRefreshReuseLeeway + time.Second).UnixNano())
-			_, err := e.tokens.Refresh(ctx, first.RefreshToken)
+			_, err = e.tokens.Refresh(ctx, first.RefreshToken)
 			wantOAuth(t, "the spent token after the leeway", err, "invalid_grant")
 			wantDecision(t, "the new pair after the family is revoked", e.decide(t, onItem(w.AccessToken, "preview", "file:a")), 401, "invalid_token")
 			wantDecision(t, "the first access token", e.decide(t, onItem(first.AccessToken, "preview", "file:a")), 401, "invalid_token")
