@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	gosync "sync"
 	"time"
@@ -17,6 +18,9 @@ import (
 // ExchangeRequest asks to downscope an access token (RFC 8693 token
 // exchange, as Box does it).
 type ExchangeRequest struct {
+	// Client is what the request presented to authenticate its client;
+	// the zero value presents none.
+	Client       ClientCredentials
 	SubjectToken string
 	// Scopes is the space-separated scope list.
 	Scopes string
@@ -25,41 +29,93 @@ type ExchangeRequest struct {
 	Resource string
 }
 
-// ParseResource reads a token exchange's resource.
+// resourceForms is what a token exchange's resource may be, for errors.
+const resourceForms = `"folder:<id>", "file:<id>", or a URL ending /2.0/folders/<id> or /2.0/files/<id>`
+
+// ParseResource reads a token exchange's resource: "folder:<id>",
+// "file:<id>", or an http(s) URL whose path ends /2.0/folders/<id> or
+// /2.0/files/<id>, with no query or fragment. Its errors name the resource
+// and the forms allowed.
 func ParseResource(s string) (ItemRef, error) {
-	if strings.Contains(s, "/") {
-		parts := strings.Split(strings.TrimRight(s, "/"), "/")
-		if len(parts) >= 3 && parts[len(parts)-3] == "2.0" {
-			var r ItemRef
-			switch parts[len(parts)-2] {
-			case "folders":
-				r = ItemRef{Type: schema.TypeFolder, ID: parts[len(parts)-1]}
-			case "files":
-				r = ItemRef{Type: schema.TypeFile, ID: parts[len(parts)-1]}
-			default:
-				return ItemRef{}, fmt.Errorf("resource %q: want a URL ending /2.0/folders/<id> or /2.0/files/<id>", s)
-			}
-			return r, r.Validate()
+	bad := func(why string) error { return fmt.Errorf("resource %q: %s; want %s", s, why, resourceForms) }
+	if !strings.Contains(s, "/") {
+		typ, id, ok := strings.Cut(s, ":")
+		if !ok {
+			return ItemRef{}, bad("no type")
 		}
-		return ItemRef{}, fmt.Errorf("resource %q: want a URL ending /2.0/folders/<id> or /2.0/files/<id>", s)
+		r := ItemRef{Type: typ, ID: id}
+		if err := r.Validate(); err != nil {
+			return ItemRef{}, bad(err.Error())
+		}
+		return r, nil
 	}
-	return ParseItemRef(s)
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#") {
+		return ItemRef{}, bad("not an http(s) URL without query or fragment")
+	}
+	parts := strings.Split(u.EscapedPath(), "/")
+	if len(parts) < 4 || parts[len(parts)-3] != "2.0" {
+		return ItemRef{}, bad("the URL's path does not end /2.0/folders/<id> or /2.0/files/<id>")
+	}
+	r := ItemRef{ID: parts[len(parts)-1]}
+	switch parts[len(parts)-2] {
+	case "folders":
+		r.Type = schema.TypeFolder
+	case "files":
+		r.Type = schema.TypeFile
+	default:
+		return ItemRef{}, bad(fmt.Sprintf("the URL names %q, not folders or files", parts[len(parts)-2]))
+	}
+	if err := r.Validate(); err != nil {
+		return ItemRef{}, bad(err.Error())
+	}
+	return r, nil
+}
+
+// splitScopeParam reads a token request's scope parameter, a list of scopes
+// separated by single spaces (RFC 6749 §3.3: scope = scope-token *( SP
+// scope-token )). A tab, a newline, two spaces in a row or a space at either
+// end is malformed rather than guessed at; the error names the parameter.
+func splitScopeParam(s string) ([]string, error) {
+	fields := strings.Split(s, " ")
+	for i, f := range fields {
+		if f == "" {
+			return nil, fmt.Errorf("scope %q: entry %d of %d is empty; separate scopes by one space (RFC 6749 §3.3)", s, i+1, len(fields))
+		}
+		for _, c := range []byte(f) {
+			// scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+			if c < 0x21 || c == 0x22 || c == 0x5c || c > 0x7e {
+				return nil, fmt.Errorf("scope %q: entry %d has character %q, not allowed in a scope; separate scopes by one space (RFC 6749 §3.3)", s, i+1, c)
+			}
+		}
+	}
+	return fields, nil
 }
 
 // Exchange downscopes an access token: a new access token with scopes the
 // subject holds or covers (MODEL.md §6) and, optionally, one resource, no
 // refresh token, expiring with its parent and ending when it does.
+//
+// The request's client must be the subject token's application's (MODEL.md
+// §6); the default application's tokens need none.
 func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, error) {
+	clientApp, err := t.authenticate(ctx, req.Client)
+	if err != nil {
+		return Issued{}, err
+	}
 	if req.SubjectToken == "" {
 		return Issued{}, oauthErr("invalid_request", "subject_token is required")
 	}
-	fields := strings.Fields(req.Scopes)
-	if len(fields) == 0 {
+	if strings.TrimSpace(req.Scopes) == "" {
 		return Issued{}, oauthErr("invalid_request", "scope is required: the space-separated scopes the new token holds")
+	}
+	fields, err := splitScopeParam(req.Scopes)
+	if err != nil {
+		return Issued{}, oauthErr("invalid_scope", "%v", err)
 	}
 	scopes, err := ParseScopes(fields)
 	if err != nil {
-		return Issued{}, oauthErr("invalid_scope", "%v", err)
+		return Issued{}, oauthErr("invalid_scope", "scope %q: %v", req.Scopes, err)
 	}
 	var resource *ItemRef
 	if req.Resource != "" {
@@ -72,6 +128,11 @@ func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, err
 	parent, ok, err := t.access(ctx, req.SubjectToken)
 	if err != nil {
 		return Issued{}, err
+	}
+	if ok {
+		if err := issuedTo(req.Client, clientApp, parent.grant); err != nil {
+			return Issued{}, err
+		}
 	}
 	now := t.now()
 	if !ok || !now.Before(parent.expires) {

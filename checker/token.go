@@ -2,9 +2,14 @@ package checker
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -35,6 +40,8 @@ const (
 	typeAccessToken   = "boxauthz_access_token"
 	typeRefreshToken  = "boxauthz_refresh_token"
 	typeSession       = schema.TypeUserSession
+	typeClientSecret  = "boxauthz_client_secret"
+	typeSealedPair    = "boxauthz_sealed_pair"
 	flagOn            = "on"
 	relAlive          = "alive"
 	relLive           = "live"
@@ -52,6 +59,8 @@ const (
 	relApp            = "app"
 	relAuthorized     = "authorized"
 	relAsUser         = "as_user"
+	relClientSecret   = "client_secret"
+	relSuccessor      = "successor"
 	permValid         = "valid"
 	permMayActAsUsers = "may_act_as_users"
 )
@@ -94,9 +103,11 @@ type Tokens struct {
 	now        func() time.Time
 	accessTTL  time.Duration
 	refreshTTL time.Duration
-	logger     *slog.Logger
-	meta       *metaCache
-	validity   *validity
+	// reuseLeeway: see WithRefreshReuseLeeway.
+	reuseLeeway time.Duration
+	logger      *slog.Logger
+	meta        *metaCache
+	validity    *validity
 }
 
 // TokenOption configures Tokens.
@@ -111,6 +122,18 @@ func WithAccessTTL(d time.Duration) TokenOption { return func(t *Tokens) { t.acc
 // WithRefreshTTL sets how long refresh tokens live (default 60 days).
 func WithRefreshTTL(d time.Duration) TokenOption { return func(t *Tokens) { t.refreshTTL = d } }
 
+// DefaultRefreshReuseLeeway is how long after a refresh the same client
+// presenting the spent refresh token again gets the same new pair back.
+const DefaultRefreshReuseLeeway = 10 * time.Second
+
+// WithRefreshReuseLeeway sets how long after a refresh the same client
+// presenting the spent refresh token again gets the same new pair, a retry
+// after a lost response, instead of having the token's family revoked
+// (MODEL.md §6; default DefaultRefreshReuseLeeway, 0 turns it off).
+func WithRefreshReuseLeeway(d time.Duration) TokenOption {
+	return func(t *Tokens) { t.reuseLeeway = max(d, 0) }
+}
+
 // WithTokenLogger sets the logger (default slog.Default()). Token strings are
 // never logged; token hashes' first 8 hex digits are, to follow one token.
 func WithTokenLogger(l *slog.Logger) TokenOption { return func(t *Tokens) { t.logger = l } }
@@ -118,7 +141,7 @@ func WithTokenLogger(l *slog.Logger) TokenOption { return func(t *Tokens) { t.lo
 // NewTokens returns token storage on c. Call Bootstrap once SpiceDB holds
 // the schema.
 func NewTokens(c TokenClient, opts ...TokenOption) *Tokens {
-	t := &Tokens{client: c, now: time.Now, accessTTL: DefaultAccessTTL, refreshTTL: DefaultRefreshTTL, logger: slog.Default(), meta: newMetaCache(100_000), validity: newValidity()}
+	t := &Tokens{client: c, now: time.Now, accessTTL: DefaultAccessTTL, refreshTTL: DefaultRefreshTTL, reuseLeeway: DefaultRefreshReuseLeeway, logger: slog.Default(), meta: newMetaCache(100_000), validity: newValidity()}
 	for _, o := range opts {
 		o(t)
 	}
@@ -172,8 +195,9 @@ var (
 const writeAttempts = 4
 
 const (
-	accessPrefix  = "bxat_"
-	refreshPrefix = "bxrt_"
+	accessPrefix       = "bxat_"
+	refreshPrefix      = "bxrt_"
+	clientSecretPrefix = "bxcs_"
 )
 
 // newSecret returns a random token string (256 bits) and its hash.
@@ -182,8 +206,87 @@ func newSecret(prefix string) (string, string, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", "", fmt.Errorf("reading random bytes for a token: %w", err)
 	}
-	s := prefix + base64.RawURLEncoding.EncodeToString(b[:])
+	s := secretString(prefix, b)
 	return s, hashToken(s), nil
+}
+
+func secretString(prefix string, b [32]byte) string {
+	return prefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// pairSecrets are the random parts of a pair's access and refresh token.
+type pairSecrets struct{ access, refresh [32]byte }
+
+func newPairSecrets() (pairSecrets, error) {
+	var p pairSecrets
+	if _, err := rand.Read(p.access[:]); err != nil {
+		return p, fmt.Errorf("reading random bytes for a token: %w", err)
+	}
+	if _, err := rand.Read(p.refresh[:]); err != nil {
+		return p, fmt.Errorf("reading random bytes for a token: %w", err)
+	}
+	return p, nil
+}
+
+func (p pairSecrets) strings() (access, refresh string) {
+	return secretString(accessPrefix, p.access), secretString(refreshPrefix, p.refresh)
+}
+
+// sealKey is the key a pair issued for a spent refresh token is sealed
+// under: an HMAC keyed with the token's string, which only whoever
+// presents the token knows. SpiceDB holds the token's SHA-256, from which
+// this cannot be computed, so its contents open no sealed pair.
+func sealKey(spent string) []byte {
+	m := hmac.New(sha256.New, []byte(spent))
+	m.Write([]byte("boxauthz refresh retry v1"))
+	return m.Sum(nil)
+}
+
+// sealPair seals the pair issued for the refresh token spent (whose hash is
+// spentHash), with its access token's expiry, for a retry of that refresh
+// within the reuse leeway (MODEL.md §6): AES-256-GCM under sealKey, the
+// spent token's hash as additional data, as a SpiceDB object id.
+func sealPair(spent, spentHash string, p pairSecrets, accessExpires time.Time) (string, error) {
+	aead, err := pairAEAD(spent)
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+72+aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", fmt.Errorf("reading random bytes for a sealed pair: %w", err)
+	}
+	plain := make([]byte, 0, 72)
+	plain = append(append(plain, p.access[:]...), p.refresh[:]...)
+	plain = binary.BigEndian.AppendUint64(plain, uint64(accessExpires.UnixNano()))
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, []byte(spentHash))), nil
+}
+
+// openPair opens what sealPair sealed for the refresh token spent.
+func openPair(spent, spentHash, sealed string) (pairSecrets, time.Time, error) {
+	var p pairSecrets
+	aead, err := pairAEAD(spent)
+	if err != nil {
+		return p, time.Time{}, err
+	}
+	b, err := base64.RawURLEncoding.DecodeString(sealed)
+	if err != nil || len(b) < aead.NonceSize() {
+		return p, time.Time{}, errors.New("opening a sealed pair: not one boxauthz sealed")
+	}
+	plain, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], []byte(spentHash))
+	if err != nil || len(plain) != 72 {
+		return p, time.Time{}, errors.New("opening a sealed pair: not sealed for this refresh token")
+	}
+	copy(p.access[:], plain[:32])
+	copy(p.refresh[:], plain[32:64])
+	return p, time.Unix(0, int64(binary.BigEndian.Uint64(plain[64:]))), nil
+}
+
+func pairAEAD(spent string) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(sealKey(spent))
+	if err != nil {
+		return nil, fmt.Errorf("sealing a pair: %w", err)
+	}
+	return cipher.NewGCM(block)
 }
 
 // hashToken is a token's id in SpiceDB. The hash is looked up, never
@@ -308,7 +411,23 @@ type App struct {
 	// Enterprises that authorized the app.
 	Enterprises []string `json:"enterprises,omitempty"`
 
+	// ClientID is what the app's client authenticates as (RFC 6749 §2.3.1):
+	// the app's id.
+	ClientID string `json:"client_id"`
+	// ClientSecret is set only in the answers of CreateApp and
+	// RotateClientSecret: only its hash is stored, so it is shown once.
+	ClientSecret string `json:"client_secret,omitempty"`
+
 	gen string // the graph object id, "<id>|<generation>"
+}
+
+// ClientCredentials is what a request to the token endpoints presented to
+// authenticate its client (RFC 6749 §2.3.1): an application's client id
+// (the application's id) and client secret. The zero value presents none,
+// which is all the built-in default application's tokens need.
+type ClientCredentials struct {
+	ID     string
+	Secret string
 }
 
 const defaultAppObject = DefaultApp + "|builtin"
@@ -353,7 +472,7 @@ func validateAppID(id string) error {
 // App reads an application's current configuration.
 func (t *Tokens) App(ctx context.Context, id string) (App, error) {
 	if id == DefaultApp {
-		return App{ID: DefaultApp, Scopes: AllScopes(), AsUser: true, gen: defaultAppObject}, nil
+		return App{ID: DefaultApp, ClientID: DefaultApp, Scopes: AllScopes(), AsUser: true, gen: defaultAppObject}, nil
 	}
 	if err := validateAppID(id); err != nil {
 		return App{}, err
@@ -365,7 +484,7 @@ func (t *Tokens) App(ctx context.Context, id string) (App, error) {
 	if err != nil {
 		return App{}, fmt.Errorf("reading application %q: %w", id, err)
 	}
-	a := App{ID: id, Scopes: []Scope{}}
+	a := App{ID: id, ClientID: id, Scopes: []Scope{}}
 	live := false
 	for _, r := range rels {
 		switch r.GetRelation() {
@@ -419,9 +538,14 @@ func (t *Tokens) CreateApp(ctx context.Context, id string, scopes []string, asUs
 	if err != nil {
 		return App{}, err
 	}
-	a := App{ID: id, Scopes: sc, AsUser: asUser, gen: schema.EncodeID(id) + "|" + gen}
+	secret, secretHash, err := newSecret(clientSecretPrefix)
+	if err != nil {
+		return App{}, err
+	}
+	a := App{ID: id, ClientID: id, ClientSecret: secret, Scopes: sc, AsUser: asUser, gen: schema.EncodeID(id) + "|" + gen}
 	ups := t.appUpdates(a)
 	ups = append(ups,
+		touch(relationship(typeApp, a.gen, relClientSecret, sub(typeClientSecret, secretHash), time.Time{})),
 		touch(relationship(typeApp, a.gen, relLive, flagSubject(), time.Time{})),
 		touch(relationship(typeAppGrant, externalGrant(a.gen), relApp, sub(typeApp, a.gen), time.Time{})),
 		touch(relationship(typeAppGrant, externalGrant(a.gen), relAuthorized, flagSubject(), time.Time{})),
@@ -453,6 +577,132 @@ func (t *Tokens) appUpdates(a App) []*v1.RelationshipUpdate {
 		ups = append(ups, touch(relationship(typeApp, a.gen, relAsUser, flagSubject(), time.Time{})))
 	}
 	return ups
+}
+
+// RotateClientSecret gives an application a new client secret, shown once
+// in the answer, and ends the old one in the same write (MODEL.md §6). An
+// application created before client secrets existed gets its first one.
+// Of concurrent rotations each replaces the secret it read, so exactly one
+// secret is left: the last one written.
+func (t *Tokens) RotateClientSecret(ctx context.Context, id string) (App, error) {
+	if id == DefaultApp {
+		return App{}, fmt.Errorf("rotating the client secret of %q: %w", id, ErrBuiltinApp)
+	}
+	for attempt := 1; ; attempt++ {
+		a, err := t.App(ctx, id)
+		if err != nil {
+			return App{}, err
+		}
+		old, err := t.readObject(ctx, typeApp, a.gen)
+		if err != nil {
+			return App{}, err
+		}
+		secret, secretHash, err := newSecret(clientSecretPrefix)
+		if err != nil {
+			return App{}, err
+		}
+		neu := touch(relationship(typeApp, a.gen, relClientSecret, sub(typeClientSecret, secretHash), time.Time{}))
+		ups := []*v1.RelationshipUpdate{neu}
+		pre := []*v1.Precondition{mustMatch(typeApp, a.gen, relLive)}
+		replaced := 0
+		for _, r := range old {
+			if r.GetRelation() != relClientSecret {
+				continue
+			}
+			replaced++
+			ups = append(ups, del(r))
+			// A rotation racing this one removes what this one read, and
+			// one of the two fails here rather than both leaving a secret.
+			pre = append(pre, &v1.Precondition{Operation: v1.Precondition_OPERATION_MUST_MATCH, Filter: &v1.RelationshipFilter{
+				ResourceType: typeApp, OptionalResourceId: a.gen, OptionalRelation: relClientSecret,
+				OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: typeClientSecret, OptionalSubjectId: r.GetSubject().GetObject().GetObjectId()}}})
+		}
+		if replaced == 0 {
+			pre = append(pre, &v1.Precondition{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: &v1.RelationshipFilter{
+				ResourceType: typeApp, OptionalResourceId: a.gen, OptionalRelation: relClientSecret}})
+		}
+		_, err = t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre})
+		if isPrecondition(err) && attempt < writeAttempts {
+			continue // the app was deleted, or another rotation won: read again
+		}
+		if isPrecondition(err) {
+			return App{}, fmt.Errorf("rotating the client secret of %q: changed by others %d times in a row; try again", id, attempt)
+		}
+		if err != nil {
+			return App{}, fmt.Errorf("rotating the client secret of %q: %w", id, err)
+		}
+		// Settle the old secret's end (the new one may already have been
+		// replaced in turn by a racing rotation); with none, the new one.
+		settled := ups[1:]
+		if replaced == 0 {
+			settled = ups
+		}
+		if err := t.settle(ctx, fmt.Sprintf("rotating the client secret of %q", id), settled...); err != nil {
+			return App{}, err
+		}
+		t.logger.Info("client secret rotated", slog.String("app", id))
+		a.ClientSecret = secret
+		return a, nil
+	}
+}
+
+// authenticate checks the client credentials a token endpoint request
+// presented (RFC 6749 §2.3.1) and returns the graph object of the
+// application they authenticate: the default app's for none at all. Every
+// failure reads the same, so a caller learns nothing of which applications
+// exist. The secret's hash is compared in constant time.
+func (t *Tokens) authenticate(ctx context.Context, c ClientCredentials) (string, error) {
+	switch {
+	case c.ID == "" && c.Secret == "":
+		return defaultAppObject, nil
+	case c.ID == "":
+		return "", oauthErr("invalid_request", "client_secret without client_id")
+	case c.ID == DefaultApp && c.Secret == "":
+		return defaultAppObject, nil
+	}
+	failed := oauthErr("invalid_client", "client authentication failed for client_id %q", c.ID)
+	if c.ID == DefaultApp || c.Secret == "" || validateAppID(c.ID) != nil {
+		return "", failed
+	}
+	rels, _, err := spicedb.ReadAll(ctx, t.client, &v1.ReadRelationshipsRequest{
+		Consistency:        fullyConsistent(),
+		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typeApp, OptionalResourceIdPrefix: schema.EncodeID(c.ID) + "|"},
+	})
+	if err != nil {
+		return "", fmt.Errorf("authenticating client %q: %w", c.ID, err)
+	}
+	gen := ""
+	for _, r := range rels {
+		if r.GetRelation() == relLive {
+			gen = r.GetResource().GetObjectId()
+		}
+	}
+	presented := []byte(hashToken(c.Secret))
+	match := 0
+	for _, r := range rels {
+		if r.GetRelation() == relClientSecret && r.GetResource().GetObjectId() == gen {
+			match |= subtle.ConstantTimeCompare(presented, []byte(r.GetSubject().GetObject().GetObjectId()))
+		}
+	}
+	if gen == "" || match != 1 {
+		return "", failed
+	}
+	return gen, nil
+}
+
+// issuedTo checks that a token, by its app grant, belongs to the client
+// that authenticated as clientApp. A token of another application fails
+// as client authentication does (API.md: 401 invalid_client), and ends
+// nothing: a client cannot spend, revoke or trip the reuse detection of
+// another's tokens.
+func issuedTo(c ClientCredentials, clientApp, grant string) error {
+	if app, ok := grantApp(grant); ok && app == clientApp {
+		return nil
+	}
+	if clientApp == defaultAppObject {
+		return oauthErr("invalid_client", "the token belongs to an application whose client must authenticate: present its client_id and client_secret (HTTP Basic or form parameters)")
+	}
+	return oauthErr("invalid_client", "the token was not issued to client %q", c.ID)
 }
 
 // UpdateApp changes an application's scopes and As-User permission; nil
@@ -794,15 +1044,18 @@ func (t *Tokens) familyExpiry(current time.Time) time.Time {
 
 // newPair builds the relationships of a fresh access and refresh token.
 func (t *Tokens) newPair(user, session string, scopes []Scope, family, grant string) (Issued, []*v1.RelationshipUpdate, error) {
-	access, ah, err := newSecret(accessPrefix)
+	p, err := newPairSecrets()
 	if err != nil {
 		return Issued{}, nil, err
 	}
-	refresh, rh, err := newSecret(refreshPrefix)
-	if err != nil {
-		return Issued{}, nil, err
-	}
-	now := t.now()
+	out, ups := t.newPairOf(p, t.now(), user, session, scopes, family, grant)
+	return out, ups, nil
+}
+
+// newPairOf builds the relationships of the pair with secrets p, issued now.
+func (t *Tokens) newPairOf(p pairSecrets, now time.Time, user, session string, scopes []Scope, family, grant string) (Issued, []*v1.RelationshipUpdate) {
+	access, refresh := p.strings()
+	ah, rh := hashToken(access), hashToken(refresh)
 	aExp, rExp := now.Add(t.accessTTL), now.Add(t.refreshTTL)
 	userSub := sub(schema.TypeUser, schema.EncodeID(user))
 	ups := []*v1.RelationshipUpdate{
@@ -827,7 +1080,7 @@ func (t *Tokens) newPair(user, session string, scopes []Scope, family, grant str
 			touch(relationship(typeRefreshToken, rh, relScope, sub(typeScope, string(s)), rExp)))
 	}
 	t.meta.put(ah, &tokenMeta{hash: ah, user: user, scopes: scopes, expires: aExp, refresh: rh, family: family, grant: grant, session: session})
-	return Issued{AccessToken: access, ExpiresIn: aExp.Sub(now), RefreshToken: refresh, RestrictedTo: []Restriction{}}, ups, nil
+	return Issued{AccessToken: access, ExpiresIn: aExp.Sub(now), RefreshToken: refresh, RestrictedTo: []Restriction{}}, ups
 }
 
 // --- refresh ---
@@ -843,6 +1096,10 @@ type refreshMeta struct {
 	expires time.Time
 	alive   bool
 	unspent bool
+	// successor is the pair it was spent for, sealed, until
+	// successorExpires (the reuse leeway's end); "" when none.
+	successor        string
+	successorExpires time.Time
 }
 
 func (t *Tokens) readRefresh(ctx context.Context, hash string) (refreshMeta, bool, error) {
@@ -871,6 +1128,9 @@ func (t *Tokens) readRefresh(ctx context.Context, hash string) (refreshMeta, boo
 			m.scopes = append(m.scopes, Scope(s))
 		case relAccess:
 			m.access = s
+		case relSuccessor:
+			m.successor = s
+			m.successorExpires = r.GetOptionalExpiresAt().AsTime()
 		}
 	}
 	return m, m.user != "", nil
@@ -879,9 +1139,25 @@ func (t *Tokens) readRefresh(ctx context.Context, hash string) (refreshMeta, boo
 // Refresh spends a refresh token for a new pair. A refresh token is good
 // once: the spend is a write whose precondition is that the token is still
 // unspent, so of any number of concurrent refreshes exactly one wins.
-// Presenting a spent token again means it was copied: the whole refresh
-// family is switched off, the new pair included.
+// Presenting a spent token again within the reuse leeway is a retry after
+// a lost response and gets the pair the winner wrote; after it, the token
+// was copied: the whole refresh family is switched off, the new pair
+// included (MODEL.md §6).
+//
+// Refresh presents no client credentials: only the default application's
+// tokens refresh so; RefreshAs presents an application's.
 func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, error) {
+	return t.RefreshAs(ctx, ClientCredentials{}, refreshToken)
+}
+
+// RefreshAs is Refresh by the client that presented c, which must be the
+// client of the application the token was issued to (MODEL.md §6, as Box
+// requires client_id and client_secret on refresh).
+func (t *Tokens) RefreshAs(ctx context.Context, c ClientCredentials, refreshToken string) (Issued, error) {
+	clientApp, err := t.authenticate(ctx, c)
+	if err != nil {
+		return Issued{}, err
+	}
 	if refreshToken == "" {
 		return Issued{}, oauthErr("invalid_request", "refresh_token is required")
 	}
@@ -890,15 +1166,19 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, erro
 	if err != nil {
 		return Issued{}, err
 	}
-	switch {
-	case !ok:
+	if !ok {
 		return Issued{}, oauthErr("invalid_grant", "the refresh token is not known")
+	}
+	if err := issuedTo(c, clientApp, m.grant); err != nil {
+		return Issued{}, err
+	}
+	switch {
 	case !m.alive:
 		return Issued{}, oauthErr("invalid_grant", "the refresh token was revoked")
 	case !t.now().Before(m.expires):
 		return Issued{}, oauthErr("invalid_grant", "the refresh token has expired")
 	case !m.unspent:
-		return Issued{}, t.reuse(ctx, h, m)
+		return t.spentAgain(ctx, refreshToken, h, m)
 	}
 	// Scopes the app has lost since are not carried into the new pair.
 	scopes := m.scopes
@@ -932,13 +1212,24 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, erro
 		// session it does not name, so it holds no longer.
 		return Issued{}, oauthErr("invalid_grant", "the refresh token was revoked")
 	}
-	out, ups, err := t.newPair(m.user, m.session, scopes, m.family, m.grant)
+	secrets, err := newPairSecrets()
 	if err != nil {
 		return Issued{}, err
 	}
+	now := t.now()
+	out, ups := t.newPairOf(secrets, now, m.user, m.session, scopes, m.family, m.grant)
 	ups = append(ups,
 		del(relationship(typeRefreshToken, h, relUnspent, flagSubject(), time.Time{})),
 		touch(relationship(typeFamily, m.family, relAlive, flagSubject(), t.familyExpiry(familyExp))))
+	if t.reuseLeeway > 0 {
+		// Written with the spend, so whoever sees the token spent sees
+		// the pair it was spent for.
+		sealed, err := sealPair(refreshToken, h, secrets, now.Add(t.accessTTL))
+		if err != nil {
+			return Issued{}, err
+		}
+		ups = append(ups, touch(relationship(typeRefreshToken, h, relSuccessor, sub(typeSealedPair, sealed), now.Add(t.reuseLeeway))))
+	}
 	pre := []*v1.Precondition{
 		mustMatch(typeRefreshToken, h, relUnspent),
 		mustMatch(typeRefreshToken, h, relAlive),
@@ -960,15 +1251,58 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, erro
 	if !isPrecondition(err) {
 		return Issued{}, fmt.Errorf("spending refresh token %s: %w", short(h), err)
 	}
-	// Lost a race, or something was switched off meanwhile: which one?
-	m2, _, rerr := t.readRefresh(ctx, h)
-	if rerr != nil {
-		return Issued{}, rerr
+	// Lost a race, or something was switched off meanwhile: which one? A
+	// read just after losing can still be answered from before the
+	// winner's write (see spicedb.Settle), so a token that still reads
+	// unspent is read again a few times, briefly.
+	var m2 refreshMeta
+	for attempt, wait := 1, time.Millisecond; ; attempt, wait = attempt+1, wait*2 {
+		if m2, _, err = t.readRefresh(ctx, h); err != nil {
+			return Issued{}, err
+		}
+		if !m2.alive || !m2.unspent || attempt == 4 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return Issued{}, ctx.Err()
+		case <-time.After(wait):
+		}
 	}
 	if m2.alive && !m2.unspent {
-		return Issued{}, t.reuse(ctx, h, m2)
+		return t.spentAgain(ctx, refreshToken, h, m2)
 	}
 	return Issued{}, oauthErr("invalid_grant", "the refresh token was revoked")
+}
+
+// spentAgain answers a spent refresh token presented again (by its own
+// client: RefreshAs checked that first). Within the reuse leeway it is a
+// retry after a lost response and gets the pair it was spent for, if that
+// pair is still valid; after it, the token was copied and its family is
+// revoked (MODEL.md §6).
+func (t *Tokens) spentAgain(ctx context.Context, refreshToken, h string, m refreshMeta) (Issued, error) {
+	now := t.now()
+	if m.successor == "" || !now.Before(m.successorExpires) {
+		return Issued{}, t.reuse(ctx, h, m)
+	}
+	secrets, accessExp, err := openPair(refreshToken, h, m.successor)
+	if err != nil {
+		// Not what boxauthz wrote: treat as reuse, the safe side.
+		t.logger.Warn("spent refresh token's sealed pair does not open", slog.String("refresh_token", short(h)), slog.Any("error", err))
+		return Issued{}, t.reuse(ctx, h, m)
+	}
+	access, refresh := secrets.strings()
+	ah := hashToken(access)
+	valid, _, err := t.checkOne(ctx, &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, ah), Permission: permValid, Subject: flagSubject()})
+	if err != nil {
+		return Issued{}, fmt.Errorf("retrying the refresh of %s: %w", short(h), err)
+	}
+	if !valid || !now.Before(accessExp) {
+		return Issued{}, oauthErr("invalid_grant", "the refresh token was already used, and the pair it gave has ended since")
+	}
+	t.logger.Info("refresh retried within the reuse leeway: the same pair again", slog.String("user", m.user),
+		slog.String("refresh_token", short(h)), slog.String("token", short(ah)))
+	return Issued{AccessToken: access, ExpiresIn: accessExp.Sub(now), RefreshToken: refresh, RestrictedTo: []Restriction{}}, nil
 }
 
 // reuse switches off the family of a refresh token presented again.
@@ -998,18 +1332,32 @@ func intersectScopes(a, b []Scope) []Scope {
 
 // Revoke ends the pair a token (access or refresh) belongs to, and every
 // token downscoped from it. An unknown token is not an error (RFC 7009).
+//
+// Revoke presents no client credentials: only the default application's
+// tokens are revoked so; RevokeAs presents an application's.
 func (t *Tokens) Revoke(ctx context.Context, token string) error {
+	return t.RevokeAs(ctx, ClientCredentials{}, token)
+}
+
+// RevokeAs is Revoke by the client that presented c: the client is
+// authenticated first, then must be the one the token was issued to (RFC
+// 7009 §2.1).
+func (t *Tokens) RevokeAs(ctx context.Context, c ClientCredentials, token string) error {
+	clientApp, err := t.authenticate(ctx, c)
+	if err != nil {
+		return err
+	}
 	if token == "" {
 		return oauthErr("invalid_request", "token is required")
 	}
 	h := hashToken(token)
-	var access, refresh string
+	var access, refresh, grant string
 	rm, ok, err := t.readRefresh(ctx, h)
 	if err != nil {
 		return err
 	}
 	if ok {
-		refresh, access = h, rm.access
+		refresh, access, grant = h, rm.access, rm.grant
 	} else {
 		m, ok, err := t.readAccess(ctx, h)
 		if err != nil {
@@ -1018,7 +1366,10 @@ func (t *Tokens) Revoke(ctx context.Context, token string) error {
 		if !ok {
 			return nil
 		}
-		access, refresh = h, m.refresh
+		access, refresh, grant = h, m.refresh, m.grant
+	}
+	if err := issuedTo(c, clientApp, grant); err != nil {
+		return err
 	}
 	var ups []*v1.RelationshipUpdate
 	if access != "" {

@@ -2,14 +2,19 @@ package checker_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
@@ -259,9 +264,33 @@ func TestEnterpriseActions(t *testing.T) {
 	}
 }
 
-// TestRefreshIsSingleUse: 20 concurrent refreshes of one refresh token;
-// exactly one succeeds, the others fail, and the family ends: the winner's
-// new pair included.
+// familyTokens counts the access and refresh tokens of token's refresh
+// family, as stored.
+func familyTokens(t *testing.T, c *spicedb.Client, token string) (access, refresh int) {
+	t.Helper()
+	read := func(f *v1.RelationshipFilter) []*v1.Relationship {
+		rels, _, err := spicedb.ReadAll(context.Background(), c, &v1.ReadRelationshipsRequest{
+			Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}, RelationshipFilter: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rels
+	}
+	own := read(&v1.RelationshipFilter{ResourceType: "boxauthz_access_token", OptionalResourceId: checker.TokenID(token), OptionalRelation: "family"})
+	if len(own) != 1 {
+		t.Fatalf("token %s has %d families", checker.TokenID(token)[:8], len(own))
+	}
+	family := &v1.SubjectFilter{SubjectType: "boxauthz_token_family", OptionalSubjectId: own[0].GetSubject().GetObject().GetObjectId()}
+	access = len(read(&v1.RelationshipFilter{ResourceType: "boxauthz_access_token", OptionalRelation: "family", OptionalSubjectFilter: family}))
+	refresh = len(read(&v1.RelationshipFilter{ResourceType: "boxauthz_refresh_token", OptionalRelation: "family", OptionalSubjectFilter: family}))
+	return access, refresh
+}
+
+// TestRefreshIsSingleUse: 20 concurrent refreshes of one refresh token, a
+// client retrying after lost responses. Exactly one new pair is issued and
+// every caller gets it (or a clean invalid_grant); the family lives. Once
+// the reuse leeway is over, presenting the spent token again revokes the
+// whole family, the new pair included (MODEL.md §6).
 func TestRefreshIsSingleUse(t *testing.T) {
 	for _, ds := range testenv.Datastores() {
 		t.Run(string(ds), func(t *testing.T) {
@@ -292,20 +321,58 @@ func TestRefreshIsSingleUse(t *testing.T) {
 			}
 			close(start)
 			wg.Wait()
-			if len(wins) != 1 || len(errs) != 19 {
-				t.Fatalf("%d refreshes succeeded and %d failed, want 1 and 19", len(wins), len(errs))
-			}
 			for _, err := range errs {
-				var oe *checker.OAuthError
-				if !errors.As(err, &oe) || oe.Code != "invalid_grant" {
-					t.Errorf("a losing refresh failed with %v, want invalid_grant", err)
-				}
+				wantOAuth(t, "a concurrent refresh", err, "invalid_grant")
+			}
+			if len(wins) == 0 {
+				t.Fatalf("no refresh of 20 succeeded: %v", errs)
 			}
 			w := wins[0]
-			wantDecision(t, "the winner's access token after the family is revoked", e.decide(t, onItem(w.AccessToken, "preview", "file:a")), 401, "invalid_token")
+			for i, is := range wins {
+				if is.AccessToken != w.AccessToken || is.RefreshToken != w.RefreshToken || is.ExpiresIn <= 0 || is.ExpiresIn > time.Hour {
+					t.Fatalf("refresh %d answered another pair (or expiry %s) than the first: %d pairs handed out", i, is.ExpiresIn, len(wins))
+				}
+			}
+			t.Logf("%d of 20 concurrent refreshes got the pair, %d a clean error", len(wins), len(errs))
+			if a, r := familyTokens(t, e.client, first.AccessToken); a != 2 || r != 2 {
+				t.Fatalf("the family holds %d access and %d refresh tokens, want 2 and 2: exactly one pair issued", a, r)
+			}
+			wantDecision(t, "the new pair", e.decide(t, onItem(w.AccessToken, "preview", "file:a")), 200, "")
+			wantDecision(t, "the first access token", e.decide(t, onItem(first.AccessToken, "preview", "file:a")), 200, "")
+			// What lets the retry answer the pair is stored sealed, expiring
+			// with the leeway: no token string is in SpiceDB.
+			rels, _, err := spicedb.ReadAll(ctx, e.client, &v1.ReadRelationshipsRequest{
+				Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+				RelationshipFilter: &v1.RelationshipFilter{ResourceType: "boxauthz_refresh_token"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			successors := 0
+			for _, r := range rels {
+				for _, tok := range []string{first.AccessToken, first.RefreshToken, w.AccessToken, w.RefreshToken} {
+					if strings.Contains(r.String(), tok[5:25]) {
+						t.Errorf("a token string is stored in SpiceDB: %s#%s", r.GetResource().GetObjectType(), r.GetRelation())
+					}
+				}
+				if r.GetRelation() == "successor" {
+					successors++
+					if left := time.Until(r.GetOptionalExpiresAt().AsTime()); left <= 0 || left > checker.DefaultRefreshReuseLeeway {
+						t.Errorf("the sealed pair expires in %s, want within the leeway", left)
+					}
+				}
+			}
+			if successors != 1 {
+				t.Errorf("%d sealed pairs stored, want 1", successors)
+			}
+
+			// After the leeway: a copy of the spent token revokes the family.
+			e.now.Store(time.Now().Add(checker.DefaultRefreshReuseLeeway + time.Second).UnixNano())
+			_, err = e.tokens.Refresh(ctx, first.RefreshToken)
+			wantOAuth(t, "the spent token after the leeway", err, "invalid_grant")
+			wantDecision(t, "the new pair after the family is revoked", e.decide(t, onItem(w.AccessToken, "preview", "file:a")), 401, "invalid_token")
 			wantDecision(t, "the first access token", e.decide(t, onItem(first.AccessToken, "preview", "file:a")), 401, "invalid_token")
 			if _, err := e.tokens.Refresh(ctx, w.RefreshToken); err == nil {
-				t.Error("the winner's refresh token still refreshes after the family was revoked")
+				t.Error("the new refresh token still refreshes after the family was revoked")
 			}
 			// Another family is untouched.
 			other := e.issue(t, "bob", "", "root_readwrite")
@@ -315,35 +382,88 @@ func TestRefreshIsSingleUse(t *testing.T) {
 }
 
 // TestRefreshChain: a refresh gives a new working pair and spends the old
-// refresh token; presenting it again ends the family.
+// refresh token; presenting it again within the leeway gives that pair
+// again, later it ends the family. With no leeway, at once.
 func TestRefreshChain(t *testing.T) {
+	for _, leeway := range []time.Duration{checker.DefaultRefreshReuseLeeway, 0} {
+		t.Run(fmt.Sprintf("leeway %s", leeway), func(t *testing.T) {
+			e := newTokenEnv(t, testenv.Memory, checker.WithRefreshReuseLeeway(leeway))
+			ctx := context.Background()
+			p1 := e.issue(t, "bob", "", "root_readonly")
+			p2, err := e.tokens.Refresh(ctx, p1.RefreshToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p3, err := e.tokens.Refresh(ctx, p2.RefreshToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p3.RefreshToken == "" || p3.AccessToken == p2.AccessToken || p3.ExpiresIn != time.Hour {
+				t.Fatalf("refresh answer %+v", p3)
+			}
+			wantDecision(t, "old access token still lives", e.decide(t, onItem(p1.AccessToken, "preview", "file:a")), 200, "")
+			wantDecision(t, "new access token, same scopes", e.decide(t, onItem(p3.AccessToken, "edit", "file:a")), 403, "insufficient_scope")
+			if leeway > 0 {
+				again, err := e.tokens.Refresh(ctx, p1.RefreshToken)
+				if err != nil || again.AccessToken != p2.AccessToken || again.RefreshToken != p2.RefreshToken {
+					t.Fatalf("p1's refresh token again within the leeway: %v, want p2 again", err)
+				}
+				for i, p := range []checker.Issued{p1, p2, p3} {
+					wantDecision(t, fmt.Sprintf("pair %d after a retry", i+1), e.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+				}
+				// A retry hands out no pair revoked meanwhile.
+				if err := e.tokens.Revoke(ctx, p3.AccessToken); err != nil {
+					t.Fatal(err)
+				}
+				_, err = e.tokens.Refresh(ctx, p2.RefreshToken)
+				wantOAuth(t, "a retry whose pair was revoked", err, "invalid_grant")
+				wantDecision(t, "the family after that retry", e.decide(t, onItem(p2.AccessToken, "preview", "file:a")), 200, "")
+				e.now.Store(time.Now().Add(leeway + time.Second).UnixNano())
+			}
+			_, err = e.tokens.Refresh(ctx, p1.RefreshToken)
+			wantOAuth(t, "reusing a spent refresh token", err, "invalid_grant")
+			for i, p := range []checker.Issued{p1, p2, p3} {
+				wantDecision(t, fmt.Sprintf("pair %d after reuse", i+1), e.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
+			}
+			if _, err := e.tokens.Refresh(ctx, "bxrt_unknown"); err == nil {
+				t.Error("an unknown refresh token refreshed")
+			}
+		})
+	}
+}
+
+// TestRefreshRetryByClient: within the leeway an application's token is
+// handed back only to its own client; another client is refused and ends
+// nothing.
+func TestRefreshRetryByClient(t *testing.T) {
 	e := newTokenEnv(t, testenv.Memory)
 	ctx := context.Background()
-	p1 := e.issue(t, "bob", "", "root_readonly")
-	p2, err := e.tokens.Refresh(ctx, p1.RefreshToken)
+	crm, err := e.tokens.CreateApp(ctx, "crm", []string{"root_readonly"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p3, err := e.tokens.Refresh(ctx, p2.RefreshToken)
+	hr, err := e.tokens.CreateApp(ctx, "hr", []string{"root_readonly"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p3.RefreshToken == "" || p3.AccessToken == p2.AccessToken || p3.ExpiresIn != time.Hour {
-		t.Fatalf("refresh answer %+v", p3)
+	if err := e.tokens.AuthorizeApp(ctx, "crm", "acme"); err != nil {
+		t.Fatal(err)
 	}
-	wantDecision(t, "old access token still lives", e.decide(t, onItem(p1.AccessToken, "preview", "file:a")), 200, "")
-	wantDecision(t, "new access token, same scopes", e.decide(t, onItem(p3.AccessToken, "edit", "file:a")), 403, "insufficient_scope")
-	_, err = e.tokens.Refresh(ctx, p1.RefreshToken)
-	var oe *checker.OAuthError
-	if !errors.As(err, &oe) || oe.Code != "invalid_grant" {
-		t.Fatalf("reusing a spent refresh token: %v, want invalid_grant", err)
+	client := checker.ClientCredentials{ID: "crm", Secret: crm.ClientSecret}
+	p := e.issue(t, "bob", "crm", "root_readonly")
+	p2, err := e.tokens.RefreshAs(ctx, client, p.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, p := range []checker.Issued{p1, p2, p3} {
-		wantDecision(t, fmt.Sprintf("pair %d after reuse", i+1), e.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
+	for name, c := range map[string]checker.ClientCredentials{"no client": {}, "another app": {ID: "hr", Secret: hr.ClientSecret}} {
+		_, err := e.tokens.RefreshAs(ctx, c, p.RefreshToken)
+		wantOAuth(t, "a retry by "+name, err, "invalid_client")
 	}
-	if _, err := e.tokens.Refresh(ctx, "bxrt_unknown"); err == nil {
-		t.Error("an unknown refresh token refreshed")
+	again, err := e.tokens.RefreshAs(ctx, client, p.RefreshToken)
+	if err != nil || again.AccessToken != p2.AccessToken {
+		t.Fatalf("a retry by the token's client: %v, want the same pair", err)
 	}
+	wantDecision(t, "the pair after refused retries", e.decide(t, onItem(p2.AccessToken, "preview", "file:a")), 200, "")
 }
 
 // TestRevokeEndsPairAndChildren: revoking either token of a pair ends both
@@ -783,5 +903,214 @@ func TestMayDownscopeTo(t *testing.T) {
 		if got := checker.MayDownscopeTo(ro, s); got != wantRO {
 			t.Errorf("root_readonly to %s: %v, want %v", s, got, wantRO)
 		}
+	}
+}
+
+// TestExchangeInputStrict: a token exchange's scope and resource strings are
+// read as strictly as events: a malformed one is refused naming it and what
+// is allowed, and nothing is issued.
+func TestExchangeInputStrict(t *testing.T) {
+	e := newTokenEnv(t, testenv.Memory)
+	ctx := context.Background()
+	rw := e.issue(t, "bob", "", "root_readwrite").AccessToken
+	for _, c := range []struct {
+		name, scopes, resource string
+		code                   string
+		names                  []string // each in the error's description
+	}{
+		{"two spaces", "item_preview  item_download", "", "invalid_scope", []string{`"item_preview  item_download"`, "empty", "one space"}},
+		{"leading space", " item_preview", "", "invalid_scope", []string{`" item_preview"`, "empty"}},
+		{"trailing space", "item_preview ", "", "invalid_scope", []string{`"item_preview "`, "empty"}},
+		{"tab", "item_preview\titem_download", "", "invalid_scope", []string{`"item_preview\titem_download"`, "one space"}},
+		{"newline", "item_preview\nitem_download", "", "invalid_scope", []string{`"item_preview\nitem_download"`}},
+		{"comma", "item_preview,item_download", "", "invalid_scope", []string{`"item_preview,item_download"`}},
+		{"no scope", "", "", "invalid_request", []string{"scope", "required"}},
+		{"empty id", "item_preview", "folder:", "invalid_request", []string{"resource", `"folder:"`, "empty id"}},
+		{"bad id", "item_preview", "folder:a b", "invalid_request", []string{"resource", `"folder:a b"`}},
+		{"root", "item_preview", "folder:0", "invalid_request", []string{"resource", "root"}},
+		{"type case", "item_preview", "FOLDER:sub", "invalid_request", []string{"resource", `"FOLDER:sub"`, "folder", "file"}},
+		{"no type", "item_preview", "sub", "invalid_request", []string{"resource", `"sub"`, "folder:<id>"}},
+		{"URL with a query", "item_preview", "https://api.box.com/2.0/folders/sub?x=1", "invalid_request", []string{"resource", "/2.0/folders/<id>"}},
+		{"URL without a scheme", "item_preview", "api.box.com/2.0/folders/sub", "invalid_request", []string{"resource", "/2.0/folders/<id>"}},
+		{"URL without an id", "item_preview", "https://api.box.com/2.0/folders/", "invalid_request", []string{"resource"}},
+		{"URL of a user", "item_preview", "https://api.box.com/2.0/users/1", "invalid_request", []string{"resource", "/2.0/files/<id>"}},
+		{"path inside an id", "item_preview", "folder:x/2.0/files/a", "invalid_request", []string{"resource"}},
+	} {
+		_, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: rw, Scopes: c.scopes, Resource: c.resource})
+		var oe *checker.OAuthError
+		if !errors.As(err, &oe) || oe.Code != c.code {
+			t.Errorf("%s: got %v, want %s", c.name, err, c.code)
+			continue
+		}
+		for _, n := range c.names {
+			if !strings.Contains(oe.Description, n) {
+				t.Errorf("%s: %q does not name %s", c.name, oe.Description, n)
+			}
+		}
+	}
+	for _, ok := range []struct{ scopes, resource string }{
+		{"item_preview item_download", "folder:sub"},
+		{"item_preview", "https://api.box.com/2.0/folders/sub"},
+		{"item_preview", "https://api.box.com/2.0/files/a"},
+	} {
+		if _, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: rw, Scopes: ok.scopes, Resource: ok.resource}); err != nil {
+			t.Errorf("scope %q resource %q: %v", ok.scopes, ok.resource, err)
+		}
+	}
+}
+
+func wantOAuth(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	var oe *checker.OAuthError
+	if !errors.As(err, &oe) || oe.Code != code {
+		t.Errorf("%s: %v, want %s", what, err, code)
+	}
+}
+
+// clientSecrets reads an app's stored client secrets (subject ids).
+func clientSecrets(t *testing.T, c *spicedb.Client, app string) []string {
+	t.Helper()
+	rels, _, err := spicedb.ReadAll(context.Background(), c, &v1.ReadRelationshipsRequest{
+		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		RelationshipFilter: &v1.RelationshipFilter{ResourceType: "boxauthz_app", OptionalResourceIdPrefix: app + "|", OptionalRelation: "client_secret"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rels {
+		out = append(out, r.GetSubject().GetObject().GetObjectId())
+	}
+	return out
+}
+
+// TestClientAuthentication: an application's client secret is shown once
+// and stored hashed; refresh, exchange and revoke of its tokens need its
+// client's credentials (MODEL.md §6), a token works for no other client,
+// failing ends nothing, and rotation replaces the secret. The default
+// application needs no client authentication.
+func TestClientAuthentication(t *testing.T) {
+	for _, ds := range testenv.Datastores() {
+		t.Run(string(ds), func(t *testing.T) {
+			e := newTokenEnv(t, ds)
+			ctx := context.Background()
+			tk := e.tokens
+			crm, err := tk.CreateApp(ctx, "crm", []string{"root_readwrite"}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if crm.ClientID != "crm" || !strings.HasPrefix(crm.ClientSecret, "bxcs_") || len(crm.ClientSecret) < 5+43 {
+				t.Fatalf("created app %+v: want client_id crm and a bxcs_ secret of 256 bits", crm)
+			}
+			sum := sha256.Sum256([]byte(crm.ClientSecret))
+			if got := clientSecrets(t, e.client, "crm"); len(got) != 1 || got[0] != hex.EncodeToString(sum[:]) {
+				t.Fatalf("stored client secrets %v, want only the SHA-256 of the secret", got)
+			}
+			if a, err := tk.App(ctx, "crm"); err != nil || a.ClientSecret != "" || a.ClientID != "crm" {
+				t.Errorf("reading the app back: %+v %v, want its client id and no secret", a, err)
+			}
+			hr, err := tk.CreateApp(ctx, "hr", []string{"root_readwrite"}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, app := range []string{"crm", "hr"} {
+				if err := tk.AuthorizeApp(ctx, app, "acme"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			crmClient := checker.ClientCredentials{ID: "crm", Secret: crm.ClientSecret}
+			hrClient := checker.ClientCredentials{ID: "hr", Secret: hr.ClientSecret}
+			p := e.issue(t, "bob", "crm", "root_readwrite")
+			bad := map[string]checker.ClientCredentials{
+				"no client":          {},
+				"no secret":          {ID: "crm"},
+				"wrong secret":       {ID: "crm", Secret: hr.ClientSecret},
+				"unknown client":     {ID: "nope", Secret: crm.ClientSecret},
+				"the default client": {ID: checker.DefaultApp},
+				"another app":        hrClient,
+			}
+			for name, c := range bad {
+				_, err := tk.RefreshAs(ctx, c, p.RefreshToken)
+				wantOAuth(t, "refresh, "+name, err, "invalid_client")
+				_, err = tk.Exchange(ctx, checker.ExchangeRequest{Client: c, SubjectToken: p.AccessToken, Scopes: "item_preview"})
+				wantOAuth(t, "exchange, "+name, err, "invalid_client")
+				wantOAuth(t, "revoke, "+name, tk.RevokeAs(ctx, c, p.AccessToken), "invalid_client")
+			}
+			// Nothing above ended the pair: the refresh token is unspent,
+			// its family alive.
+			wantDecision(t, "the pair after refused clients", e.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
+			p2, err := tk.RefreshAs(ctx, crmClient, p.RefreshToken)
+			if err != nil {
+				t.Fatalf("refresh by the token's own client: %v", err)
+			}
+			if _, err := tk.Exchange(ctx, checker.ExchangeRequest{Client: crmClient, SubjectToken: p2.AccessToken, Scopes: "item_preview"}); err != nil {
+				t.Errorf("exchange by the token's own client: %v", err)
+			}
+			// Authentication comes first: bad credentials fail even with a
+			// token that does not exist.
+			wantOAuth(t, "revoking an unknown token with a wrong secret", tk.RevokeAs(ctx, bad["wrong secret"], "bxat_unknown"), "invalid_client")
+			if err := tk.RevokeAs(ctx, crmClient, "bxat_unknown"); err != nil {
+				t.Errorf("revoking an unknown token as a valid client: %v, want none (RFC 7009)", err)
+			}
+
+			// Default-app tokens: no client authentication, and no app's
+			// client may use them.
+			d := e.issue(t, "bob", "", "root_readwrite")
+			_, err = tk.RefreshAs(ctx, crmClient, d.RefreshToken)
+			wantOAuth(t, "a default token refreshed by crm's client", err, "invalid_client")
+			d2, err := tk.RefreshAs(ctx, checker.ClientCredentials{ID: checker.DefaultApp}, d.RefreshToken)
+			if err != nil {
+				t.Fatalf("a default token refreshed as client default: %v", err)
+			}
+			if _, err := tk.Refresh(ctx, d2.RefreshToken); err != nil {
+				t.Errorf("a default token refreshed with no client: %v", err)
+			}
+			_, err = tk.RefreshAs(ctx, checker.ClientCredentials{ID: checker.DefaultApp, Secret: "x"}, d2.RefreshToken)
+			wantOAuth(t, "the default client with a secret", err, "invalid_client")
+
+			// Rotation: the old secret fails, the new one works, one is stored.
+			if _, err := tk.RotateClientSecret(ctx, checker.DefaultApp); !errors.Is(err, checker.ErrBuiltinApp) {
+				t.Errorf("rotating the default app's secret: %v", err)
+			}
+			if _, err := tk.RotateClientSecret(ctx, "nope"); !errors.Is(err, checker.ErrAppNotFound) {
+				t.Errorf("rotating an unknown app's secret: %v", err)
+			}
+			var (
+				wg      gosync.WaitGroup
+				mu      gosync.Mutex
+				rotated = map[string]bool{}
+			)
+			for range 4 {
+				wg.Go(func() {
+					a, err := tk.RotateClientSecret(ctx, "crm")
+					if err != nil {
+						t.Errorf("rotating crm's secret: %v", err)
+						return
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					rotated[a.ClientSecret] = true
+				})
+			}
+			wg.Wait()
+			stored := clientSecrets(t, e.client, "crm")
+			if len(stored) != 1 {
+				t.Fatalf("after 4 concurrent rotations %d secrets are stored, want 1", len(stored))
+			}
+			var current string
+			for s := range rotated {
+				if sum := sha256.Sum256([]byte(s)); hex.EncodeToString(sum[:]) == stored[0] {
+					current = s
+				}
+			}
+			if current == "" || len(rotated) != 4 {
+				t.Fatalf("the stored secret is none of the %d rotated ones", len(rotated))
+			}
+			_, err = tk.RefreshAs(ctx, crmClient, p2.RefreshToken)
+			wantOAuth(t, "refresh with the secret rotated away", err, "invalid_client")
+			if _, err := tk.RefreshAs(ctx, checker.ClientCredentials{ID: "crm", Secret: current}, p2.RefreshToken); err != nil {
+				t.Errorf("refresh with the new secret: %v", err)
+			}
+		})
 	}
 }

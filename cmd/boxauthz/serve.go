@@ -51,6 +51,7 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	outbox := fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror and keep following")
 	accessTTL := fs.Duration("access-token-ttl", checker.DefaultAccessTTL, "lifetime of access tokens")
 	refreshTTL := fs.Duration("refresh-token-ttl", checker.DefaultRefreshTTL, "lifetime of refresh tokens (single use)")
+	reuseLeeway := fs.Duration("refresh-reuse-leeway", checker.DefaultRefreshReuseLeeway, "how long after a refresh the same client presenting the spent refresh token again gets the same new pair (a retry after a lost response) instead of its family being revoked (0: never)")
 	invalidLimit := fs.Int("invalid-token-limit", httpapi.DefaultInvalidTokenLimit, "bad credentials one client address, or one credential, may present per minute before a further bad one is answered 429 (negative: no limit)")
 	invalidBurst := fs.Int("invalid-token-burst", httpapi.DefaultInvalidTokenBurst, "bad credentials one client address, or one credential, may present in a row")
 	if _, err := parse(fs, args); err != nil {
@@ -81,7 +82,11 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	if *accessTTL <= 0 || *refreshTTL <= 0 {
 		return errors.New("--access-token-ttl and --refresh-token-ttl must be positive")
 	}
-	tokens := checker.NewTokens(st.client, checker.WithAccessTTL(*accessTTL), checker.WithRefreshTTL(*refreshTTL), checker.WithTokenLogger(logger))
+	if *reuseLeeway < 0 {
+		return errors.New("--refresh-reuse-leeway must not be negative (0 turns it off)")
+	}
+	tokens := checker.NewTokens(st.client, checker.WithAccessTTL(*accessTTL), checker.WithRefreshTTL(*refreshTTL),
+		checker.WithRefreshReuseLeeway(*reuseLeeway), checker.WithTokenLogger(logger))
 	if err := tokens.Bootstrap(ctx); err != nil {
 		return err
 	}

@@ -70,6 +70,8 @@ func describeJSONError(err error) error {
 	switch {
 	case errors.As(err, &mbe):
 		return fmt.Errorf("request body larger than %d bytes", mbe.Limit)
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Errorf("request body: want %s, got JSON %s", jsonstrict.TypeName(te.Type), te.Value)
 	case errors.As(err, &te):
 		return fmt.Errorf("field %q: want %s, got JSON %s", te.Field, jsonstrict.TypeName(te.Type), te.Value)
 	case errors.As(err, &se):

@@ -242,8 +242,8 @@ func TestBadRequestsNameTheField(t *testing.T) {
 		{"/v1/check", `{"user":"bob","user":"alice","action":"edit","item":{"type":"folder","id":"f"}}`, `"user" given twice`},
 		{"/v1/check", `{"user":"bob","action":"edit","item":{"type":"folder","id":"f","id":"g"}}`, `"id" given twice in "item"`},
 		{"/v1/check", "{\"user\":\"bo\xffb\",\"action\":\"edit\",\"item\":{\"type\":\"folder\",\"id\":\"f\"}}", "UTF-8"},
-		{"/v1/check", `{"user":"bob","action":"edit","item":"folder:f"}`, "want an object"},
-		{"/v1/lookup/items", `{"user":"bob","action":"edit","type":"file","limit":"ten"}`, "want an integer"},
+		{"/v1/check", `{"user":"bob","action":"edit","item":"folder:f"}`, "want a JSON object"},
+		{"/v1/lookup/items", `{"user":"bob","action":"edit","type":"file","limit":"ten"}`, "want a JSON integer"},
 	}
 	for _, c := range cases {
 		code, out, _ := call(t, srv, "POST", c.path, adminKey, "application/json", c.body)

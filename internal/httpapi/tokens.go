@@ -27,6 +27,7 @@ func (s *Server) routeTokens() {
 	s.mux.Handle("GET /v1/apps/{id}", s.admin(s.getApp))
 	s.mux.Handle("PUT /v1/apps/{id}", s.admin(s.updateApp))
 	s.mux.Handle("DELETE /v1/apps/{id}", s.admin(s.deleteApp))
+	s.mux.Handle("POST /v1/apps/{id}/secret", s.admin(s.rotateSecret))
 	s.mux.Handle("PUT /v1/apps/{id}/enterprises/{enterprise}", s.admin(s.authorizeApp))
 	s.mux.Handle("DELETE /v1/apps/{id}/enterprises/{enterprise}", s.admin(s.withdrawApp))
 	s.mux.Handle("POST /v1/tokens", s.admin(s.issue))
@@ -101,7 +102,20 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 		s.appFailed(w, r, err)
 		return
 	}
+	noStore(w) // the answer carries the client secret
 	writeJSON(w, http.StatusCreated, a)
+}
+
+// rotateSecret is POST /v1/apps/{id}/secret: a new client secret, shown
+// once; the old one ends.
+func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
+	a, err := s.cfg.Authorizer.Tokens().RotateClientSecret(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.appFailed(w, r, err)
+		return
+	}
+	noStore(w)
+	writeJSON(w, http.StatusOK, a)
 }
 
 func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
@@ -209,12 +223,24 @@ type oauthError struct {
 	Description string `json:"error_description"`
 }
 
-// oauthFailed answers err; credential is the token the caller presented,
-// charged to the bad-credential limit when the grant was refused.
-func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, credential string, err error) {
+// oauthFailed answers err. token is the token the caller presented and
+// client the client credentials: a refused grant is charged to the
+// bad-credential limit with the token, a failed client authentication with
+// the client secret, and answered 401 with WWW-Authenticate (RFC 6749 §5.2).
+func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, token string, client checker.ClientCredentials, err error) {
 	var oe *checker.OAuthError
 	if errors.As(err, &oe) {
-		if oe.Code == "invalid_grant" && s.overLimit(w, r, classUser, credential, true) {
+		switch oe.Code {
+		case "invalid_grant":
+			if s.overLimit(w, r, classUser, token, true) {
+				return
+			}
+		case "invalid_client":
+			if s.overLimit(w, r, classUser, client.Secret, true) {
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Basic realm="boxauthz", charset="UTF-8"`)
+			writeJSON(w, http.StatusUnauthorized, oauthError{Error: oe.Code, Description: oe.Description})
 			return
 		}
 		writeJSON(w, http.StatusBadRequest, oauthError{Error: oe.Code, Description: oe.Description})
@@ -224,9 +250,49 @@ func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, credential 
 	writeJSON(w, http.StatusInternalServerError, oauthError{Error: "server_error", Description: "see the server log for request " + requestID(r.Context())})
 }
 
-// readForm reads an application/x-www-form-urlencoded body strictly: each
-// parameter at most once, none unknown.
-func readForm(r *http.Request, allowed ...string) (url.Values, error) {
+// clientOf reads the client credentials of a token endpoint request: HTTP
+// Basic, each part form-encoded first, or the client_id and client_secret
+// form parameters (RFC 6749 §2.3.1). A request may use one way, not both;
+// an Authorization header of another scheme is no client authentication
+// boxauthz supports. No credentials at all is the zero value: the default
+// application's client.
+func clientOf(r *http.Request, f url.Values) (checker.ClientCredentials, error) {
+	_, formID := f["client_id"]
+	_, formSecret := f["client_secret"]
+	if r.Header.Get("Authorization") == "" {
+		c := checker.ClientCredentials{ID: f.Get("client_id"), Secret: f.Get("client_secret")}
+		if c.ID == "" && c.Secret != "" {
+			return c, &checker.OAuthError{Code: "invalid_request", Description: "client_secret given without client_id"}
+		}
+		return c, nil
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_client",
+			Description: "Authorization: only HTTP Basic client authentication is accepted here (RFC 6749 §2.3.1)"}
+	}
+	if formID || formSecret {
+		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_request",
+			Description: "client credentials given both by HTTP Basic and as client_id/client_secret parameters: use one (RFC 6749 §2.3.1)"}
+	}
+	var err1, err2 error
+	id, err1 = url.QueryUnescape(id)
+	secret, err2 = url.QueryUnescape(secret)
+	if err1 != nil || err2 != nil {
+		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_request",
+			Description: "Authorization: the Basic client id and secret are not form-encoded (RFC 6749 §2.3.1)"}
+	}
+	if id == "" {
+		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_client", Description: "Authorization: HTTP Basic without a client id"}
+	}
+	return checker.ClientCredentials{ID: id, Secret: secret}, nil
+}
+
+// readForm reads an application/x-www-form-urlencoded body. Parameters it
+// does not know are ignored (RFC 6749 §3.2: Box SDKs send box_device_id and
+// box_device_name), but a known one given more than once is refused (§3.1),
+// naming it: which of two values counts would be a guess.
+func readForm(r *http.Request, known ...string) (url.Values, error) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "application/x-www-form-urlencoded" {
 		return nil, fmt.Errorf("Content-Type %q: want application/x-www-form-urlencoded", r.Header.Get("Content-Type"))
@@ -241,19 +307,18 @@ func readForm(r *http.Request, allowed ...string) (url.Values, error) {
 	if len(r.URL.Query()) > 0 {
 		return nil, errors.New("parameters go in the form body, not the URL (a token in a URL ends up in logs)")
 	}
-	for k, vs := range r.PostForm {
-		known := false
-		for _, a := range allowed {
-			known = known || k == a
-		}
-		if !known {
-			return nil, fmt.Errorf("parameter %q: unknown", k)
+	out := url.Values{}
+	for _, k := range known {
+		vs, ok := r.PostForm[k]
+		if !ok {
+			continue
 		}
 		if len(vs) > 1 {
-			return nil, fmt.Errorf("parameter %q: given %d times", k, len(vs))
+			return nil, fmt.Errorf("parameter %q: given %d times, at most once allowed (RFC 6749 §3.1)", k, len(vs))
 		}
+		out[k] = vs
 	}
-	return r.PostForm, nil
+	return out, nil
 }
 
 // tokenRequest is a parsed POST /oauth2/token form.
@@ -273,6 +338,9 @@ func parseTokenForm(f url.Values) (tokenRequest, error) {
 		}
 		return tokenRequest{grant: gt, refresh: f.Get("refresh_token")}, nil
 	case grantExchange:
+		if f.Get("subject_token_type") == "" {
+			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: "subject_token_type is required: want " + checker.TokenTypeAccess}
+		}
 		if tt := f.Get("subject_token_type"); tt != checker.TokenTypeAccess {
 			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: fmt.Sprintf("subject_token_type %q: want %s", tt, checker.TokenTypeAccess)}
 		}
@@ -294,20 +362,26 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_request", Description: err.Error()})
 		return
 	}
+	client, err := clientOf(r, f)
+	if err != nil {
+		s.oauthFailed(w, r, "", client, err)
+		return
+	}
 	req, err := parseTokenForm(f)
 	if err != nil {
-		s.oauthFailed(w, r, "", err)
+		s.oauthFailed(w, r, "", client, err)
 		return
 	}
 	tk := s.cfg.Authorizer.Tokens()
 	var is checker.Issued
 	if req.grant == grantRefresh {
-		is, err = tk.Refresh(r.Context(), req.refresh)
+		is, err = tk.RefreshAs(r.Context(), client, req.refresh)
 	} else {
+		req.exchange.Client = client
 		is, err = tk.Exchange(r.Context(), req.exchange)
 	}
 	if err != nil {
-		s.oauthFailed(w, r, req.refresh+req.exchange.SubjectToken, err)
+		s.oauthFailed(w, r, req.refresh+req.exchange.SubjectToken, client, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, answerOf(is))
@@ -319,8 +393,12 @@ func (s *Server) oauthRevoke(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_request", Description: err.Error()})
 		return
 	}
-	if err := s.cfg.Authorizer.Tokens().Revoke(r.Context(), f.Get("token")); err != nil {
-		s.oauthFailed(w, r, f.Get("token"), err)
+	client, err := clientOf(r, f)
+	if err == nil {
+		err = s.cfg.Authorizer.Tokens().RevokeAs(r.Context(), client, f.Get("token"))
+	}
+	if err != nil {
+		s.oauthFailed(w, r, f.Get("token"), client, err)
 		return
 	}
 	w.WriteHeader(http.StatusOK)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -93,6 +94,13 @@ func TestTokenEndpoints(t *testing.T) {
 	st, out, _ := call(t, srv, "POST", "/v1/apps", adminKey, "application/json", `{"id":"crm","scopes":["root_readonly"],"as_user":false}`)
 	if st != 201 || out["id"] != "crm" {
 		t.Fatalf("create app: %d %v", st, out)
+	}
+	crmSecret := out["client_secret"].(string)
+	secrets = append(secrets, crmSecret)
+	crm := func(v url.Values) url.Values {
+		v.Set("client_id", "crm")
+		v.Set("client_secret", crmSecret)
+		return v
 	}
 	for _, c := range []struct {
 		method, path, body string
@@ -186,9 +194,9 @@ func TestTokenEndpoints(t *testing.T) {
 	}
 
 	// Exchange.
-	st, down, _ := form(t, srv, "/oauth2/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"},
+	st, down, _ := form(t, srv, "/oauth2/token", crm(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"},
 		"subject_token": {access}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"},
-		"scope": {"item_preview"}, "resource": {"https://api.box.com/2.0/folders/docs"}})
+		"scope": {"item_preview"}, "resource": {"https://api.box.com/2.0/folders/docs"}}))
 	if st != 200 || down["issued_token_type"] != "urn:ietf:params:oauth:token-type:access_token" || down["refresh_token"] != nil {
 		t.Fatalf("exchange: %d %v", st, down)
 	}
@@ -210,8 +218,8 @@ func TestTokenEndpoints(t *testing.T) {
 		{url.Values{"grant_type": {"password"}}, "unsupported_grant_type"},
 		{url.Values{}, "invalid_request"},
 		{url.Values{"grant_type": {"refresh_token"}, "color": {"red"}}, "invalid_request"},
-		{url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {access},
-			"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"root_readwrite"}}, "invalid_scope"},
+		{crm(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {access},
+			"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"root_readwrite"}}), "invalid_scope"},
 		{url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {access},
 			"subject_token_type": {"urn:ietf:params:oauth:token-type:id_token"}, "scope": {"item_preview"}}, "invalid_request"},
 	} {
@@ -225,13 +233,16 @@ func TestTokenEndpoints(t *testing.T) {
 	}
 
 	// Refresh, then reuse.
-	st, pair2, _ := form(t, srv, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}})
+	st, pair2, _ := form(t, srv, "/oauth2/token", crm(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}))
 	if st != 200 || pair2["refresh_token"] == "" || pair2["access_token"] == access {
 		t.Fatalf("refresh: %d %v", st, pair2)
 	}
 	secrets = append(secrets, pair2["access_token"].(string), pair2["refresh_token"].(string))
-	if st, out, _ := form(t, srv, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}); st != 400 || out["error"] != "invalid_grant" {
-		t.Errorf("reused refresh token: %d %v", st, out)
+	// Presented again at once: a retry after a lost response, answered
+	// with the same pair (the checker's tests cover reuse after the leeway).
+	if st, again, _ := form(t, srv, "/oauth2/token", crm(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}})); st != 200 ||
+		again["access_token"] != pair2["access_token"] || again["refresh_token"] != pair2["refresh_token"] {
+		t.Errorf("refresh retried at once: %d %v, want the same pair", st, again)
 	}
 
 	// Revoke.
@@ -367,3 +378,249 @@ func TestBadTokensLockOutNobodyElse(t *testing.T) {
 }
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+// TestTokenFormParameters: unrecognized parameters are ignored (RFC 6749
+// §3.2; Box SDKs send box_device_id and box_device_name), a known one given
+// twice is refused naming it (§3.1), and an unsupported grant type says so.
+func TestTokenFormParameters(t *testing.T) {
+	srv, _ := newTokenAPI(t, -1, 0)
+	_, pair, _ := call(t, srv, "POST", "/v1/tokens", adminKey, "application/json", `{"user":"bob","scopes":["root_readonly"]}`)
+	refresh := pair["refresh_token"].(string)
+	for _, c := range []struct {
+		name   string
+		body   string
+		status int
+		code   string // "" = a new pair
+		names  string // what the error description names
+	}{
+		{"a known parameter twice", "grant_type=refresh_token&refresh_token=" + refresh + "&refresh_token=" + refresh, 400, "invalid_request", `"refresh_token"`},
+		{"grant_type twice", "grant_type=refresh_token&grant_type=refresh_token&refresh_token=" + refresh, 400, "invalid_request", `"grant_type"`},
+		{"password grant", "grant_type=password&username=bob&password=x", 400, "unsupported_grant_type", "password"},
+		{"Box SDK device parameters", "grant_type=refresh_token&refresh_token=" + refresh + "&box_device_id=d1&box_device_name=phone&extra=1&extra=2", 200, "", ""},
+	} {
+		st, out, _ := call(t, srv, "POST", "/oauth2/token", "", "application/x-www-form-urlencoded", c.body)
+		if st != c.status || (c.code != "" && (out["error"] != c.code || !strings.Contains(fmt.Sprint(out["error_description"]), c.names))) ||
+			(c.code == "" && out["access_token"] == nil) {
+			t.Errorf("%s: %d %v, want %d %s naming %s", c.name, st, out, c.status, c.code, c.names)
+		}
+	}
+	_, other, _ := call(t, srv, "POST", "/v1/tokens", adminKey, "application/json", `{"user":"bob","scopes":["root_readonly"]}`)
+	if st, out, _ := form(t, srv, "/oauth2/revoke", url.Values{"token": {other["access_token"].(string)}, "box_device_id": {"d1"}}); st != 200 {
+		t.Errorf("revoke with a device parameter: %d %v, want 200", st, out)
+	}
+	if d := authorize(t, srv, other["access_token"].(string), "", `{"action":"preview","item":{"type":"file","id":"a"}}`); d["status"] != 401.0 {
+		t.Errorf("the token revoked with a device parameter still works: %v", d)
+	}
+	if st, out, _ := form(t, srv, "/oauth2/revoke", url.Values{"token": {"a", "b"}}); st != 400 || !strings.Contains(fmt.Sprint(out["error_description"]), `"token"`) {
+		t.Errorf("revoke with token twice: %d %v, want 400 naming token", st, out)
+	}
+}
+
+// TestNoGoTypesInErrors: a JSON value of the wrong type, and a token
+// exchange's subject_token_type, are refused naming the field and what is
+// allowed in JSON's or OAuth's terms, never a Go type.
+func TestNoGoTypesInErrors(t *testing.T) {
+	srv, _ := newTokenAPI(t, -1, 0)
+	goTypes := regexp.MustCompile(`\[\]|map\[|struct|checker\.|httpapi\.|schema\.|\*|int64|float64|Go (value|struct)|unmarshal`)
+	for _, c := range []struct {
+		path, body string
+		names      []string
+	}{
+		{"/v1/apps", `{"id":"x","scopes":"root_readonly"}`, []string{`"scopes"`, "array", "string"}},
+		{"/v1/apps", `{"id":1,"scopes":[]}`, []string{`"id"`, "want a JSON string", "number"}},
+		{"/v1/apps", `{"id":"x","scopes":[],"as_user":"yes"}`, []string{`"as_user"`, "boolean"}},
+		{"/v1/apps", `{"id":"x","scopes":[1]}`, []string{`"scopes`, "string", "number"}},
+		{"/v1/apps", `[]`, []string{"request body", "object", "array"}},
+		{"/v1/tokens", `"bob"`, []string{"request body", "object", "string"}},
+		{"/v1/check", `{"user":"bob","action":"preview","item":"file:a"}`, []string{`"item"`, "object", "string"}},
+		{"/v1/check", `{"user":"bob","action":"preview","item":{"type":"file","id":7}}`, []string{`"item.id"`, "string", "number"}},
+	} {
+		st, out, _ := call(t, srv, "POST", c.path, adminKey, "application/json", c.body)
+		msg := fmt.Sprint(out["message"])
+		if st != 400 || goTypes.MatchString(msg) {
+			t.Errorf("%s %s: %d %q, want 400 without Go types", c.path, c.body, st, msg)
+		}
+		for _, n := range c.names {
+			if !strings.Contains(msg, n) {
+				t.Errorf("%s %s: %q does not name %s", c.path, c.body, msg, n)
+			}
+		}
+	}
+	exchange := func(tt ...string) url.Values {
+		v := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {"bxat_x"}, "scope": {"item_preview"}}
+		if len(tt) > 0 {
+			v["subject_token_type"] = tt
+		}
+		return v
+	}
+	for _, c := range []struct {
+		v     url.Values
+		names []string
+	}{
+		{exchange(), []string{"subject_token_type", "required", "urn:ietf:params:oauth:token-type:access_token"}},
+		{exchange("urn:ietf:params:oauth:token-type:id_token"), []string{"subject_token_type", `"urn:ietf:params:oauth:token-type:id_token"`, "urn:ietf:params:oauth:token-type:access_token"}},
+	} {
+		st, out, _ := form(t, srv, "/oauth2/token", c.v)
+		d := fmt.Sprint(out["error_description"])
+		if st != 400 || out["error"] != "invalid_request" {
+			t.Errorf("%v: %d %v, want 400 invalid_request", c.v, st, out)
+		}
+		for _, n := range c.names {
+			if !strings.Contains(d, n) {
+				t.Errorf("%v: %q does not name %s", c.v, d, n)
+			}
+		}
+	}
+}
+
+// tokenCall posts a form to an OAuth endpoint with optional HTTP Basic
+// client credentials, form-encoded first as RFC 6749 §2.3.1 asks.
+func tokenCall(t *testing.T, srv *httptest.Server, path, basicID, basicSecret string, v url.Values) (int, map[string]any, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basicID != "" {
+		req.SetBasicAuth(url.QueryEscape(basicID), url.QueryEscape(basicSecret))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = jsonDecode(resp.Body, &out)
+	return resp.StatusCode, out, resp.Header
+}
+
+// TestClientAuthenticationHTTP: /v1/apps shows the client secret once,
+// /v1/apps/{id}/secret rotates it, and /oauth2/token and /oauth2/revoke
+// authenticate an application's client by HTTP Basic or form parameters
+// (RFC 6749 §2.3.1), answering 401 invalid_client with WWW-Authenticate
+// otherwise (§5.2), slowed down like any bad credential.
+func TestClientAuthenticationHTTP(t *testing.T) {
+	srv, logs := newTokenAPI(t, 4, 4)
+	st, app, h := call(t, srv, "POST", "/v1/apps", adminKey, "application/json", `{"id":"crm","scopes":["root_readonly"]}`)
+	secret, _ := app["client_secret"].(string)
+	if st != 201 || app["client_id"] != "crm" || !strings.HasPrefix(secret, "bxcs_") || h.Get("Cache-Control") != "no-store" {
+		t.Fatalf("create app: %d %v %v, want 201 with client_id, client_secret, not cached", st, app, h)
+	}
+	if st, got, _ := call(t, srv, "GET", "/v1/apps/crm", adminKey, "", ""); st != 200 || got["client_id"] != "crm" || got["client_secret"] != nil {
+		t.Errorf("read app: %d %v, want its client_id and no secret", st, got)
+	}
+	call(t, srv, "PUT", "/v1/apps/crm/enterprises/acme", adminKey, "", "")
+	issue := func() (string, string) {
+		_, p, _ := call(t, srv, "POST", "/v1/tokens", adminKey, "application/json", `{"user":"bob","scopes":["root_readonly"],"app":"crm"}`)
+		return p["access_token"].(string), p["refresh_token"].(string)
+	}
+	access, refresh := issue()
+	refreshForm := func(extra ...string) url.Values {
+		v := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			v.Set(extra[i], extra[i+1])
+		}
+		return v
+	}
+	const peer = "198.51.100.20:1234"
+	for _, c := range []struct {
+		name            string
+		basicID, secret string
+		v               url.Values
+		header          string // raw Authorization, when set
+		status          int
+		code            string
+	}{
+		{"no client", "", "", refreshForm(), "", 401, "invalid_client"},
+		{"wrong form secret", "", "", refreshForm("client_id", "crm", "client_secret", "bxcs_wrong"), "", 401, "invalid_client"},
+		{"client_id alone", "", "", refreshForm("client_id", "crm"), "", 401, "invalid_client"},
+		{"client_secret alone", "", "", refreshForm("client_secret", secret), "", 400, "invalid_request"},
+		{"Basic and form", "crm", secret, refreshForm("client_id", "crm", "client_secret", secret), "", 400, "invalid_request"},
+		{"a Bearer header", "", "", refreshForm(), "Bearer " + secret, 401, "invalid_client"},
+	} {
+		req := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(c.v.Encode()))
+		req.RemoteAddr = peer
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if c.basicID != "" {
+			req.SetBasicAuth(c.basicID, c.secret)
+		}
+		if c.header != "" {
+			req.Header.Set("Authorization", c.header)
+		}
+		w := httptest.NewRecorder()
+		srv.Config.Handler.ServeHTTP(w, req)
+		var out map[string]any
+		_ = jsonDecode(w.Body, &out)
+		if w.Code != c.status || out["error"] != c.code || out["error_description"] == "" {
+			t.Errorf("%s: %d %v, want %d %s", c.name, w.Code, out, c.status, c.code)
+		}
+		if c.status == 401 && !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Basic") {
+			t.Errorf("%s: WWW-Authenticate %q, want Basic (RFC 6749 §5.2)", c.name, w.Header().Get("WWW-Authenticate"))
+		}
+	}
+	// Four invalid_client answers from one address: the next is slowed down.
+	req := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(refreshForm("client_id", "crm", "client_secret", "bxcs_guess").Encode()))
+	req.RemoteAddr = peer
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	srv.Config.Handler.ServeHTTP(w, req)
+	if w.Code != 429 || w.Header().Get("Retry-After") == "" {
+		t.Errorf("client secret guessing past the burst: %d %s, want 429 with Retry-After", w.Code, w.Body)
+	}
+	// None of that spent the refresh token: its own client refreshes it, by
+	// Basic, then by form parameters.
+	st, p2, _ := tokenCall(t, srv, "/oauth2/token", "crm", secret, refreshForm())
+	if st != 200 || p2["refresh_token"] == nil {
+		t.Fatalf("refresh by Basic: %d %v", st, p2)
+	}
+	refresh = p2["refresh_token"].(string)
+	st, p3, _ := tokenCall(t, srv, "/oauth2/token", "", "", refreshForm("client_id", "crm", "client_secret", secret))
+	if st != 200 || p3["refresh_token"] == nil {
+		t.Fatalf("refresh by form parameters: %d %v", st, p3)
+	}
+	exchange := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {p3["access_token"].(string)},
+		"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"item_preview"}}
+	if st, out, _ := tokenCall(t, srv, "/oauth2/token", "", "", exchange); st != 401 || out["error"] != "invalid_client" {
+		t.Errorf("exchange without the client: %d %v, want 401 invalid_client", st, out)
+	}
+	if st, out, _ := tokenCall(t, srv, "/oauth2/token", "crm", secret, exchange); st != 200 {
+		t.Errorf("exchange by the client: %d %v", st, out)
+	}
+
+	// Revoke: the client is needed too.
+	if st, out, h := tokenCall(t, srv, "/oauth2/revoke", "", "", url.Values{"token": {access}}); st != 401 || out["error"] != "invalid_client" || h.Get("WWW-Authenticate") == "" {
+		t.Errorf("revoke without the client: %d %v %v, want 401 invalid_client", st, out, h)
+	}
+	if d := authorize(t, srv, access, "", `{"action":"preview","item":{"type":"file","id":"a"}}`); d["allowed"] != true {
+		t.Errorf("a refused revoke ended the token: %v", d)
+	}
+	if st, out, _ := tokenCall(t, srv, "/oauth2/revoke", "crm", secret, url.Values{"token": {access}}); st != 200 {
+		t.Errorf("revoke by the client: %d %v", st, out)
+	}
+
+	// Rotation: the old secret stops working at once.
+	st, rotated, h := call(t, srv, "POST", "/v1/apps/crm/secret", adminKey, "", "")
+	newSecret, _ := rotated["client_secret"].(string)
+	if st != 200 || rotated["client_id"] != "crm" || !strings.HasPrefix(newSecret, "bxcs_") || newSecret == secret || h.Get("Cache-Control") != "no-store" {
+		t.Fatalf("rotate: %d %v %v", st, rotated, h)
+	}
+	if st, _, _ := call(t, srv, "POST", "/v1/apps/default/secret", adminKey, "", ""); st != 400 {
+		t.Errorf("rotating the default app's secret: %d, want 400", st)
+	}
+	if st, _, _ := call(t, srv, "POST", "/v1/apps/nope/secret", adminKey, "", ""); st != 404 {
+		t.Errorf("rotating an unknown app's secret: %d, want 404", st)
+	}
+	if st, _, _ := call(t, srv, "POST", "/v1/apps/crm/secret", "", "", ""); st != 401 {
+		t.Errorf("rotating without the admin key: %d, want 401", st)
+	}
+	refresh = p3["refresh_token"].(string)
+	if st, out, _ := tokenCall(t, srv, "/oauth2/token", "crm", secret, refreshForm()); st != 401 || out["error"] != "invalid_client" {
+		t.Errorf("refresh with the rotated-away secret: %d %v", st, out)
+	}
+	if st, out, _ := tokenCall(t, srv, "/oauth2/token", "crm", newSecret, refreshForm()); st != 200 {
+		t.Errorf("refresh with the new secret: %d %v", st, out)
+	}
+	for _, s := range []string{secret, newSecret} {
+		if strings.Contains(logs.String(), s) || strings.Contains(logs.String(), s[5:25]) {
+			t.Errorf("a client secret reached the log")
+		}
+	}
+}

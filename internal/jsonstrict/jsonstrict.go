@@ -99,22 +99,22 @@ func TypeName(t reflect.Type) string {
 	}
 	switch t.Kind() {
 	case reflect.String:
-		return "a string"
+		return "a JSON string"
 	case reflect.Bool:
-		return "a boolean"
+		return "a JSON boolean"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return "an integer"
+		return "a JSON integer"
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a non-negative integer"
+		return "a JSON non-negative integer"
 	case reflect.Float32, reflect.Float64:
-		return "a number"
+		return "a JSON number"
 	case reflect.Slice, reflect.Array:
-		return "an array"
+		return "a JSON array"
 	case reflect.Map, reflect.Struct:
 		if strings.HasSuffix(t.String(), "time.Time") {
 			return "an RFC 3339 time string"
 		}
-		return "an object"
+		return "a JSON object"
 	}
 	return "a JSON value"
 }

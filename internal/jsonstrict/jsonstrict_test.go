@@ -39,8 +39,8 @@ func TestTypeName(t *testing.T) {
 	for _, tt := range []struct {
 		v    any
 		want string
-	}{{"", "a string"}, {0, "an integer"}, {false, "a boolean"}, {item{}, "an object"}, {&item{}, "an object"},
-		{[]string{}, "an array"}, {time.Time{}, "an RFC 3339 time string"}, {1.5, "a number"}} {
+	}{{"", "a JSON string"}, {0, "a JSON integer"}, {false, "a JSON boolean"}, {item{}, "a JSON object"}, {&item{}, "a JSON object"},
+		{[]string{}, "a JSON array"}, {time.Time{}, "an RFC 3339 time string"}, {1.5, "a JSON number"}} {
 		if got := TypeName(reflect.TypeOf(tt.v)); got != tt.want {
 			t.Errorf("TypeName(%T) = %q, want %q", tt.v, got, tt.want)
 		}
