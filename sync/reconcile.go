@@ -141,11 +141,11 @@ func Reconcile(ctx context.Context, target ReconcileClient, snapshot io.Reader, 
 	return d, nil
 }
 
-// repairWrites orders the repair and cuts it into writes of at most max
+// repairWrites orders the repair and cuts it into writes of at most limit
 // updates. A large repair is not one transaction, so every write in between
 // must leave access no wider than before the repair or after it:
 //
-//  1. restrictions the snapshot adds (trash first of all),
+//  1. restrictions the snapshot adds,
 //  2. grants removed, and grants whose caveat or expiry changes removed too
 //     (put back in 4), with the token sessions of removed or moved users;
 //  3. parents changed, all in one write when they fit: a parent carries
@@ -154,9 +154,10 @@ func Reconcile(ctx context.Context, target ReconcileClient, snapshot io.Reader, 
 //  4. grants added;
 //  5. restrictions removed, last, once nothing they guard is left.
 //
-// Until 3 the grants are a subset of the old ones under at least the old
-// restrictions; from 3 on, a subset of the new ones under at least the new.
-func repairWrites(d Drift, have map[string]*v1.Relationship, ended []*v1.RelationshipUpdate, max int) [][]*v1.RelationshipUpdate {
+// Between 1 and 5 the restrictions are those of both states. Until 3 the
+// grants and parents are a subset of the old ones, and from 3 on of the new
+// ones, so access stays within the old state's, then within the new state's.
+func repairWrites(d Drift, have map[string]*v1.Relationship, ended []*v1.RelationshipUpdate, limit int) [][]*v1.RelationshipUpdate {
 	touch := func(r *v1.Relationship) *v1.RelationshipUpdate {
 		return &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: r}
 	}
@@ -207,7 +208,7 @@ func repairWrites(d Drift, have map[string]*v1.Relationship, ended []*v1.Relatio
 			cur[i] = u
 			return
 		}
-		if len(cur) == max {
+		if len(cur) == limit {
 			flush()
 		}
 		at[k] = len(cur)
@@ -219,7 +220,7 @@ func repairWrites(d Drift, have map[string]*v1.Relationship, ended []*v1.Relatio
 	for _, u := range revoke {
 		add(u)
 	}
-	if len(parents) <= max && len(cur)+len(parents) > max {
+	if len(parents) <= limit && len(cur)+len(parents) > limit {
 		flush()
 	}
 	for _, u := range parents {
@@ -306,6 +307,12 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 		if v := ev.Type.Verb(); v != "created" && v != "updated" {
 			return nil, fmt.Errorf("snapshot line %d: %s: a snapshot states current objects (*.created or *.updated; trash as \"trashed\": true on the item's line)", line, ev.Type)
 		}
+		// A restriction is addressed by a field given, either way.
+		address := func(typ, id, relation, field string) {
+			if x.present[field] {
+				s.addressed[restrictionKey(typ, id, relation)] = true
+			}
+		}
 		switch obj := ev.Type.Object(); obj {
 		case schema.TypeFolder, schema.TypeFile:
 			id := ""
@@ -320,20 +327,18 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 					trashOrder = append(trashOrder, it)
 				}
 				trashed[it] = *x.trashed
-				s.addressed[restrictionKey(obj, id, relTrashed)] = true
 			}
+			address(obj, id, relTrashed, "trashed")
+			address(obj, id, relInviteOff, "can_non_owners_invite")
+			address(obj, id, relCollabRestr, "is_collaboration_restricted_to_enterprise")
 			if x.ownerless {
 				s.ownerless[obj+":"+id] = true
 			}
-			if obj == schema.TypeFolder {
-				s.addressed[restrictionKey(obj, id, relInviteOff)] = s.addressed[restrictionKey(obj, id, relInviteOff)] || x.present["can_non_owners_invite"]
-				s.addressed[restrictionKey(obj, id, relCollabRestr)] = s.addressed[restrictionKey(obj, id, relCollabRestr)] || x.present["is_collaboration_restricted_to_enterprise"]
-			}
 		case schema.TypeUser:
 			// role says whether the user is privileged (an admin or
-			// co-admin), is_service_account whether it is one.
-			s.addressed[restrictionKey(obj, ev.User.ID, relPrivileged)] = s.addressed[restrictionKey(obj, ev.User.ID, relPrivileged)] || x.present["role"]
-			s.addressed[restrictionKey(obj, ev.User.ID, relServiceAcct)] = s.addressed[restrictionKey(obj, ev.User.ID, relServiceAcct)] || x.present["is_service_account"]
+			// co-admin).
+			address(obj, ev.User.ID, relPrivileged, "role")
+			address(obj, ev.User.ID, relServiceAcct, "is_service_account")
 		}
 		evs = append(evs, ev)
 	}

@@ -114,24 +114,28 @@ func relStrings(rs []*v1.Relationship) []string {
 // out of it (every collaborator of projects would get its content back).
 // A restriction the snapshot does not address stays, and is reported kept.
 func TestReconcileKeepsTrash(t *testing.T) {
-	ctx := context.Background()
-	c := testenv.SpiceDB(t, testenv.Memory)
-	snapshot := acme(t, c, same)
-	quiet := slog.New(slog.DiscardHandler)
-	for _, dry := range []bool{true, false} {
-		d, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), dry, quiet)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(d.Missing)+len(d.Extra) != 0 {
-			t.Fatalf("dry run %v: drift = missing %v extra %v, want none", dry, relStrings(d.Missing), relStrings(d.Extra))
-		}
-		if got := relStrings(d.Kept); strings.Join(got, " ") != "folder:archive#trashed@user:*" {
-			t.Fatalf("dry run %v: kept %v, want the archive's trash", dry, got)
-		}
-	}
-	if !slices.Contains(export(t, c), "folder:archive#trashed@user:*") {
-		t.Fatal("reconcile took the archive out of the trash")
+	for _, ds := range testenv.Datastores() {
+		t.Run(string(ds), func(t *testing.T) {
+			ctx := context.Background()
+			c := testenv.SpiceDB(t, ds)
+			snapshot := acme(t, c, same)
+			quiet := slog.New(slog.DiscardHandler)
+			for _, dry := range []bool{true, false} {
+				d, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), dry, quiet)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(d.Missing)+len(d.Extra) != 0 {
+					t.Fatalf("dry run %v: drift = missing %v extra %v, want none", dry, relStrings(d.Missing), relStrings(d.Extra))
+				}
+				if got := relStrings(d.Kept); strings.Join(got, " ") != "folder:archive#trashed@user:*" {
+					t.Fatalf("dry run %v: kept %v, want the archive's trash", dry, got)
+				}
+			}
+			if !slices.Contains(export(t, c), "folder:archive#trashed@user:*") {
+				t.Fatal("reconcile took the archive out of the trash")
+			}
+		})
 	}
 }
 

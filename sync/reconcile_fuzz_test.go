@@ -1,0 +1,52 @@
+package sync
+
+import (
+	"reflect"
+	"testing"
+)
+
+// FuzzSnapshotLine feeds snapshotExtras arbitrary lines. It must not panic;
+// a line it takes nothing out of decodes exactly as it did before (same
+// event, or an error for the same field), and a line it takes extras out of
+// is the same event with or without them.
+func FuzzSnapshotLine(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"s1","type":"folder.created","folder":{"id":"a","parent":"0","owner":"alice","trashed":true}}`,
+		`{"id":"s1","type":"file.created","file":{"id":"a","parent":"b","owner":null,"trashed":false}}`,
+		`{"id":"s1","type":"file.created","file":{"id":"a","parent":"b","owner":null,"owner":"x"}}`,
+		`{"id":"s1","type":"folder.updated","folder":{"id":"a","parent":"0","owner":"o","can_non_owners_invite":false,"trashed":null}}`,
+		`{"id":"s1","type":"user.created","user":{"id":"u","role":"admin","enterprise":"e","trashed":true}}`,
+		`{"id":"s1","type":"folder.trashed","folder":{"id":"a","trashed":true}}`,
+		`{"id":"s1","type":"folder.created","folder":{"id":"a","parent":"0","owner":"o","trashed":1}} x`,
+		`{"id":"s1","type":"folder.created","folder":{"id":"a"},"folder":{"id":"b"}}`,
+		`{"id":"s1","type":"fi\u006ce.created","file":{"id":"a","parent":"b","owner":"c","tr\u0061shed":true}}`,
+		`[1]`, `{`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		x, err := snapshotExtras(line, 1)
+		if err != nil {
+			if _, ok := err.(*EventError); !ok {
+				t.Fatalf("error %v is not an *EventError", err)
+			}
+			return
+		}
+		after, errAfter := DecodeEvent(x.line, 1)
+		if _, trash := x.present["trashed"]; !trash && !x.ownerless {
+			before, errBefore := DecodeEvent(line, 1)
+			if (errBefore == nil) != (errAfter == nil) || !reflect.DeepEqual(before, after) {
+				t.Fatalf("%q decoded as %+v (%v), rewritten %q as %+v (%v)", line, before, errBefore, x.line, after, errAfter)
+			}
+			if errBefore != nil && errBefore.(*EventError).Field != errAfter.(*EventError).Field {
+				t.Fatalf("%q: error for field %q, rewritten for %q", line, errBefore.(*EventError).Field, errAfter.(*EventError).Field)
+			}
+			return
+		}
+		if errAfter == nil && x.ownerless {
+			if after.Folder != nil && after.Folder.Owner != noOwner || after.File != nil && after.File.Owner != noOwner {
+				t.Fatalf("%q: ownerless, decoded with owner %+v %+v", x.line, after.Folder, after.File)
+			}
+		}
+	})
+}
