@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/boxauthz/boxauthz/schema"
 )
@@ -394,6 +395,11 @@ func evtDecode(data []byte) (Event, string, *evtError) {
 	if !ok {
 		return Event{}, "", evtFail("id", "required")
 	}
+	// Checked on the bytes as sent: decoding turns every invalid sequence
+	// into U+FFFD, which would make different ids one.
+	if raw := top.vals["id"]; !utf8.Valid(raw) {
+		return Event{}, "", evtFail("id", "id is not valid UTF-8 (RFC 8259 §8.1)")
+	}
 	if err := evtValidateEventID(id); err != nil {
 		return Event{}, "", err
 	}
@@ -433,12 +439,29 @@ func evtDecode(data []byte) (Event, string, *evtError) {
 	}
 	p, _ := top.object(want)
 	full := ev.Type.evtFull()
-	p.only(evtAllowedKeys(want, full), func(k string) string {
+	// A delete may carry the object's last state, as Box webhooks and
+	// change-data-capture tools send it (EVENTS.md, collaboration.deleted):
+	// every field the object has is accepted there and ignored. Trash and
+	// restore events still carry only the id: a parent there would read as
+	// a move that does not happen.
+	deleted := ev.Type.Verb() == "deleted"
+	p.only(evtAllowedKeys(want, full || deleted), func(k string) string {
 		if !full && slices.Contains(evtAllowedKeys(want, true), k) {
 			return fmt.Sprintf("not allowed in a %q event (it carries only %s)", ev.Type, strings.Join(evtAllowedKeys(want, false), ", "))
 		}
 		return fmt.Sprintf("unknown field (%s fields: %s)", want, strings.Join(evtAllowedKeys(want, true), ", "))
 	})
+	if deleted {
+		// Ignored values are not read, so nothing else would see a key
+		// written twice inside them.
+		for _, k := range p.keys {
+			if st.err == nil && !slices.Contains(evtAllowedKeys(want, false), k) {
+				if path, dup := evtDuplicateKey(p.vals[k], p.path(k)); dup {
+					st.fail(path, "field appears twice")
+				}
+			}
+		}
+	}
 	switch want {
 	case evtUser:
 		ev.User = evtDecodeUser(p, full)
@@ -810,9 +833,15 @@ func evtValidateEventID(id string) *evtError {
 	if len(id) > evtMaxEventIDLength {
 		return evtFail("id", "id %.20q... is %d bytes long (at most %d)", id, len(id), evtMaxEventIDLength)
 	}
+	if !utf8.ValidString(id) {
+		return evtFail("id", "id %q is not valid UTF-8", id)
+	}
 	for _, r := range id {
 		if unicode.IsControl(r) {
 			return evtFail("id", "id %q has control character %U", id, r)
+		}
+		if r == utf8.RuneError {
+			return evtFail("id", "id %q has U+FFFD, the replacement character (invalid UTF-8 or an unpaired surrogate escape where it was written)", id)
 		}
 	}
 	return nil
@@ -908,6 +937,55 @@ func (st *evtState) object(raw json.RawMessage, field string) *evtObject {
 		o.vals[k] = v
 	}
 	return o
+}
+
+// evtDuplicateKey finds the first key written twice in one object anywhere
+// inside v (a syntactically valid JSON value), and returns its path below
+// field. Keys are compared decoded, so "id" and "\u0069d" are one key.
+func evtDuplicateKey(v json.RawMessage, field string) (string, bool) {
+	join := func(k string) string {
+		if field == "" {
+			return k
+		}
+		return field + "." + k
+	}
+	switch evtKind(v) {
+	case "object":
+		dec := json.NewDecoder(bytes.NewReader(v))
+		if _, err := dec.Token(); err != nil {
+			return "", false
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return "", false
+			}
+			k, _ := tok.(string)
+			if seen[k] {
+				return join(k), true
+			}
+			seen[k] = true
+			var val json.RawMessage
+			if err := dec.Decode(&val); err != nil {
+				return "", false
+			}
+			if path, dup := evtDuplicateKey(val, join(k)); dup {
+				return path, true
+			}
+		}
+	case "array":
+		var elems []json.RawMessage
+		if err := json.Unmarshal(v, &elems); err != nil {
+			return "", false
+		}
+		for i, e := range elems {
+			if path, dup := evtDuplicateKey(e, fmt.Sprintf("%s[%d]", field, i)); dup {
+				return path, true
+			}
+		}
+	}
+	return "", false
 }
 
 func (o *evtObject) path(key string) string {
