@@ -45,6 +45,21 @@ type Event struct {
 	SharedLink      *SharedLink
 }
 
+// Kept names fields of a folder or file that an event does not state and
+// leaves as they are. Events of EVENTS.md state the whole state and keep
+// nothing; a translated Box webhook, whose payload may leave fields out
+// (Box sends a folder's standard representation, without its settings),
+// keeps what it does not say.
+type Kept uint8
+
+// The fields an event can keep.
+const (
+	KeepParent Kept = 1 << iota
+	KeepOwner
+	KeepCanNonOwnersInvite                    // folders only
+	KeepIsCollaborationRestrictedToEnterprise // folders only
+)
+
 // EventType is the type of an event, "<object>.<verb>".
 type EventType string
 
@@ -188,11 +203,17 @@ type Folder struct {
 	ID, Parent, Owner                     string // Parent "0": top level
 	CanNonOwnersInvite                    bool   // default true
 	IsCollaborationRestrictedToEnterprise bool
+	// Keep names the fields this created, updated or moved event leaves
+	// as they are; those fields are zero here.
+	Keep Kept
 }
 
 // File is the payload of file.* events.
 type File struct {
 	ID, Parent, Owner string // Parent "0": top level
+	// Keep names the fields (KeepParent, KeepOwner) this created, updated
+	// or moved event leaves as they are; those fields are "" here.
+	Keep Kept
 }
 
 // ItemRef names a file or folder.
@@ -738,11 +759,21 @@ func evtValidate(e *Event) *evtError {
 			}
 			return nil
 		}
-		if err := evtID("folder.parent", f.Parent, true); err != nil {
+		if err := evtValidateKept("folder", f.Keep, KeepParent|KeepOwner|KeepCanNonOwnersInvite|KeepIsCollaborationRestrictedToEnterprise, map[Kept]bool{
+			KeepParent: f.Parent == "", KeepOwner: f.Owner == "", KeepCanNonOwnersInvite: !f.CanNonOwnersInvite,
+			KeepIsCollaborationRestrictedToEnterprise: !f.IsCollaborationRestrictedToEnterprise,
+		}); err != nil {
 			return err
 		}
-		if err := evtID("folder.owner", f.Owner, false); err != nil {
-			return err
+		if f.Keep&KeepParent == 0 {
+			if err := evtID("folder.parent", f.Parent, true); err != nil {
+				return err
+			}
+		}
+		if f.Keep&KeepOwner == 0 {
+			if err := evtID("folder.owner", f.Owner, false); err != nil {
+				return err
+			}
 		}
 	case evtFile:
 		f := e.File
@@ -755,11 +786,18 @@ func evtValidate(e *Event) *evtError {
 			}
 			return nil
 		}
-		if err := evtID("file.parent", f.Parent, true); err != nil {
+		if err := evtValidateKept("file", f.Keep, KeepParent|KeepOwner, map[Kept]bool{KeepParent: f.Parent == "", KeepOwner: f.Owner == ""}); err != nil {
 			return err
 		}
-		if err := evtID("file.owner", f.Owner, false); err != nil {
-			return err
+		if f.Keep&KeepParent == 0 {
+			if err := evtID("file.parent", f.Parent, true); err != nil {
+				return err
+			}
+		}
+		if f.Keep&KeepOwner == 0 {
+			if err := evtID("file.owner", f.Owner, false); err != nil {
+				return err
+			}
 		}
 	case evtCollaboration:
 		c := e.Collaboration
@@ -821,11 +859,34 @@ func evtValidate(e *Event) *evtError {
 	return nil
 }
 
+// evtKeptFields names the fields Kept bits stand for.
+var evtKeptFields = map[Kept]string{
+	KeepParent: "parent", KeepOwner: "owner", KeepCanNonOwnersInvite: "can_non_owners_invite",
+	KeepIsCollaborationRestrictedToEnterprise: "is_collaboration_restricted_to_enterprise",
+}
+
+// evtValidateKept checks a payload's Keep: only fields the payload has, and
+// each kept field zero (zero[bit]), so that an event has one meaning.
+func evtValidateKept(payload string, keep, allowed Kept, zero map[Kept]bool) *evtError {
+	if keep&^allowed != 0 {
+		return evtFail(payload, "keeps fields a %s does not have (Keep %#x)", payload, uint8(keep&^allowed))
+	}
+	for bit := Kept(1); bit != 0 && bit <= allowed; bit <<= 1 {
+		if keep&bit != 0 && !zero[bit] {
+			return evtFail(payload+"."+evtKeptFields[bit], "both kept and stated")
+		}
+	}
+	return nil
+}
+
 // evtMaxEventIDLength bounds an event id, in bytes.
 const evtMaxEventIDLength = 256
 
-// evtValidateEventID checks an event id: 1 to 256 bytes of text with no
-// control characters.
+// evtValidateEventID checks an event id: 1 to 256 bytes of UTF-8 text with
+// no control characters and no U+FFFD. U+FFFD is what JSON decoding makes
+// of invalid UTF-8 and of unpaired surrogate escapes ("\ud800"), so ids
+// that differ as sent would be one id once decoded, and one would be
+// skipped as a duplicate of the other.
 func evtValidateEventID(id string) *evtError {
 	if id == "" {
 		return evtFail("id", "empty id")

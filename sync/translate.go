@@ -225,6 +225,9 @@ func (t *translator) parentOf(ctx context.Context, typ, id string) (string, erro
 }
 
 func (t *translator) item(ctx context.Context, ev Event) error {
+	if err := t.resolveKept(ctx, &ev); err != nil {
+		return err
+	}
 	typ := ev.Type.Object()
 	var id, parent, owner string
 	var settings []*v1.Relationship
