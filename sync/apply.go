@@ -158,16 +158,16 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 	var spans []span
 	seen := map[string]bool{}
 	for i, ev := range b.Events {
-		if a.store.applied[eventKey(ev.ID)] || seen[ev.ID] {
+		if a.store.applied[ev.dedupKey()] || seen[ev.dedupKey()] {
 			res.Duplicates++
 			continue
 		}
-		seen[ev.ID] = true
+		seen[ev.dedupKey()] = true
 		start := ov.mark()
 		if err := tr.apply(ctx, ev); err != nil {
 			return Result{}, asEventError(err, i, ev)
 		}
-		ov.touch(withExpiry(rel(typeEvent, eventKey(ev.ID), relApplied, subj(typeEvent, eventKey(ev.ID), "")), a.now().Add(a.dedupWindow)))
+		ov.touch(withExpiry(rel(typeEvent, ev.dedupKey(), relApplied, subj(typeEvent, ev.dedupKey(), "")), a.now().Add(a.dedupWindow)))
 		spans = append(spans, span{start: start, end: ov.mark(), ev: i})
 		res.Applied++
 	}

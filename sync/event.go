@@ -43,6 +43,22 @@ type Event struct {
 	File            *File
 	Collaboration   *Collaboration
 	SharedLink      *SharedLink
+
+	// namespace keeps the ids of events translated from another system's
+	// deliveries (Box webhooks) apart from the ids callers give their
+	// events: the two are chosen by different parties, so the same text
+	// must not make one a duplicate of the other. "" for callers' events.
+	namespace string
+}
+
+// dedupKey is the key under which the event's id is remembered as applied.
+// An id never holds a control character, so a namespaced key, joined with
+// NUL, is never a caller's id.
+func (e *Event) dedupKey() string {
+	if e.namespace == "" {
+		return eventKey(e.ID)
+	}
+	return eventKey(e.namespace + "\x00" + e.ID)
 }
 
 // Kept names fields of a folder or file that an event does not state and

@@ -140,13 +140,17 @@ type boxWebhook struct {
 	Source  json.RawMessage `json:"source"`
 }
 
+// webhookNamespace keeps webhook ids apart from callers' event ids.
+const webhookNamespace = "box-webhook"
+
 // ErrIgnoredTrigger marks a webhook whose trigger changes no permission
 // (FILE.PREVIEWED, COMMENT.CREATED ...).
 var ErrIgnoredTrigger = errors.New("trigger changes no permission")
 
 // TranslateWebhook turns a Box webhook v2 body into the events it implies.
 // The webhook's id, the same on every retry, becomes the event id, so a
-// redelivered webhook is skipped as a duplicate.
+// redelivered webhook is skipped as a duplicate; webhook ids are remembered
+// apart from the ids of other events, so neither is taken for the other.
 //
 // A payload never resets what it does not state (docs/decisions.md,
 // "Webhooks"): Box sends an item's standard representation, without the
@@ -209,6 +213,9 @@ func TranslateWebhook(body []byte) ([]Event, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	for i := range evs {
+		evs[i].namespace = webhookNamespace
 	}
 	return evs, nil
 }

@@ -279,6 +279,50 @@ func TestWebhookRefusesMissingFields(t *testing.T) {
 	}
 }
 
+// TestWebhookIDsDoNotCollideWithEventIDs: a webhook's id and the id a
+// caller gives an event of its own are different things, even when the
+// text is the same; each applies once.
+func TestWebhookIDsDoNotCollideWithEventIDs(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.SpiceDB(t, testenv.Memory)
+	a := sync.NewApplier(c)
+	if _, err := a.Apply(ctx, decode(t, launchTree...)); err != nil {
+		t.Fatal(err)
+	}
+	// The caller's own event first, then a webhook with the same id.
+	if res, err := a.Apply(ctx, decode(t, `{"id":"wh-7","type":"folder.created","folder":{"id":"from-http","parent":"0","owner":"alice"}}`)); err != nil || res.Applied != 1 {
+		t.Fatalf("event: %+v %v", res, err)
+	}
+	hook := `{"type":"webhook_event","id":"wh-7","trigger":"FOLDER.CREATED","source":{"type":"folder","id":"from-box","parent":{"type":"folder","id":"0"},"owned_by":{"type":"user","id":"alice"}}}`
+	if res, err := deliver(t, a, hook); err != nil || res.Applied != 1 || res.Duplicates != 0 {
+		t.Fatalf("webhook after an event with its id: %+v %v; want it applied", res, err)
+	}
+	// A webhook first, then an event with its id; the restore's companion
+	// move too.
+	restore := `{"type":"webhook_event","id":"wh-8","trigger":"FOLDER.RESTORED","source":{"type":"folder","id":"launch","parent":{"type":"folder","id":"projects"},"owned_by":{"type":"user","id":"alice"}}}`
+	if res, err := deliver(t, a, restore); err != nil || res.Applied != 2 {
+		t.Fatalf("restore webhook: %+v %v", res, err)
+	}
+	if res, err := a.Apply(ctx, decode(t,
+		`{"id":"wh-8","type":"folder.created","folder":{"id":"from-http-2","parent":"0","owner":"alice"}}`,
+		`{"id":"wh-8/moved","type":"folder.created","folder":{"id":"from-http-3","parent":"0","owner":"alice"}}`)); err != nil || res.Applied != 2 {
+		t.Fatalf("events after a webhook with their ids: %+v %v; want both applied", res, err)
+	}
+	all := strings.Join(export(t, c), "\n")
+	for _, f := range []string{"from-http", "from-box", "from-http-2", "from-http-3"} {
+		if !strings.Contains(all, "folder:"+f+"#owner@user:alice") {
+			t.Errorf("folder %s missing", f)
+		}
+	}
+	// Each is still a duplicate of itself.
+	if res, err := deliver(t, a, hook); err != nil || res.Applied != 0 || res.Duplicates != 1 {
+		t.Errorf("redelivered webhook: %+v %v; want a duplicate", res, err)
+	}
+	if res, err := a.Apply(ctx, decode(t, `{"id":"wh-7","type":"folder.created","folder":{"id":"from-http","parent":"0","owner":"alice"}}`)); err != nil || res.Duplicates != 1 {
+		t.Errorf("repeated event: %+v %v; want a duplicate", res, err)
+	}
+}
+
 // TestDeleteEventsCarryingLastState: a delete that carries the object's
 // last state (a Box webhook's or a change-data-capture tool's) is applied.
 func TestDeleteEventsCarryingLastState(t *testing.T) {
