@@ -176,16 +176,16 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 		if err := ctx.Err(); err != nil {
 			return Result{}, fmt.Errorf("applying events of %s: stopped at event %q (index %d), nothing written: %w", label(b.Source), ev.ID, i, err)
 		}
-		if a.store.applied[eventKey(ev.ID)] || seen[ev.ID] {
+		if a.store.applied[ev.dedupKey()] || seen[ev.dedupKey()] {
 			res.Duplicates++
 			continue
 		}
-		seen[ev.ID] = true
+		seen[ev.dedupKey()] = true
 		start := ov.mark()
 		if err := tr.apply(ctx, ev); err != nil {
 			return Result{}, asEventError(err, i, ev)
 		}
-		ov.touch(withExpiry(rel(typeEvent, eventKey(ev.ID), relApplied, subj(typeEvent, eventKey(ev.ID), "")), a.now().Add(a.dedupWindow)))
+		ov.touch(withExpiry(rel(typeEvent, ev.dedupKey(), relApplied, subj(typeEvent, ev.dedupKey(), "")), a.now().Add(a.dedupWindow)))
 		spans = append(spans, span{start: start, end: ov.mark(), ev: i})
 		res.Applied++
 	}

@@ -4,9 +4,10 @@ package sync
 //
 // Decoding happens in two steps. The first reads the JSON strictly: every
 // object must be an object, every key must be known for the event's type
-// (a "folder.trashed" event carries only the folder's id), every value must
-// have the right JSON type, and required fields must be present; defaults
-// are filled in. The second (evtValidate) checks the values of the decoded
+// (a "folder.trashed" event carries only the folder's id; a delete may also
+// carry the object's last state, which is ignored), every value read must
+// have the right JSON type, required fields must be present, and no key may
+// appear twice in an object; defaults are filled in. The second (evtValidate) checks the values of the decoded
 // Event: identifiers, enumerations and the rules that tie fields together.
 // The stateful rules (a parent or item exists, no cycle, the enterprise
 // restriction of collaborations) are the Applier's.
@@ -23,6 +24,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/boxauthz/boxauthz/schema"
 )
@@ -42,7 +44,38 @@ type Event struct {
 	File            *File
 	Collaboration   *Collaboration
 	SharedLink      *SharedLink
+
+	// namespace keeps the ids of events translated from another system's
+	// deliveries (Box webhooks) apart from the ids callers give their
+	// events: the two are chosen by different parties, so the same text
+	// must not make one a duplicate of the other. "" for callers' events.
+	namespace string
 }
+
+// dedupKey is the key under which the event's id is remembered as applied.
+// An id never holds a control character, so a namespaced key, joined with
+// NUL, is never a caller's id.
+func (e *Event) dedupKey() string {
+	if e.namespace == "" {
+		return eventKey(e.ID)
+	}
+	return eventKey(e.namespace + "\x00" + e.ID)
+}
+
+// Kept names fields of a folder or file that an event does not state and
+// leaves as they are. Events of EVENTS.md state the whole state and keep
+// nothing; a translated Box webhook, whose payload may leave fields out
+// (Box sends a folder's standard representation, without its settings),
+// keeps what it does not say.
+type Kept uint8
+
+// The fields an event can keep.
+const (
+	KeepParent Kept = 1 << iota
+	KeepOwner
+	KeepCanNonOwnersInvite                    // folders only
+	KeepIsCollaborationRestrictedToEnterprise // folders only
+)
 
 // EventType is the type of an event, "<object>.<verb>".
 type EventType string
@@ -187,11 +220,17 @@ type Folder struct {
 	ID, Parent, Owner                     string // Parent "0": top level
 	CanNonOwnersInvite                    bool   // default true
 	IsCollaborationRestrictedToEnterprise bool
+	// Keep names the fields this created, updated or moved event leaves
+	// as they are; those fields are zero here.
+	Keep Kept
 }
 
 // File is the payload of file.* events.
 type File struct {
 	ID, Parent, Owner string // Parent "0": top level
+	// Keep names the fields (KeepParent, KeepOwner) this created, updated
+	// or moved event leaves as they are; those fields are "" here.
+	Keep Kept
 }
 
 // ItemRef names a file or folder.
@@ -394,6 +433,11 @@ func evtDecode(data []byte) (Event, string, *evtError) {
 	if !ok {
 		return Event{}, "", evtFail("id", "required")
 	}
+	// Checked on the bytes as sent: decoding turns every invalid sequence
+	// into U+FFFD, which would make different ids one.
+	if raw := top.vals["id"]; !utf8.Valid(raw) {
+		return Event{}, "", evtFail("id", "id is not valid UTF-8 (RFC 8259 §8.1)")
+	}
 	if err := evtValidateEventID(id); err != nil {
 		return Event{}, "", err
 	}
@@ -433,12 +477,29 @@ func evtDecode(data []byte) (Event, string, *evtError) {
 	}
 	p, _ := top.object(want)
 	full := ev.Type.evtFull()
-	p.only(evtAllowedKeys(want, full), func(k string) string {
+	// A delete may carry the object's last state, as Box webhooks and
+	// change-data-capture tools send it (EVENTS.md, collaboration.deleted):
+	// every field the object has is accepted there and ignored. Trash and
+	// restore events still carry only the id: a parent there would read as
+	// a move that does not happen.
+	deleted := ev.Type.Verb() == "deleted"
+	p.only(evtAllowedKeys(want, full || deleted), func(k string) string {
 		if !full && slices.Contains(evtAllowedKeys(want, true), k) {
 			return fmt.Sprintf("not allowed in a %q event (it carries only %s)", ev.Type, strings.Join(evtAllowedKeys(want, false), ", "))
 		}
 		return fmt.Sprintf("unknown field (%s fields: %s)", want, strings.Join(evtAllowedKeys(want, true), ", "))
 	})
+	if deleted {
+		// Ignored values are not read, so nothing else would see a key
+		// written twice inside them.
+		for _, k := range p.keys {
+			if st.err == nil && !slices.Contains(evtAllowedKeys(want, false), k) {
+				if path, dup := evtDuplicateKey(p.vals[k], p.path(k)); dup {
+					st.fail(path, "field appears twice")
+				}
+			}
+		}
+	}
 	switch want {
 	case evtUser:
 		ev.User = evtDecodeUser(p, full)
@@ -715,11 +776,21 @@ func evtValidate(e *Event) *evtError {
 			}
 			return nil
 		}
-		if err := evtID("folder.parent", f.Parent, true); err != nil {
+		if err := evtValidateKept("folder", f.Keep, KeepParent|KeepOwner|KeepCanNonOwnersInvite|KeepIsCollaborationRestrictedToEnterprise, map[Kept]bool{
+			KeepParent: f.Parent == "", KeepOwner: f.Owner == "", KeepCanNonOwnersInvite: !f.CanNonOwnersInvite,
+			KeepIsCollaborationRestrictedToEnterprise: !f.IsCollaborationRestrictedToEnterprise,
+		}); err != nil {
 			return err
 		}
-		if err := evtID("folder.owner", f.Owner, false); err != nil {
-			return err
+		if f.Keep&KeepParent == 0 {
+			if err := evtID("folder.parent", f.Parent, true); err != nil {
+				return err
+			}
+		}
+		if f.Keep&KeepOwner == 0 {
+			if err := evtID("folder.owner", f.Owner, false); err != nil {
+				return err
+			}
 		}
 	case evtFile:
 		f := e.File
@@ -732,11 +803,18 @@ func evtValidate(e *Event) *evtError {
 			}
 			return nil
 		}
-		if err := evtID("file.parent", f.Parent, true); err != nil {
+		if err := evtValidateKept("file", f.Keep, KeepParent|KeepOwner, map[Kept]bool{KeepParent: f.Parent == "", KeepOwner: f.Owner == ""}); err != nil {
 			return err
 		}
-		if err := evtID("file.owner", f.Owner, false); err != nil {
-			return err
+		if f.Keep&KeepParent == 0 {
+			if err := evtID("file.parent", f.Parent, true); err != nil {
+				return err
+			}
+		}
+		if f.Keep&KeepOwner == 0 {
+			if err := evtID("file.owner", f.Owner, false); err != nil {
+				return err
+			}
 		}
 	case evtCollaboration:
 		c := e.Collaboration
@@ -798,11 +876,34 @@ func evtValidate(e *Event) *evtError {
 	return nil
 }
 
+// evtKeptFields names the fields Kept bits stand for.
+var evtKeptFields = map[Kept]string{
+	KeepParent: "parent", KeepOwner: "owner", KeepCanNonOwnersInvite: "can_non_owners_invite",
+	KeepIsCollaborationRestrictedToEnterprise: "is_collaboration_restricted_to_enterprise",
+}
+
+// evtValidateKept checks a payload's Keep: only fields the payload has, and
+// each kept field zero (zero[bit]), so that an event has one meaning.
+func evtValidateKept(payload string, keep, allowed Kept, zero map[Kept]bool) *evtError {
+	if keep&^allowed != 0 {
+		return evtFail(payload, "keeps fields a %s does not have (Keep %#x)", payload, uint8(keep&^allowed))
+	}
+	for bit := Kept(1); bit != 0 && bit <= allowed; bit <<= 1 {
+		if keep&bit != 0 && !zero[bit] {
+			return evtFail(payload+"."+evtKeptFields[bit], "both kept and stated")
+		}
+	}
+	return nil
+}
+
 // evtMaxEventIDLength bounds an event id, in bytes.
 const evtMaxEventIDLength = 256
 
-// evtValidateEventID checks an event id: 1 to 256 bytes of text with no
-// control characters.
+// evtValidateEventID checks an event id: 1 to 256 bytes of UTF-8 text with
+// no control characters and no U+FFFD. U+FFFD is what JSON decoding makes
+// of invalid UTF-8 and of unpaired surrogate escapes ("\ud800"), so ids
+// that differ as sent would be one id once decoded, and one would be
+// skipped as a duplicate of the other.
 func evtValidateEventID(id string) *evtError {
 	if id == "" {
 		return evtFail("id", "empty id")
@@ -810,9 +911,15 @@ func evtValidateEventID(id string) *evtError {
 	if len(id) > evtMaxEventIDLength {
 		return evtFail("id", "id %.20q... is %d bytes long (at most %d)", id, len(id), evtMaxEventIDLength)
 	}
+	if !utf8.ValidString(id) {
+		return evtFail("id", "id %q is not valid UTF-8", id)
+	}
 	for _, r := range id {
 		if unicode.IsControl(r) {
 			return evtFail("id", "id %q has control character %U", id, r)
+		}
+		if r == utf8.RuneError {
+			return evtFail("id", "id %q has U+FFFD, the replacement character (invalid UTF-8 or an unpaired surrogate escape where it was written)", id)
 		}
 	}
 	return nil
@@ -908,6 +1015,55 @@ func (st *evtState) object(raw json.RawMessage, field string) *evtObject {
 		o.vals[k] = v
 	}
 	return o
+}
+
+// evtDuplicateKey finds the first key written twice in one object anywhere
+// inside v (a syntactically valid JSON value), and returns its path below
+// field. Keys are compared decoded, so "id" and "\u0069d" are one key.
+func evtDuplicateKey(v json.RawMessage, field string) (string, bool) {
+	join := func(k string) string {
+		if field == "" {
+			return k
+		}
+		return field + "." + k
+	}
+	switch evtKind(v) {
+	case "object":
+		dec := json.NewDecoder(bytes.NewReader(v))
+		if _, err := dec.Token(); err != nil {
+			return "", false
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return "", false
+			}
+			k, _ := tok.(string)
+			if seen[k] {
+				return join(k), true
+			}
+			seen[k] = true
+			var val json.RawMessage
+			if err := dec.Decode(&val); err != nil {
+				return "", false
+			}
+			if path, dup := evtDuplicateKey(val, join(k)); dup {
+				return path, true
+			}
+		}
+	case "array":
+		var elems []json.RawMessage
+		if err := json.Unmarshal(v, &elems); err != nil {
+			return "", false
+		}
+		for i, e := range elems {
+			if path, dup := evtDuplicateKey(e, fmt.Sprintf("%s[%d]", field, i)); dup {
+				return path, true
+			}
+		}
+	}
+	return "", false
 }
 
 func (o *evtObject) path(key string) string {

@@ -35,6 +35,13 @@ func FuzzDecodeEvents(f *testing.F) {
 	for _, tc := range badCases {
 		f.Add([]byte(tc.json), true)
 	}
+	// Keys written twice, and ids that are not clean UTF-8, past the first
+	// event; a delete carrying its last state between others.
+	f.Add([]byte("["+evA+`,{"id":"d","type":"file.deleted","type":"folder.deleted","file":{"id":"x1"}}]`), false)
+	f.Add([]byte(evA+"\n"+`{"id":"d","type":"collaboration.deleted","collaboration":{"id":"c1","item":{"type":"folder","id":"f1","id":"f2"}}}`), true)
+	f.Add([]byte("["+evA+",{\"id\":\"e\xff\",\"type\":\"file.deleted\",\"file\":{\"id\":\"x1\"}},{\"id\":\"e\xfe\",\"type\":\"file.deleted\",\"file\":{\"id\":\"x1\"}}]"), false)
+	f.Add([]byte(evA+"\n"+`{"id":"e\ud800","type":"file.deleted","file":{"id":"x1"}}`+"\n"+`{"id":"e\udbff","type":"file.deleted","file":{"id":"x1"}}`), true)
+	f.Add([]byte(evA+"\n"+evB+"\n"+`{"id":"d","type":"collaboration.deleted","collaboration":{"id":"c1","item":{"type":"folder","id":"f1"},"accessible_by":{"type":"user","id":"bob"},"role":"editor","expires_at":null}}`+"\n"+evC), true)
 
 	f.Fuzz(func(t *testing.T, body []byte, ndjson bool) {
 		evs, err := DecodeEvents(body, ndjson)

@@ -68,7 +68,7 @@ func (t *translator) tokenSession(ctx context.Context, u *User) (*v1.Relationshi
 			return nil, err
 		}
 	}
-	id := schema.UserSessionID(u.ID, eventKey(t.event)[:20])
+	id := schema.UserSessionID(u.ID, t.event[:20])
 	t.ov.touch(sessionLive(id))
 	return sessionOf(u.ID, id), nil
 }

@@ -16,9 +16,9 @@ import (
 type translator struct {
 	ov  *overlay
 	now time.Time
-	// event is the id of the event being applied: what a user's new token
-	// session is named after, so applying a stream again writes the same
-	// relationships.
+	// event is the key of the event being applied (its id, in its
+	// namespace): what a user's new token session is named after, so
+	// applying a stream again writes the same relationships.
 	event string
 }
 
@@ -26,7 +26,7 @@ type translator struct {
 const maxDepth = 10000
 
 func (t *translator) apply(ctx context.Context, ev Event) error {
-	t.event = ev.ID
+	t.event = ev.dedupKey()
 	switch ev.Type.Object() {
 	case "user":
 		if ev.Type.Verb() == "deleted" {
@@ -239,6 +239,9 @@ func (t *translator) parentOf(ctx context.Context, typ, id string) (string, erro
 }
 
 func (t *translator) item(ctx context.Context, ev Event) error {
+	if err := t.resolveKept(ctx, &ev); err != nil {
+		return err
+	}
 	typ := ev.Type.Object()
 	var id, parent, owner string
 	var settings []*v1.Relationship

@@ -1,6 +1,8 @@
 package sync
 
 import (
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,6 +12,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/boxauthz/boxauthz/schema"
 )
 
 // WebhookKeys are a Box application's two webhook signature keys; either may
@@ -100,40 +105,58 @@ type boxRef struct {
 	ID   string `json:"id"`
 }
 
+// boxFields are the keys of one object of a payload as sent, to tell a
+// field Box left out from one it sent as null.
+type boxFields map[string]json.RawMessage
+
+// has tells whether the key was sent, null included.
+func (f boxFields) has(k string) bool { _, ok := f[k]; return ok }
+
+// stated tells whether the key was sent with a value other than null.
+func (f boxFields) stated(k string) bool {
+	v, ok := f[k]
+	return ok && string(bytes.TrimSpace(v)) != "null"
+}
+
+type boxPermissions struct {
+	CanDownload *bool `json:"can_download"`
+	CanEdit     *bool `json:"can_edit"`
+}
+
 type boxSharedLink struct {
-	Access      string `json:"access"`
-	UnsharedAt  string `json:"unshared_at"`
-	Permissions *struct {
-		CanDownload bool `json:"can_download"`
-		CanEdit     bool `json:"can_edit"`
-	} `json:"permissions"`
+	Access      string          `json:"access"`
+	UnsharedAt  *string         `json:"unshared_at"`
+	Permissions *boxPermissions `json:"permissions"`
 }
 
 // boxSource is the part of a webhook's source object boxauthz reads: a file,
 // a folder or a collaboration.
 type boxSource struct {
-	Type                                  string         `json:"type"`
-	ID                                    string         `json:"id"`
-	Parent                                *boxRef        `json:"parent"`
-	OwnedBy                               *boxRef        `json:"owned_by"`
-	SharedLink                            *boxSharedLink `json:"shared_link"`
-	CanNonOwnersInvite                    *bool          `json:"can_non_owners_invite"`
-	IsCollaborationRestrictedToEnterprise *bool          `json:"is_collaboration_restricted_to_enterprise"`
+	Type                                  string          `json:"type"`
+	ID                                    string          `json:"id"`
+	Parent                                *boxRef         `json:"parent"`
+	OwnedBy                               *boxRef         `json:"owned_by"`
+	SharedLink                            json.RawMessage `json:"shared_link"`
+	CanNonOwnersInvite                    *bool           `json:"can_non_owners_invite"`
+	IsCollaborationRestrictedToEnterprise *bool           `json:"is_collaboration_restricted_to_enterprise"`
 	// collaboration
 	Item         *boxRef `json:"item"`
 	AccessibleBy *boxRef `json:"accessible_by"`
 	Role         string  `json:"role"`
 	Status       string  `json:"status"`
-	ExpiresAt    string  `json:"expires_at"`
-	CanViewPath  bool    `json:"can_view_path"`
+	ExpiresAt    *string `json:"expires_at"`
+	CanViewPath  *bool   `json:"can_view_path"`
 }
 
 type boxWebhook struct {
-	Type    string     `json:"type"`
-	ID      string     `json:"id"`
-	Trigger string     `json:"trigger"`
-	Source  *boxSource `json:"source"`
+	Type    string          `json:"type"`
+	ID      string          `json:"id"`
+	Trigger string          `json:"trigger"`
+	Source  json.RawMessage `json:"source"`
 }
+
+// webhookNamespace keeps webhook ids apart from callers' event ids.
+const webhookNamespace = "box-webhook"
 
 // ErrIgnoredTrigger marks a webhook whose trigger changes no permission
 // (FILE.PREVIEWED, COMMENT.CREATED ...).
@@ -141,11 +164,30 @@ var ErrIgnoredTrigger = errors.New("trigger changes no permission")
 
 // TranslateWebhook turns a Box webhook v2 body into the events it implies.
 // The webhook's id, the same on every retry, becomes the event id, so a
-// redelivered webhook is skipped as a duplicate.
+// redelivered webhook is skipped as a duplicate; webhook ids are remembered
+// apart from the ids of other events, so neither is taken for the other.
+//
+// A payload never resets what it does not state (docs/decisions.md,
+// "Webhooks"): Box sends an item's standard representation, without the
+// folder settings, so a webhook about a folder keeps the settings it does
+// not carry, and a rename keeps a parent or owner it does not carry (Box
+// sends a null parent for a folder reached through a collaboration). A
+// field that the trigger is about, or that a new object needs (a move's
+// parent, a new item's parent and owner), and a field of a collaboration
+// or a link that would otherwise fall back to a default on an update, is
+// required: without it the webhook is refused, naming the field.
 func TranslateWebhook(body []byte) ([]Event, error) {
+	// Checked before decoding, which would make U+FFFD of invalid UTF-8
+	// and keep only the last of two equal keys.
+	if !utf8.Valid(body) {
+		return nil, errors.New("webhook body: not valid UTF-8 (RFC 8259 §8.1)")
+	}
 	var w boxWebhook
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, fmt.Errorf("webhook body: %w", err)
+	}
+	if path, dup := evtDuplicateKey(body, ""); dup {
+		return nil, fmt.Errorf("webhook body: field %q appears twice", path)
 	}
 	if w.Type != "webhook_event" {
 		return nil, fmt.Errorf("webhook body: type %q, want webhook_event", w.Type)
@@ -153,133 +195,365 @@ func TranslateWebhook(body []byte) ([]Event, error) {
 	if w.ID == "" || w.Trigger == "" {
 		return nil, errors.New("webhook body: id and trigger are required")
 	}
-	if w.Source == nil {
+	if err := evtValidateEventID(w.ID); err != nil {
+		return nil, fmt.Errorf("webhook body: field %q: %s", err.field, err.reason)
+	}
+	if !(boxFields{"source": w.Source}).stated("source") {
 		return nil, fmt.Errorf("webhook %s: no source", w.ID)
 	}
-	s := w.Source
+	var s boxSource
+	var fields boxFields
+	if err := json.Unmarshal(w.Source, &s); err != nil {
+		return nil, fmt.Errorf("webhook %s: source: %w", w.ID, err)
+	}
+	if err := json.Unmarshal(w.Source, &fields); err != nil {
+		return nil, fmt.Errorf("webhook %s: source: %w", w.ID, err)
+	}
+	tr := webhookTranslation{id: w.ID, trigger: w.Trigger, s: &s, fields: fields}
 	object, verb, _ := strings.Cut(w.Trigger, ".")
-	var typ string
-	payload := map[string]any{}
-	owner := func() string {
-		if s.OwnedBy != nil {
-			return s.OwnedBy.ID
-		}
-		return ""
-	}
-	parent := func() string {
-		if s.Parent != nil && s.Parent.ID != "" {
-			return s.Parent.ID
-		}
-		return "0"
-	}
-	item := func() map[string]any { return map[string]any{"id": s.ID, "parent": parent(), "owner": owner()} }
+	var evs []Event
+	var err error
 	switch object {
 	case "FOLDER", "FILE":
-		name := strings.ToLower(object)
-		switch verb {
-		case "CREATED", "UPLOADED", "COPIED":
-			typ = name + ".created"
-		case "RENAMED":
-			typ = name + ".updated"
-		case "MOVED":
-			typ = name + ".moved"
-		case "TRASHED", "RESTORED", "DELETED":
-			typ = name + "." + strings.ToLower(verb)
-			payload = map[string]any{"id": s.ID}
-		default:
-			return nil, fmt.Errorf("webhook %s: %s: %w", w.ID, w.Trigger, ErrIgnoredTrigger)
-		}
-		if len(payload) == 0 {
-			payload = item()
-			if name == "folder" {
-				if s.CanNonOwnersInvite != nil {
-					payload["can_non_owners_invite"] = *s.CanNonOwnersInvite
-				}
-				if s.IsCollaborationRestrictedToEnterprise != nil {
-					payload["is_collaboration_restricted_to_enterprise"] = *s.IsCollaborationRestrictedToEnterprise
-				}
-			}
-		}
-		return decodeTranslated(w.ID, typ, name, payload, w.Trigger == "FILE.RESTORED" || w.Trigger == "FOLDER.RESTORED", s)
+		evs, err = tr.item(strings.ToLower(object), verb)
 	case "COLLABORATION":
-		switch verb {
-		case "CREATED":
-			typ = "collaboration.created"
-		case "ACCEPTED", "REJECTED", "UPDATED":
-			typ = "collaboration.updated"
-		case "REMOVED":
-			return decodeTranslated(w.ID, "collaboration.deleted", "collaboration", map[string]any{"id": s.ID}, false, s)
-		default:
-			return nil, fmt.Errorf("webhook %s: %s: %w", w.ID, w.Trigger, ErrIgnoredTrigger)
-		}
-		if s.Item == nil || s.AccessibleBy == nil {
-			return nil, fmt.Errorf("webhook %s: %s: the collaboration's item and accessible_by are required", w.ID, w.Trigger)
-		}
-		payload = map[string]any{"id": s.ID, "item": s.Item, "accessible_by": s.AccessibleBy, "role": s.Role}
-		switch {
-		case verb == "ACCEPTED":
-			payload["status"] = "accepted"
-		case verb == "REJECTED":
-			payload["status"] = "rejected"
-		case s.Status != "":
-			payload["status"] = s.Status
-		}
-		if s.ExpiresAt != "" {
-			payload["expires_at"] = s.ExpiresAt
-		}
-		if s.CanViewPath {
-			payload["can_view_path"] = true
-		}
-		return decodeTranslated(w.ID, typ, "collaboration", payload, false, s)
+		evs, err = tr.collaboration(verb)
 	case "SHARED_LINK":
-		ref := map[string]any{"type": strings.ToLower(s.Type), "id": s.ID}
-		if verb == "DELETED" || s.SharedLink == nil {
-			return decodeTranslated(w.ID, "shared_link.deleted", "shared_link", map[string]any{"item": ref}, false, s)
-		}
-		if verb != "CREATED" && verb != "UPDATED" {
-			return nil, fmt.Errorf("webhook %s: %s: %w", w.ID, w.Trigger, ErrIgnoredTrigger)
-		}
-		payload = map[string]any{"item": ref, "access": s.SharedLink.Access}
-		if p := s.SharedLink.Permissions; p != nil {
-			perms := map[string]any{"can_download": p.CanDownload}
-			if ref["type"] == "file" {
-				perms["can_edit"] = p.CanEdit
-			}
-			payload["permissions"] = perms
-		}
-		if s.SharedLink.UnsharedAt != "" {
-			payload["unshared_at"] = s.SharedLink.UnsharedAt
-		}
-		return decodeTranslated(w.ID, "shared_link."+strings.ToLower(verb), "shared_link", payload, false, s)
+		evs, err = tr.sharedLink(verb)
+	default:
+		err = ErrIgnoredTrigger
 	}
-	return nil, fmt.Errorf("webhook %s: %s: %w", w.ID, w.Trigger, ErrIgnoredTrigger)
-}
-
-// decodeTranslated builds the event through the strict decoder, so a webhook
-// is held to exactly the rules of every other source. A restore also states
-// where the item came back to, when Box says.
-func decodeTranslated(id, typ, payloadName string, payload map[string]any, restored bool, s *boxSource) ([]Event, error) {
-	var out []Event
-	one := func(evID, typ string, payload map[string]any) error {
-		b, err := json.Marshal(map[string]any{"id": evID, "type": typ, payloadName: payload})
-		if err != nil {
-			return err
-		}
-		ev, err := DecodeEvent(b, 0)
-		if err != nil {
-			return err
-		}
-		out = append(out, ev)
-		return nil
+	if errors.Is(err, ErrIgnoredTrigger) {
+		return nil, fmt.Errorf("webhook %s: %s: %w", w.ID, w.Trigger, ErrIgnoredTrigger)
 	}
-	if err := one(id, typ, payload); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	if restored && s.Parent != nil && s.OwnedBy != nil {
-		p := map[string]any{"id": s.ID, "parent": s.Parent.ID, "owner": s.OwnedBy.ID}
-		if err := one(id+"/moved", payloadName+".moved", p); err != nil {
-			return nil, err
+	for i := range evs {
+		evs[i].namespace = webhookNamespace
+	}
+	return evs, nil
+}
+
+// webhookTranslation is one webhook being translated.
+type webhookTranslation struct {
+	id, trigger string
+	s           *boxSource
+	fields      boxFields
+}
+
+// missing is the error for a payload that leaves out a field its event
+// needs.
+func (w *webhookTranslation) missing(field, why string) error {
+	return fmt.Errorf("webhook %s: %s: field \"source.%s\" is missing (%s); nothing is applied", w.id, w.trigger, field, why)
+}
+
+// item translates FOLDER.* and FILE.* triggers.
+func (w *webhookTranslation) item(name, verb string) ([]Event, error) {
+	s := w.s
+	var typ EventType
+	var need Kept // fields the event must state
+	switch verb {
+	case "CREATED", "UPLOADED", "COPIED":
+		// A new item needs both. These triggers also fire for an item moved
+		// into a watched folder (Box's webhook guide), so its settings are
+		// kept, not reset.
+		typ, need = EventType(name+".created"), KeepParent|KeepOwner
+	case "RENAMED":
+		typ = EventType(name + ".updated") // a rename moves nothing
+	case "MOVED":
+		typ, need = EventType(name+".moved"), KeepParent
+	case "TRASHED", "RESTORED", "DELETED":
+		typ = EventType(name + "." + strings.ToLower(verb))
+		evs, err := w.event(w.id, typ, name, s.ID, "", "", 0)
+		if err != nil || verb != "RESTORED" || !w.statedParent() {
+			return evs, err
+		}
+		// A restore also says where the item came back to.
+		keep := KeepCanNonOwnersInvite | KeepIsCollaborationRestrictedToEnterprise
+		if !w.statedOwner() {
+			keep |= KeepOwner
+		}
+		moved, err := w.event(w.id+"/moved", EventType(name+".moved"), name, s.ID, s.Parent.ID, w.owner(), keep)
+		return append(evs, moved...), err
+	default:
+		return nil, ErrIgnoredTrigger
+	}
+	var keep Kept
+	if !w.statedParent() {
+		if need&KeepParent != 0 {
+			return nil, w.missing("parent", "where the "+name+" is; null is a parent the webhook's user cannot see")
+		}
+		keep |= KeepParent
+	}
+	if !w.statedOwner() {
+		if need&KeepOwner != 0 {
+			return nil, w.missing("owned_by", "who owns the new "+name)
+		}
+		keep |= KeepOwner
+	}
+	parent := ""
+	if keep&KeepParent == 0 {
+		parent = s.Parent.ID
+	}
+	if name == schema.TypeFolder {
+		if s.CanNonOwnersInvite == nil {
+			keep |= KeepCanNonOwnersInvite
+		}
+		if s.IsCollaborationRestrictedToEnterprise == nil {
+			keep |= KeepIsCollaborationRestrictedToEnterprise
 		}
 	}
-	return out, nil
+	return w.event(w.id, typ, name, s.ID, parent, w.owner(), keep)
+}
+
+func (w *webhookTranslation) statedParent() bool { return w.s.Parent != nil && w.s.Parent.ID != "" }
+func (w *webhookTranslation) statedOwner() bool  { return w.s.OwnedBy != nil && w.s.OwnedBy.ID != "" }
+
+func (w *webhookTranslation) owner() string {
+	if w.statedOwner() {
+		return w.s.OwnedBy.ID
+	}
+	return ""
+}
+
+// event builds one folder or file event and holds it to the rules of every
+// other event (evtValidate).
+func (w *webhookTranslation) event(id string, typ EventType, name, itemID, parent, owner string, keep Kept) ([]Event, error) {
+	ev := Event{ID: id, Type: typ}
+	if typ.evtFull() {
+		if keep&KeepParent != 0 {
+			parent = ""
+		}
+		if keep&KeepOwner != 0 {
+			owner = ""
+		}
+	}
+	if name == schema.TypeFolder {
+		f := &Folder{ID: itemID}
+		if typ.evtFull() {
+			f.Parent, f.Owner, f.Keep = parent, owner, keep
+			if keep&KeepCanNonOwnersInvite == 0 {
+				f.CanNonOwnersInvite = w.s.CanNonOwnersInvite == nil || *w.s.CanNonOwnersInvite
+			}
+			if keep&KeepIsCollaborationRestrictedToEnterprise == 0 {
+				f.IsCollaborationRestrictedToEnterprise = w.s.IsCollaborationRestrictedToEnterprise != nil && *w.s.IsCollaborationRestrictedToEnterprise
+			}
+		}
+		ev.Folder = f
+	} else {
+		f := &File{ID: itemID}
+		if typ.evtFull() {
+			f.Parent, f.Owner, f.Keep = parent, owner, keep&(KeepParent|KeepOwner)
+		}
+		ev.File = f
+	}
+	if err := evtValidate(&ev); err != nil {
+		return nil, &EventError{EventID: id, Field: err.field, Reason: err.reason}
+	}
+	return []Event{ev}, nil
+}
+
+// collaboration translates COLLABORATION.* triggers.
+func (w *webhookTranslation) collaboration(verb string) ([]Event, error) {
+	s := w.s
+	var typ EventType
+	switch verb {
+	case "CREATED":
+		typ = CollaborationCreated
+	case "ACCEPTED", "REJECTED", "UPDATED":
+		typ = CollaborationUpdated
+	case "REMOVED":
+		return w.decode(w.id, CollaborationDeleted, evtCollaboration, map[string]any{"id": s.ID})
+	default:
+		return nil, ErrIgnoredTrigger
+	}
+	for _, f := range []string{"item", "accessible_by", "role"} {
+		if !w.fields.stated(f) {
+			return nil, w.missing(f, "a collaboration is its item, grantee and role")
+		}
+	}
+	payload := map[string]any{"id": s.ID, "item": s.Item, "accessible_by": s.AccessibleBy, "role": s.Role}
+	// A new collaboration takes EVENTS.md's defaults for what it does not
+	// state; an update that left status or expires_at out would reset them
+	// (a pending collaboration to accepted, an expiring one to never).
+	switch {
+	case verb == "ACCEPTED":
+		payload["status"] = "accepted"
+	case verb == "REJECTED":
+		payload["status"] = "rejected"
+	case w.fields.stated("status"):
+		payload["status"] = s.Status
+	case verb != "CREATED":
+		return nil, w.missing("status", "an update without it would make the collaboration accepted")
+	}
+	switch {
+	case s.ExpiresAt != nil:
+		payload["expires_at"] = *s.ExpiresAt
+	case verb != "CREATED" && !w.fields.has("expires_at"):
+		return nil, w.missing("expires_at", "null for none; an update without it would end the collaboration's expiry")
+	}
+	// can_view_path grants nothing (docs/decisions.md): its default
+	// changes no permission.
+	if s.CanViewPath != nil && *s.CanViewPath {
+		payload["can_view_path"] = true
+	}
+	return w.decode(w.id, typ, evtCollaboration, payload)
+}
+
+// sharedLink translates SHARED_LINK.* triggers. The source is the item;
+// its shared_link is the link's state, null when it has none.
+func (w *webhookTranslation) sharedLink(verb string) ([]Event, error) {
+	s := w.s
+	ref := map[string]any{"type": strings.ToLower(s.Type), "id": s.ID}
+	switch verb {
+	case "DELETED":
+		return w.decode(w.id, SharedLinkDeleted, evtSharedLink, map[string]any{"item": ref})
+	case "CREATED", "UPDATED":
+	default:
+		return nil, ErrIgnoredTrigger
+	}
+	if !w.fields.has("shared_link") {
+		return nil, w.missing("shared_link", "the link's state, null when the item has none")
+	}
+	if !w.fields.stated("shared_link") {
+		return w.decode(w.id, SharedLinkDeleted, evtSharedLink, map[string]any{"item": ref})
+	}
+	var l boxSharedLink
+	var lf boxFields
+	if err := json.Unmarshal(s.SharedLink, &l); err != nil {
+		return nil, fmt.Errorf("webhook %s: source.shared_link: %w", w.id, err)
+	}
+	if err := json.Unmarshal(s.SharedLink, &lf); err != nil {
+		return nil, fmt.Errorf("webhook %s: source.shared_link: %w", w.id, err)
+	}
+	if !lf.stated("access") {
+		return nil, w.missing("shared_link.access", "who the link is for")
+	}
+	payload := map[string]any{"item": ref, "access": l.Access}
+	// As for collaborations: a new link takes the defaults, an update must
+	// state what it would otherwise reset.
+	update := verb == "UPDATED"
+	if p := l.Permissions; p != nil {
+		perms := map[string]any{}
+		switch {
+		case p.CanDownload != nil:
+			perms["can_download"] = *p.CanDownload
+		case update:
+			return nil, w.missing("shared_link.permissions.can_download", "an update without it would turn downloads off")
+		}
+		if ref["type"] == schema.TypeFile {
+			switch {
+			case p.CanEdit != nil:
+				perms["can_edit"] = *p.CanEdit
+			case update:
+				return nil, w.missing("shared_link.permissions.can_edit", "an update without it would turn editing off")
+			}
+		}
+		payload["permissions"] = perms
+	} else if update {
+		return nil, w.missing("shared_link.permissions", "an update without them would turn downloads off")
+	}
+	switch {
+	case l.UnsharedAt != nil:
+		payload["unshared_at"] = *l.UnsharedAt
+	case update && !lf.has("unshared_at"):
+		return nil, w.missing("shared_link.unshared_at", "null for never; an update without it would end the link's expiry")
+	}
+	return w.decode(w.id, EventType("shared_link."+strings.ToLower(verb)), evtSharedLink, payload)
+}
+
+// decode builds the event through the strict decoder, so a webhook is held
+// to exactly the rules of every other source.
+func (w *webhookTranslation) decode(id string, typ EventType, payloadName string, payload map[string]any) ([]Event, error) {
+	b, err := json.Marshal(map[string]any{"id": id, "type": typ, payloadName: payload})
+	if err != nil {
+		return nil, fmt.Errorf("webhook %s: %w", w.id, err)
+	}
+	ev, err := DecodeEvent(b, 0)
+	if err != nil {
+		return nil, err
+	}
+	return []Event{ev}, nil
+}
+
+// resolveKept fills in what an event keeps (a webhook's payload that does
+// not state a field) from the state the translator sees, so that it is a
+// whole state again and applies like any other event. A new item has
+// nothing to keep: it takes EVENTS.md's defaults for its settings, and
+// cannot do without a parent or an owner.
+func (t *translator) resolveKept(ctx context.Context, ev *Event) error {
+	typ := ev.Type.Object()
+	var keep Kept
+	var id string
+	switch {
+	case ev.Folder != nil:
+		keep, id = ev.Folder.Keep, ev.Folder.ID
+	case ev.File != nil:
+		keep, id = ev.File.Keep, ev.File.ID
+	}
+	if keep == 0 {
+		return nil
+	}
+	have, err := t.ov.read(ctx, filter(typ, id, ""))
+	if err != nil {
+		return err
+	}
+	exists, parent, owner, inviteOff, restricted := false, schema.RootID, "", false, false
+	for _, r := range have {
+		switch r.GetRelation() {
+		case relExists:
+			exists = true
+		case relParent:
+			parent = schema.DecodeID(r.GetSubject().GetObject().GetObjectId())
+		case relOwner:
+			owner = schema.DecodeID(r.GetSubject().GetObject().GetObjectId())
+		case relInviteOff:
+			inviteOff = true
+		case relCollabRestr:
+			restricted = true
+		}
+	}
+	for _, k := range []struct {
+		bit   Kept
+		field string
+	}{{KeepParent, "parent"}, {KeepOwner, "owner"}} {
+		if keep&k.bit == 0 {
+			continue
+		}
+		if !exists {
+			return badField(typ+"."+k.field, "%s %q does not exist, and the event does not state its %s (nothing to keep)", typ, id, k.field)
+		}
+		if k.bit == KeepOwner && owner == "" {
+			return badField(typ+".owner", "%s %q has no owner, and the event does not state one (nothing to keep)", typ, id)
+		}
+	}
+	if ev.File != nil {
+		f := *ev.File
+		if keep&KeepParent != 0 {
+			f.Parent = parent
+		}
+		if keep&KeepOwner != 0 {
+			f.Owner = owner
+		}
+		f.Keep = 0
+		ev.File = &f
+		return nil
+	}
+	f := *ev.Folder // a copy: the caller's event stays as it was
+	if keep&KeepParent != 0 {
+		f.Parent = parent
+	}
+	if keep&KeepOwner != 0 {
+		f.Owner = owner
+	}
+	if keep&KeepCanNonOwnersInvite != 0 {
+		f.CanNonOwnersInvite = !(exists && inviteOff)
+	}
+	if keep&KeepIsCollaborationRestrictedToEnterprise != 0 {
+		f.IsCollaborationRestrictedToEnterprise = exists && restricted
+	}
+	f.Keep = 0
+	ev.Folder = &f
+	return nil
 }
