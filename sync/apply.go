@@ -121,11 +121,15 @@ func (a *Applier) Apply(ctx context.Context, events []Event) (Result, error) {
 // A batch that fits one SpiceDB write (maxUpdates) is one transaction. A
 // larger one is written in transactions that end at event boundaries, each
 // with the ids of its events and the source position after its last event,
-// so a crash between them resumes exactly after the last one written. An
-// event that alone is larger than one write (deleting a big folder) is
+// so a crash between them resumes exactly after the last one written; a
+// failure after some of them is a *PartialError naming the events written.
+// An event that alone is larger than one write (deleting a big folder) is
 // written in several; its first write puts the folder in the trash, so
 // nobody gains or keeps access while the rest is removed, and a resumed run
 // removes what is left.
+//
+// A cancelled ctx stops the batch before its next event (nothing written)
+// or its next write.
 func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 	if b.Source != "" {
 		if len(b.Positions) != len(b.Events) {

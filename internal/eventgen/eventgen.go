@@ -359,7 +359,8 @@ func (g *Generator) try() []byte {
 	default: // group membership change
 		gr := g.pick(g.groups)
 		u := g.pick(g.users)
-		if g.rnd.IntN(3) == 0 {
+		if g.groupGone[gr] || g.rnd.IntN(3) == 0 {
+			// A deleted group takes no memberships (only their deletion).
 			return g.emit("group_membership.deleted", "group_membership", map[string]any{"id": g.id("m"), "group": gr, "user": u})
 		}
 		return g.emit("group_membership.updated", "group_membership", map[string]any{"id": g.id("m"), "group": gr, "user": u, "role": []string{"member", "admin"}[g.rnd.IntN(2)]})

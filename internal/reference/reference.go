@@ -135,6 +135,9 @@ func (m *Model) apply(e *event) error {
 		}
 	case "group_membership.created", "group_membership.updated":
 		gm := e.membership
+		if _, ok := m.groups[gm.group]; !ok {
+			return fmt.Errorf("group %s does not exist", gm.group)
+		}
 		if m.members[gm.group] == nil {
 			m.members[gm.group] = map[string]bool{}
 		}
