@@ -86,11 +86,16 @@ func reconcileCmd(ctx context.Context, args []string, stdout io.Writer, logger *
 		for _, r := range d.Extra {
 			fmt.Fprintln(stdout, "- "+sync.RelationshipString(r))
 		}
+		// Restrictions the snapshot does not address stay; say which, so
+		// a snapshot that forgot them can be fixed.
+		for _, r := range d.Kept {
+			fmt.Fprintln(stdout, "= "+sync.RelationshipString(r)+" (kept: the snapshot does not address it)")
+		}
 	}
 	verb := "repaired"
 	if *dryRun {
 		verb = "would repair"
 	}
-	fmt.Fprintf(stdout, "%s: %d missing, %d extra relationships\n", verb, len(d.Missing), len(d.Extra))
+	fmt.Fprintf(stdout, "%s: %d missing, %d extra relationships; %d restrictions kept\n", verb, len(d.Missing), len(d.Extra), len(d.Kept))
 	return nil
 }
