@@ -399,22 +399,37 @@ func TestFileSourceFinishesRotatedFile(t *testing.T) {
 	}
 }
 
-// Following, a rename rotation is drained to its end before the new file is
-// read from its start, and a copytruncate rotation finishes the old content
-// from the copy and reads the new content: every event exactly once, in
-// order, and the switch logged.
+// Following, a rename rotation is drained to its end, including what its
+// writer appends before reopening the path, before the new file is read
+// from its start; a copytruncate rotation finishes the old content from the
+// copy; a plain truncation sets aside the line it cut. Every event exactly
+// once, in order, and the switch logged and counted.
 func TestFileSourceFollowsRotation(t *testing.T) {
+	straggler := userEvents("s", 2)
 	tests := []struct {
-		name   string
-		rotate func(t *testing.T, path string)
-		log    string
+		name string
+		// rotate moves the file away or cuts it; after runs once the new
+		// file is at path.
+		rotate, after func(t *testing.T, path string)
+		stragglers    []string // written to the old file after the rotation
+		settle        bool     // the late events are applied before rotate
+		halfLine      bool     // half a line is read before rotate
+		dead          int
+		log, reason   string
 	}{
-		{"rename", func(t *testing.T, path string) {
+		{name: "rename", rotate: func(t *testing.T, path string) {
 			if err := os.Rename(path, path+".1"); err != nil {
 				t.Fatal(err)
 			}
-		}, "rotated"},
-		{"copytruncate", func(t *testing.T, path string) {
+			// The writer has not reopened the path yet.
+			writeLines(t, path+".1", straggler[0])
+		}, after: func(t *testing.T, path string) {
+			// Well after the source has seen the new file, well inside
+			// RotateWait.
+			time.Sleep(100 * time.Millisecond)
+			writeLines(t, path+".1", straggler[1])
+		}, stragglers: straggler, log: "rotated", reason: "rotated"},
+		{name: "copytruncate", rotate: func(t *testing.T, path string) {
 			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
@@ -425,7 +440,12 @@ func TestFileSourceFollowsRotation(t *testing.T) {
 			if err := os.Truncate(path, 0); err != nil {
 				t.Fatal(err)
 			}
-		}, "truncated"},
+		}, log: "truncated", reason: "truncated"},
+		{name: "truncate without a copy", rotate: func(t *testing.T, path string) {
+			if err := os.Truncate(path, 0); err != nil {
+				t.Fatal(err)
+			}
+		}, settle: true, halfLine: true, dead: 1, log: "lost", reason: "truncated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -445,7 +465,7 @@ func TestFileSourceFollowsRotation(t *testing.T) {
 			logs := &lockedBuffer{}
 			done := make(chan sync.FileStats, 1)
 			go func() {
-				src := &sync.FileSource{Path: path, Follow: true, PollInterval: 10 * time.Millisecond, RotateWait: 50 * time.Millisecond,
+				src := &sync.FileSource{Path: path, Follow: true, PollInterval: 10 * time.Millisecond, RotateWait: time.Second,
 					Logger: slog.New(slog.NewTextHandler(logs, nil))}
 				st, err := src.Run(ctx, a)
 				if err != nil {
@@ -453,34 +473,83 @@ func TestFileSourceFollowsRotation(t *testing.T) {
 				}
 				done <- st
 			}()
-			waitPosition(t, a, path, int64(len(strings.Join(first, "\n"))+1))
+			waitPosition(t, a, path, size(t, path))
 			// Late events, perhaps not read before the rotation; the
 			// last creates the folder the new file's first event needs.
 			late := append(userEvents("b", 5), rootA)
 			writeLines(t, path, late...)
+			if tt.settle {
+				waitPosition(t, a, path, size(t, path))
+			}
+			if tt.halfLine {
+				f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.WriteString(collabB[:20])
+				f.Close()
+				time.Sleep(100 * time.Millisecond)
+			}
 			tt.rotate(t, path)
 			next := append([]string{subB}, userEvents("c", 10)...)
 			writeLines(t, path, next...)
-			fi, _ := os.Stat(path)
-			waitPosition(t, a, path, fi.Size())
+			if tt.after != nil {
+				tt.after(t, path)
+			}
+			waitPosition(t, a, path, size(t, path))
 			if !strings.Contains(strings.Join(export(t, c), "\n"), "folder:b#parent@folder:a") {
 				t.Fatal("the new file's folder was not applied")
 			}
 			cancel()
 			st := <-done
-			total := len(first) + len(late) + len(next)
-			if st.Applied != total || st.Duplicates != 0 || st.DeadLetters != 0 {
-				t.Fatalf("stats %+v; want all %d events applied once, in order", st, total)
+			total := len(first) + len(late) + len(tt.stragglers) + len(next)
+			if st.Applied != total || st.Duplicates != 0 || st.DeadLetters != tt.dead {
+				t.Fatalf("stats %+v; want all %d events applied once, in order, and %d dead letters", st, total, tt.dead)
 			}
-			hasUsers(t, c, append(append(first[1:], late[:5]...), next[1:]...))
+			hasUsers(t, c, append(append(append(first[1:], late[:5]...), tt.stragglers...), next[1:]...))
+			if dl := readDeadLetters(t, path+".dead"); len(dl) != tt.dead || (tt.dead > 0 && !strings.Contains(dl[0].Error, "truncation")) {
+				t.Fatalf("dead letters %+v, want %d naming the truncation", dl, tt.dead)
+			}
 			if !strings.Contains(logs.String(), tt.log) {
 				t.Fatalf("no log of the rotation (%q):\n%s", tt.log, logs.String())
 			}
-			if n := gauge(t, reg, "boxauthz_sync_file_switches_total"); n != 1 {
-				t.Fatalf("switches counted %v, want 1", n)
+			if n := counter(t, reg, "boxauthz_sync_file_switches_total", tt.reason); n != 1 {
+				t.Fatalf("%s switches counted %v, want 1", tt.reason, n)
 			}
 		})
 	}
+}
+
+func size(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// counter is the total of a counter's series whose labels include value.
+func counter(t *testing.T, g prometheus.Gatherer, name, value string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == value {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
 }
 
 // waitPosition waits until the committed position of the file at path is
