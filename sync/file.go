@@ -13,9 +13,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -181,12 +181,26 @@ func fingerprint(head []byte) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// fileID is the device and inode of a file; zero where the system has none.
+// fileID is the device and inode of a file; zero where the system has
+// none (Windows: the fingerprint alone then tells files apart). Read by
+// reflection because syscall.Stat_t exists only on Unix and its fields'
+// types differ between systems.
 func fileID(fi os.FileInfo) (dev, ino uint64) {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return uint64(st.Dev), uint64(st.Ino) //nolint:unconvert // Dev is int32 on some systems
+	v := reflect.ValueOf(fi.Sys())
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return 0, 0
 	}
-	return 0, 0
+	num := func(name string) uint64 {
+		f := v.Elem().FieldByName(name)
+		switch {
+		case f.CanUint():
+			return f.Uint()
+		case f.CanInt():
+			return uint64(f.Int())
+		}
+		return 0
+	}
+	return num("Dev"), num("Ino")
 }
 
 // mismatch says how the open file fh (fi) differs from the file p is an
@@ -455,7 +469,7 @@ func (f *FileSource) findPrevious(p filePosition, at os.FileInfo) (*tail, error)
 			continue
 		}
 		dev, ino := fileID(fi)
-		sameInode := dev == p.dev && ino == p.ino
+		sameInode := ino != 0 && dev == p.dev && ino == p.ino
 		if !sameInode && (p.offset == 0 || (best != nil && fi.Size() <= bestSize)) {
 			// At offset 0 there is no fingerprint to know a copy by.
 			continue
