@@ -437,8 +437,12 @@ func (f *FileSource) start(ctx context.Context, a *Applier, committed string, st
 	// source is stopped (serve retries, logging each time).
 	a.metrics.lag(f.Name, fi.Size(), -1)
 	a.metrics.fileStopped(f.Name, true)
-	err = fmt.Errorf("events file %s is not the file position %s was committed for: %s; the events after offset %d of that file cannot be read and no file in %s is it (restore it, or run boxauthz sync --restart-replaced to read %s from its start: events already applied are skipped as duplicates)",
-		f.Path, committed, why, p.offset, filepath.Dir(f.Path), f.Path)
+	where := "no file in " + filepath.Dir(f.Path) + " is it"
+	if p.legacy {
+		where = "the position, from before positions named their file, cannot tell which file it was"
+	}
+	err = fmt.Errorf("events file %s is not the file position %s was committed for: %s; the events after offset %d of that file cannot be read and %s (restore it, or run boxauthz sync --restart-replaced to read %s from its start: events already applied are skipped as duplicates)",
+		f.Path, committed, why, p.offset, where, f.Path)
 	f.Logger.ErrorContext(ctx, "events file source stopped", "source", f.Name, "error", err)
 	return nil, err
 }

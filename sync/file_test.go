@@ -516,6 +516,12 @@ func TestFileSourceFollowsRotation(t *testing.T) {
 			if n := counter(t, reg, "boxauthz_sync_file_switches_total", tt.reason); n != 1 {
 				t.Fatalf("%s switches counted %v, want 1", tt.reason, n)
 			}
+			// The position names the new file, so a restart needs the old
+			// one no more.
+			os.Remove(path + ".1")
+			if st, err := (&sync.FileSource{Path: path}).Run(context.Background(), sync.NewApplier(c)); err != nil || st.Applied != 0 {
+				t.Fatalf("restart without the old file: %+v %v", st, err)
+			}
 		})
 	}
 }
@@ -631,4 +637,44 @@ func TestFileSourceLegacyPosition(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Without Follow, a file rotated away whose writer may still be appending
+// (written within RotateWait) is read but not left for the new file; once
+// it has gone quiet, a last line its writer never finished is set aside.
+func TestFileSourceWaitsForRotatedWriter(t *testing.T) {
+	c := testenv.SpiceDB(t, testenv.Memory)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	first := append([]string{entAcme}, userEvents("a", 4)...)
+	writeLines(t, path, first...)
+	if st, err := (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != len(first) {
+		t.Fatalf("first run: %+v %v", st, err)
+	}
+	late := userEvents("b", 2)
+	writeLines(t, path, late...)
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	next := userEvents("c", 3)
+	writeLines(t, path, next...)
+	f, err := os.OpenFile(path+".1", os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(collabB[:20])
+	f.Close()
+
+	st, err := (&sync.FileSource{Path: path, RotateWait: time.Hour}).Run(ctx, sync.NewApplier(c))
+	if err != nil || st.Applied != len(late) || st.DeadLetters != 0 {
+		t.Fatalf("run while the old file is fresh: %+v %v; want its %d late events only", st, err, len(late))
+	}
+	st, err = (&sync.FileSource{Path: path, RotateWait: time.Nanosecond}).Run(ctx, sync.NewApplier(c))
+	if err != nil || st.Applied != len(next) || st.DeadLetters != 1 {
+		t.Fatalf("run once the old file is quiet: %+v %v; want the new file's %d events and the fragment set aside", st, err, len(next))
+	}
+	if dl := readDeadLetters(t, path+".dead"); len(dl) != 1 || dl[0].Raw != collabB[:20] || !strings.Contains(dl[0].Error, "never completed") {
+		t.Fatalf("dead letters %+v, want the unfinished line", dl)
+	}
+	hasUsers(t, c, append(late, next...))
 }
