@@ -27,7 +27,8 @@ import (
 // rewritten or truncated under the same path is never read from an offset
 // into another file. A file rotated away by renaming is found next to the
 // path and finished first; one that cannot be found stops the source with
-// an error (see RestartReplaced).
+// an error (see RestartReplaced). EVENTS.md: events apply in the order they
+// arrive, none skipped, and nothing is dropped silently.
 type FileSource struct {
 	// Path is the file; "-" reads standard input (Stdin).
 	Path  string
@@ -257,6 +258,10 @@ type tail struct {
 	// copyOfCut: a copy of a file truncated while followed, whose end is
 	// the same switch as the truncation, counted once.
 	copyOfCut bool
+	// The fingerprint of head[:fpLen], hashed once per length rather than
+	// once per event.
+	fp    string
+	fpLen int64
 }
 
 func openTail(path string) (*tail, os.FileInfo, error) {
@@ -290,7 +295,7 @@ func (t *tail) seek(off int64) error {
 		return fmt.Errorf("reading the first %d bytes of %s: %w", len(t.head), t.name, err)
 	}
 	t.br.Reset(t.fh)
-	t.pos, t.pending = off, nil
+	t.pos, t.pending, t.fp = off, nil, ""
 	return nil
 }
 
@@ -308,7 +313,10 @@ func (t *tail) position(off int64) filePosition {
 		return filePosition{offset: off, legacy: true}
 	}
 	hl := min(headBytes, off)
-	return filePosition{offset: off, dev: t.dev, ino: t.ino, headLen: hl, head: fingerprint(t.head[:hl])}
+	if t.fp == "" || t.fpLen != hl {
+		t.fp, t.fpLen = fingerprint(t.head[:hl]), hl
+	}
+	return filePosition{offset: off, dev: t.dev, ino: t.ino, headLen: hl, head: t.fp}
 }
 
 // changed says how the followed file was cut or rewritten in place since
