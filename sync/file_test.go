@@ -2,17 +2,22 @@ package sync_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/testenv"
 	"github.com/boxauthz/boxauthz/sync"
 )
@@ -134,7 +139,8 @@ func TestFileSourceFollows(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		pos, err := a.Position(context.Background(), "file:"+path)
-		if err == nil && pos == strconv.FormatInt(fi.Size(), 10) && lagBytes(t, reg) == 0 {
+		off, _ := sync.FileOffset(pos)
+		if err == nil && off == fi.Size() && lagBytes(t, reg) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -179,4 +185,496 @@ func TestStdinSourceSkipsCommitted(t *testing.T) {
 	if err != nil || st.Applied != 1 || st.Duplicates != 0 {
 		t.Fatalf("second: %+v %v; want only the new event", st, err)
 	}
+}
+
+// userEvents are n user.created events whose ids start with prefix; their
+// lengths vary, so an offset into one list falls mid-line in another.
+func userEvents(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf(`{"id":"%s-%d","type":"user.created","user":{"id":"%s%s-%d","enterprise":"acme"}}`, prefix, i, prefix, strings.Repeat("u", i%7), i)
+	}
+	return out
+}
+
+// hasUsers fails unless SpiceDB holds a user created by each event.
+func hasUsers(t *testing.T, c *spicedb.Client, events []string) {
+	t.Helper()
+	all := strings.Join(export(t, c), "\n")
+	for _, e := range events {
+		var ev struct {
+			User struct{ ID string } `json:"user"`
+		}
+		if err := json.Unmarshal([]byte(e), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(all, "@user:"+ev.User.ID+"\n") && !strings.HasSuffix(all, "@user:"+ev.User.ID) {
+			t.Fatalf("user %s (event %s) not applied", ev.User.ID, e)
+		}
+	}
+}
+
+// replaceFile puts content at path under a new inode, as an exporter that
+// writes a temporary file and renames it over the old one does.
+func replaceFile(t *testing.T, path string, lines ...string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	writeLines(t, tmp, lines...)
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lockedBuffer is a log sink a following source may write to while the test
+// reads it.
+type lockedBuffer struct {
+	mu  gosync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func gauge(t *testing.T, g prometheus.Gatherer, name string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			m := mf.GetMetric()[0]
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return -1
+}
+
+// A file that is not the one the committed position names is never read
+// from that position: the run stops, naming the path, the position and what
+// changed, and with RestartReplaced reads the new file from its start, so
+// no event of it is skipped.
+func TestFileSourceRefusesAnotherFile(t *testing.T) {
+	old := append([]string{entAcme}, userEvents("old", 30)...)
+	tests := []struct {
+		name   string
+		change func(t *testing.T, path string) []string // returns the new content
+		reason string
+		follow bool
+	}{
+		{"replaced by a larger file", func(t *testing.T, path string) []string {
+			lines := append([]string{entAcme}, userEvents("new", 60)...)
+			replaceFile(t, path, lines...)
+			return lines
+		}, "another file", false},
+		{"rewritten in place, larger", func(t *testing.T, path string) []string {
+			lines := append([]string{entAcme}, userEvents("new", 60)...)
+			if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return lines
+		}, "rewritten", false},
+		{"truncated", func(t *testing.T, path string) []string {
+			lines := userEvents("new", 3)
+			if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return lines
+		}, "truncated", false},
+		{"truncated, following", func(t *testing.T, path string) []string {
+			lines := userEvents("new", 3)
+			if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return lines
+		}, "truncated", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := testenv.SpiceDB(t, testenv.Memory)
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "events.jsonl")
+			writeLines(t, path, old...)
+			if st, err := (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != len(old) {
+				t.Fatalf("first run: %+v %v", st, err)
+			}
+			committed, err := sync.NewApplier(c).Position(ctx, "file:"+path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := tt.change(t, path)
+			before := export(t, c)
+
+			reg := prometheus.NewRegistry()
+			m, err := sync.NewMetrics(reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			st, err := (&sync.FileSource{Path: path, Follow: tt.follow, PollInterval: 10 * time.Millisecond}).Run(rctx, sync.NewApplier(c, sync.WithMetrics(m)))
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.reason) || !strings.Contains(err.Error(), "--restart-replaced") {
+				t.Fatalf("run over a changed file: %+v, error %v; want an error naming %s, %q and how to restart", st, err, path, tt.reason)
+			}
+			if st.Applied != 0 || st.DeadLetters != 0 {
+				t.Fatalf("refusing run did something: %+v", st)
+			}
+			if got := export(t, c); strings.Join(got, "\n") != strings.Join(before, "\n") {
+				t.Fatal("refusing run changed SpiceDB")
+			}
+			if pos, _ := sync.NewApplier(c).Position(ctx, "file:"+path); pos != committed {
+				t.Fatalf("refusing run moved the position from %s to %s", committed, pos)
+			}
+			if n := len(readDeadLetters(t, path+".dead")); n != 0 {
+				t.Fatalf("%d dead letters from a refused file", n)
+			}
+			fi, _ := os.Stat(path)
+			if lag := lagBytes(t, reg); lag != float64(fi.Size()) {
+				t.Fatalf("lag %v bytes, want the new file's %d", lag, fi.Size())
+			}
+			if s := gauge(t, reg, "boxauthz_sync_file_stopped"); s != 1 {
+				t.Fatalf("stopped gauge %v, want 1", s)
+			}
+
+			st, err = (&sync.FileSource{Path: path, RestartReplaced: true}).Run(ctx, sync.NewApplier(c))
+			if err != nil || st.Applied+st.Duplicates != len(lines) || st.DeadLetters != 0 || st.Position != fi.Size() {
+				t.Fatalf("restarted run: %+v %v; want all %d events applied or duplicates, none set aside", st, err, len(lines))
+			}
+			hasUsers(t, c, lines[1:])
+			// The position now names the new file: a plain run goes on.
+			if st, err := (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != 0 {
+				t.Fatalf("run after the restart: %+v %v", st, err)
+			}
+		})
+	}
+}
+
+// A file rotated by renaming while no sync ran is found by its inode next
+// to the path, finished, and only then the new file is read from its start.
+func TestFileSourceFinishesRotatedFile(t *testing.T) {
+	c := testenv.SpiceDB(t, testenv.Memory)
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "events.jsonl")
+	first := append([]string{entAcme}, userEvents("a", 20)...)
+	writeLines(t, path, first...)
+	if st, err := (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != len(first) {
+		t.Fatalf("first run: %+v %v", st, err)
+	}
+	// More events, the last creating the folder the new file's first event
+	// needs: applied out of order, that one would be set aside.
+	late := append(userEvents("b", 5), rootA)
+	writeLines(t, path, late...)
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	next := append([]string{subB}, userEvents("c", 10)...)
+	writeLines(t, path, next...)
+	old := time.Now().Add(-time.Minute)
+	os.Chtimes(path+".1", old, old)
+
+	st, err := (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c))
+	if err != nil || st.Applied != len(late)+len(next) || st.Duplicates != 0 || st.DeadLetters != 0 {
+		t.Fatalf("run after the rotation: %+v %v; want the %d late events of the old file and the %d of the new one", st, err, len(late), len(next))
+	}
+	hasUsers(t, c, append(late[:5:5], next[1:]...))
+	if !strings.Contains(strings.Join(export(t, c), "\n"), "folder:b#parent@folder:a") {
+		t.Fatal("the new file's folder was not applied after the old file's")
+	}
+	fi, _ := os.Stat(path)
+	if st.Position != fi.Size() {
+		t.Fatalf("position %d, want the end of the new file, %d", st.Position, fi.Size())
+	}
+}
+
+// Following, a rename rotation is drained to its end, including what its
+// writer appends before reopening the path, before the new file is read
+// from its start; a copytruncate rotation finishes the old content from the
+// copy; a plain truncation sets aside the line it cut. Every event exactly
+// once, in order, and the switch logged and counted.
+func TestFileSourceFollowsRotation(t *testing.T) {
+	straggler := userEvents("s", 2)
+	tests := []struct {
+		name string
+		// rotate moves the file away or cuts it; after runs once the new
+		// file is at path.
+		rotate, after func(t *testing.T, path string)
+		stragglers    []string // written to the old file after the rotation
+		settle        bool     // the late events are applied before rotate
+		halfLine      bool     // half a line is read before rotate
+		dead          int
+		log, reason   string
+	}{
+		{name: "rename", rotate: func(t *testing.T, path string) {
+			if err := os.Rename(path, path+".1"); err != nil {
+				t.Fatal(err)
+			}
+			// The writer has not reopened the path yet.
+			writeLines(t, path+".1", straggler[0])
+		}, after: func(t *testing.T, path string) {
+			// Well after the source has seen the new file, well inside
+			// RotateWait.
+			time.Sleep(100 * time.Millisecond)
+			writeLines(t, path+".1", straggler[1])
+		}, stragglers: straggler, log: "rotated", reason: "rotated"},
+		{name: "copytruncate", rotate: func(t *testing.T, path string) {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path+".1", b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(path, 0); err != nil {
+				t.Fatal(err)
+			}
+		}, log: "truncated", reason: "truncated"},
+		{name: "truncate without a copy", rotate: func(t *testing.T, path string) {
+			if err := os.Truncate(path, 0); err != nil {
+				t.Fatal(err)
+			}
+		}, settle: true, halfLine: true, dead: 1, log: "lost", reason: "truncated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := testenv.SpiceDB(t, testenv.Memory)
+			dir := t.TempDir()
+			path := filepath.Join(dir, "events.jsonl")
+			first := append([]string{entAcme}, userEvents("a", 10)...)
+			writeLines(t, path, first...)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			reg := prometheus.NewRegistry()
+			m, err := sync.NewMetrics(reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := sync.NewApplier(c, sync.WithMetrics(m))
+			logs := &lockedBuffer{}
+			done := make(chan sync.FileStats, 1)
+			go func() {
+				src := &sync.FileSource{Path: path, Follow: true, PollInterval: 10 * time.Millisecond, RotateWait: time.Second,
+					Logger: slog.New(slog.NewTextHandler(logs, nil))}
+				st, err := src.Run(ctx, a)
+				if err != nil {
+					t.Error(err)
+				}
+				done <- st
+			}()
+			waitPosition(t, a, path, size(t, path))
+			// Late events, perhaps not read before the rotation; the
+			// last creates the folder the new file's first event needs.
+			late := append(userEvents("b", 5), rootA)
+			writeLines(t, path, late...)
+			if tt.settle {
+				waitPosition(t, a, path, size(t, path))
+			}
+			if tt.halfLine {
+				f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.WriteString(collabB[:20])
+				f.Close()
+				time.Sleep(100 * time.Millisecond)
+			}
+			tt.rotate(t, path)
+			next := append([]string{subB}, userEvents("c", 10)...)
+			writeLines(t, path, next...)
+			if tt.after != nil {
+				tt.after(t, path)
+			}
+			waitPosition(t, a, path, size(t, path))
+			if !strings.Contains(strings.Join(export(t, c), "\n"), "folder:b#parent@folder:a") {
+				t.Fatal("the new file's folder was not applied")
+			}
+			cancel()
+			st := <-done
+			total := len(first) + len(late) + len(tt.stragglers) + len(next)
+			if st.Applied != total || st.Duplicates != 0 || st.DeadLetters != tt.dead {
+				t.Fatalf("stats %+v; want all %d events applied once, in order, and %d dead letters", st, total, tt.dead)
+			}
+			hasUsers(t, c, append(append(append(first[1:], late[:5]...), tt.stragglers...), next[1:]...))
+			if dl := readDeadLetters(t, path+".dead"); len(dl) != tt.dead || (tt.dead > 0 && !strings.Contains(dl[0].Error, "truncation")) {
+				t.Fatalf("dead letters %+v, want %d naming the truncation", dl, tt.dead)
+			}
+			if !strings.Contains(logs.String(), tt.log) {
+				t.Fatalf("no log of the rotation (%q):\n%s", tt.log, logs.String())
+			}
+			if n := counter(t, reg, "boxauthz_sync_file_switches_total", tt.reason); n != 1 {
+				t.Fatalf("%s switches counted %v, want 1", tt.reason, n)
+			}
+			// The position names the new file, so a restart needs the old
+			// one no more.
+			os.Remove(path + ".1")
+			if st, err := (&sync.FileSource{Path: path}).Run(context.Background(), sync.NewApplier(c)); err != nil || st.Applied != 0 {
+				t.Fatalf("restart without the old file: %+v %v", st, err)
+			}
+		})
+	}
+}
+
+func size(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// counter is the total of a counter's series whose labels include value.
+func counter(t *testing.T, g prometheus.Gatherer, name, value string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == value {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
+}
+
+// waitPosition waits until the committed position of the file at path is
+// offset in the file now at path.
+func waitPosition(t *testing.T, a *sync.Applier, path string, offset int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pos, err := a.Position(context.Background(), "file:"+path)
+		if err == nil && pos != "" {
+			if off, err := sync.FileOffset(pos); err == nil && off == offset {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("position %q (%v), want offset %d", pos, err, offset)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Without Follow, a line a writer has only half written is neither applied
+// nor set aside: the next run applies it once it is complete.
+func TestFileSourceLeavesPartialLine(t *testing.T) {
+	c := testenv.SpiceDB(t, testenv.Memory)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	writeLines(t, path, baseTree[:3]...)
+	complete, _ := os.Stat(path)
+	line := baseTree[3]
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString(line[:len(line)/2])
+	st, err := (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c))
+	if err != nil || st.Applied != 3 || st.DeadLetters != 0 || st.Position != complete.Size() {
+		t.Fatalf("run over half a line: %+v %v; want 3 applied, none set aside, position %d", st, err, complete.Size())
+	}
+	f.WriteString(line[len(line)/2:] + "\n")
+	st, err = (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c))
+	if err != nil || st.Applied != 1 || st.DeadLetters != 0 {
+		t.Fatalf("run once the line is complete: %+v %v; want it applied", st, err)
+	}
+	if !strings.Contains(strings.Join(export(t, c), "\n"), "folder:a#owner@user:alice") {
+		t.Fatal("the completed line was not applied")
+	}
+}
+
+// A position committed before positions named their file (an offset only)
+// is trusted where it still ends a line of the file, and refused elsewhere.
+func TestFileSourceLegacyPosition(t *testing.T) {
+	lines := baseTree[:3]
+	lineEnd := int64(len(lines[0]) + 1)
+	tests := []struct {
+		name    string
+		offset  int64
+		applied int
+		refused bool
+	}{
+		{"at a line end", lineEnd, 2, false},
+		{"mid-line", lineEnd + 5, 0, true},
+		{"past the end", 1 << 20, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := testenv.SpiceDB(t, testenv.Memory)
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "events.jsonl")
+			writeLines(t, path, lines...)
+			a := sync.NewApplier(c)
+			if _, err := a.ApplyBatch(ctx, sync.Batch{Source: "file:" + path, End: strconv.FormatInt(tt.offset, 10)}); err != nil {
+				t.Fatal(err)
+			}
+			st, err := (&sync.FileSource{Path: path}).Run(ctx, a)
+			if (err != nil) != tt.refused || st.Applied != tt.applied {
+				t.Fatalf("%+v %v; want %d applied, refused %v", st, err, tt.applied, tt.refused)
+			}
+		})
+	}
+}
+
+// Without Follow, a file rotated away whose writer may still be appending
+// (written within RotateWait) is read but not left for the new file; once
+// it has gone quiet, a last line its writer never finished is set aside.
+func TestFileSourceWaitsForRotatedWriter(t *testing.T) {
+	c := testenv.SpiceDB(t, testenv.Memory)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	first := append([]string{entAcme}, userEvents("a", 4)...)
+	writeLines(t, path, first...)
+	if st, err := (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != len(first) {
+		t.Fatalf("first run: %+v %v", st, err)
+	}
+	late := userEvents("b", 2)
+	writeLines(t, path, late...)
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	next := userEvents("c", 3)
+	writeLines(t, path, next...)
+	f, err := os.OpenFile(path+".1", os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(collabB[:20])
+	f.Close()
+
+	st, err := (&sync.FileSource{Path: path, RotateWait: time.Hour}).Run(ctx, sync.NewApplier(c))
+	if err != nil || st.Applied != len(late) || st.DeadLetters != 0 {
+		t.Fatalf("run while the old file is fresh: %+v %v; want its %d late events only", st, err, len(late))
+	}
+	st, err = (&sync.FileSource{Path: path, RotateWait: time.Nanosecond}).Run(ctx, sync.NewApplier(c))
+	if err != nil || st.Applied != len(next) || st.DeadLetters != 1 {
+		t.Fatalf("run once the old file is quiet: %+v %v; want the new file's %d events and the fragment set aside", st, err, len(next))
+	}
+	if dl := readDeadLetters(t, path+".dead"); len(dl) != 1 || dl[0].Raw != collabB[:20] || !strings.Contains(dl[0].Error, "never completed") {
+		t.Fatalf("dead letters %+v, want the unfinished line", dl)
+	}
+	hasUsers(t, c, append(late, next...))
 }

@@ -15,6 +15,10 @@ type Metrics struct {
 	lagBytes    *prometheus.GaugeVec
 	lagSeconds  *prometheus.GaugeVec
 	batch       *prometheus.HistogramVec
+	// An events file source's moves to another file or to the start of its
+	// file, and whether it is stopped because its file cannot be found.
+	fileSwitches *prometheus.CounterVec
+	fileStop     *prometheus.GaugeVec
 }
 
 // NewMetrics registers the sync metrics with reg.
@@ -32,8 +36,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Age of the oldest outbox row not yet applied, at the last poll."}, []string{"source"}),
 		batch: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "boxauthz_sync_batch_duration_seconds",
 			Help: "Time to validate and write one batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"source"}),
+		fileSwitches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "boxauthz_sync_file_switches_total",
+			Help: "Times an events file source moved on to another file or the start of its file: rotated (renamed away, finished), truncated (cut or rewritten in place), restarted (--restart-replaced)."}, []string{"source", "reason"}),
+		fileStop: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "boxauthz_sync_file_stopped",
+			Help: "1 while an events file source is stopped because the file at its path is not the one its position names and that one is not found."}, []string{"source"}),
 	}
-	for _, c := range []prometheus.Collector{m.applied, m.duplicates, m.deadLetters, m.lagBytes, m.lagSeconds, m.batch} {
+	for _, c := range []prometheus.Collector{m.applied, m.duplicates, m.deadLetters, m.lagBytes, m.lagSeconds, m.batch, m.fileSwitches, m.fileStop} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -78,4 +86,22 @@ func (m *Metrics) lag(source string, bytes int64, age time.Duration) {
 	if age >= 0 {
 		m.lagSeconds.WithLabelValues(label(source)).Set(age.Seconds())
 	}
+}
+
+func (m *Metrics) fileSwitched(source, reason string) {
+	if m == nil {
+		return
+	}
+	m.fileSwitches.WithLabelValues(label(source), reason).Inc()
+}
+
+func (m *Metrics) fileStopped(source string, stopped bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if stopped {
+		v = 1
+	}
+	m.fileStop.WithLabelValues(label(source)).Set(v)
 }

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -149,7 +148,7 @@ finished:
 		t.Fatalf("killed-and-restarted run differs from an uninterrupted one: %d vs %d relationships; first difference: %s", len(got), len(want), firstDiff(got, want))
 	}
 	pos, err := sync.NewApplier(target).Position(ctx, "file:"+events)
-	if err != nil || pos != strconv.FormatInt(fi.Size(), 10) {
+	if off, perr := sync.FileOffset(pos); err != nil || perr != nil || off != fi.Size() {
 		t.Fatalf("final position %s (%v), want the file's size %d", pos, err, fi.Size())
 	}
 	if _, err := os.Stat(events + ".dead"); err == nil {

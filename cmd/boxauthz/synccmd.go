@@ -22,6 +22,7 @@ func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	events := fs.String("events", "", "JSONL file of events to mirror, or - for standard input")
 	follow := fs.Bool("follow", false, "keep reading as the file grows (like tail -f)")
 	dead := fs.String("dead-letter", "", "file bad events are appended to (default <events>.dead)")
+	restart := fs.Bool("restart-replaced", false, "read --events from its start if it is not the file the committed position names and that file is not found")
 	source := fs.String("source-name", "", "name the position is committed under (default file:<absolute path>, stdin, or outbox:<host:port/db>)")
 	outbox := fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror (instead of --events)")
 	if _, err := parse(fs, args); err != nil {
@@ -44,7 +45,7 @@ func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		fmt.Fprintf(stdout, "applied %d, duplicates %d, dead letters %d, position %s\n", stats.Applied, stats.Duplicates, stats.DeadLetters, stats.Position)
 		return err
 	}
-	fsrc := &sync.FileSource{Path: *events, Stdin: os.Stdin, Name: *source, DeadLetter: *dead, Follow: *follow, Logger: logger}
+	fsrc := &sync.FileSource{Path: *events, Stdin: os.Stdin, Name: *source, DeadLetter: *dead, Follow: *follow, RestartReplaced: *restart, Logger: logger}
 	stats, err := fsrc.Run(ctx, st.applier)
 	fmt.Fprintf(stdout, "applied %d, duplicates %d, dead letters %d, position %d\n", stats.Applied, stats.Duplicates, stats.DeadLetters, stats.Position)
 	return err
