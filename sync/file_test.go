@@ -2,7 +2,6 @@ package sync_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	gosync "sync"
 	"testing"
 	"time"
 
@@ -223,25 +221,6 @@ func replaceFile(t *testing.T, path string, lines ...string) {
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// lockedBuffer is a log sink a following source may write to while the test
-// reads it.
-type lockedBuffer struct {
-	mu  gosync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func gauge(t *testing.T, g prometheus.Gatherer, name string) float64 {
@@ -462,7 +441,7 @@ func TestFileSourceFollowsRotation(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := sync.NewApplier(c, sync.WithMetrics(m))
-			logs := &lockedBuffer{}
+			logs := &testenv.LockedBuffer{}
 			done := make(chan sync.FileStats, 1)
 			go func() {
 				src := &sync.FileSource{Path: path, Follow: true, PollInterval: 10 * time.Millisecond, RotateWait: time.Second,
