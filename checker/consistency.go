@@ -1,10 +1,11 @@
 package checker
 
 import (
-	"fmt"
+	"encoding/base64"
+	"errors"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
-	"github.com/authzed/spicedb/pkg/zedtoken"
+	implv1 "github.com/authzed/spicedb/pkg/proto/impl/v1"
 )
 
 // Consistency is how fresh an answer must be: at least as fresh as Token
@@ -24,8 +25,15 @@ func (c Consistency) Validate() error {
 	if c.Token == "" {
 		return nil
 	}
-	if _, err := zedtoken.Decode(&v1.ZedToken{Token: c.Token}); err != nil {
-		return &FieldError{Field: "consistency_token", Err: fmt.Errorf("not a consistency token this server gave out")}
+	// A ZedToken is base64 of SpiceDB's DecodedZedToken message; decoding
+	// it here needs only that message, not SpiceDB's datastore packages.
+	b, err := base64.StdEncoding.DecodeString(c.Token)
+	var d implv1.DecodedZedToken
+	if err == nil {
+		err = d.UnmarshalVT(b)
+	}
+	if err != nil || (d.GetV1().GetRevision() == "" && d.GetDeprecatedV1Zookie() == nil) {
+		return &FieldError{Field: "consistency_token", Err: errors.New("not a consistency token this server gave out")}
 	}
 	return nil
 }
