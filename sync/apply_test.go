@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/internal/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
@@ -471,7 +472,7 @@ func TestSpiceDBStoppedBetweenWrites(t *testing.T) {
 	uri := testenv.PostgresDatabase(t)
 	ctx := context.Background()
 	start := func() *spicedb.Client {
-		c, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{PostgresURI: uri})
+		c, err := embedded.Start(ctx, embedded.Config{PostgresURI: uri})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -546,7 +547,7 @@ func TestBatchUpToTheLimitIsOneWrite(t *testing.T) {
 // Applier plans again under SpiceDB's limit and the batch applies.
 func TestLowerSpiceDBLimitIsLearned(t *testing.T) {
 	ctx := context.Background()
-	raw, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{MaxUpdatesPerWrite: 1000})
+	raw, err := embedded.Start(ctx, embedded.Config{MaxUpdatesPerWrite: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -252,7 +253,7 @@ type snapshot struct {
 func (s *snapshot) relationships(ctx context.Context, logger *slog.Logger) (map[string]*v1.Relationship, error) {
 	scratchCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	scratch, err := spicedb.StartEmbedded(scratchCtx, spicedb.EmbeddedConfig{})
+	scratch, err := embedded.Start(scratchCtx, embedded.Config{})
 	if err != nil {
 		return nil, fmt.Errorf("starting a scratch spicedb for the snapshot: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/internal/eventgen"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/internal/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
@@ -86,7 +87,7 @@ func TestSyncSurvivesSIGKILL(t *testing.T) {
 	defer cancel()
 	addr := testenv.FreeAddr(t)
 	const key = "crash-test-key"
-	target, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{GRPCAddr: addr, Token: key})
+	target, err := embedded.Start(ctx, embedded.Config{GRPCAddr: addr, Token: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ finished:
 func testSpiceDB(t *testing.T) *spicedb.Client {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	c, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{})
+	c, err := embedded.Start(ctx, embedded.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

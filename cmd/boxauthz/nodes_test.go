@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/examples"
-	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/internal/testenv"
 )
 
@@ -26,7 +26,7 @@ func TestServeOnSeveralNodes(t *testing.T) {
 	const key = "serve-nodes-key"
 	node := func() (string, func() error) {
 		addr := testenv.FreeAddr(t)
-		c, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{GRPCAddr: addr, Token: key, PostgresURI: uri})
+		c, err := embedded.Start(ctx, embedded.Config{GRPCAddr: addr, Token: key, PostgresURI: uri})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/internal/testenv"
 )
 
@@ -69,10 +69,10 @@ func soak(t *testing.T, ds testenv.Datastore, dur time.Duration) {
 	args := []string{"serve", "--addr", addr, "--admin-key", adminKey, "--access-token-ttl", "30s", "--invalid-token-limit", "-1"}
 	if ds == testenv.Postgres {
 		uri := testenv.PostgresDatabase(t)
-		if err := spicedb.MigratePostgres(ctx, uri); err != nil {
+		if err := embedded.MigratePostgres(ctx, uri); err != nil {
 			t.Fatal(err)
 		}
-		sdb, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{GRPCAddr: grpcAddr, Token: spicedbKey, PostgresURI: uri})
+		sdb, err := embedded.Start(ctx, embedded.Config{GRPCAddr: grpcAddr, Token: spicedbKey, PostgresURI: uri})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
 )
@@ -36,9 +37,9 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 		c   *spicedb.Client
 		err error
 	)
-	embedded := sf.endpoint == ""
-	if embedded {
-		c, err = spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{GRPCAddr: sf.grpcAddr, Token: sf.token})
+	inProcess := sf.endpoint == ""
+	if inProcess {
+		c, err = embedded.Start(ctx, embedded.Config{GRPCAddr: sf.grpcAddr, Token: sf.token})
 	} else {
 		var cfg spicedb.ExternalConfig
 		if cfg, err = sf.external(); err == nil {
@@ -54,7 +55,7 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 		return nil, err
 	}
 	where := "embedded (in memory)"
-	if !embedded {
+	if !inProcess {
 		where = sf.endpoint
 	}
 	logger.Info("spicedb ready", "spicedb", where, "schema", st.String(), "schema_digest", schema.Digest())
@@ -72,7 +73,7 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 	}
 	return &stack{
 		client:   c,
-		embedded: embedded,
+		embedded: inProcess,
 		checker:  ch,
 		registry: reg,
 		applier:  sync.NewApplier(c, sync.WithLogger(logger), sync.WithMetrics(m)),

@@ -21,6 +21,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/eventgen"
 	"github.com/boxauthz/boxauthz/internal/reference"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/internal/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
@@ -607,7 +608,7 @@ func firstWord(s string) string {
 
 func freshSpiceDB(ctx context.Context) (*spicedb.Client, func(), error) {
 	sctx, cancel := context.WithCancel(ctx)
-	c, err := spicedb.StartEmbedded(sctx, spicedb.EmbeddedConfig{})
+	c, err := embedded.Start(sctx, embedded.Config{})
 	if err != nil {
 		cancel()
 		return nil, nil, fmt.Errorf("starting a scratch spicedb: %w", err)

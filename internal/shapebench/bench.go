@@ -16,7 +16,7 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
-	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 )
 
 // RunConfig says what a benchmark run measures.
@@ -350,7 +350,7 @@ func setupPostgres(ctx context.Context, dsn, db string, shape Shape, d *Dataset,
 	if err != nil {
 		return nil, LoadResult{}, err
 	}
-	if err := spicedb.MigratePostgres(ctx, uri); err != nil {
+	if err := embedded.MigratePostgres(ctx, uri); err != nil {
 		return nil, LoadResult{}, err
 	}
 	ss := &shapeServers{conns: map[bool]Conn{}}

@@ -10,7 +10,7 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
-	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 )
 
 // Conn is a connection to an in-process SpiceDB.
@@ -31,14 +31,14 @@ type Options struct {
 // StartMemory starts boxauthz's own embedded SpiceDB
 // (internal/spicedb.StartEmbedded) on a fresh in-memory datastore.
 func StartMemory(ctx context.Context, o Options) (Conn, error) {
-	return spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{NoDispatchCache: !o.Cache})
+	return embedded.Start(ctx, embedded.Config{NoDispatchCache: !o.Cache})
 }
 
 // StartPostgres starts boxauthz's own embedded SpiceDB on the PostgreSQL
 // database at uri (migrated with spicedb.MigratePostgres). Several may run
 // on one database.
 func StartPostgres(ctx context.Context, uri string, o Options) (Conn, error) {
-	return spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{PostgresURI: uri, NoDispatchCache: !o.Cache})
+	return embedded.Start(ctx, embedded.Config{PostgresURI: uri, NoDispatchCache: !o.Cache})
 }
 
 // PostgresDSN returns dsn with its database replaced by db.

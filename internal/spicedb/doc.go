@@ -1,4 +1,4 @@
-// Package spicedb connects boxauthz to SpiceDB: either a SpiceDB server running
-// inside this process on its in-memory datastore (the default), or an
-// external SpiceDB reached over gRPC. Both are used through the same Client.
+// Package spicedb is boxauthz's client of SpiceDB: one Client for an
+// external SpiceDB over gRPC or the embedded one (package embedded), and the
+// read and settle helpers every part uses. It links no SpiceDB server code.
 package spicedb

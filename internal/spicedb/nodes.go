@@ -133,7 +133,7 @@ func dialNodes(endpoints []string, opts []grpc.DialOption) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to spicedb nodes %s: %w", strings.Join(endpoints, ","), err)
 	}
-	c := newClient(conn, nil)
+	c := NewClient(conn, nil)
 	for _, ep := range endpoints {
 		nc, err := grpc.NewClient(ep, opts...)
 		if err != nil {

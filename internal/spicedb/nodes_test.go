@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/internal/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 )
@@ -233,7 +234,7 @@ func TestNodesFailOverAndSettleEach(t *testing.T) {
 	// server that has already stopped).
 	start := func(name string) (c *spicedb.Client, addr string, stop func() error) {
 		addr = testenv.FreeAddr(t)
-		c, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{GRPCAddr: addr, Token: key})
+		c, err := embedded.Start(ctx, embedded.Config{GRPCAddr: addr, Token: key})
 		if err != nil {
 			t.Fatalf("starting spicedb %s: %v", name, err)
 		}

@@ -9,11 +9,12 @@ import (
 	"github.com/authzed/spicedb/pkg/zedtoken"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 )
 
 func TestMemoryRevisionOrdersWrites(t *testing.T) {
 	ctx := context.Background()
-	c, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{})
+	c, err := embedded.Start(ctx, embedded.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

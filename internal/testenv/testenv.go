@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -37,11 +38,11 @@ func Datastores() []Datastore { return []Datastore{Memory, Postgres} }
 func SpiceDB(t testing.TB, ds Datastore) *spicedb.Client {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := spicedb.EmbeddedConfig{}
+	cfg := embedded.Config{}
 	if ds == Postgres {
 		cfg.PostgresURI = PostgresDatabase(t)
 	}
-	c, err := spicedb.StartEmbedded(ctx, cfg)
+	c, err := embedded.Start(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatalf("starting spicedb on %s: %v", ds, err)
@@ -75,7 +76,7 @@ func PostgresDatabase(t testing.TB) string {
 	}
 	u.Path = "/" + db
 	uri := u.String()
-	if err := spicedb.MigratePostgres(context.Background(), uri); err != nil {
+	if err := embedded.MigratePostgres(context.Background(), uri); err != nil {
 		t.Fatal(err)
 	}
 	return uri

@@ -1,4 +1,4 @@
-package spicedb_test
+package embedded_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
-	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -19,7 +19,7 @@ import (
 // as long as the process runs. The figure is in docs/benchmarks.md.
 func BenchmarkEmbeddedHeapPerWrite(b *testing.B) {
 	ctx := context.Background()
-	c, err := spicedb.StartEmbedded(ctx, spicedb.EmbeddedConfig{})
+	c, err := embedded.Start(ctx, embedded.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

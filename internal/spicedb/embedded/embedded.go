@@ -1,4 +1,4 @@
-package spicedb
+package embedded
 
 import (
 	"context"
@@ -15,10 +15,12 @@ import (
 	"github.com/authzed/spicedb/pkg/datastore/migration"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/boxauthz/boxauthz/internal/spicedb"
 )
 
-// EmbeddedConfig configures a SpiceDB running inside this process.
-type EmbeddedConfig struct {
+// Config configures a SpiceDB running inside this process.
+type Config struct {
 	// GRPCAddr, when set, also serves the embedded SpiceDB's gRPC API on this
 	// loopback address so that other SpiceDB clients (zed, a debugger) can
 	// inspect it. Empty keeps it reachable only in-process.
@@ -33,31 +35,19 @@ type EmbeddedConfig struct {
 	// NoDispatchCache turns SpiceDB's dispatch caches off (cold-check
 	// measurements).
 	NoDispatchCache bool
-	// MaxUpdatesPerWrite, when set, replaces MaxUpdatesPerWrite (tests of
-	// a SpiceDB that takes fewer).
+	// MaxUpdatesPerWrite, when set, replaces spicedb.MaxUpdatesPerWrite
+	// (tests of a SpiceDB that takes fewer).
 	MaxUpdatesPerWrite uint16
 }
 
-// EmbeddedMaxDepth is the embedded SpiceDB's dispatch depth limit, enough for
+// MaxDepth is the embedded SpiceDB's dispatch depth limit, enough for
 // folder trees about 190 levels deep.
-const EmbeddedMaxDepth = 200
+const MaxDepth = 200
 
-// MaxUpdatesPerWrite is how many relationship updates one WriteRelationships
-// call may carry (--write-relationships-max-updates-per-call) in every
-// SpiceDB boxauthz starts: the embedded one, docker-compose.yml's and the
-// integration containers'. SpiceDB's default of 1000 splits an HTTP batch
-// of a few hundred events into several transactions. The ceiling is
-// PostgreSQL's: SpiceDB writes a write's touches as one INSERT of 9
-// parameters each, and a statement takes at most 65,535 (7,281 touches);
-// past that the write is refused as too large for the datastore. A batch of
-// 7,000 updates applies in about 1.2 s in memory and 1.5 s on PostgreSQL
-// (TestBatchUpToTheLimitIsOneWrite, on 2 busy cores).
-const MaxUpdatesPerWrite = 7_000
-
-// StartEmbedded starts SpiceDB in this process, by default on its in-memory
+// Start starts SpiceDB in this process, by default on its in-memory
 // datastore, and returns a client connected to it. The server stops when ctx
 // ends or the client is closed; an in-memory one loses everything it held.
-func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Client, error) {
+func Start(ctx context.Context, cfg Config) (*spicedb.Client, error) {
 	key := cfg.Token
 	grpcCfg := util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}
 	if cfg.GRPCAddr != "" {
@@ -100,7 +90,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Client, error) {
 		return nil, fmt.Errorf("opening %s spicedb datastore: %w", what, err)
 	}
 
-	maxUpdates := uint16(MaxUpdatesPerWrite)
+	maxUpdates := uint16(spicedb.MaxUpdatesPerWrite)
 	if cfg.MaxUpdatesPerWrite != 0 {
 		maxUpdates = cfg.MaxUpdatesPerWrite
 	}
@@ -117,7 +107,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Client, error) {
 		server.WithEnableMemoryProtectionMiddleware(false),
 		// Each folder level of the waterfall is one dispatch: SpiceDB's
 		// default of 50 would stop grants about 46 levels down.
-		server.WithDispatchMaxDepth(EmbeddedMaxDepth),
+		server.WithDispatchMaxDepth(MaxDepth),
 		// A batch is one transaction up to this size.
 		server.WithMaximumUpdatesPerWrite(maxUpdates),
 	}
@@ -138,7 +128,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Client, error) {
 
 	conn, err := rs.NewClient(
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(bearer{token: key}),
+		grpc.WithPerRPCCredentials(spicedb.PresharedKey(key, false)),
 	)
 	if err != nil {
 		cancel()
@@ -161,7 +151,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Client, error) {
 		<-ctx.Done()
 		cancel()
 	}()
-	return newClient(conn, stop), nil
+	return spicedb.NewClient(conn, stop), nil
 }
 
 func requireLoopback(addr string) error {
