@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/boxauthz/boxauthz/checker"
-	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 )
 
 // BenchmarkAuthorizeVsRaw measures Authorize against a raw SpiceDB

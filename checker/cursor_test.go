@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/checker"
-	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
 )

@@ -18,7 +18,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
-	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 )
 

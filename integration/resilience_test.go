@@ -24,9 +24,9 @@ import (
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/integration"
-	"github.com/boxauthz/boxauthz/internal/eventgen"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
-	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/internal/testkit/eventgen"
+	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
 )

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
-	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
 )
 

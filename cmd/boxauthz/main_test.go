@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/examples"
-	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/examples"
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
-	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 )
 
 // TestServeOnSeveralNodes runs `serve --spicedb-endpoint a,b` against two

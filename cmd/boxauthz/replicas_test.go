@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/examples"
-	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 )
 
 // TestRevocationOnAnotherReplica: two `boxauthz serve` processes' worth of

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
-	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 )
 
 // latencies records request latencies per endpoint.

@@ -8,7 +8,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
-	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 )
 
 func TestSettle(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/boxauthz/boxauthz/internal/reference"
+	"github.com/boxauthz/boxauthz/internal/testkit/reference"
 )
 
 // contains tells whether xs holds every one of want.

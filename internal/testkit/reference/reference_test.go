@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/boxauthz/boxauthz/internal/eventgen"
-	"github.com/boxauthz/boxauthz/internal/reference"
+	"github.com/boxauthz/boxauthz/internal/testkit/eventgen"
+	"github.com/boxauthz/boxauthz/internal/testkit/reference"
 )
 
 // TestModelRefusesWhatTheGeneratorBreaks: over long mixed streams, the model

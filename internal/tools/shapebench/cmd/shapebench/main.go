@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/boxauthz/boxauthz/internal/shapebench"
+	"github.com/boxauthz/boxauthz/internal/tools/shapebench"
 )
 
 func main() {

@@ -18,11 +18,11 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/checker"
-	"github.com/boxauthz/boxauthz/internal/eventgen"
-	"github.com/boxauthz/boxauthz/internal/reference"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
-	"github.com/boxauthz/boxauthz/internal/testenv"
+	"github.com/boxauthz/boxauthz/internal/testkit/eventgen"
+	"github.com/boxauthz/boxauthz/internal/testkit/reference"
+	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
 )
