@@ -23,9 +23,9 @@ const (
 	CodeInsufficientScope  = "insufficient_scope"
 	CodeNotFound           = "not_found"
 	CodeTrashed            = "trashed"
-	permWithin             = "within"
-	permEnterpriseReach    = "enterprise_reach"
-	permActAs              = "act_as"
+	permWithin             = schema.PermissionWithin
+	permEnterpriseReach    = schema.PermissionEnterpriseReach
+	permActAs              = schema.PermissionActAs
 	grantKindAsUser        = "as_user"
 	grantKindEnterpriseCnt = "enterprise_content"
 )

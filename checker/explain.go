@@ -65,7 +65,7 @@ func (c *Checker) Explain(ctx context.Context, q Question, cons Consistency) (Ex
 	if err := cons.Validate(); err != nil {
 		return Explanation{}, err
 	}
-	perms := []string{string(q.Action), schema.PermissionVisible, schema.PermissionTrashed, "invite_restricted_any"}
+	perms := []string{string(q.Action), schema.PermissionVisible, schema.PermissionTrashed, schema.PermissionInviteRestricted}
 	got, err := c.checkPermissions(ctx, q, perms, cons)
 	if err != nil {
 		return Explanation{}, err
@@ -166,7 +166,7 @@ func (c *Checker) heldGrants(ctx context.Context, q Question, cons Consistency) 
 		next := ItemRef{}
 		var owner string
 		for _, r := range rels {
-			if r.GetRelation() == "owner" {
+			if r.GetRelation() == schema.RelationOwner {
 				owner = r.GetSubject().GetObject().GetObjectId()
 			}
 		}
@@ -269,11 +269,11 @@ func (c *Checker) linkAdmits(ctx context.Context, r *v1.Relationship, presented,
 	if owner == "" || user == schema.AnonymousUser {
 		return false, nil
 	}
-	ents, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeUser, OptionalResourceId: owner, OptionalRelation: "enterprise"}, cons)
+	ents, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeUser, OptionalResourceId: owner, OptionalRelation: schema.RelationEnterprise}, cons)
 	if err != nil || len(ents) == 0 {
 		return false, err
 	}
-	ms, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeEnterprise, OptionalResourceId: ents[0].GetSubject().GetObject().GetObjectId(), OptionalRelation: "member",
+	ms, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeEnterprise, OptionalResourceId: ents[0].GetSubject().GetObject().GetObjectId(), OptionalRelation: schema.RelationMember,
 		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: user}}, cons)
 	return len(ms) > 0, err
 }
@@ -290,14 +290,14 @@ func (c *Checker) nameCollaborations(ctx context.Context, user string, hs []held
 		if g.Group != "" {
 			want = &v1.ObjectReference{ObjectType: schema.TypeGroup, ObjectId: schema.EncodeID(g.Group)}
 		}
-		recs, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeCollaboration, OptionalRelation: "item",
+		recs, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeCollaboration, OptionalRelation: schema.RelationItem,
 			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: g.On.Type, OptionalSubjectId: schema.EncodeID(g.On.ID)}}, cons)
 		if err != nil {
 			return err
 		}
 		for _, r := range recs {
 			id := r.GetResource().GetObjectId()
-			who, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeCollaboration, OptionalResourceId: id, OptionalRelation: "accessible_by"}, cons)
+			who, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeCollaboration, OptionalResourceId: id, OptionalRelation: schema.RelationAccessibleBy}, cons)
 			if err != nil {
 				return err
 			}

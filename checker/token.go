@@ -30,39 +30,40 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 )
 
-// Object types and relations of the token part of the schema.
+// Object types and relations of the token part of the schema, short for
+// their schema names.
 const (
-	typeFlag          = "boxauthz_flag"
-	typeScope         = "boxauthz_scope"
-	typeApp           = "boxauthz_app"
-	typeAppGrant      = "boxauthz_app_grant"
-	typeFamily        = "boxauthz_token_family"
-	typeAccessToken   = "boxauthz_access_token"
-	typeRefreshToken  = "boxauthz_refresh_token"
+	typeFlag          = schema.TypeFlag
+	typeScope         = schema.TypeScope
+	typeApp           = schema.TypeApp
+	typeAppGrant      = schema.TypeAppGrant
+	typeFamily        = schema.TypeTokenFamily
+	typeAccessToken   = schema.TypeAccessToken
+	typeRefreshToken  = schema.TypeRefreshToken
 	typeSession       = schema.TypeUserSession
-	typeClientSecret  = "boxauthz_client_secret"
-	typeSealedPair    = "boxauthz_sealed_pair"
-	flagOn            = "on"
-	relAlive          = "alive"
-	relLive           = "live"
-	relRoot           = "root"
-	relParent         = "parent"
-	relFamily         = "family"
-	relGrant          = "grant"
-	relSession        = "session"
-	relUser           = "user"
-	relScope          = "scope"
-	relResource       = "resource"
-	relRefresh        = "refresh"
-	relAccess         = "access"
-	relUnspent        = "unspent"
-	relApp            = "app"
-	relAuthorized     = "authorized"
-	relAsUser         = "as_user"
-	relClientSecret   = "client_secret"
-	relSuccessor      = "successor"
-	permValid         = "valid"
-	permMayActAsUsers = "may_act_as_users"
+	typeClientSecret  = schema.TypeClientSecret
+	typeSealedPair    = schema.TypeSealedPair
+	flagOn            = schema.FlagOn
+	relAlive          = schema.RelationAlive
+	relLive           = schema.RelationLive
+	relRoot           = schema.RelationRoot
+	relParent         = schema.RelationParent
+	relFamily         = schema.RelationFamily
+	relGrant          = schema.RelationGrant
+	relSession        = schema.RelationSession
+	relUser           = schema.RelationUser
+	relScope          = schema.RelationScope
+	relResource       = schema.RelationResource
+	relRefresh        = schema.RelationRefresh
+	relAccess         = schema.RelationAccess
+	relUnspent        = schema.RelationUnspent
+	relApp            = schema.RelationApp
+	relAuthorized     = schema.RelationAuthorized
+	relAsUser         = schema.RelationAsUser
+	relClientSecret   = schema.RelationClientSecret
+	relSuccessor      = schema.RelationSuccessor
+	permValid         = schema.PermissionValid
+	permMayActAsUsers = schema.PermissionMayActAsUsers
 )
 
 // DefaultApp is the built-in application: every scope, may act as users,
@@ -883,7 +884,7 @@ func (t *Tokens) readUser(ctx context.Context, id string) (userRecord, error) {
 	for _, r := range rels {
 		u.exists = true
 		switch r.GetRelation() {
-		case "enterprise":
+		case schema.RelationEnterprise:
 			u.enterprise = schema.DecodeID(r.GetSubject().GetObject().GetObjectId())
 		case schema.RelationTokenSession:
 			u.session = r.GetSubject().GetObject().GetObjectId()
@@ -903,9 +904,9 @@ func (t *Tokens) readUser(ctx context.Context, id string) (userRecord, error) {
 	}
 	for _, r := range roles {
 		switch r.GetRelation() {
-		case "admin":
+		case schema.RelationAdmin:
 			u.role = "admin"
-		case "coadmin":
+		case schema.RelationCoadmin:
 			if u.role != "admin" {
 				u.role = "coadmin"
 			}
@@ -1010,9 +1011,9 @@ func userSession(user, current string) (string, []*v1.RelationshipUpdate, []*v1.
 	u := schema.EncodeID(user)
 	return id, []*v1.RelationshipUpdate{
 			touch(relationship(typeSession, id, relLive, flagSubject(), time.Time{})),
-			touch(relationship(schema.TypeUser, u, "exists", sub(schema.TypeUser, "*"), time.Time{})),
+			touch(relationship(schema.TypeUser, u, schema.RelationExists, sub(schema.TypeUser, "*"), time.Time{})),
 		}, []*v1.Precondition{
-			mustMatch(schema.TypeUser, u, "exists"),
+			mustMatch(schema.TypeUser, u, schema.RelationExists),
 			{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: &v1.RelationshipFilter{ResourceType: schema.TypeUser,
 				OptionalResourceId: u, OptionalRelation: schema.RelationTokenSession}},
 		}

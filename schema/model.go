@@ -110,21 +110,6 @@ func (a Action) IsItemAction() bool {
 	return a != ActionManageUsers && a != ActionManageGroups
 }
 
-// Permission names besides the actions that boxauthz reads.
-const (
-	// PermissionVisible is list before trash: the checker tells an item with no
-	// grant from a trashed one with it.
-	PermissionVisible = "visible"
-	// PermissionTrashed holds for everyone while the item or an ancestor is in
-	// the trash.
-	PermissionTrashed = "trashed_any"
-	// PermissionEnterpriseReach is who reaches the item with the
-	// enterprise_content scope.
-	PermissionEnterpriseReach = "enterprise_reach"
-	// PermissionActAs on a user is who may act as that user.
-	PermissionActAs = "act_as"
-)
-
 // RootID is the id Box gives every user's root folder; it is never an item.
 const RootID = "0"
 

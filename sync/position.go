@@ -8,11 +8,13 @@ import (
 	"strings"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/boxauthz/boxauthz/schema"
 )
 
 const (
-	typeSource  = "boxauthz_source"
-	relPosition = "position"
+	typeSource  = schema.TypeSource
+	relPosition = schema.RelationPosition
 )
 
 // sourceKey maps a source name (a path, a DSN) to a SpiceDB object id.

@@ -590,7 +590,7 @@ func RelationshipString(r *v1.Relationship) string {
 func endedSessions(ctx context.Context, target Reader, d Drift) ([]*v1.RelationshipUpdate, error) {
 	users := map[string]bool{}
 	for _, r := range d.Extra {
-		if r.GetResource().GetObjectType() == schema.TypeUser && (r.GetRelation() == "exists" || r.GetRelation() == relEnterprise) {
+		if r.GetResource().GetObjectType() == schema.TypeUser && (r.GetRelation() == relExists || r.GetRelation() == relEnterprise) {
 			users[r.GetResource().GetObjectId()] = true
 		}
 	}

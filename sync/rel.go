@@ -11,27 +11,27 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 )
 
-// Relation names the applier writes; schema.zed defines them.
+// Relation names the applier writes, short for their schema names.
 const (
-	relExists        = "exists"
-	relParent        = "parent"
-	relOwner         = "owner"
-	relTrashed       = "trashed"
-	relInviteOff     = "non_owners_invite_off"
-	relCollabRestr   = "collaboration_restricted"
-	relItem          = "item"
-	relAccessibleBy  = "accessible_by"
-	relEnterprise    = "enterprise"
-	relMember        = "member"
-	relAdmin         = "admin"
-	relCoadmin       = "coadmin"
-	relPrivileged    = "privileged"
-	relServiceAcct   = "service_account"
-	relMembership    = "membership"
-	relApplied       = "applied"
-	typeEvent        = "boxauthz_event"
-	caveatNotExpired = "not_expired"
-	caveatLink       = "shared_link"
+	relExists        = schema.RelationExists
+	relParent        = schema.RelationParent
+	relOwner         = schema.RelationOwner
+	relTrashed       = schema.RelationTrashed
+	relInviteOff     = schema.RelationInviteOff
+	relCollabRestr   = schema.RelationCollaborationRestricted
+	relItem          = schema.RelationItem
+	relAccessibleBy  = schema.RelationAccessibleBy
+	relEnterprise    = schema.RelationEnterprise
+	relMember        = schema.RelationMember
+	relAdmin         = schema.RelationAdmin
+	relCoadmin       = schema.RelationCoadmin
+	relPrivileged    = schema.RelationPrivileged
+	relServiceAcct   = schema.RelationServiceAccount
+	relMembership    = schema.RelationMembership
+	relApplied       = schema.RelationApplied
+	typeEvent        = schema.TypeEvent
+	caveatNotExpired = schema.CaveatNotExpired
+	caveatLink       = schema.CaveatSharedLink
 )
 
 // neverUnshared stands for "no unshared_at" in the shared_link caveat.
