@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -24,10 +23,6 @@ func WithCursorKey(key []byte) Option {
 
 // WithCursorTTL sets how long a lookup cursor stays good (DefaultCursorTTL).
 func WithCursorTTL(d time.Duration) Option { return func(c *Checker) { c.cursorTTL = d } }
-
-// errBadCursor is every cursor the server did not give out for the very
-// same question: unsigned, forged, altered or another question's.
-var errBadCursor = errors.New("not a cursor this server gave out for this question; start again without one")
 
 // pageCursor is a lookup's cursor, opaque to callers: the first page's
 // time and snapshot, the last id given out, and a MAC binding them to the

@@ -127,15 +127,6 @@ func (q Question) Validate() error {
 	return nil
 }
 
-// FieldError names the request field that is wrong.
-type FieldError struct {
-	Field string
-	Err   error
-}
-
-func (e *FieldError) Error() string { return fmt.Sprintf("field %q: %v", e.Field, e.Err) }
-func (e *FieldError) Unwrap() error { return e.Err }
-
 // Answer is the outcome of one Question.
 type Answer struct {
 	Allowed bool

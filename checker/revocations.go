@@ -41,10 +41,6 @@ func watchedTypes() []string {
 // validity depend on objects the watch does not follow.
 func validityDefinitions() []string { return append(watchedTypes(), typeFlag) }
 
-// errSchemaChanged ends a watch when SpiceDB's schema changes, so that the
-// next one starts from the new schema.
-var errSchemaChanged = errors.New("the schema changed")
-
 const (
 	// fenceWait bounds how long a decision waits for the watch to reach the
 	// revision its check was answered at before asking SpiceDB instead.

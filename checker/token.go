@@ -168,27 +168,6 @@ type Restriction struct {
 	Object ItemRef `json:"object"`
 }
 
-// OAuthError is an error of the OAuth token endpoint, with OAuth's code:
-// invalid_grant, invalid_scope or invalid_request.
-type OAuthError struct {
-	Code        string
-	Description string
-}
-
-func (e *OAuthError) Error() string { return e.Code + ": " + e.Description }
-
-func oauthErr(code, format string, args ...any) error {
-	return &OAuthError{Code: code, Description: fmt.Sprintf(format, args...)}
-}
-
-// Errors of issue and of the application endpoints.
-var (
-	ErrAppNotFound      = errors.New("no such application")
-	ErrAppExists        = errors.New("application already exists")
-	ErrAppNotAuthorized = errors.New("application not authorized by the user's enterprise")
-	ErrBuiltinApp       = errors.New("the built-in application default cannot be changed")
-)
-
 // --- token strings ---
 
 // writeAttempts bounds how often a token write aborted for contention is

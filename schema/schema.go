@@ -73,17 +73,6 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int(s))
 }
 
-// IncompatibleError says that a SpiceDB holds a schema boxauthz cannot run
-// against, and why.
-type IncompatibleError struct {
-	Problems []string
-}
-
-func (e *IncompatibleError) Error() string {
-	return "spicedb holds a schema incompatible with boxauthz's (write ours with `boxauthz schema apply`, or keep our definitions unchanged when extending): " +
-		strings.Join(e.Problems, "; ")
-}
-
 // Inspect tells whether the SpiceDB behind r holds this schema. A stored schema
 // is compatible when it keeps every caveat, definition, relation and
 // permission of ours unchanged; it may add its own. Anything else is an

@@ -368,66 +368,6 @@ func eventKey(id string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-func asEventError(err error, index int, ev Event) error {
-	if ee, ok := err.(*EventError); ok {
-		ee.Index, ee.EventID = index, ev.ID
-		return ee
-	}
-	if fe, ok := err.(*fieldError); ok {
-		return &EventError{Index: index, EventID: ev.ID, Field: fe.field, Reason: fe.reason}
-	}
-	return fmt.Errorf("applying event %q (index %d): %w", ev.ID, index, err)
-}
-
-// fieldError is a stateful rule broken by an event (the parent does not
-// exist, a move makes a cycle ...).
-type fieldError struct {
-	field, reason string
-}
-
-func (e *fieldError) Error() string { return fmt.Sprintf("field %q: %s", e.field, e.reason) }
-
-func badField(field, format string, args ...any) error {
-	return &fieldError{field: field, reason: fmt.Sprintf(format, args...)}
-}
-
-// PartialError is a batch that failed after some of its writes committed
-// (one too large for one SpiceDB write, see ApplyBatch): it names exactly
-// which events are in SpiceDB. Applying the batch again skips those (their
-// ids are recorded) and applies the rest.
-type PartialError struct {
-	// Applied are the ids of the events written whole, in batch order.
-	Applied []string
-	// Partly is the id of an event too large for one write of which some
-	// writes committed: applying it again completes it.
-	Partly string
-	// Unknown are the ids of the events of a write whose outcome SpiceDB
-	// could not be asked about (it failed too): each is in SpiceDB whole or
-	// not at all.
-	Unknown []string
-	Err     error
-}
-
-func (e *PartialError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%v; %d events were applied before the failure", e.Err, len(e.Applied))
-	if len(e.Applied) > 0 {
-		fmt.Fprintf(&b, " (%q to %q)", e.Applied[0], e.Applied[len(e.Applied)-1])
-	}
-	if e.Partly != "" {
-		fmt.Fprintf(&b, ", event %q in part", e.Partly)
-	}
-	if len(e.Unknown) > 0 {
-		fmt.Fprintf(&b, ", %d more may have been (%q to %q)", len(e.Unknown), e.Unknown[0], e.Unknown[len(e.Unknown)-1])
-	}
-	b.WriteString("; applying the batch again skips what was applied")
-	return b.String()
-}
-
-func (e *PartialError) Unwrap() error { return e.Err }
-
-// tooManyUpdates is a write SpiceDB refused for carrying more updates than
-// it takes: nothing of it was written.
 type tooManyUpdates struct {
 	max int
 	err error

@@ -18,6 +18,7 @@ package sync
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -282,46 +283,6 @@ const (
 	DefaultStatus         = "accepted"
 )
 
-// EventError is a bad event: it names the event and the field.
-type EventError struct {
-	// Index is the event's position in its batch (0-based; in NDJSON, among
-	// the non-blank lines). It is -1 when the request body as a whole is
-	// bad (not a JSON array, data after the array).
-	Index int
-	// EventID is the event's id; "" when the id is missing or itself bad.
-	EventID string
-	// Field is the path of the bad field, such as "folder.parent" or
-	// "collaboration.item.id"; "" when the event as a whole is bad (not
-	// JSON, not an object).
-	Field  string
-	Reason string
-}
-
-func (e *EventError) Error() string {
-	var b strings.Builder
-	switch {
-	case e.Index < 0:
-		b.WriteString("request body")
-	case e.EventID != "":
-		fmt.Fprintf(&b, "event %q (index %d)", e.EventID, e.Index)
-	default:
-		fmt.Fprintf(&b, "event at index %d", e.Index)
-	}
-	if e.Field != "" {
-		fmt.Fprintf(&b, ": field %q", e.Field)
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Reason)
-	return b.String()
-}
-
-// evtError is a bad field found while decoding or validating one event.
-type evtError struct{ field, reason string }
-
-func evtFail(field, format string, args ...any) *evtError {
-	return &evtError{field: field, reason: fmt.Sprintf(format, args...)}
-}
-
 // DecodeEvents decodes a request body: a JSON array of events, or NDJSON
 // (one event per line, blank lines ignored) when ndjson is true. It stops
 // at the first bad event; every error it returns is an *EventError. An
@@ -333,7 +294,7 @@ func DecodeEvents(body []byte, ndjson bool) ([]Event, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return nil, &EventError{Index: -1, Reason: "empty body: want a JSON array of events"}
 	}
 	if err != nil {
@@ -357,7 +318,7 @@ func DecodeEvents(body []byte, ndjson bool) ([]Event, error) {
 	if _, err := dec.Token(); err != nil { // the closing ']'
 		return nil, &EventError{Index: -1, Reason: "invalid JSON: " + evtEOF(err).Error()}
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, &EventError{Index: -1, Reason: "unexpected data after the array of events"}
 	}
 	return events, nil
@@ -388,7 +349,7 @@ func evtDecodeNDJSON(body []byte) ([]Event, error) {
 // evtEOF turns the decoder's io.EOF in the middle of a value into an error
 // that says so.
 func evtEOF(err error) error {
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return io.ErrUnexpectedEOF
 	}
 	return err
@@ -406,11 +367,11 @@ func DecodeEvent(data []byte, index int) (Event, error) {
 
 // evtDecode decodes one event; on error it also returns the event id when
 // that was read and valid.
-func evtDecode(data []byte) (Event, string, *evtError) {
+func evtDecode(data []byte) (Event, string, *fieldError) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var raw json.RawMessage
 	if err := dec.Decode(&raw); err != nil {
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return Event{}, "", evtFail("", "empty event: want a JSON object")
 		}
 		return Event{}, "", evtFail("", "invalid JSON: %v", err)
@@ -679,7 +640,7 @@ func evtDecodeSharedLink(p *evtObject, full bool) *SharedLink {
 // evtValidate checks the values of a decoded event: everything EVENTS.md
 // says of one event on its own. It does not look at the JSON, so it also
 // checks events built in Go.
-func evtValidate(e *Event) *evtError {
+func evtValidate(e *Event) *fieldError {
 	if err := evtValidateEventID(e.ID); err != nil {
 		return err
 	}
@@ -701,7 +662,7 @@ func evtValidate(e *Event) *evtError {
 		return evtFail(want, "required (the payload of a %q event)", e.Type)
 	}
 	full := e.Type.evtFull()
-	onlyIDs := func() *evtError {
+	onlyIDs := func() *fieldError {
 		return evtFail(want, "a %q event carries only %s", e.Type, strings.Join(evtAllowedKeys(want, false), ", "))
 	}
 	switch want {
@@ -884,7 +845,7 @@ var evtKeptFields = map[Kept]string{
 
 // evtValidateKept checks a payload's Keep: only fields the payload has, and
 // each kept field zero (zero[bit]), so that an event has one meaning.
-func evtValidateKept(payload string, keep, allowed Kept, zero map[Kept]bool) *evtError {
+func evtValidateKept(payload string, keep, allowed Kept, zero map[Kept]bool) *fieldError {
 	if keep&^allowed != 0 {
 		return evtFail(payload, "keeps fields a %s does not have (Keep %#x)", payload, uint8(keep&^allowed))
 	}
@@ -904,7 +865,7 @@ const evtMaxEventIDLength = 256
 // of invalid UTF-8 and of unpaired surrogate escapes ("\ud800"), so ids
 // that differ as sent would be one id once decoded, and one would be
 // skipped as a duplicate of the other.
-func evtValidateEventID(id string) *evtError {
+func evtValidateEventID(id string) *fieldError {
 	if id == "" {
 		return evtFail("id", "empty id")
 	}
@@ -925,7 +886,7 @@ func evtValidateEventID(id string) *evtError {
 	return nil
 }
 
-func evtValidateType(t EventType) *evtError {
+func evtValidateType(t EventType) *fieldError {
 	if t.Valid() {
 		return nil
 	}
@@ -945,7 +906,7 @@ func evtValidateType(t EventType) *evtError {
 
 // evtID checks an identifier. "0" is the root folder: it is allowed only
 // where rootOK (a parent), and is never an item or anything else.
-func evtID(field, id string, rootOK bool) *evtError {
+func evtID(field, id string, rootOK bool) *fieldError {
 	if err := schema.ValidateID(id); err != nil {
 		return evtFail(field, "%v", err)
 	}
@@ -955,7 +916,7 @@ func evtID(field, id string, rootOK bool) *evtError {
 	return nil
 }
 
-func evtEnum(field, what, v string, allowed []string) *evtError {
+func evtEnum(field, what, v string, allowed []string) *fieldError {
 	if slices.Contains(allowed, v) {
 		return nil
 	}
@@ -964,7 +925,7 @@ func evtEnum(field, what, v string, allowed []string) *evtError {
 
 // evtState holds the first error found while reading one event; once set,
 // every read returns zero values.
-type evtState struct{ err *evtError }
+type evtState struct{ err *fieldError }
 
 func (st *evtState) fail(field, format string, args ...any) {
 	if st.err == nil {

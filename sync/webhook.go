@@ -26,9 +26,6 @@ type WebhookKeys struct {
 // MaxWebhookAge is how old a delivery's timestamp may be (Box: 10 minutes).
 const MaxWebhookAge = 10 * time.Minute
 
-// ErrWebhookSignature is returned for a delivery that is not Box's.
-var ErrWebhookSignature = errors.New("webhook signature does not verify")
-
 // VerifyWebhook checks a Box webhook v2 delivery: the signature is
 // Base64(HMAC-SHA256(key, body bytes then BOX-DELIVERY-TIMESTAMP bytes)) with
 // the primary key in BOX-SIGNATURE-PRIMARY or the secondary key in
@@ -157,10 +154,6 @@ type boxWebhook struct {
 
 // webhookNamespace keeps webhook ids apart from callers' event ids.
 const webhookNamespace = "box-webhook"
-
-// ErrIgnoredTrigger marks a webhook whose trigger changes no permission
-// (FILE.PREVIEWED, COMMENT.CREATED ...).
-var ErrIgnoredTrigger = errors.New("trigger changes no permission")
 
 // TranslateWebhook turns a Box webhook v2 body into the events it implies.
 // The webhook's id, the same on every retry, becomes the event id, so a
