@@ -49,10 +49,10 @@ type AuthorizeRequest struct {
 	Token      string
 	AsUser     string
 	Action     schema.Action
-	Item       *ItemRef
+	Item       *schema.ItemRef
 	Enterprise string
 	Group      string
-	SharedLink *ItemRef
+	SharedLink *schema.ItemRef
 	Explain    bool
 }
 

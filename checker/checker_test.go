@@ -37,8 +37,8 @@ func setup(t testing.TB, ds testenv.Datastore, events ...string) (*checker.Check
 	return ch, c, checker.Consistency{Token: res.Token.GetToken()}
 }
 
-func item(s string) checker.ItemRef {
-	r, err := checker.ParseItemRef(s)
+func item(s string) schema.ItemRef {
+	r, err := schema.ParseItemRef(s)
 	if err != nil {
 		panic(err)
 	}
@@ -116,7 +116,7 @@ func TestExplain(t *testing.T) {
 	}{
 		{checker.Question{User: "dave", Action: schema.ActionDownload, Item: item("file:plan")}, true, "", "collaboration/c2/design/"},
 		{checker.Question{User: "xavier@partner.example", Action: schema.ActionPreview, Item: item("file:plan")}, true, "", "collaboration/c3//"},
-		{checker.Question{Action: schema.ActionPreview, Item: item("file:plan"), SharedLink: &checker.ItemRef{Type: "file", ID: "plan"}}, true, "", "shared_link///open"},
+		{checker.Question{Action: schema.ActionPreview, Item: item("file:plan"), SharedLink: &schema.ItemRef{Type: "file", ID: "plan"}}, true, "", "shared_link///open"},
 		{checker.Question{User: "alice", Action: schema.ActionTransferOwnership, Item: item("file:logo")}, true, "", "ownership///"},
 		{checker.Question{User: "bob", Action: schema.ActionDelete, Item: item("folder:projects")}, false, checker.ReasonActionNotInRole, "collaboration/c1//"},
 		{checker.Question{User: "bob", Action: schema.ActionInvite, Item: item("file:logo")}, false, checker.ReasonInviteRestricted, ""},

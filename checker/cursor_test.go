@@ -114,7 +114,7 @@ func TestLookupUsersPages(t *testing.T) {
 	var got []string
 	cursor := ""
 	for pages := 0; ; pages++ {
-		p, err := ch.LookupUsers(context.Background(), checker.ItemRef{Type: "folder", ID: "r"}, schema.ActionPreview, 3, cursor, cons)
+		p, err := ch.LookupUsers(context.Background(), schema.ItemRef{Type: "folder", ID: "r"}, schema.ActionPreview, 3, cursor, cons)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +133,7 @@ func TestLookupUsersPages(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("users = %v, want %v", got, want)
 	}
-	if _, err := ch.LookupUsers(context.Background(), checker.ItemRef{Type: "folder", ID: "r"}, schema.ActionPreview, checker.MaxLookupLimit+1, "", cons); err == nil {
+	if _, err := ch.LookupUsers(context.Background(), schema.ItemRef{Type: "folder", ID: "r"}, schema.ActionPreview, checker.MaxLookupLimit+1, "", cons); err == nil {
 		t.Error("a limit over the maximum was accepted")
 	}
 }
@@ -147,7 +147,7 @@ func TestMalformedConsistencyToken(t *testing.T) {
 	q := checker.Question{User: "bob", Action: schema.ActionPreview, Item: item("file:plan")}
 	_, e1 := ch.Check(ctx, q, bad)
 	_, e2 := ch.LookupItems(ctx, "bob", schema.ActionPreview, schema.TypeFile, 0, "", bad)
-	_, e3 := ch.LookupUsers(ctx, checker.ItemRef{Type: "file", ID: "plan"}, schema.ActionPreview, 0, "", bad)
+	_, e3 := ch.LookupUsers(ctx, schema.ItemRef{Type: "file", ID: "plan"}, schema.ActionPreview, 0, "", bad)
 	_, e4 := ch.Explain(ctx, q, bad)
 	for i, err := range []error{e1, e2, e3, e4} {
 		var fe *checker.FieldError

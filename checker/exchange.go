@@ -36,38 +36,38 @@ const resourceForms = `"folder:<id>", "file:<id>", or a URL ending /2.0/folders/
 // "file:<id>", or an http(s) URL whose path ends /2.0/folders/<id> or
 // /2.0/files/<id>, with no query or fragment. Its errors name the resource
 // and the forms allowed.
-func ParseResource(s string) (ItemRef, error) {
+func ParseResource(s string) (schema.ItemRef, error) {
 	bad := func(why string) error { return fmt.Errorf("resource %q: %s; want %s", s, why, resourceForms) }
 	if !strings.Contains(s, "/") {
 		typ, id, ok := strings.Cut(s, ":")
 		if !ok {
-			return ItemRef{}, bad("no type")
+			return schema.ItemRef{}, bad("no type")
 		}
-		r := ItemRef{Type: typ, ID: id}
+		r := schema.ItemRef{Type: typ, ID: id}
 		if err := r.Validate(); err != nil {
-			return ItemRef{}, bad(err.Error())
+			return schema.ItemRef{}, bad(err.Error())
 		}
 		return r, nil
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#") {
-		return ItemRef{}, bad("not an http(s) URL without query or fragment")
+		return schema.ItemRef{}, bad("not an http(s) URL without query or fragment")
 	}
 	parts := strings.Split(u.EscapedPath(), "/")
 	if len(parts) < 4 || parts[len(parts)-3] != "2.0" {
-		return ItemRef{}, bad("the URL's path does not end /2.0/folders/<id> or /2.0/files/<id>")
+		return schema.ItemRef{}, bad("the URL's path does not end /2.0/folders/<id> or /2.0/files/<id>")
 	}
-	r := ItemRef{ID: parts[len(parts)-1]}
+	r := schema.ItemRef{ID: parts[len(parts)-1]}
 	switch parts[len(parts)-2] {
 	case "folders":
 		r.Type = schema.TypeFolder
 	case "files":
 		r.Type = schema.TypeFile
 	default:
-		return ItemRef{}, bad(fmt.Sprintf("the URL names %q, not folders or files", parts[len(parts)-2]))
+		return schema.ItemRef{}, bad(fmt.Sprintf("the URL names %q, not folders or files", parts[len(parts)-2]))
 	}
 	if err := r.Validate(); err != nil {
-		return ItemRef{}, bad(err.Error())
+		return schema.ItemRef{}, bad(err.Error())
 	}
 	return r, nil
 }
@@ -117,7 +117,7 @@ func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, err
 	if err != nil {
 		return Issued{}, oauthErr("invalid_scope", "scope %q: %v", req.Scopes, err)
 	}
-	var resource *ItemRef
+	var resource *schema.ItemRef
 	if req.Resource != "" {
 		r, err := ParseResource(req.Resource)
 		if err != nil {

@@ -17,7 +17,7 @@ type Grant struct {
 	// Kind is "ownership", "collaboration" or "shared_link".
 	Kind string `json:"kind"`
 	// On is the item the grant sits on: the item itself or an ancestor.
-	On ItemRef `json:"on"`
+	On schema.ItemRef `json:"on"`
 	// Collaboration and Role name a collaboration grant.
 	Collaboration string `json:"collaboration,omitempty"`
 	Role          string `json:"role,omitempty"`
@@ -153,7 +153,7 @@ func (c *Checker) heldGrants(ctx context.Context, q Question, cons Consistency) 
 	}
 	inGroup := map[string]bool{}
 	var out []held
-	node := ItemRef{Type: q.Item.Type, ID: schema.EncodeID(q.Item.ID)}
+	node := schema.ItemRef{Type: q.Item.Type, ID: schema.EncodeID(q.Item.ID)}
 	for depth := 0; node.ID != ""; depth++ {
 		if depth > maxChain {
 			return nil, fmt.Errorf("explaining %s: ancestor chain longer than %d", q.Item, maxChain)
@@ -162,8 +162,8 @@ func (c *Checker) heldGrants(ctx context.Context, q Question, cons Consistency) 
 		if err != nil {
 			return nil, err
 		}
-		on := ItemRef{Type: node.Type, ID: schema.DecodeID(node.ID)}
-		next := ItemRef{}
+		on := schema.ItemRef{Type: node.Type, ID: schema.DecodeID(node.ID)}
+		next := schema.ItemRef{}
 		var owner string
 		for _, r := range rels {
 			if r.GetRelation() == schema.RelationOwner {
@@ -175,7 +175,7 @@ func (c *Checker) heldGrants(ctx context.Context, q Question, cons Consistency) 
 			sid := s.GetObject().GetObjectId()
 			switch rel := r.GetRelation(); {
 			case rel == "parent":
-				next = ItemRef{Type: schema.TypeFolder, ID: sid}
+				next = schema.ItemRef{Type: schema.TypeFolder, ID: sid}
 			case rel == "owner" && sid == user:
 				out = append(out, held{Grant: Grant{Kind: "ownership", On: on}, relation: rel, depth: depth})
 			case strings.Contains(rel, "link_"):

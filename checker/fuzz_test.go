@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/schema"
 )
 
 // FuzzParseLinkAndResource: shared link and token exchange resource strings
@@ -17,8 +18,8 @@ func FuzzParseLinkAndResource(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		for name, parse := range map[string]func(string) (checker.ItemRef, error){
-			"shared link": checker.ParseSharedLink, "resource": checker.ParseResource, "item": checker.ParseItemRef,
+		for name, parse := range map[string]func(string) (schema.ItemRef, error){
+			"shared link": checker.ParseSharedLink, "resource": checker.ParseResource, "item": schema.ParseItemRef,
 		} {
 			r, err := parse(s)
 			if err != nil {
@@ -27,7 +28,7 @@ func FuzzParseLinkAndResource(f *testing.F) {
 			if err := r.Validate(); err != nil {
 				t.Fatalf("%s %q parsed to an invalid %+v: %v", name, s, r, err)
 			}
-			back, err := checker.ParseItemRef(r.String())
+			back, err := schema.ParseItemRef(r.String())
 			if err != nil || back != r {
 				t.Fatalf("%s %q parsed to %+v, which reads back as %+v (%v)", name, s, r, back, err)
 			}

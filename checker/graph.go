@@ -61,46 +61,13 @@ func New(c Client, opts ...Option) (*Checker, error) {
 	return ch, nil
 }
 
-// ItemRef names a file or folder.
-type ItemRef struct {
-	Type string `json:"type"`
-	ID   string `json:"id"`
-}
-
-func (r ItemRef) String() string { return r.Type + ":" + r.ID }
-
-// ParseItemRef reads "folder:123" or "file:abc".
-func ParseItemRef(s string) (ItemRef, error) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' {
-			r := ItemRef{Type: s[:i], ID: s[i+1:]}
-			return r, r.Validate()
-		}
-	}
-	return ItemRef{}, fmt.Errorf("item %q: want type:id, for example folder:123", s)
-}
-
-// Validate checks the reference names a file or folder by a valid id.
-func (r ItemRef) Validate() error {
-	if r.Type != schema.TypeFolder && r.Type != schema.TypeFile {
-		return fmt.Errorf("item type %q: want folder or file", r.Type)
-	}
-	if r.ID == schema.RootID {
-		return fmt.Errorf("item id \"0\" is the root, never an item")
-	}
-	if err := schema.ValidateID(r.ID); err != nil {
-		return fmt.Errorf("item id: %w", err)
-	}
-	return nil
-}
-
 // Question is one graph check: may User do Action on Item? User "" is an
 // anonymous caller; SharedLink, when set, is the link the request presents.
 type Question struct {
 	User       string
 	Action     schema.Action
-	Item       ItemRef
-	SharedLink *ItemRef
+	Item       schema.ItemRef
+	SharedLink *schema.ItemRef
 }
 
 // Validate checks the question's fields and names the first bad one.
@@ -140,12 +107,12 @@ func userSubject(user string) *v1.SubjectReference {
 	return &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: schema.TypeUser, ObjectId: id}}
 }
 
-func itemObject(r ItemRef) *v1.ObjectReference {
+func itemObject(r schema.ItemRef) *v1.ObjectReference {
 	return &v1.ObjectReference{ObjectType: r.Type, ObjectId: schema.EncodeID(r.ID)}
 }
 
 // caveatContext is what every check passes for the schema's caveats.
-func (c *Checker) caveatContext(link *ItemRef) *structpb.Struct {
+func (c *Checker) caveatContext(link *schema.ItemRef) *structpb.Struct {
 	presented := ""
 	if link != nil {
 		presented = link.Type + ":" + schema.EncodeID(link.ID)
@@ -214,19 +181,19 @@ func (c *Checker) CheckBulk(ctx context.Context, qs []Question, cons Consistency
 
 // ParseSharedLink reads a presented shared link: "folder:123" or a Box-style
 // URL ending /folders/123 or /files/123.
-func ParseSharedLink(s string) (ItemRef, error) {
+func ParseSharedLink(s string) (schema.ItemRef, error) {
 	if i := strings.LastIndex(s, "/"); i >= 0 && strings.Contains(s, "://") {
 		rest := strings.TrimSuffix(s[:i], "/")
 		id := s[i+1:]
 		switch {
 		case strings.HasSuffix(rest, "/folders"):
-			r := ItemRef{Type: schema.TypeFolder, ID: id}
+			r := schema.ItemRef{Type: schema.TypeFolder, ID: id}
 			return r, r.Validate()
 		case strings.HasSuffix(rest, "/files"):
-			r := ItemRef{Type: schema.TypeFile, ID: id}
+			r := schema.ItemRef{Type: schema.TypeFile, ID: id}
 			return r, r.Validate()
 		}
-		return ItemRef{}, errors.New("a link URL must end /folders/<id> or /files/<id>")
+		return schema.ItemRef{}, errors.New("a link URL must end /folders/<id> or /files/<id>")
 	}
-	return ParseItemRef(s)
+	return schema.ParseItemRef(s)
 }

@@ -145,7 +145,7 @@ func (c *Checker) LookupItems(ctx context.Context, user string, action schema.Ac
 // included, a page at a time in id order, every page as of the first.
 // Callers presenting a link are not users of the item, so links do not
 // count here.
-func (c *Checker) LookupUsers(ctx context.Context, item ItemRef, action schema.Action, limit int, cursor string, cons Consistency) (UserPage, error) {
+func (c *Checker) LookupUsers(ctx context.Context, item schema.ItemRef, action schema.Action, limit int, cursor string, cons Consistency) (UserPage, error) {
 	if err := item.Validate(); err != nil {
 		return UserPage{}, &FieldError{Field: "item", Err: err}
 	}

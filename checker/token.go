@@ -164,8 +164,8 @@ type Issued struct {
 
 // Restriction is one (scope, object) pair a downscoped token is limited to.
 type Restriction struct {
-	Scope  Scope   `json:"scope"`
-	Object ItemRef `json:"object"`
+	Scope  Scope          `json:"scope"`
+	Object schema.ItemRef `json:"object"`
 }
 
 // --- token strings ---
@@ -1375,7 +1375,7 @@ type tokenMeta struct {
 	hash     string
 	user     string
 	scopes   []Scope
-	resource *ItemRef
+	resource *schema.ItemRef
 	expires  time.Time
 	parent   string
 	refresh  string
@@ -1406,7 +1406,7 @@ func (t *Tokens) readAccess(ctx context.Context, hash string) (*tokenMeta, bool,
 		case relScope:
 			m.scopes = append(m.scopes, Scope(s.GetObjectId()))
 		case relResource:
-			m.resource = &ItemRef{Type: s.GetObjectType(), ID: schema.DecodeID(s.GetObjectId())}
+			m.resource = &schema.ItemRef{Type: s.GetObjectType(), ID: schema.DecodeID(s.GetObjectId())}
 		case relParent:
 			m.parent = s.GetObjectId()
 		case relRefresh:

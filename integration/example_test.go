@@ -84,7 +84,7 @@ func ExampleContainer_Client() {
 	for _, user := range []string{"bob", "carol"} {
 		a, err := ch.Check(ctx, checker.Question{
 			User: user, Action: schema.ActionUpload,
-			Item: checker.ItemRef{Type: schema.TypeFolder, ID: "plans"},
+			Item: schema.ItemRef{Type: schema.TypeFolder, ID: "plans"},
 		}, checker.Consistency{Token: res.Token.GetToken()})
 		if err != nil {
 			log.Fatal(err)
@@ -123,7 +123,7 @@ relationships: |-
 	}
 	a, err := ch.Check(ctx, checker.Question{
 		User: "alice", Action: schema.ActionDelete,
-		Item: checker.ItemRef{Type: schema.TypeFile, ID: "doc"},
+		Item: schema.ItemRef{Type: schema.TypeFile, ID: "doc"},
 	}, checker.Consistency{})
 	if err != nil {
 		log.Fatal(err)

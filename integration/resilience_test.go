@@ -192,8 +192,8 @@ func TestPostgresRestart(t *testing.T) {
 	box.apply(ctx, t, events...)
 	spicedbStart := startedAt(ctx, t, c)
 
-	bob := checker.Question{User: "bob", Action: schema.ActionPreview, Item: checker.ItemRef{Type: schema.TypeFile, ID: "q3"}}
-	eve := checker.Question{User: "eve", Action: schema.ActionPreview, Item: checker.ItemRef{Type: schema.TypeFile, ID: "q3"}}
+	bob := checker.Question{User: "bob", Action: schema.ActionPreview, Item: schema.ItemRef{Type: schema.TypeFile, ID: "q3"}}
+	eve := checker.Question{User: "eve", Action: schema.ActionPreview, Item: schema.ItemRef{Type: schema.TypeFile, ID: "q3"}}
 	box.wantCheck(ctx, t, "before the restart", bob, true)
 	box.wantCheck(ctx, t, "before the restart", eve, false)
 	token := box.issue(ctx, t, "bob")
@@ -395,7 +395,7 @@ func TestTokensAcrossSpiceDBNodes(t *testing.T) {
 	for _, r := range []*replica{c.a, c.b} {
 		for range 8 {
 			checks.Go(func() {
-				q := checker.Question{User: "bob", Action: schema.ActionPreview, Item: checker.ItemRef{Type: schema.TypeFile, ID: "q3"}}
+				q := checker.Question{User: "bob", Action: schema.ActionPreview, Item: schema.ItemRef{Type: schema.TypeFile, ID: "q3"}}
 				for loadCtx.Err() == nil {
 					_, _ = r.checker.Check(loadCtx, q, checker.Consistency{})
 				}
@@ -436,7 +436,7 @@ func TestSpiceDBNodeKilled(t *testing.T) {
 	}
 	for _, u := range []string{"alice", "bob", "eve", "mallory"} {
 		for _, act := range []schema.Action{schema.ActionPreview, schema.ActionEdit, schema.ActionDelete, schema.ActionShare} {
-			if _, err := only1.Check(ctx, checker.Question{User: u, Action: act, Item: checker.ItemRef{Type: schema.TypeFile, ID: "q3"}}, checker.Consistency{}); err != nil {
+			if _, err := only1.Check(ctx, checker.Question{User: u, Action: act, Item: schema.ItemRef{Type: schema.TypeFile, ID: "q3"}}, checker.Consistency{}); err != nil {
 				t.Fatalf("check through node 1: %v", err)
 			}
 		}
@@ -462,7 +462,7 @@ func TestSpiceDBNodeKilled(t *testing.T) {
 		{"eve", map[schema.Action]bool{schema.ActionPreview: false, schema.ActionEdit: false, schema.ActionDelete: false}},
 	} {
 		for act, want := range q.want {
-			for _, it := range []checker.ItemRef{{Type: schema.TypeFile, ID: "q3"}, {Type: schema.TypeFolder, ID: "reports"}} {
+			for _, it := range []schema.ItemRef{{Type: schema.TypeFile, ID: "q3"}, {Type: schema.TypeFolder, ID: "reports"}} {
 				questions = append(questions, question{checker.Question{User: q.user, Action: act, Item: it}, want})
 			}
 		}
@@ -676,7 +676,7 @@ func (r *replica) wantAuthorized(ctx context.Context, t *testing.T, when, token 
 }
 
 func onFile(token, id string) checker.AuthorizeRequest {
-	return checker.AuthorizeRequest{Token: token, Action: schema.ActionPreview, Item: &checker.ItemRef{Type: schema.TypeFile, ID: id}}
+	return checker.AuthorizeRequest{Token: token, Action: schema.ActionPreview, Item: &schema.ItemRef{Type: schema.TypeFile, ID: id}}
 }
 
 // newNetwork creates a Docker network removed when t ends (after the

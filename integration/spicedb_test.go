@@ -49,7 +49,7 @@ func eventsInDecisionsOut(t *testing.T, client *spicedb.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := checker.ItemRef{Type: schema.TypeFile, ID: "q3"}
+	file := schema.ItemRef{Type: schema.TypeFile, ID: "q3"}
 	cons := checker.Consistency{Token: res.Token.GetToken()}
 	for _, tc := range []struct {
 		user   string
@@ -126,7 +126,7 @@ func TestLoadValidationFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	cons := checker.Consistency{Token: token.GetToken()}
-	doc := checker.ItemRef{Type: schema.TypeFile, ID: "doc"}
+	doc := schema.ItemRef{Type: schema.TypeFile, ID: "doc"}
 	for user, want := range map[string]bool{"bob": true, "carol": false} {
 		a, err := ch.Check(ctx, checker.Question{User: user, Action: schema.ActionDownload, Item: doc}, cons)
 		if err != nil {

@@ -234,11 +234,6 @@ type File struct {
 	Keep Kept
 }
 
-// ItemRef names a file or folder.
-type ItemRef struct {
-	Type, ID string // Type "folder" or "file"
-}
-
 // SubjectRef names who a collaboration is for.
 type SubjectRef struct {
 	Type, ID string // Type "user" or "group"
@@ -247,7 +242,7 @@ type SubjectRef struct {
 // Collaboration is the payload of collaboration.* events.
 type Collaboration struct {
 	ID           string
-	Item         ItemRef
+	Item         schema.ItemRef
 	AccessibleBy SubjectRef
 	Role         schema.Role
 	Status       string    // "accepted" (default), "pending" or "rejected"
@@ -258,7 +253,7 @@ type Collaboration struct {
 // SharedLink is the payload of shared_link.* events. An item has at most one
 // link, so the item identifies it.
 type SharedLink struct {
-	Item        ItemRef
+	Item        schema.ItemRef
 	Access      string // "open", "company" or "collaborators"
 	CanDownload bool
 	CanEdit     bool

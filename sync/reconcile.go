@@ -290,8 +290,8 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	s := &snapshot{addressed: map[string]bool{}, ownerless: map[string]bool{}}
 	var evs []Event
-	trashed := map[ItemRef]bool{}
-	var trashOrder []ItemRef
+	trashed := map[schema.ItemRef]bool{}
+	var trashOrder []schema.ItemRef
 	for line := 1; sc.Scan(); line++ {
 		b := sc.Bytes()
 		if len(trimSpace(b)) == 0 {
@@ -323,7 +323,7 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 				id = ev.File.ID
 			}
 			if x.trashed != nil {
-				it := ItemRef{Type: obj, ID: id}
+				it := schema.ItemRef{Type: obj, ID: id}
 				if _, seen := trashed[it]; !seen {
 					trashOrder = append(trashOrder, it)
 				}

@@ -409,7 +409,7 @@ func collabSubject(s SubjectRef) *v1.SubjectReference {
 }
 
 // record reads a collaboration's bookkeeping: its item and grantee.
-func (t *translator) record(ctx context.Context, id string) (item ItemRef, who SubjectRef, ok bool, err error) {
+func (t *translator) record(ctx context.Context, id string) (item schema.ItemRef, who SubjectRef, ok bool, err error) {
 	rs, err := t.ov.read(ctx, filter(schema.TypeCollaboration, id, ""))
 	if err != nil {
 		return item, who, false, err
@@ -418,7 +418,7 @@ func (t *translator) record(ctx context.Context, id string) (item ItemRef, who S
 		o := r.GetSubject().GetObject()
 		switch r.GetRelation() {
 		case relItem:
-			item = ItemRef{Type: o.GetObjectType(), ID: schema.DecodeID(o.GetObjectId())}
+			item = schema.ItemRef{Type: o.GetObjectType(), ID: schema.DecodeID(o.GetObjectId())}
 		case relAccessibleBy:
 			who = SubjectRef{Type: o.GetObjectType(), ID: schema.DecodeID(o.GetObjectId())}
 		}
@@ -427,7 +427,7 @@ func (t *translator) record(ctx context.Context, id string) (item ItemRef, who S
 }
 
 // clearGrant removes every role relationship of who on item.
-func (t *translator) clearGrant(ctx context.Context, item ItemRef, who SubjectRef) error {
+func (t *translator) clearGrant(ctx context.Context, item schema.ItemRef, who SubjectRef) error {
 	s := collabSubject(who)
 	for _, relation := range roleRelations(item.Type) {
 		t.ov.delete(rel(item.Type, item.ID, relation, s))

@@ -148,7 +148,7 @@ func TestWebhookLeavesUnstatedFieldsAlone(t *testing.T) {
 	}
 	bobInvites := func() bool {
 		t.Helper()
-		ans, err := ch.Check(ctx, checker.Question{User: "bob", Action: schema.ActionInvite, Item: checker.ItemRef{Type: "folder", ID: "launch"}}, checker.Consistency{})
+		ans, err := ch.Check(ctx, checker.Question{User: "bob", Action: schema.ActionInvite, Item: schema.ItemRef{Type: "folder", ID: "launch"}}, checker.Consistency{})
 		if err != nil {
 			t.Fatal(err)
 		}

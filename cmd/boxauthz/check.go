@@ -33,7 +33,7 @@ func checkCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(pos) != 3 {
 		return &exitError{code: 2, err: errors.New("want <user> <action> <type>:<id>")}
 	}
-	item, err := checker.ParseItemRef(pos[2])
+	item, err := schema.ParseItemRef(pos[2])
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -55,7 +55,7 @@ func checkCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		defer st.Close()
 		q := checker.Question{User: pos[0], Action: schema.Action(pos[1]), Item: item}
 		if *link != "" {
-			l, err := checker.ParseItemRef(*link)
+			l, err := schema.ParseItemRef(*link)
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("--shared-link: %w", err)}
 			}

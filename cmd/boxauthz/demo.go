@@ -63,13 +63,13 @@ func demoCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	fmt.Fprintf(stdout, "boxauthz demo: SpiceDB embedded in this process, in memory.\nLoaded the Acme sample enterprise: %d events (examples/acme.jsonl).\n\n", res.Applied)
 	cons := checker.Consistency{Token: res.Token.GetToken()}
 	for i, s := range demoSteps {
-		item, err := checker.ParseItemRef(s.item)
+		item, err := schema.ParseItemRef(s.item)
 		if err != nil {
 			return err
 		}
 		q := checker.Question{User: s.user, Action: s.action, Item: item}
 		if s.link != "" {
-			l, err := checker.ParseItemRef(s.link)
+			l, err := schema.ParseItemRef(s.link)
 			if err != nil {
 				return err
 			}
@@ -93,7 +93,7 @@ func demoCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		}
 		fmt.Fprintf(stdout, "\n    because: %s\n\n", because(ex))
 	}
-	users, err := st.checker.LookupUsers(ctx, checker.ItemRef{Type: schema.TypeFile, ID: "plan"}, schema.ActionDownload, 0, "", cons)
+	users, err := st.checker.LookupUsers(ctx, schema.ItemRef{Type: schema.TypeFile, ID: "plan"}, schema.ActionDownload, 0, "", cons)
 	if err != nil {
 		return err
 	}

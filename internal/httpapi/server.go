@@ -287,12 +287,12 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, doing string, 
 
 // checkBody is one graph check as API.md spells it.
 type checkBody struct {
-	User             string          `json:"user"`
-	Action           string          `json:"action"`
-	Item             checker.ItemRef `json:"item"`
-	SharedLink       string          `json:"shared_link,omitempty"`
-	ConsistencyToken string          `json:"consistency_token,omitempty"`
-	Explain          bool            `json:"explain,omitempty"`
+	User             string         `json:"user"`
+	Action           string         `json:"action"`
+	Item             schema.ItemRef `json:"item"`
+	SharedLink       string         `json:"shared_link,omitempty"`
+	ConsistencyToken string         `json:"consistency_token,omitempty"`
+	Explain          bool           `json:"explain,omitempty"`
 }
 
 func (b checkBody) question() (checker.Question, error) {
@@ -428,11 +428,11 @@ func (s *Server) lookupItems(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) lookupUsers(w http.ResponseWriter, r *http.Request) {
 	var b struct {
-		Item             checker.ItemRef `json:"item"`
-		Action           string          `json:"action"`
-		Limit            int             `json:"limit,omitempty"`
-		Cursor           string          `json:"cursor,omitempty"`
-		ConsistencyToken string          `json:"consistency_token,omitempty"`
+		Item             schema.ItemRef `json:"item"`
+		Action           string         `json:"action"`
+		Limit            int            `json:"limit,omitempty"`
+		Cursor           string         `json:"cursor,omitempty"`
+		ConsistencyToken string         `json:"consistency_token,omitempty"`
 	}
 	if err := decodeStrict(r.Body, &b); err != nil {
 		s.badRequest(w, r, err)

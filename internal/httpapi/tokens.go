@@ -438,12 +438,12 @@ func (s *Server) usersMe(w http.ResponseWriter, r *http.Request) {
 
 // authorizeBody is POST /v1/authorize's body.
 type authorizeBody struct {
-	Action     string           `json:"action"`
-	Item       *checker.ItemRef `json:"item,omitempty"`
-	Enterprise string           `json:"enterprise,omitempty"`
-	Group      string           `json:"group,omitempty"`
-	SharedLink string           `json:"shared_link,omitempty"`
-	Explain    bool             `json:"explain,omitempty"`
+	Action     string          `json:"action"`
+	Item       *schema.ItemRef `json:"item,omitempty"`
+	Enterprise string          `json:"enterprise,omitempty"`
+	Group      string          `json:"group,omitempty"`
+	SharedLink string          `json:"shared_link,omitempty"`
+	Explain    bool            `json:"explain,omitempty"`
 }
 
 // parseAuthorizeBody reads POST /v1/authorize's body into a request, naming

@@ -458,9 +458,9 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func itemRef(k string) checker.ItemRef {
+func itemRef(k string) schema.ItemRef {
 	typ, id, _ := strings.Cut(k, ":")
-	return checker.ItemRef{Type: typ, ID: id}
+	return schema.ItemRef{Type: typ, ID: id}
 }
 
 func checkQuestions(ps []probe) []checker.Question {
@@ -701,9 +701,9 @@ func reproTest(seed uint64, total int, small []entry, r *run, m mismatch) string
 		link := ""
 		if m.p.link != "" {
 			lt, lid, _ := strings.Cut(m.p.link, ":")
-			link = fmt.Sprintf(", SharedLink: &checker.ItemRef{Type: %q, ID: %q}", lt, lid)
+			link = fmt.Sprintf(", SharedLink: &schema.ItemRef{Type: %q, ID: %q}", lt, lid)
 		}
-		fmt.Fprintf(&b, "\tgot, err := ch.Check(ctx, checker.Question{User: %q, Action: %q, Item: checker.ItemRef{Type: %q, ID: %q}%s}, checker.Consistency{})\n", m.p.user, m.p.action, typ, id, link)
+		fmt.Fprintf(&b, "\tgot, err := ch.Check(ctx, checker.Question{User: %q, Action: %q, Item: schema.ItemRef{Type: %q, ID: %q}%s}, checker.Consistency{})\n", m.p.user, m.p.action, typ, id, link)
 		fmt.Fprintf(&b, "\tif err != nil {\n\t\tt.Fatal(err)\n\t}\n\tif want := %s; got.Allowed != want {\n", m.want)
 		fmt.Fprintf(&b, "\t\tt.Errorf(%q, got.Allowed, want)\n\t}\n", m.p.String()+": spicedb says %v, MODEL.md %v")
 	case "items":
@@ -712,7 +712,7 @@ func reproTest(seed uint64, total int, small []entry, r *run, m mismatch) string
 		fmt.Fprintf(&b, "\tif want := []string{%s}; !slices.Equal(got, want) {\n", strings.Trim(m.want, "[]"))
 		fmt.Fprintf(&b, "\t\tt.Errorf(%q, got, want)\n\t}\n", m.p.String()+": spicedb says %q, MODEL.md %q")
 	case "users":
-		fmt.Fprintf(&b, "\tgot, err := ch.LookupUsers(ctx, checker.ItemRef{Type: %q, ID: %q}, %q, checker.Consistency{})\n", typ, id, m.p.action)
+		fmt.Fprintf(&b, "\tgot, err := ch.LookupUsers(ctx, schema.ItemRef{Type: %q, ID: %q}, %q, checker.Consistency{})\n", typ, id, m.p.action)
 		fmt.Fprintf(&b, "\tif err != nil {\n\t\tt.Fatal(err)\n\t}\n\tif want := []string{%s}; !slices.Equal(got, want) {\n", strings.Trim(m.want, "[]"))
 		fmt.Fprintf(&b, "\t\tt.Errorf(%q, got, want)\n\t}\n", m.p.String()+": spicedb says %q, MODEL.md %q")
 	}
