@@ -94,7 +94,7 @@ func Reconcile(ctx context.Context, target ReconcileClient, snapshot io.Reader, 
 	if err != nil {
 		return d, err
 	}
-	have, err := readAll(ctx, target)
+	have, sessions, err := readAll(ctx, target)
 	if err != nil {
 		return d, fmt.Errorf("reading spicedb's relationships: %w", err)
 	}
@@ -123,10 +123,7 @@ func Reconcile(ctx context.Context, target ReconcileClient, snapshot io.Reader, 
 	if dryRun || len(d.Missing)+len(d.Extra) == 0 {
 		return d, nil
 	}
-	ended, err := endedSessions(ctx, target, d)
-	if err != nil {
-		return d, err
-	}
+	ended := endedSessions(d, sessions)
 	writes := repairWrites(d, have, ended, maxUpdatesPerWrite)
 	for i, w := range writes {
 		if _, err := target.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: w}); err != nil {
@@ -267,7 +264,7 @@ func (s *snapshot) relationships(ctx context.Context, logger *slog.Logger) (map[
 			return nil, fmt.Errorf("snapshot: %w", err)
 		}
 	}
-	want, err := readAll(ctx, scratch)
+	want, _, err := readAll(ctx, scratch)
 	if err != nil {
 		return nil, fmt.Errorf("reading the snapshot's relationships: %w", err)
 	}
@@ -549,26 +546,31 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-func readAll(ctx context.Context, c Reader) (map[string]*v1.Relationship, error) {
+// readAll reads every model relationship c holds, by key, and apart from
+// them each user's token session relationships, by user object id.
+func readAll(ctx context.Context, c Reader) (map[string]*v1.Relationship, map[string][]*v1.Relationship, error) {
 	out := map[string]*v1.Relationship{}
+	sessions := map[string][]*v1.Relationship{}
 	for _, typ := range modelTypes {
 		rs, _, err := spicedb.ReadAll(ctx, c, &v1.ReadRelationshipsRequest{
 			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
 			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ},
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, r := range rs {
 			if r.GetRelation() == schema.RelationTokenSession {
 				// Sync's bookkeeping of the user's tokens, not content: a
 				// snapshot names none, and the one in SpiceDB stays.
+				u := r.GetResource().GetObjectId()
+				sessions[u] = append(sessions[u], r)
 				continue
 			}
 			out[key(r)] = r
 		}
 	}
-	return out, nil
+	return out, sessions, nil
 }
 
 func sameDetails(a, b *v1.Relationship) bool {
@@ -587,7 +589,7 @@ func RelationshipString(r *v1.Relationship) string {
 // endedSessions ends the token sessions of every user the repair removes or
 // moves to another enterprise (MODEL.md §6), as sync does for user.deleted
 // and a move: a drift repair must not leave their tokens working.
-func endedSessions(ctx context.Context, target Reader, d Drift) ([]*v1.RelationshipUpdate, error) {
+func endedSessions(d Drift, sessions map[string][]*v1.Relationship) []*v1.RelationshipUpdate {
 	users := map[string]bool{}
 	for _, r := range d.Extra {
 		if r.GetResource().GetObjectType() == schema.TypeUser && (r.GetRelation() == relExists || r.GetRelation() == relEnterprise) {
@@ -596,16 +598,8 @@ func endedSessions(ctx context.Context, target Reader, d Drift) ([]*v1.Relations
 	}
 	var ups []*v1.RelationshipUpdate
 	for u := range users {
-		rs, _, err := spicedb.ReadAll(ctx, target, &v1.ReadRelationshipsRequest{
-			Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-			RelationshipFilter: &v1.RelationshipFilter{ResourceType: schema.TypeUser, OptionalResourceId: u,
-				OptionalRelation: schema.RelationTokenSession},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("reading the token sessions of user %q: %w", schema.DecodeID(u), err)
-		}
 		ids := []string{schema.LegacyUserSessionID(schema.DecodeID(u))}
-		for _, r := range rs {
+		for _, r := range sessions[u] {
 			ids = append(ids, r.GetSubject().GetObject().GetObjectId())
 			ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: r})
 		}
@@ -613,5 +607,5 @@ func endedSessions(ctx context.Context, target Reader, d Drift) ([]*v1.Relations
 			ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: sessionLive(id)})
 		}
 	}
-	return ups, nil
+	return ups
 }
