@@ -1,11 +1,11 @@
 package checker
 
 import (
-	"encoding/base64"
 	"errors"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
-	implv1 "github.com/authzed/spicedb/pkg/proto/impl/v1"
+
+	"github.com/boxauthz/boxauthz/internal/spicedb"
 )
 
 // Consistency is how fresh an answer must be: at least as fresh as Token
@@ -25,14 +25,7 @@ func (c Consistency) Validate() error {
 	if c.Token == "" {
 		return nil
 	}
-	// A ZedToken is base64 of SpiceDB's DecodedZedToken message; decoding
-	// it here needs only that message, not SpiceDB's datastore packages.
-	b, err := base64.StdEncoding.DecodeString(c.Token)
-	var d implv1.DecodedZedToken
-	if err == nil {
-		err = d.UnmarshalVT(b)
-	}
-	if err != nil || (d.GetV1().GetRevision() == "" && d.GetDeprecatedV1Zookie() == nil) {
+	if _, err := spicedb.Revision(&v1.ZedToken{Token: c.Token}); err != nil {
 		return &FieldError{Field: "consistency_token", Err: errors.New("not a consistency token this server gave out")}
 	}
 	return nil
