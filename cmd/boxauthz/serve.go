@@ -91,20 +91,28 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	st.registry.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "boxauthz_token_validity_watched_total",
-			Help: "Authorizations whose token validity the revocation watch confirmed, without asking SpiceDB (embedded store)."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "boxauthz_token_validity_watched_total",
+			Help: "Authorizations whose token validity the revocation watch confirmed, without asking SpiceDB (embedded store).",
+		},
 			func() float64 { return float64(tokens.ValidityStats().Watched) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "boxauthz_token_validity_asked_total",
-			Help: "Authorizations whose token validity was asked of SpiceDB."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "boxauthz_token_validity_asked_total",
+			Help: "Authorizations whose token validity was asked of SpiceDB.",
+		},
 			func() float64 { return float64(tokens.ValidityStats().Asked) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "boxauthz_token_validity_late_total",
-			Help: "Authorizations that waited for the revocation watch in vain and asked SpiceDB; a rising count means the watch lags."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "boxauthz_token_validity_late_total",
+			Help: "Authorizations that waited for the revocation watch in vain and asked SpiceDB; a rising count means the watch lags.",
+		},
 			func() float64 { return float64(tokens.ValidityStats().Late) }))
 
-	api, err := httpapi.New(httpapi.Config{Checker: st.checker, Applier: st.applier, AdminKey: adminKey, TrustedProxies: proxies, Ready: st.ready, Logger: logger,
+	api, err := httpapi.New(httpapi.Config{
+		Checker: st.checker, Applier: st.applier, AdminKey: adminKey, TrustedProxies: proxies, Ready: st.ready, Logger: logger,
 		Authorizer: checker.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *invalidLimit, InvalidTokenBurst: *invalidBurst,
 		WebhookKeys: sync.WebhookKeys{Primary: *whPrimary, Secondary: *whSecondary}, WebhookDeadLetter: *whDead,
-		Metrics: promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{})})
+		Metrics: promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{}),
+	})
 	if err != nil {
 		return err
 	}

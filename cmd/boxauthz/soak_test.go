@@ -215,8 +215,10 @@ func soak(t *testing.T, ds testenv.Datastore, dur time.Duration) {
 			return fmt.Errorf("refresh: %d %v %v", st, p2, err)
 		}
 		remember(p2["access_token"].(string), p2["refresh_token"].(string))
-		st, down, err := do("exchange", "POST", "/oauth2/token", "", formCT, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"},
-			"subject_token": {p2["access_token"].(string)}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"item_preview"}}.Encode())
+		st, down, err := do("exchange", "POST", "/oauth2/token", "", formCT, url.Values{
+			"grant_type":    {"urn:ietf:params:oauth:grant-type:token-exchange"},
+			"subject_token": {p2["access_token"].(string)}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"item_preview"},
+		}.Encode())
 		if err != nil || st != 200 {
 			return fmt.Errorf("exchange: %d %v %v", st, down, err)
 		}

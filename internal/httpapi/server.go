@@ -98,8 +98,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.InvalidTokenLimit == 0 {
 		cfg.InvalidTokenLimit, cfg.InvalidTokenBurst = DefaultInvalidTokenLimit, DefaultInvalidTokenBurst
 	}
-	s := &Server{cfg: cfg, adminSum: sha256.Sum256([]byte(cfg.AdminKey)), mux: http.NewServeMux(),
-		limiter: newFailureLimiter(cfg.InvalidTokenLimit, cfg.InvalidTokenBurst, cfg.Now), publicReads: make(chan struct{}, cfg.PublicBodyReads)}
+	s := &Server{
+		cfg: cfg, adminSum: sha256.Sum256([]byte(cfg.AdminKey)), mux: http.NewServeMux(),
+		limiter: newFailureLimiter(cfg.InvalidTokenLimit, cfg.InvalidTokenBurst, cfg.Now), publicReads: make(chan struct{}, cfg.PublicBodyReads),
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("POST /v1/events", s.admin(s.events))
@@ -276,8 +278,10 @@ func (s *Server) eventsFailed(w http.ResponseWriter, r *http.Request, total int,
 	}
 	msg := fmt.Sprintf("applying events failed after %d of %d were applied (context_info.applied names them; sending the request again skips them and applies the rest); see the server log for request %s",
 		len(info["applied"].([]string)), total, requestID(r.Context()))
-	writeJSON(w, http.StatusInternalServerError, map[string]any{"type": "error", "status": http.StatusInternalServerError,
-		"code": "internal_server_error", "message": msg, "request_id": requestID(r.Context()), "context_info": info})
+	writeJSON(w, http.StatusInternalServerError, map[string]any{
+		"type": "error", "status": http.StatusInternalServerError,
+		"code": "internal_server_error", "message": msg, "request_id": requestID(r.Context()), "context_info": info,
+	})
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, doing string, err error) {

@@ -181,8 +181,10 @@ type tokenAnswer struct {
 }
 
 func answerOf(is checker.Issued) tokenAnswer {
-	a := tokenAnswer{AccessToken: is.AccessToken, ExpiresIn: int64(is.ExpiresIn.Round(time.Second) / time.Second), TokenType: "bearer",
-		RefreshToken: is.RefreshToken, RestrictedTo: is.RestrictedTo}
+	a := tokenAnswer{
+		AccessToken: is.AccessToken, ExpiresIn: int64(is.ExpiresIn.Round(time.Second) / time.Second), TokenType: "bearer",
+		RefreshToken: is.RefreshToken, RestrictedTo: is.RestrictedTo,
+	}
 	if a.RestrictedTo == nil {
 		a.RestrictedTo = []checker.Restriction{}
 	}
@@ -268,19 +270,25 @@ func clientOf(r *http.Request, f url.Values) (checker.ClientCredentials, error) 
 	}
 	id, secret, ok := r.BasicAuth()
 	if !ok {
-		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_client",
-			Description: "Authorization: only HTTP Basic client authentication is accepted here (RFC 6749 §2.3.1)"}
+		return checker.ClientCredentials{}, &checker.OAuthError{
+			Code:        "invalid_client",
+			Description: "Authorization: only HTTP Basic client authentication is accepted here (RFC 6749 §2.3.1)",
+		}
 	}
 	if formID || formSecret {
-		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_request",
-			Description: "client credentials given both by HTTP Basic and as client_id/client_secret parameters: use one (RFC 6749 §2.3.1)"}
+		return checker.ClientCredentials{}, &checker.OAuthError{
+			Code:        "invalid_request",
+			Description: "client credentials given both by HTTP Basic and as client_id/client_secret parameters: use one (RFC 6749 §2.3.1)",
+		}
 	}
 	var err1, err2 error
 	id, err1 = url.QueryUnescape(id)
 	secret, err2 = url.QueryUnescape(secret)
 	if err1 != nil || err2 != nil {
-		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_request",
-			Description: "Authorization: the Basic client id and secret are not form-encoded (RFC 6749 §2.3.1)"}
+		return checker.ClientCredentials{}, &checker.OAuthError{
+			Code:        "invalid_request",
+			Description: "Authorization: the Basic client id and secret are not form-encoded (RFC 6749 §2.3.1)",
+		}
 	}
 	if id == "" {
 		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_client", Description: "Authorization: HTTP Basic without a client id"}
@@ -456,8 +464,10 @@ func parseAuthorizeBody(body []byte, token, asUser string) (checker.AuthorizeReq
 	if b.Action == "" {
 		return checker.AuthorizeRequest{}, &checker.FieldError{Field: "action", Err: errors.New("required")}
 	}
-	req := checker.AuthorizeRequest{Token: token, AsUser: asUser, Action: schema.Action(b.Action), Item: b.Item,
-		Enterprise: b.Enterprise, Group: b.Group, Explain: b.Explain}
+	req := checker.AuthorizeRequest{
+		Token: token, AsUser: asUser, Action: schema.Action(b.Action), Item: b.Item,
+		Enterprise: b.Enterprise, Group: b.Group, Explain: b.Explain,
+	}
 	if b.SharedLink != "" {
 		l, err := checker.ParseSharedLink(b.SharedLink)
 		if err != nil {

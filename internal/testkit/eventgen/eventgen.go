@@ -428,8 +428,10 @@ func (g *Generator) ownerOr(item string) string {
 
 // folderState is the whole state of folder id as an event payload.
 func (g *Generator) folderState(id string) map[string]any {
-	return map[string]any{"id": id, "parent": g.folders[id], "owner": g.ownerOr(id),
-		"can_non_owners_invite": !g.inviteOff[id], "is_collaboration_restricted_to_enterprise": g.restricted[id]}
+	return map[string]any{
+		"id": id, "parent": g.folders[id], "owner": g.ownerOr(id),
+		"can_non_owners_invite": !g.inviteOff[id], "is_collaboration_restricted_to_enterprise": g.restricted[id],
+	}
 }
 
 // restrictedAt tells whether item or a folder above it restricts

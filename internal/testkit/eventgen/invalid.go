@@ -25,8 +25,10 @@ const (
 
 // InvalidKinds lists the kinds of bad input WithInvalid emits.
 func InvalidKinds() []string {
-	return []string{UnknownType, WrongPayload, MissingField, MalformedField, UnknownValue, FileRole, FolderLinkCanEdit,
-		RootItem, CyclicalFolder, UnknownParent, UnknownItem, DuplicateCollab, RestrictedToEnterp}
+	return []string{
+		UnknownType, WrongPayload, MissingField, MalformedField, UnknownValue, FileRole, FolderLinkCanEdit,
+		RootItem, CyclicalFolder, UnknownParent, UnknownItem, DuplicateCollab, RestrictedToEnterp,
+	}
 }
 
 // tryInvalid emits one bad event, of a kind drawn at random, or nil when
@@ -177,8 +179,10 @@ func (g *Generator) invalidOf(kind string) []byte {
 			c["accessible_by"] = g.pick(g.users)
 			return g.emit("collaboration.created", "collaboration", c)
 		default:
-			return g.envelope(map[string]any{"type": "group_membership.created", "created_at": "yesterday",
-				"group_membership": map[string]any{"id": g.id("m"), "group": g.pick(g.groups), "user": g.pick(g.users)}})
+			return g.envelope(map[string]any{
+				"type": "group_membership.created", "created_at": "yesterday",
+				"group_membership": map[string]any{"id": g.id("m"), "group": g.pick(g.groups), "user": g.pick(g.users)},
+			})
 		}
 	case UnknownValue:
 		c := g.validCollab()

@@ -78,8 +78,10 @@ type Model struct {
 
 // New returns an empty model.
 func New() *Model {
-	return &Model{users: map[string]*user{}, groups: map[string]string{}, members: map[string]map[string]bool{},
-		items: map[string]*item{}, collabs: map[string]*collab{}, links: map[string]*link{}, applied: map[string]bool{}, Now: time.Now}
+	return &Model{
+		users: map[string]*user{}, groups: map[string]string{}, members: map[string]map[string]bool{},
+		items: map[string]*item{}, collabs: map[string]*collab{}, links: map[string]*link{}, applied: map[string]bool{}, Now: time.Now,
+	}
 }
 
 // Apply applies one event (a JSON line). It refuses, changing nothing, an

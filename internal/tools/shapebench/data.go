@@ -265,8 +265,10 @@ func (d *Dataset) addItem(r *rand.Rand, typ string, parent, treeOwner int) int {
 		it.Trashed = r.Float64() < cfg.FileTrashRate
 	}
 	if r.Float64() < cfg.LinkRate {
-		l := &Link{ID: fmt.Sprintf("L%06d", idx), Company: r.Float64() < 0.4, Download: r.Float64() < 0.5,
-			UnsharedAt: Now.AddDate(10, 0, 0)}
+		l := &Link{
+			ID: fmt.Sprintf("L%06d", idx), Company: r.Float64() < 0.4, Download: r.Float64() < 0.5,
+			UnsharedAt: Now.AddDate(10, 0, 0),
+		}
 		if typ == schema.TypeFile {
 			l.Edit = r.Float64() < 0.3
 		}
