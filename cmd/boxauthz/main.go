@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "schema":
 		err = schemaCmd(ctx, args[1:], stdout)
 	case "demo":
-		err = demoCmd(ctx, args[1:], stdout, logger)
+		err = demoCmd(ctx, args[1:], stdout)
 	case "healthcheck":
 		err = healthcheckCmd(ctx, args[1:], stdout)
 	case "-h", "-help", "--help", "help":
