@@ -1,6 +1,3 @@
-// Command boxauthz is Box's permission model as a service on SpiceDB: it
-// mirrors content change events into relationships and answers "can this
-// user do this action on this item".
 package main
 
 import (
@@ -38,14 +35,6 @@ func main() {
 	stop()
 	os.Exit(code)
 }
-
-// exitError carries a specific exit code.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
