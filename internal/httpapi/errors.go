@@ -11,6 +11,12 @@ type boxError struct {
 	RequestID string `json:"request_id"`
 }
 
+// oauthError is the OAuth error shape of /oauth2/*.
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
 func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
 	writeJSON(w, status, boxError{Type: "error", Status: status, Code: code, Message: msg, RequestID: requestID(r.Context())})
 }

@@ -16,12 +16,6 @@ const (
 	grantExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
 
-// oauthError is the OAuth error shape of /oauth2/*.
-type oauthError struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description"`
-}
-
 // oauthFailed answers err. token is the token the caller presented and
 // client the client credentials: a refused grant is charged to the
 // bad-credential limit with the token, a failed client authentication with
