@@ -41,7 +41,7 @@ var demoSteps = []demoStep{
 	{"archive is in the trash: even its owner can do nothing inside", "alice", schema.ActionDownload, "file:old-notes", ""},
 }
 
-func demoCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+func demoCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	if _, err := parse(fs, args); err != nil {
 		return err

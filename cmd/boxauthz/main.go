@@ -1,6 +1,3 @@
-// Command boxauthz is Box's permission model as a service on SpiceDB: it
-// mirrors content change events into relationships and answers "can this
-// user do this action on this item".
 package main
 
 import (
@@ -39,14 +36,6 @@ func main() {
 	os.Exit(code)
 }
 
-// exitError carries a specific exit code.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -71,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "schema":
 		err = schemaCmd(ctx, args[1:], stdout)
 	case "demo":
-		err = demoCmd(ctx, args[1:], stdout, logger)
+		err = demoCmd(ctx, args[1:], stdout)
 	case "healthcheck":
 		err = healthcheckCmd(ctx, args[1:], stdout)
 	case "-h", "-help", "--help", "help":

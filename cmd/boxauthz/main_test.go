@@ -53,8 +53,11 @@ func TestSchemaValidateReportsLines(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
 	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(good, []byte("relationships: |-\n  folder:a#owner@user:x\nassertions:\n  assertTrue:\n    - folder:a#rename@user:x\n"), 0o600)
-	os.WriteFile(bad, []byte("relationships: |-\n  folder:a#owner@user:x\nassertions:\n  assertTrue:\n    - folder:a#rename@user:y\n"), 0o600)
+	for path, user := range map[string]string{good: "x", bad: "y"} {
+		if err := os.WriteFile(path, []byte("relationships: |-\n  folder:a#owner@user:x\nassertions:\n  assertTrue:\n    - folder:a#rename@user:"+user+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	code, out, _ := runCmd(t, context.Background(), "schema", "validate", good)
 	if code != 0 || !strings.Contains(out, "ok (1 assertions") {
 		t.Fatalf("good file: exit %d, %s", code, out)
@@ -298,7 +301,7 @@ func scrapeMetric(t testing.TB, base, name string) float64 {
 func waitReadyz(ctx context.Context, base string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	last := "no answer"
+	var last string
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
 		if resp, err := http.DefaultClient.Do(req); err != nil {

@@ -35,29 +35,55 @@ type embeddedLimits struct {
 // stop one spread over many addresses.
 const minAdminKeyLen = 32
 
+// shutdownTimeout is how long serve lets requests in flight finish once
+// asked to stop.
+const shutdownTimeout = 10 * time.Second
+
+// serveFlags are serve's command line.
+type serveFlags struct {
+	spicedb      spicedbFlags
+	adminKey     adminKeyFlags
+	addr         *string
+	trusted      *string
+	events       *string
+	dead         *string
+	whPrimary    *string
+	whSecondary  *string
+	whDead       *string
+	outbox       *string
+	accessTTL    *time.Duration
+	refreshTTL   *time.Duration
+	reuseLeeway  *time.Duration
+	invalidLimit *int
+	invalidBurst *int
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	f.spicedb.register(fs, true)
+	f.addr = fs.String("addr", "127.0.0.1:8080", "HTTP listen address")
+	f.adminKey.register(fs, "key trusted callers present as Authorization: Bearer <key> (this or --admin-key-file required)")
+	f.trusted = fs.String("trusted-proxy", "", "comma-separated reverse proxies (addresses or CIDR prefixes) whose X-Forwarded-For names the client address the bad-credential limit counts; default: none, the connection's peer counts")
+	f.events = fs.String("events", "", "JSONL file of events to mirror on start and keep following")
+	f.dead = fs.String("dead-letter", "", "file bad events from --events are appended to (default <events>.dead)")
+	f.whPrimary = fs.String("webhook-primary-key", "", "Box webhook primary signature key (enables POST /webhooks/box)")
+	f.whSecondary = fs.String("webhook-secondary-key", "", "Box webhook secondary signature key")
+	f.whDead = fs.String("webhook-dead-letter", "webhooks.dead", "file webhooks that cannot be applied are appended to")
+	f.outbox = fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror and keep following")
+	f.accessTTL = fs.Duration("access-token-ttl", checker.DefaultAccessTTL, "lifetime of access tokens")
+	f.refreshTTL = fs.Duration("refresh-token-ttl", checker.DefaultRefreshTTL, "lifetime of refresh tokens (single use)")
+	f.reuseLeeway = fs.Duration("refresh-reuse-leeway", checker.DefaultRefreshReuseLeeway, "how long after a refresh the same client presenting the spent refresh token again gets the same new pair (a retry after a lost response) instead of its family being revoked (0: never)")
+	f.invalidLimit = fs.Int("invalid-token-limit", httpapi.DefaultInvalidTokenLimit, "bad credentials one client address, or one credential, may present per minute before a further bad one is answered 429 (negative: no limit)")
+	f.invalidBurst = fs.Int("invalid-token-burst", httpapi.DefaultInvalidTokenBurst, "bad credentials one client address, or one credential, may present in a row")
+}
+
 func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var sf spicedbFlags
-	sf.register(fs, true)
-	addr := fs.String("addr", "127.0.0.1:8080", "HTTP listen address")
-	var ak adminKeyFlags
-	ak.register(fs, "key trusted callers present as Authorization: Bearer <key> (this or --admin-key-file required)")
-	trusted := fs.String("trusted-proxy", "", "comma-separated reverse proxies (addresses or CIDR prefixes) whose X-Forwarded-For names the client address the bad-credential limit counts; default: none, the connection's peer counts")
-	events := fs.String("events", "", "JSONL file of events to mirror on start and keep following")
-	dead := fs.String("dead-letter", "", "file bad events from --events are appended to (default <events>.dead)")
-	whPrimary := fs.String("webhook-primary-key", "", "Box webhook primary signature key (enables POST /webhooks/box)")
-	whSecondary := fs.String("webhook-secondary-key", "", "Box webhook secondary signature key")
-	whDead := fs.String("webhook-dead-letter", "webhooks.dead", "file webhooks that cannot be applied are appended to")
-	outbox := fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror and keep following")
-	accessTTL := fs.Duration("access-token-ttl", checker.DefaultAccessTTL, "lifetime of access tokens")
-	refreshTTL := fs.Duration("refresh-token-ttl", checker.DefaultRefreshTTL, "lifetime of refresh tokens (single use)")
-	reuseLeeway := fs.Duration("refresh-reuse-leeway", checker.DefaultRefreshReuseLeeway, "how long after a refresh the same client presenting the spent refresh token again gets the same new pair (a retry after a lost response) instead of its family being revoked (0: never)")
-	invalidLimit := fs.Int("invalid-token-limit", httpapi.DefaultInvalidTokenLimit, "bad credentials one client address, or one credential, may present per minute before a further bad one is answered 429 (negative: no limit)")
-	invalidBurst := fs.Int("invalid-token-burst", httpapi.DefaultInvalidTokenBurst, "bad credentials one client address, or one credential, may present in a row")
+	var f serveFlags
+	f.register(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	adminKey, err := ak.value()
+	adminKey, err := f.adminKey.value()
 	if err != nil {
 		return err
 	}
@@ -67,58 +93,79 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	if len(adminKey) < minAdminKeyLen {
 		logger.Warn("the admin key is short: anyone who can reach the server may guess it; use at least 32 random characters", "length", len(adminKey))
 	}
-	proxies, err := httpapi.ParseTrustedProxies(*trusted)
+	proxies, err := httpapi.ParseTrustedProxies(*f.trusted)
 	if err != nil {
 		return fmt.Errorf("--trusted-proxy: %w", err)
 	}
 	// Lookup cursors are signed with a key every replica sharing the admin
 	// key derives alike, so a page may be asked of any of them.
 	cursorKey := sha256.Sum256([]byte("boxauthz lookup cursors\x00" + adminKey))
-	st, err := openStack(ctx, &sf, logger, checker.WithCursorKey(cursorKey[:]))
+	st, err := openStack(ctx, &f.spicedb, logger, checker.WithCursorKey(cursorKey[:]))
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if *accessTTL <= 0 || *refreshTTL <= 0 {
-		return errors.New("--access-token-ttl and --refresh-token-ttl must be positive")
-	}
-	if *reuseLeeway < 0 {
-		return errors.New("--refresh-reuse-leeway must not be negative (0 turns it off)")
-	}
-	tokens := checker.NewTokens(st.client, checker.WithAccessTTL(*accessTTL), checker.WithRefreshTTL(*refreshTTL),
-		checker.WithRefreshReuseLeeway(*reuseLeeway), checker.WithTokenLogger(logger))
-	if err := tokens.Bootstrap(ctx); err != nil {
+	tokens, err := f.startTokens(ctx, st, logger)
+	if err != nil {
 		return err
+	}
+	api, err := httpapi.New(httpapi.Config{
+		Checker: st.checker, Applier: st.applier, AdminKey: adminKey, TrustedProxies: proxies, Ready: st.ready, Logger: logger,
+		Authorizer: checker.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *f.invalidLimit, InvalidTokenBurst: *f.invalidBurst,
+		WebhookKeys: sync.WebhookKeys{Primary: *f.whPrimary, Secondary: *f.whSecondary}, WebhookDeadLetter: *f.whDead,
+		Metrics: promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{}),
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *f.addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", *f.addr, err)
+	}
+	f.startMirroring(ctx, st, tokens, logger)
+	return serveHTTP(ctx, ln, api, logger)
+}
+
+// startTokens issues and checks tokens on st's SpiceDB, with the token
+// validity counters on its registry.
+func (f *serveFlags) startTokens(ctx context.Context, st *stack, logger *slog.Logger) (*checker.Tokens, error) {
+	if *f.accessTTL <= 0 || *f.refreshTTL <= 0 {
+		return nil, errors.New("--access-token-ttl and --refresh-token-ttl must be positive")
+	}
+	if *f.reuseLeeway < 0 {
+		return nil, errors.New("--refresh-reuse-leeway must not be negative (0 turns it off)")
+	}
+	tokens := checker.NewTokens(st.client, checker.WithAccessTTL(*f.accessTTL), checker.WithRefreshTTL(*f.refreshTTL),
+		checker.WithRefreshReuseLeeway(*f.reuseLeeway), checker.WithTokenLogger(logger))
+	if err := tokens.Bootstrap(ctx); err != nil {
+		return nil, err
+	}
+	counter := func(name, help string, n func() uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(n()) })
 	}
 	st.registry.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "boxauthz_token_validity_watched_total",
-			Help: "Authorizations whose token validity the revocation watch confirmed, without asking SpiceDB (embedded store)."},
-			func() float64 { return float64(tokens.ValidityStats().Watched) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "boxauthz_token_validity_asked_total",
-			Help: "Authorizations whose token validity was asked of SpiceDB."},
-			func() float64 { return float64(tokens.ValidityStats().Asked) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "boxauthz_token_validity_late_total",
-			Help: "Authorizations that waited for the revocation watch in vain and asked SpiceDB; a rising count means the watch lags."},
-			func() float64 { return float64(tokens.ValidityStats().Late) }))
+		counter("boxauthz_token_validity_watched_total",
+			"Authorizations whose token validity the revocation watch confirmed, without asking SpiceDB (embedded store).",
+			func() uint64 { return tokens.ValidityStats().Watched }),
+		counter("boxauthz_token_validity_asked_total",
+			"Authorizations whose token validity was asked of SpiceDB.",
+			func() uint64 { return tokens.ValidityStats().Asked }),
+		counter("boxauthz_token_validity_late_total",
+			"Authorizations that waited for the revocation watch in vain and asked SpiceDB; a rising count means the watch lags.",
+			func() uint64 { return tokens.ValidityStats().Late }))
+	return tokens, nil
+}
 
-	api, err := httpapi.New(httpapi.Config{Checker: st.checker, Applier: st.applier, AdminKey: adminKey, TrustedProxies: proxies, Ready: st.ready, Logger: logger,
-		Authorizer: checker.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *invalidLimit, InvalidTokenBurst: *invalidBurst,
-		WebhookKeys: sync.WebhookKeys{Primary: *whPrimary, Secondary: *whSecondary}, WebhookDeadLetter: *whDead,
-		Metrics: promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{})})
-	if err != nil {
-		return err
+// startMirroring follows the event sources the flags name and, on the
+// embedded store, the revocation watch and the size warnings, until ctx
+// ends.
+func (f *serveFlags) startMirroring(ctx context.Context, st *stack, tokens *checker.Tokens, logger *slog.Logger) {
+	if *f.events != "" {
+		src := &sync.FileSource{Path: *f.events, DeadLetter: *f.dead, Follow: true, Logger: logger}
+		go follow(ctx, "events file "+*f.events, func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", *addr, err)
-	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
-	if *events != "" {
-		src := &sync.FileSource{Path: *events, DeadLetter: *dead, Follow: true, Logger: logger}
-		go follow(ctx, "events file "+*events, func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
-	}
-	if *outbox != "" {
-		src := &sync.OutboxSource{DSN: *outbox, Follow: true, Logger: logger}
+	if *f.outbox != "" {
+		src := &sync.OutboxSource{DSN: *f.outbox, Follow: true, Logger: logger}
 		go follow(ctx, "outbox", func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
 	}
 	if st.embedded {
@@ -127,6 +174,12 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 		go tokens.WatchRevocations(ctx, st.client, spicedb.MemoryRevision)
 		go watchEmbedded(ctx, st.countRelationships, heapInUse, time.Minute, embeddedLimits{relationships: 100_000, heapBytes: 1 << 30}, logger)
 	}
+}
+
+// serveHTTP serves api on ln until ctx ends, then lets the requests in
+// flight finish for up to shutdownTimeout.
+func serveHTTP(ctx context.Context, ln net.Listener, api http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("serving", "addr", ln.Addr().String())
@@ -135,7 +188,7 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	logger.Info("shutting down")
 	return srv.Shutdown(shutdownCtx)

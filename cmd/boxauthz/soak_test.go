@@ -192,15 +192,15 @@ func soak(t *testing.T, ds testenv.Datastore, dur time.Duration) {
 	worker("tokens", func(i int) error {
 		u := fmt.Sprintf("user%d", i%10)
 		st, pair, err := do("issue", "POST", "/v1/tokens", adminKey, js, fmt.Sprintf(`{"user":%q,"scopes":["root_readwrite"]}`, u))
-		if err != nil || st != 201 {
-			return fmt.Errorf("issue: %d %v %v", st, pair, err)
+		if err := unexpected("issue", st, 201, pair, err); err != nil {
+			return err
 		}
 		access, refresh := pair["access_token"].(string), pair["refresh_token"].(string)
 		remember(access, refresh)
 		authz := func(tok string, want float64) error {
 			st, d, err := do("authorize", "POST", "/v1/authorize", tok, js, fmt.Sprintf(`{"action":"preview","item":{"type":"file","id":"f%d-0"},"explain":true}`, i%19))
-			if err != nil || st != 200 {
-				return fmt.Errorf("authorize: %d %v %v (want %v)", st, d, err, want)
+			if err := unexpected(fmt.Sprintf("authorize (want %v)", want), st, 200, d, err); err != nil {
+				return err
 			}
 			if (want == 401 && d["status"] != 401.0) || (want != 401 && d["status"] == 401.0) {
 				return fmt.Errorf("token validity answered wrongly: %v (want %v)", d, want)
@@ -211,21 +211,24 @@ func soak(t *testing.T, ds testenv.Datastore, dur time.Duration) {
 			return err
 		}
 		st, p2, err := do("refresh", "POST", "/oauth2/token", "", formCT, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}.Encode())
-		if err != nil || st != 200 {
-			return fmt.Errorf("refresh: %d %v %v", st, p2, err)
+		if err := unexpected("refresh", st, 200, p2, err); err != nil {
+			return err
 		}
 		remember(p2["access_token"].(string), p2["refresh_token"].(string))
-		st, down, err := do("exchange", "POST", "/oauth2/token", "", formCT, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"},
-			"subject_token": {p2["access_token"].(string)}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"item_preview"}}.Encode())
-		if err != nil || st != 200 {
-			return fmt.Errorf("exchange: %d %v %v", st, down, err)
+		st, down, err := do("exchange", "POST", "/oauth2/token", "", formCT, url.Values{
+			"grant_type":    {"urn:ietf:params:oauth:grant-type:token-exchange"},
+			"subject_token": {p2["access_token"].(string)}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"item_preview"},
+		}.Encode())
+		if err := unexpected("exchange", st, 200, down, err); err != nil {
+			return err
 		}
 		remember(down["access_token"].(string))
 		if err := authz(down["access_token"].(string), 200); err != nil {
 			return err
 		}
-		if st, _, err := do("revoke", "POST", "/oauth2/revoke", "", formCT, url.Values{"token": {p2["refresh_token"].(string)}}.Encode()); err != nil || st != 200 {
-			return fmt.Errorf("revoke: %d %v", st, err)
+		st, revoked, err := do("revoke", "POST", "/oauth2/revoke", "", formCT, url.Values{"token": {p2["refresh_token"].(string)}}.Encode())
+		if err := unexpected("revoke", st, 200, revoked, err); err != nil {
+			return err
 		}
 		if err := authz(p2["access_token"].(string), 401); err != nil {
 			return err
@@ -242,8 +245,8 @@ func soak(t *testing.T, ds testenv.Datastore, dur time.Duration) {
 		if time.Until(deadline) > 0 && i%200 == 199 {
 			// Keep a fresh token: the TTL is 30 s.
 			st, p, err := do("issue", "POST", "/v1/tokens", adminKey, js, `{"user":"alice","scopes":["root_readonly","manage_managed_users"]}`)
-			if err != nil || st != 201 {
-				return fmt.Errorf("issue: %d %v", st, err)
+			if err := unexpected("issue", st, 201, p, err); err != nil {
+				return err
 			}
 			long = p["access_token"].(string)
 			remember(long, p["refresh_token"].(string))
@@ -326,4 +329,16 @@ func soak(t *testing.T, ds testenv.Datastore, dur time.Duration) {
 		}
 	}
 	t.Logf("%d secrets absent from %d bytes of logs", len(secrets)+2, len(out))
+}
+
+// unexpected is what went wrong with one call of the soak: the call's
+// error, or a status other than want, with the answer.
+func unexpected(what string, status, want int, answer map[string]any, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if status != want {
+		return fmt.Errorf("%s: %d %v", what, status, answer)
+	}
+	return nil
 }

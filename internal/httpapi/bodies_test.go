@@ -46,9 +46,11 @@ func newBodyAPI(t *testing.T, reads int) http.Handler {
 	if err := tk.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{Checker: ch, Applier: sync.NewApplier(c), AdminKey: adminKey,
+	api, err := httpapi.New(httpapi.Config{
+		Checker: ch, Applier: sync.NewApplier(c), AdminKey: adminKey,
 		Authorizer: checker.NewAuthorizer(ch, tk), WebhookKeys: sync.WebhookKeys{Primary: webhookKey},
-		WebhookDeadLetter: t.TempDir() + "/dead", PublicBodyReads: reads})
+		WebhookDeadLetter: t.TempDir() + "/dead", PublicBodyReads: reads,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +72,11 @@ func TestPublicBodiesAreSmall(t *testing.T) {
 		{"/oauth2/token", "application/x-www-form-urlencoded", nil, 413, httpapi.MaxPublicBodyBytes + 64<<10},
 		{"/oauth2/revoke", "application/x-www-form-urlencoded", nil, 413, httpapi.MaxPublicBodyBytes + 64<<10},
 		{"/webhooks/box", "application/json", nil, 401, 0},
-		{"/webhooks/box", "application/json", http.Header{"Box-Signature-Primary": {"forged"}, "Box-Delivery-Timestamp": {time.Now().UTC().Format(time.RFC3339)}},
-			413, httpapi.MaxWebhookBodyBytes + 64<<10},
+		{
+			"/webhooks/box", "application/json",
+			http.Header{"Box-Signature-Primary": {"forged"}, "Box-Delivery-Timestamp": {time.Now().UTC().Format(time.RFC3339)}},
+			413, httpapi.MaxWebhookBodyBytes + 64<<10,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -150,8 +155,10 @@ func TestSmallerHardening(t *testing.T) {
 	c := testenv.SpiceDB(t, testenv.Memory)
 	ch, _ := checker.New(c)
 	secret := errors.New("dial tcp 10.20.30.40:50051: connection refused")
-	api, err := httpapi.New(httpapi.Config{Checker: ch, Applier: sync.NewApplier(c), AdminKey: adminKey,
-		Ready: func(context.Context) error { return secret }})
+	api, err := httpapi.New(httpapi.Config{
+		Checker: ch, Applier: sync.NewApplier(c), AdminKey: adminKey,
+		Ready: func(context.Context) error { return secret },
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func TestClientAddr(t *testing.T) {
 			r := httptest.NewRequest("GET", "/", nil)
 			r.RemoteAddr = tt.remote
 			r.Header.Set("X-Forwarded-For", tt.xff)
-			var tr = proxies
+			tr := proxies
 			if !tt.trusted {
 				tr = nil
 			}

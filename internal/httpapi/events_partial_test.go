@@ -40,16 +40,20 @@ func TestEventsFailureNamesAppliedEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{Checker: ch, AdminKey: adminKey,
-		Applier: sync.NewApplier(&secondWriteFails{Client: c}, sync.WithMaxUpdatesPerWrite(30))})
+	api, err := httpapi.New(httpapi.Config{
+		Checker: ch, AdminKey: adminKey,
+		Applier: sync.NewApplier(&secondWriteFails{Client: c}, sync.WithMaxUpdatesPerWrite(30)),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 
-	lines := []string{`{"id":"u","type":"user.created","user":{"id":"alice","enterprise":"acme"}}`,
-		`{"id":"top","type":"folder.created","folder":{"id":"top","parent":"0","owner":"alice"}}`}
+	lines := []string{
+		`{"id":"u","type":"user.created","user":{"id":"alice","enterprise":"acme"}}`,
+		`{"id":"top","type":"folder.created","folder":{"id":"top","parent":"0","owner":"alice"}}`,
+	}
 	for i := 0; i < 40; i++ {
 		lines = append(lines, fmt.Sprintf(`{"id":"e%d","type":"file.created","file":{"id":"x%d","parent":"top","owner":"alice"}}`, i, i))
 	}

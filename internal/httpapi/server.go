@@ -6,20 +6,14 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/boxauthz/boxauthz/checker"
-	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
@@ -98,8 +92,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.InvalidTokenLimit == 0 {
 		cfg.InvalidTokenLimit, cfg.InvalidTokenBurst = DefaultInvalidTokenLimit, DefaultInvalidTokenBurst
 	}
-	s := &Server{cfg: cfg, adminSum: sha256.Sum256([]byte(cfg.AdminKey)), mux: http.NewServeMux(),
-		limiter: newFailureLimiter(cfg.InvalidTokenLimit, cfg.InvalidTokenBurst, cfg.Now), publicReads: make(chan struct{}, cfg.PublicBodyReads)}
+	s := &Server{
+		cfg: cfg, adminSum: sha256.Sum256([]byte(cfg.AdminKey)), mux: http.NewServeMux(),
+		limiter: newFailureLimiter(cfg.InvalidTokenLimit, cfg.InvalidTokenBurst, cfg.Now), publicReads: make(chan struct{}, cfg.PublicBodyReads),
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("POST /v1/events", s.admin(s.events))
@@ -226,275 +222,4 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-}
-
-func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, "bad_request", describeJSONError(err).Error())
-		return
-	}
-	evs, err := sync.DecodeEvents(body, ct == "application/x-ndjson")
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
-		return
-	}
-	res, err := s.cfg.Applier.Apply(r.Context(), evs)
-	if err != nil {
-		var ee *sync.EventError
-		if errors.As(err, &ee) {
-			writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
-			return
-		}
-		s.eventsFailed(w, r, len(evs), err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"applied": res.Applied, "duplicates": res.Duplicates, "consistency_token": res.Token.GetToken()})
-}
-
-// eventsFailed answers a batch that failed after validation. A batch larger
-// than one SpiceDB write is several transactions, so part of it may be in
-// SpiceDB: context_info (Box's place for an error's details) names the ids
-// of the events applied, and of those a lost answer leaves unknown, so the
-// caller knows what sending the request again (which skips applied ids)
-// will do.
-func (s *Server) eventsFailed(w http.ResponseWriter, r *http.Request, total int, err error) {
-	s.cfg.Logger.ErrorContext(r.Context(), "applying events", "request_id", requestID(r.Context()), "error", err)
-	info := map[string]any{"applied": []string{}, "unknown": []string{}}
-	var pe *sync.PartialError
-	if errors.As(err, &pe) {
-		if pe.Applied != nil {
-			info["applied"] = pe.Applied
-		}
-		if pe.Unknown != nil {
-			info["unknown"] = pe.Unknown
-		}
-		if pe.Partly != "" {
-			info["partly_applied"] = pe.Partly
-		}
-	}
-	msg := fmt.Sprintf("applying events failed after %d of %d were applied (context_info.applied names them; sending the request again skips them and applies the rest); see the server log for request %s",
-		len(info["applied"].([]string)), total, requestID(r.Context()))
-	writeJSON(w, http.StatusInternalServerError, map[string]any{"type": "error", "status": http.StatusInternalServerError,
-		"code": "internal_server_error", "message": msg, "request_id": requestID(r.Context()), "context_info": info})
-}
-
-func (s *Server) internal(w http.ResponseWriter, r *http.Request, doing string, err error) {
-	s.cfg.Logger.ErrorContext(r.Context(), doing, "request_id", requestID(r.Context()), "error", err)
-	writeError(w, r, http.StatusInternalServerError, "internal_server_error", doing+" failed; see the server log for request "+requestID(r.Context()))
-}
-
-// checkBody is one graph check as API.md spells it.
-type checkBody struct {
-	User             string         `json:"user"`
-	Action           string         `json:"action"`
-	Item             schema.ItemRef `json:"item"`
-	SharedLink       string         `json:"shared_link,omitempty"`
-	ConsistencyToken string         `json:"consistency_token,omitempty"`
-	Explain          bool           `json:"explain,omitempty"`
-}
-
-func (b checkBody) question() (checker.Question, error) {
-	q := checker.Question{User: b.User, Action: schema.Action(b.Action), Item: b.Item}
-	if b.Action == "" {
-		return q, &checker.FieldError{Field: "action", Err: errors.New("required")}
-	}
-	if b.Item.Type == "" && b.Item.ID == "" {
-		return q, &checker.FieldError{Field: "item", Err: errors.New("required")}
-	}
-	if b.SharedLink != "" {
-		l, err := checker.ParseSharedLink(b.SharedLink)
-		if err != nil {
-			return q, &checker.FieldError{Field: "shared_link", Err: err}
-		}
-		q.SharedLink = &l
-	}
-	return q, q.Validate()
-}
-
-func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
-}
-
-func (s *Server) check(w http.ResponseWriter, r *http.Request) {
-	var b checkBody
-	if err := decodeStrict(r.Body, &b); err != nil {
-		s.badRequest(w, r, err)
-		return
-	}
-	q, err := b.question()
-	if err != nil {
-		s.badRequest(w, r, err)
-		return
-	}
-	ans, err := s.cfg.Checker.Check(r.Context(), q, checker.Consistency{Token: b.ConsistencyToken})
-	if err != nil {
-		s.checkFailed(w, r, err)
-		return
-	}
-	out := map[string]any{"allowed": ans.Allowed}
-	if b.Explain {
-		ex, err := s.cfg.Checker.Explain(r.Context(), q, checker.Consistency{Token: b.ConsistencyToken})
-		if err != nil {
-			s.checkFailed(w, r, err)
-			return
-		}
-		out["explanation"] = ex
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) checkFailed(w http.ResponseWriter, r *http.Request, err error) {
-	var fe *checker.FieldError
-	if errors.As(err, &fe) {
-		s.badRequest(w, r, err)
-		return
-	}
-	s.internal(w, r, "checking", err)
-}
-
-func (s *Server) checkBulk(w http.ResponseWriter, r *http.Request) {
-	var b struct {
-		Checks           []checkBody `json:"checks"`
-		ConsistencyToken string      `json:"consistency_token,omitempty"`
-	}
-	if err := decodeStrict(r.Body, &b); err != nil {
-		s.badRequest(w, r, err)
-		return
-	}
-	if len(b.Checks) == 0 {
-		s.badRequest(w, r, &checker.FieldError{Field: "checks", Err: errors.New("required: at least one check")})
-		return
-	}
-	qs := make([]checker.Question, 0, len(b.Checks))
-	for i, c := range b.Checks {
-		if c.ConsistencyToken != "" || c.Explain {
-			s.badRequest(w, r, &checker.FieldError{Field: "checks[" + strconv.Itoa(i) + "]", Err: errors.New("consistency_token and explain go on the request, not on one check")})
-			return
-		}
-		q, err := c.question()
-		if err != nil {
-			var fe *checker.FieldError
-			if errors.As(err, &fe) {
-				fe.Field = "checks[" + strconv.Itoa(i) + "]." + fe.Field
-			}
-			s.badRequest(w, r, err)
-			return
-		}
-		qs = append(qs, q)
-	}
-	as, err := s.cfg.Checker.CheckBulk(r.Context(), qs, checker.Consistency{Token: b.ConsistencyToken})
-	if err != nil {
-		s.checkFailed(w, r, err)
-		return
-	}
-	results := make([]map[string]bool, len(as))
-	for i, a := range as {
-		results[i] = map[string]bool{"allowed": a.Allowed}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"results": results})
-}
-
-func (s *Server) lookupItems(w http.ResponseWriter, r *http.Request) {
-	var b struct {
-		User             string `json:"user"`
-		Action           string `json:"action"`
-		Type             string `json:"type"`
-		Limit            int    `json:"limit,omitempty"`
-		Cursor           string `json:"cursor,omitempty"`
-		ConsistencyToken string `json:"consistency_token,omitempty"`
-	}
-	if err := decodeStrict(r.Body, &b); err != nil {
-		s.badRequest(w, r, err)
-		return
-	}
-	act, err := schema.ParseAction(b.Action)
-	if err != nil {
-		s.badRequest(w, r, &checker.FieldError{Field: "action", Err: err})
-		return
-	}
-	page, err := s.cfg.Checker.LookupItems(r.Context(), b.User, act, b.Type, b.Limit, b.Cursor, checker.Consistency{Token: b.ConsistencyToken})
-	if err != nil {
-		s.checkFailed(w, r, err)
-		return
-	}
-	out := map[string]any{"items": page.Items}
-	if page.Cursor != "" {
-		out["cursor"] = page.Cursor
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) lookupUsers(w http.ResponseWriter, r *http.Request) {
-	var b struct {
-		Item             schema.ItemRef `json:"item"`
-		Action           string         `json:"action"`
-		Limit            int            `json:"limit,omitempty"`
-		Cursor           string         `json:"cursor,omitempty"`
-		ConsistencyToken string         `json:"consistency_token,omitempty"`
-	}
-	if err := decodeStrict(r.Body, &b); err != nil {
-		s.badRequest(w, r, err)
-		return
-	}
-	act, err := schema.ParseAction(b.Action)
-	if err != nil {
-		s.badRequest(w, r, &checker.FieldError{Field: "action", Err: err})
-		return
-	}
-	page, err := s.cfg.Checker.LookupUsers(r.Context(), b.Item, act, b.Limit, b.Cursor, checker.Consistency{Token: b.ConsistencyToken})
-	if err != nil {
-		s.checkFailed(w, r, err)
-		return
-	}
-	out := map[string]any{"users": page.Users}
-	if page.Cursor != "" {
-		out["cursor"] = page.Cursor
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// boxWebhook applies a Box webhook v2 delivery. Box retries anything but a
-// 2xx, so a delivery that can never apply is set aside in the dead-letter
-// file and acknowledged; only a failure worth retrying (SpiceDB down) is not.
-func (s *Server) boxWebhook(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		s.badRequest(w, r, describeJSONError(err))
-		return
-	}
-	if err := sync.VerifyWebhook(r.Header, body, s.cfg.WebhookKeys, s.cfg.Now()); err != nil {
-		writeError(w, r, http.StatusUnauthorized, "unauthorized", err.Error())
-		return
-	}
-	evs, err := sync.TranslateWebhook(body)
-	if errors.Is(err, sync.ErrIgnoredTrigger) {
-		writeJSON(w, http.StatusOK, map[string]any{"applied": 0, "ignored": true})
-		return
-	}
-	if err == nil {
-		var res sync.Result
-		res, err = s.cfg.Applier.Apply(r.Context(), evs)
-		var ee *sync.EventError
-		if err == nil {
-			writeJSON(w, http.StatusOK, map[string]any{"applied": res.Applied, "duplicates": res.Duplicates, "consistency_token": res.Token.GetToken()})
-			return
-		}
-		if !errors.As(err, &ee) {
-			s.internal(w, r, "applying webhook", err)
-			return
-		}
-	}
-	d := sync.DeadLetter{Source: "webhooks/box", EventID: r.Header.Get("BOX-DELIVERY-ID"), Error: err.Error(), At: s.cfg.Now().UTC()}
-	if json.Valid(body) {
-		d.Line = body
-	} else {
-		d.Raw = string(body)
-	}
-	if derr := sync.AppendDeadLetters(s.cfg.WebhookDeadLetter, []sync.DeadLetter{d}, s.cfg.Logger); derr != nil {
-		s.internal(w, r, "setting a webhook aside", derr)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"applied": 0, "dead_lettered": true, "error": err.Error()})
 }

@@ -35,8 +35,10 @@ func newTokenAPI(t *testing.T, limit, burst int) (*httptest.Server, *testenv.Loc
 	if err := tk.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{Checker: ch, Applier: sync.NewApplier(c, sync.WithLogger(logger)), AdminKey: adminKey,
-		Authorizer: checker.NewAuthorizer(ch, tk), Logger: logger, InvalidTokenLimit: limit, InvalidTokenBurst: burst})
+	api, err := httpapi.New(httpapi.Config{
+		Checker: ch, Applier: sync.NewApplier(c, sync.WithLogger(logger)), AdminKey: adminKey,
+		Authorizer: checker.NewAuthorizer(ch, tk), Logger: logger, InvalidTokenLimit: limit, InvalidTokenBurst: burst,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,9 +196,11 @@ func TestTokenEndpoints(t *testing.T) {
 	}
 
 	// Exchange.
-	st, down, _ := form(t, srv, "/oauth2/token", crm(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"},
+	st, down, _ := form(t, srv, "/oauth2/token", crm(url.Values{
+		"grant_type":    {"urn:ietf:params:oauth:grant-type:token-exchange"},
 		"subject_token": {access}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"},
-		"scope": {"item_preview"}, "resource": {"https://api.box.com/2.0/folders/docs"}}))
+		"scope": {"item_preview"}, "resource": {"https://api.box.com/2.0/folders/docs"},
+	}))
 	if st != 200 || down["issued_token_type"] != "urn:ietf:params:oauth:token-type:access_token" || down["refresh_token"] != nil {
 		t.Fatalf("exchange: %d %v", st, down)
 	}
@@ -218,10 +222,14 @@ func TestTokenEndpoints(t *testing.T) {
 		{url.Values{"grant_type": {"password"}}, "unsupported_grant_type"},
 		{url.Values{}, "invalid_request"},
 		{url.Values{"grant_type": {"refresh_token"}, "color": {"red"}}, "invalid_request"},
-		{crm(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {access},
-			"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"root_readwrite"}}), "invalid_scope"},
-		{url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {access},
-			"subject_token_type": {"urn:ietf:params:oauth:token-type:id_token"}, "scope": {"item_preview"}}, "invalid_request"},
+		{crm(url.Values{
+			"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {access},
+			"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"root_readwrite"},
+		}), "invalid_scope"},
+		{url.Values{
+			"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {access},
+			"subject_token_type": {"urn:ietf:params:oauth:token-type:id_token"}, "scope": {"item_preview"},
+		}, "invalid_request"},
 	} {
 		st, out, _ := form(t, srv, "/oauth2/token", c.v)
 		if st != 400 || out["error"] != c.code || out["error_description"] == "" {
@@ -576,8 +584,10 @@ func TestClientAuthenticationHTTP(t *testing.T) {
 	if st != 200 || p3["refresh_token"] == nil {
 		t.Fatalf("refresh by form parameters: %d %v", st, p3)
 	}
-	exchange := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {p3["access_token"].(string)},
-		"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"item_preview"}}
+	exchange := url.Values{
+		"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {p3["access_token"].(string)},
+		"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"item_preview"},
+	}
 	if st, out, _ := tokenCall(t, srv, "/oauth2/token", "", "", exchange); st != 401 || out["error"] != "invalid_client" {
 		t.Errorf("exchange without the client: %d %v, want 401 invalid_client", st, out)
 	}

@@ -101,13 +101,15 @@ func DialExternal(cfg ExternalConfig) (*Client, error) {
 	return NewClient(conn, nil), nil
 }
 
-// bearer attaches SpiceDB's preshared key to every call.
 // PresharedKey is SpiceDB's preshared key as per-call credentials;
 // requireTLS refuses to send it over plaintext.
 func PresharedKey(key string, requireTLS bool) credentials.PerRPCCredentials {
 	return bearer{token: key, requireTLS: requireTLS}
 }
 
+var _ credentials.PerRPCCredentials = bearer{}
+
+// bearer attaches SpiceDB's preshared key to every call.
 type bearer struct {
 	token      string
 	requireTLS bool

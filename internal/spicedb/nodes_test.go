@@ -67,7 +67,7 @@ type fakeNode struct {
 	reads int
 }
 
-func (f *fakeNode) ReadRelationships(ctx context.Context, in *v1.ReadRelationshipsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[v1.ReadRelationshipsResponse], error) {
+func (f *fakeNode) ReadRelationships(_ context.Context, in *v1.ReadRelationshipsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[v1.ReadRelationshipsResponse], error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads++

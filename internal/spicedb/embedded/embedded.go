@@ -12,6 +12,7 @@ import (
 	"github.com/authzed/spicedb/pkg/cmd/datastore"
 	"github.com/authzed/spicedb/pkg/cmd/server"
 	"github.com/authzed/spicedb/pkg/cmd/util"
+	dsapi "github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/datastore/migration"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -44,18 +45,71 @@ type Config struct {
 // folder trees about 190 levels deep.
 const MaxDepth = 200
 
+// stopTimeout bounds how long closing the client waits for the server to
+// finish its in-flight calls.
+const stopTimeout = 10 * time.Second
+
 // Start starts SpiceDB in this process, by default on its in-memory
 // datastore, and returns a client connected to it. The server stops when ctx
 // ends or the client is closed; an in-memory one loses everything it held.
 func Start(ctx context.Context, cfg Config) (*spicedb.Client, error) {
+	grpcCfg, key, err := listenerOf(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := openDatastore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	rs, err := server.NewConfigWithOptionsAndDefaults(serverOptions(cfg, ds, key, grpcCfg)...).Complete(srvCtx)
+	if err != nil {
+		cancel()
+		_ = ds.Close()
+		return nil, fmt.Errorf("configuring embedded spicedb: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- rs.Run(srvCtx) }()
+
+	stop := func() error {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("stopping embedded spicedb: %w", err)
+			}
+		case <-time.After(stopTimeout):
+			return fmt.Errorf("stopping embedded spicedb: timed out after %s", stopTimeout)
+		}
+		return nil
+	}
+	conn, err := rs.NewClient(
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(spicedb.PresharedKey(key, false)),
+	)
+	if err != nil {
+		// How the server stopped says nothing the connect error does not.
+		_ = stop()
+		return nil, fmt.Errorf("connecting to embedded spicedb: %w", err)
+	}
+	go func() {
+		<-ctx.Done()
+		cancel()
+	}()
+	return spicedb.NewClient(conn, stop), nil
+}
+
+// listenerOf is where the server listens, in process unless cfg.GRPCAddr
+// exposes it, and the preshared key its clients present.
+func listenerOf(cfg Config) (util.GRPCServerConfig, string, error) {
 	key := cfg.Token
 	grpcCfg := util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}
 	if cfg.GRPCAddr != "" {
 		if cfg.Token == "" {
-			return nil, errors.New("exposing the embedded spicedb on --spicedb-grpc-addr needs --spicedb-token: other clients present it as the preshared key")
+			return util.GRPCServerConfig{}, "", errors.New("exposing the embedded spicedb on --spicedb-grpc-addr needs --spicedb-token: other clients present it as the preshared key")
 		}
 		if err := requireLoopback(cfg.GRPCAddr); err != nil {
-			return nil, err
+			return util.GRPCServerConfig{}, "", err
 		}
 		grpcCfg = util.GRPCServerConfig{Network: "tcp", Address: cfg.GRPCAddr, Enabled: true}
 	}
@@ -64,11 +118,14 @@ func Start(ctx context.Context, cfg Config) (*spicedb.Client, error) {
 		// still wants a key.
 		var b [32]byte
 		if _, err := rand.Read(b[:]); err != nil {
-			return nil, fmt.Errorf("generating embedded spicedb key: %w", err)
+			return util.GRPCServerConfig{}, "", fmt.Errorf("generating embedded spicedb key: %w", err)
 		}
 		key = hex.EncodeToString(b[:])
 	}
+	return grpcCfg, key, nil
+}
 
+func openDatastore(ctx context.Context, cfg Config) (dsapi.Datastore, error) {
 	dsOpts := []datastore.ConfigOption{
 		datastore.WithEngine(datastore.MemoryEngine),
 		datastore.WithRevisionQuantization(0),
@@ -89,12 +146,14 @@ func Start(ctx context.Context, cfg Config) (*spicedb.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s spicedb datastore: %w", what, err)
 	}
+	return ds, nil
+}
 
+func serverOptions(cfg Config, ds dsapi.Datastore, key string, grpcCfg util.GRPCServerConfig) []server.ConfigOption {
 	maxUpdates := uint16(spicedb.MaxUpdatesPerWrite)
 	if cfg.MaxUpdatesPerWrite != 0 {
 		maxUpdates = cfg.MaxUpdatesPerWrite
 	}
-	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	srvOpts := []server.ConfigOption{
 		server.WithDatastore(ds),
 		server.WithPresharedSecureKey(key),
@@ -117,41 +176,7 @@ func Start(ctx context.Context, cfg Config) (*spicedb.Client, error) {
 			server.WithClusterDispatchCacheConfig(server.CacheConfig{Name: "cluster_dispatch", Enabled: false}),
 		)
 	}
-	rs, err := server.NewConfigWithOptionsAndDefaults(srvOpts...).Complete(srvCtx)
-	if err != nil {
-		cancel()
-		_ = ds.Close()
-		return nil, fmt.Errorf("configuring embedded spicedb: %w", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- rs.Run(srvCtx) }()
-
-	conn, err := rs.NewClient(
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(spicedb.PresharedKey(key, false)),
-	)
-	if err != nil {
-		cancel()
-		<-done
-		return nil, fmt.Errorf("connecting to embedded spicedb: %w", err)
-	}
-	stop := func() error {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				return fmt.Errorf("stopping embedded spicedb: %w", err)
-			}
-		case <-time.After(10 * time.Second):
-			return errors.New("stopping embedded spicedb: timed out after 10s")
-		}
-		return nil
-	}
-	go func() {
-		<-ctx.Done()
-		cancel()
-	}()
-	return spicedb.NewClient(conn, stop), nil
+	return srvOpts
 }
 
 func requireLoopback(addr string) error {

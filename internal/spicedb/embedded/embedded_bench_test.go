@@ -28,9 +28,13 @@ func BenchmarkEmbeddedHeapPerWrite(b *testing.B) {
 		b.Fatal(err)
 	}
 	write := func(i int, op v1.RelationshipUpdate_Operation) {
-		_, err := c.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{Operation: op,
-			Relationship: &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: "folder", ObjectId: fmt.Sprint("f", i%100)}, Relation: "trashed",
-				Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "*"}}}}}})
+		_, err := c.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
+			Operation: op,
+			Relationship: &v1.Relationship{
+				Resource: &v1.ObjectReference{ObjectType: "folder", ObjectId: fmt.Sprint("f", i%100)}, Relation: "trashed",
+				Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "*"}},
+			},
+		}}})
 		if err != nil {
 			b.Fatal(err)
 		}

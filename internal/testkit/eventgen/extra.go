@@ -33,25 +33,7 @@ func (g *Generator) tryExtra() []byte {
 		g.userEnt[u] = append([]string{""}, g.ents...)[g.rnd.IntN(len(g.ents)+1)]
 		return g.emit("user.updated", "user", g.userState(u))
 	case r < 56: // a user is deleted, or one deleted comes back
-		u := g.users[adminCount+g.rnd.IntN(len(g.users)-adminCount)]
-		if g.userGone[u] {
-			g.userGone[u] = false
-			return g.emit("user.created", "user", g.userState(u))
-		}
-		g.userGone[u] = true
-		for id, c := range g.collabs {
-			if c.whoType == "user" && c.who == u {
-				delete(g.collabs, id)
-			}
-		}
-		// Sync and the model both forget a deleted owner; the items stay,
-		// ownerless until an event names an owner again.
-		for item, o := range g.owner {
-			if o == u {
-				g.owner[item] = ""
-			}
-		}
-		return g.emit("user.deleted", "user", map[string]any{"id": u})
+		return g.toggleUser()
 	case r < 64: // a group moves to the other enterprise
 		gr := g.pick(g.groups)
 		if g.groupGone[gr] {
@@ -60,18 +42,7 @@ func (g *Generator) tryExtra() []byte {
 		g.groupEnt[gr] = g.pick(g.ents)
 		return g.emit("group.updated", "group", map[string]any{"id": gr, "enterprise": g.groupEnt[gr]})
 	case r < 70: // a group is deleted, or one deleted comes back (empty)
-		gr := g.pick(g.groups)
-		if g.groupGone[gr] {
-			g.groupGone[gr] = false
-			return g.emit("group.created", "group", map[string]any{"id": gr, "enterprise": g.groupEnt[gr]})
-		}
-		g.groupGone[gr] = true
-		for id, c := range g.collabs {
-			if c.whoType == "group" && c.who == gr {
-				delete(g.collabs, id)
-			}
-		}
-		return g.emit("group.deleted", "group", map[string]any{"id": gr})
+		return g.toggleGroup()
 	case r < 82 && len(g.collabs) > 0: // a collaboration that lapsed or was turned down
 		ids := keys(g.collabs)
 		id := g.pick(ids)
@@ -106,6 +77,45 @@ func (g *Generator) tryExtra() []byte {
 	default: // an earlier event delivered again: EVENTS.md has it skipped
 		return g.sent[g.rnd.IntN(len(g.sent))]
 	}
+}
+
+// toggleUser deletes a user, or creates one deleted again, never an admin.
+func (g *Generator) toggleUser() []byte {
+	u := g.users[adminCount+g.rnd.IntN(len(g.users)-adminCount)]
+	if g.userGone[u] {
+		g.userGone[u] = false
+		return g.emit("user.created", "user", g.userState(u))
+	}
+	g.userGone[u] = true
+	for id, c := range g.collabs {
+		if c.whoType == "user" && c.who == u {
+			delete(g.collabs, id)
+		}
+	}
+	// Sync and the model both forget a deleted owner; the items stay,
+	// ownerless until an event names an owner again.
+	for item, o := range g.owner {
+		if o == u {
+			g.owner[item] = ""
+		}
+	}
+	return g.emit("user.deleted", "user", map[string]any{"id": u})
+}
+
+// toggleGroup deletes a group, or creates one deleted again, empty.
+func (g *Generator) toggleGroup() []byte {
+	gr := g.pick(g.groups)
+	if g.groupGone[gr] {
+		g.groupGone[gr] = false
+		return g.emit("group.created", "group", map[string]any{"id": gr, "enterprise": g.groupEnt[gr]})
+	}
+	g.groupGone[gr] = true
+	for id, c := range g.collabs {
+		if c.whoType == "group" && c.who == gr {
+			delete(g.collabs, id)
+		}
+	}
+	return g.emit("group.deleted", "group", map[string]any{"id": gr})
 }
 
 func (g *Generator) userState(u string) map[string]any {

@@ -68,18 +68,8 @@ var (
 	whoTypes    = []string{"user", "group"}
 )
 
-// badInput is an event EVENTS.md calls bad input, naming the field.
-type badInput struct{ field, why string }
-
-func (e *badInput) Error() string {
-	if e.field == "" {
-		return e.why
-	}
-	return e.field + ": " + e.why
-}
-
 func bad(field, format string, args ...any) error {
-	return &badInput{field: field, why: fmt.Sprintf(format, args...)}
+	return &inputError{field: field, why: fmt.Sprintf(format, args...)}
 }
 
 // object is one JSON object of an event with the path to it, for errors.

@@ -78,8 +78,10 @@ type Model struct {
 
 // New returns an empty model.
 func New() *Model {
-	return &Model{users: map[string]*user{}, groups: map[string]string{}, members: map[string]map[string]bool{},
-		items: map[string]*item{}, collabs: map[string]*collab{}, links: map[string]*link{}, applied: map[string]bool{}, Now: time.Now}
+	return &Model{
+		users: map[string]*user{}, groups: map[string]string{}, members: map[string]map[string]bool{},
+		items: map[string]*item{}, collabs: map[string]*collab{}, links: map[string]*link{}, applied: map[string]bool{}, Now: time.Now,
+	}
 }
 
 // Apply applies one event (a JSON line). It refuses, changing nothing, an
@@ -107,32 +109,11 @@ func (m *Model) apply(e *event) error {
 	case "user.created", "user.updated":
 		m.users[e.user.id] = &user{enterprise: e.user.enterprise}
 	case "user.deleted":
-		id := e.user.id
-		delete(m.users, id)
-		for _, mem := range m.members {
-			delete(mem, id)
-		}
-		for cid, c := range m.collabs {
-			if c.whoType == "user" && c.who == id {
-				delete(m.collabs, cid)
-			}
-		}
-		for _, it := range m.items {
-			if it.owner == id {
-				it.owner = ""
-			}
-		}
+		m.deleteUser(e.user.id)
 	case "group.created", "group.updated":
 		m.groups[e.group.id] = e.group.enterprise
 	case "group.deleted":
-		id := e.group.id
-		delete(m.groups, id)
-		delete(m.members, id)
-		for cid, c := range m.collabs {
-			if c.whoType == "group" && c.who == id {
-				delete(m.collabs, cid)
-			}
-		}
+		m.deleteGroup(e.group.id)
 	case "group_membership.created", "group_membership.updated":
 		gm := e.membership
 		if _, ok := m.groups[gm.group]; !ok {
@@ -150,49 +131,13 @@ func (m *Model) apply(e *event) error {
 	case "file.created", "file.updated", "file.moved":
 		return m.putItem("file", e.file.id, e.file.parent, e.file.owner, false, false)
 	case "folder.trashed", "folder.restored", "file.trashed", "file.restored":
-		id := e.folder.id
-		if e.object == "file" {
-			id = e.file.id
-		}
-		it := m.items[e.object+":"+id]
-		if it == nil {
-			return fmt.Errorf("%s %s does not exist", e.object, id)
-		}
-		it.trashed = e.verb == "trashed"
+		return m.trash(e)
 	case "folder.deleted":
 		m.deleteItem("folder:" + e.folder.id)
 	case "file.deleted":
 		m.deleteItem("file:" + e.file.id)
 	case "collaboration.created", "collaboration.updated":
-		c := e.collab
-		k := c.item.typ + ":" + c.item.id
-		it := m.items[k]
-		if it == nil {
-			return fmt.Errorf("collaboration item %s does not exist", k)
-		}
-		for id, o := range m.collabs {
-			if id != c.id && o.itemType == c.item.typ && o.item == c.item.id && o.whoType == c.who.typ && o.who == c.who.id {
-				return fmt.Errorf("already a collaborator through %s", id)
-			}
-		}
-		if _, existed := m.collabs[c.id]; !existed && m.restricted(k) {
-			ownerEnt := ""
-			if u := m.users[it.owner]; u != nil {
-				ownerEnt = u.enterprise
-			}
-			theirs := ""
-			if c.who.typ == "user" {
-				if u := m.users[c.who.id]; u != nil {
-					theirs = u.enterprise
-				}
-			} else {
-				theirs = m.groups[c.who.id]
-			}
-			if theirs == "" || theirs != ownerEnt {
-				return fmt.Errorf("restricted to the enterprise")
-			}
-		}
-		m.collabs[c.id] = &collab{itemType: c.item.typ, item: c.item.id, whoType: c.who.typ, who: c.who.id, role: c.role, status: c.status, expires: c.expires}
+		return m.putCollab(e)
 	case "collaboration.deleted":
 		delete(m.collabs, e.collab.id)
 	case "shared_link.created", "shared_link.updated":
@@ -208,6 +153,85 @@ func (m *Model) apply(e *event) error {
 		// decode knows every type EVENTS.md lists; reaching here is a bug.
 		return fmt.Errorf("unhandled type %q", e.typ)
 	}
+	return nil
+}
+
+// deleteUser removes a user with their memberships and collaborations; the
+// items they owned stay, ownerless.
+func (m *Model) deleteUser(id string) {
+	delete(m.users, id)
+	for _, mem := range m.members {
+		delete(mem, id)
+	}
+	for cid, c := range m.collabs {
+		if c.whoType == "user" && c.who == id {
+			delete(m.collabs, cid)
+		}
+	}
+	for _, it := range m.items {
+		if it.owner == id {
+			it.owner = ""
+		}
+	}
+}
+
+// deleteGroup removes a group with its members and collaborations.
+func (m *Model) deleteGroup(id string) {
+	delete(m.groups, id)
+	delete(m.members, id)
+	for cid, c := range m.collabs {
+		if c.whoType == "group" && c.who == id {
+			delete(m.collabs, cid)
+		}
+	}
+}
+
+// trash applies a trashed or restored event to its folder or file.
+func (m *Model) trash(e *event) error {
+	id := e.folder.id
+	if e.object == "file" {
+		id = e.file.id
+	}
+	it := m.items[e.object+":"+id]
+	if it == nil {
+		return fmt.Errorf("%s %s does not exist", e.object, id)
+	}
+	it.trashed = e.verb == "trashed"
+	return nil
+}
+
+// putCollab creates or updates a collaboration: one per item and grantee,
+// and a new one on a restricted item only for the owner's enterprise.
+func (m *Model) putCollab(e *event) error {
+	c := e.collab
+	k := c.item.typ + ":" + c.item.id
+	it := m.items[k]
+	if it == nil {
+		return fmt.Errorf("collaboration item %s does not exist", k)
+	}
+	for id, o := range m.collabs {
+		if id != c.id && o.itemType == c.item.typ && o.item == c.item.id && o.whoType == c.who.typ && o.who == c.who.id {
+			return fmt.Errorf("already a collaborator through %s", id)
+		}
+	}
+	if _, existed := m.collabs[c.id]; !existed && m.restricted(k) {
+		ownerEnt := ""
+		if u := m.users[it.owner]; u != nil {
+			ownerEnt = u.enterprise
+		}
+		theirs := ""
+		if c.who.typ == "user" {
+			if u := m.users[c.who.id]; u != nil {
+				theirs = u.enterprise
+			}
+		} else {
+			theirs = m.groups[c.who.id]
+		}
+		if theirs == "" || theirs != ownerEnt {
+			return fmt.Errorf("restricted to the enterprise")
+		}
+	}
+	m.collabs[c.id] = &collab{itemType: c.item.typ, item: c.item.id, whoType: c.who.typ, who: c.who.id, role: c.role, status: c.status, expires: c.expires}
 	return nil
 }
 

@@ -130,8 +130,10 @@ type itemState struct {
 
 func modelState(t *testing.T, m interface{ Dump() string }) *state {
 	t.Helper()
-	st := &state{users: map[string]bool{}, groups: map[string]bool{}, members: map[string]bool{}, collabs: map[string]bool{},
-		links: map[string]bool{}, items: map[string]itemState{}}
+	st := &state{
+		users: map[string]bool{}, groups: map[string]bool{}, members: map[string]bool{}, collabs: map[string]bool{},
+		links: map[string]bool{}, items: map[string]itemState{},
+	}
 	for _, l := range strings.Split(m.Dump(), "\n") {
 		f := strings.Fields(l)
 		if len(f) < 2 {
@@ -154,8 +156,10 @@ func modelState(t *testing.T, m interface{ Dump() string }) *state {
 		case "link":
 			st.links[f[1]] = true
 		case "item":
-			it := itemState{parent: strings.TrimPrefix(attr["parent"], "folder:"), owner: attr["owner"],
-				inviteOff: attr["inviteOff"] == "true", restricted: attr["restricted"] == "true", trashed: attr["trashed"] == "true"}
+			it := itemState{
+				parent: strings.TrimPrefix(attr["parent"], "folder:"), owner: attr["owner"],
+				inviteOff: attr["inviteOff"] == "true", restricted: attr["restricted"] == "true", trashed: attr["trashed"] == "true",
+			}
 			if it.parent == "" {
 				it.parent = schema.RootID
 			}
@@ -308,14 +312,20 @@ func injectDrift(t *testing.T, c *spicedb.Client, seed uint64, st *state) int {
 		case !it.trashed && x == 0:
 			put(v1.RelationshipUpdate_OPERATION_TOUCH, flagOn(k, "trashed"))
 		case x == 1:
-			put(v1.RelationshipUpdate_OPERATION_TOUCH, &v1.Relationship{Resource: ref(k), Relation: "editor",
-				Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "mallory"}}})
+			put(v1.RelationshipUpdate_OPERATION_TOUCH, &v1.Relationship{
+				Resource: ref(k), Relation: "editor",
+				Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "mallory"}},
+			})
 		case x == 2 && it.parent != schema.RootID:
-			put(v1.RelationshipUpdate_OPERATION_DELETE, &v1.Relationship{Resource: ref(k), Relation: "parent",
-				Subject: &v1.SubjectReference{Object: ref("folder:" + it.parent)}})
+			put(v1.RelationshipUpdate_OPERATION_DELETE, &v1.Relationship{
+				Resource: ref(k), Relation: "parent",
+				Subject: &v1.SubjectReference{Object: ref("folder:" + it.parent)},
+			})
 		case x == 3 && it.owner != "":
-			put(v1.RelationshipUpdate_OPERATION_DELETE, &v1.Relationship{Resource: ref(k), Relation: "owner",
-				Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: schema.EncodeID(it.owner)}}})
+			put(v1.RelationshipUpdate_OPERATION_DELETE, &v1.Relationship{
+				Resource: ref(k), Relation: "owner",
+				Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: schema.EncodeID(it.owner)}},
+			})
 		}
 	}
 	var list []*v1.RelationshipUpdate

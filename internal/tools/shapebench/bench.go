@@ -5,13 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"runtime"
-	"runtime/debug"
-	"sort"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -105,60 +98,6 @@ type Report struct {
 	LoadAvg     []string // /proc/loadavg at the start and end of each phase
 }
 
-// Machine describes where a run ran.
-type Machine struct {
-	NumCPU                       int
-	CPU, Memory, Go, SpiceDB, OS string
-}
-
-func readMachine() Machine {
-	m := Machine{NumCPU: runtime.NumCPU(), Go: runtime.Version()}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "model name") {
-				m.CPU = strings.TrimSpace(l[strings.Index(l, ":")+1:])
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "MemTotal:") {
-				var kb int64
-				fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "MemTotal:")), "%d", &kb)
-				m.Memory = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
-			}
-		}
-	}
-	if b, err := os.ReadFile("/etc/os-release"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "PRETTY_NAME=") {
-				m.OS = strings.Trim(strings.TrimPrefix(l, "PRETTY_NAME="), `"`)
-			}
-		}
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, dep := range bi.Deps {
-			if dep.Path == "github.com/authzed/spicedb" {
-				m.SpiceDB = dep.Version
-			}
-		}
-	}
-	return m
-}
-
-func loadAvg(phase string) string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return phase + ": ?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) >= 3 {
-		return fmt.Sprintf("%s: %s %s %s", phase, f[0], f[1], f[2])
-	}
-	return phase + ": " + strings.TrimSpace(string(b))
-}
-
 // shapeServers are the SpiceDBs one shape is measured on, by cache mode.
 type shapeServers struct {
 	conns  map[bool]Conn
@@ -171,11 +110,10 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	rep := &Report{Config: cfg, Machine: readMachine(), DataStats: map[string]Stats{}, Equivalence: map[string]EquivalenceResult{}, Started: time.Now()}
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(cfg.Log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	r := &run{
+		cfg: cfg,
+		rep: &Report{Config: cfg, Machine: readMachine(), DataStats: map[string]Stats{}, Equivalence: map[string]EquivalenceResult{}, Started: time.Now()},
 	}
-	type store struct{ name, size string }
 	var stores []store
 	if cfg.MemSize != "" {
 		stores = append(stores, store{"memory", cfg.MemSize})
@@ -184,127 +122,128 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		stores = append(stores, store{"postgres", cfg.PGSize})
 	}
 	for _, st := range stores {
-		dc, err := SizeConfig(st.size)
-		if err != nil {
-			return rep, err
+		if err := r.store(ctx, st); err != nil {
+			return r.rep, err
 		}
-		d := Generate(dc)
-		stats := d.Stats()
-		rep.DataStats[st.name] = stats
-		logf("%s: data set %s: %d relationships (+%d ancestor), %d folders, %d files", st.name, st.size, stats.Relationships, stats.AncestorRels, stats.Folders, stats.Files)
-		rep.LoadAvg = append(rep.LoadAvg, loadAvg(st.name+" start"))
-
-		servers := map[Shape]*shapeServers{}
-		closeAll := func() {
-			for _, s := range servers {
-				_ = s.close()
-			}
-		}
-		for _, shape := range cfg.Shapes {
-			var ss *shapeServers
-			var lr LoadResult
-			var err error
-			if st.name == "memory" {
-				ss, lr, err = setupMemory(ctx, shape, d, cfg.Caches)
-			} else {
-				ss, lr, err = setupPostgres(ctx, cfg.PGDSN, cfg.PGDatabasePrefix+string(shape), shape, d, cfg.Caches, logf)
-			}
-			if err != nil {
-				closeAll()
-				return rep, fmt.Errorf("%s %s: %w", st.name, shape, err)
-			}
-			servers[shape] = ss
-			rep.Loads = append(rep.Loads, LoadRow{Store: st.name, Shape: string(shape), Relationships: lr.Relationships, Duration: lr.Duration})
-			logf("%s %s: loaded %d relationships in %v", st.name, shape, lr.Relationships, lr.Duration.Round(time.Millisecond))
-		}
-
-		if !cfg.SkipEquivalence {
-			eo := cfg.Equivalence
-			if st.name == "postgres" {
-				eo = cfg.PGEquivalence
-			}
-			es := NewEquivalenceSet(d, eo)
-			answers := map[Shape]Answers{}
-			for _, shape := range cfg.Shapes {
-				start := time.Now()
-				c := servers[shape].conns[cfg.Caches[len(cfg.Caches)-1]]
-				a, err := AnswerSet(ctx, c, shape, d, es)
-				if err != nil {
-					closeAll()
-					return rep, fmt.Errorf("%s equivalence: %w", st.name, err)
-				}
-				answers[shape] = a
-				logf("%s %s: answered the equivalence set in %v", st.name, shape, time.Since(start).Round(time.Millisecond))
-			}
-			res, err := CompareShapes(d, es, answers)
-			if err != nil {
-				closeAll()
-				return rep, err
-			}
-			rep.Equivalence[st.name] = res
-			logf("%s equivalence: %s", st.name, res.Summary())
-		}
-		rep.LoadAvg = append(rep.LoadAvg, loadAvg(st.name+" before checks"))
-
-		for _, cache := range cfg.Caches {
-			// One asker per cache mode: every shape gets the same questions,
-			// and no question repeats within a server.
-			asker := NewAsker(d, dc.Seed+100)
-			for _, bucket := range cfg.Buckets {
-				for _, conc := range cfg.Concurrency {
-					if cfg.Checks <= 0 {
-						continue
-					}
-					qs := asker.Draw(cfg.Checks, bucket, CommonActions)
-					targets := map[Shape]target{}
-					for _, shape := range cfg.Shapes {
-						targets[shape] = target{conn: servers[shape].conns[cache], token: servers[shape].tokens[cache]}
-					}
-					cells := measureInterleaved(ctx, d, cfg.Shapes, targets, qs, conc, cfg.CellTime*time.Duration(len(cfg.Shapes)))
-					for _, shape := range cfg.Shapes {
-						cell := cells[shape]
-						cell.Store, cell.Cache, cell.Bucket, cell.Shape = st.name, cache, bucket, shape
-						rep.Cells = append(rep.Cells, cell)
-						logf("%s cache=%v depth %s conc %d %-9s n=%d p50=%v p95=%v %.0f/s granted %d errors %d",
-							st.name, cache, bucket, conc, shape, cell.N, cell.P50.Round(10*time.Microsecond), cell.P95.Round(10*time.Microsecond), cell.PerSec, cell.Granted, cell.Errors)
-					}
-				}
-			}
-		}
-		rep.LoadAvg = append(rep.LoadAvg, loadAvg(st.name+" end"))
-		closeAll()
 	}
-	rep.Took = time.Since(rep.Started)
-	return rep, nil
+	r.rep.Took = time.Since(r.rep.Started)
+	return r.rep, nil
 }
 
-// warm asks a few questions (never asked again: another seed, middle
-// depths) so connection pools and schema caches are set up.
-func warm(ctx context.Context, c Conn, d *Dataset, token *v1.ZedToken) error {
-	a := NewAsker(d, d.Config.Seed+7)
-	var mid []Question
-	for _, q := range a.Draw(200, "", CommonActions) {
-		if it := d.Items[q.Item]; BucketOf(it.Depth) == "" {
-			mid = append(mid, q)
-		}
-		if len(mid) == 10 {
-			break
-		}
+// store is one datastore a run measures, with the data set size on it.
+type store struct{ name, size string }
+
+// run is one Run in progress.
+type run struct {
+	cfg RunConfig
+	rep *Report
+}
+
+func (r *run) logf(format string, args ...any) {
+	fmt.Fprintf(r.cfg.Log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// store loads the data set into every shape on st, proves them equivalent
+// and measures them.
+func (r *run) store(ctx context.Context, st store) error {
+	dc, err := SizeConfig(st.size)
+	if err != nil {
+		return err
 	}
-	for _, q := range mid {
-		req, err := d.Request(q, snapshot(token))
+	d := Generate(dc)
+	stats := d.Stats()
+	r.rep.DataStats[st.name] = stats
+	r.logf("%s: data set %s: %d relationships (+%d ancestor), %d folders, %d files", st.name, st.size, stats.Relationships, stats.AncestorRels, stats.Folders, stats.Files)
+	r.rep.LoadAvg = append(r.rep.LoadAvg, loadAvg(st.name+" start"))
+
+	servers := map[Shape]*shapeServers{}
+	defer func() {
+		for _, s := range servers {
+			_ = s.close()
+		}
+	}()
+	for _, shape := range r.cfg.Shapes {
+		var ss *shapeServers
+		var lr LoadResult
+		if st.name == "memory" {
+			ss, lr, err = setupMemory(ctx, shape, d, r.cfg.Caches)
+		} else {
+			ss, lr, err = setupPostgres(ctx, r.cfg.PGDSN, r.cfg.PGDatabasePrefix+string(shape), shape, d, r.cfg.Caches, r.logf)
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("%s %s: %w", st.name, shape, err)
 		}
-		if _, err := c.CheckPermission(ctx, req); err != nil {
+		servers[shape] = ss
+		r.rep.Loads = append(r.rep.Loads, LoadRow{Store: st.name, Shape: string(shape), Relationships: lr.Relationships, Duration: lr.Duration})
+		r.logf("%s %s: loaded %d relationships in %v", st.name, shape, lr.Relationships, lr.Duration.Round(time.Millisecond))
+	}
+	if !r.cfg.SkipEquivalence {
+		if err := r.prove(ctx, st, d, servers); err != nil {
 			return err
 		}
 	}
+	r.rep.LoadAvg = append(r.rep.LoadAvg, loadAvg(st.name+" before checks"))
+	r.measure(ctx, st, d, dc.Seed, servers)
+	r.rep.LoadAvg = append(r.rep.LoadAvg, loadAvg(st.name+" end"))
 	return nil
 }
 
-func snapshot(token *v1.ZedToken) *v1.Consistency {
-	return &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: token}}
+// prove asks every shape on st the equivalence set and compares the
+// answers.
+func (r *run) prove(ctx context.Context, st store, d *Dataset, servers map[Shape]*shapeServers) error {
+	eo := r.cfg.Equivalence
+	if st.name == "postgres" {
+		eo = r.cfg.PGEquivalence
+	}
+	es := NewEquivalenceSet(d, eo)
+	answers := map[Shape]Answers{}
+	for _, shape := range r.cfg.Shapes {
+		start := time.Now()
+		c := servers[shape].conns[r.cfg.Caches[len(r.cfg.Caches)-1]]
+		a, err := AnswerSet(ctx, c, shape, d, es)
+		if err != nil {
+			return fmt.Errorf("%s equivalence: %w", st.name, err)
+		}
+		answers[shape] = a
+		r.logf("%s %s: answered the equivalence set in %v", st.name, shape, time.Since(start).Round(time.Millisecond))
+	}
+	res, err := CompareShapes(d, es, answers)
+	if err != nil {
+		return err
+	}
+	r.rep.Equivalence[st.name] = res
+	r.logf("%s equivalence: %s", st.name, res.Summary())
+	return nil
+}
+
+// measure fills the report's cells for st: every cache mode, depth bucket
+// and concurrency, each shape asked the same questions.
+func (r *run) measure(ctx context.Context, st store, d *Dataset, seed uint64, servers map[Shape]*shapeServers) {
+	for _, cache := range r.cfg.Caches {
+		// One asker per cache mode: every shape gets the same questions,
+		// and no question repeats within a server.
+		asker := NewAsker(d, seed+100)
+		for _, bucket := range r.cfg.Buckets {
+			for _, conc := range r.cfg.Concurrency {
+				if r.cfg.Checks <= 0 {
+					continue
+				}
+				qs := asker.Draw(r.cfg.Checks, bucket, CommonActions)
+				targets := map[Shape]target{}
+				for _, shape := range r.cfg.Shapes {
+					targets[shape] = target{conn: servers[shape].conns[cache], token: servers[shape].tokens[cache]}
+				}
+				cells := measureInterleaved(ctx, d, r.cfg.Shapes, targets, qs, conc, r.cfg.CellTime*time.Duration(len(r.cfg.Shapes)))
+				for _, shape := range r.cfg.Shapes {
+					cell := cells[shape]
+					cell.Store, cell.Cache, cell.Bucket, cell.Shape = st.name, cache, bucket, shape
+					r.rep.Cells = append(r.rep.Cells, cell)
+					r.logf("%s cache=%v depth %s conc %d %-9s n=%d p50=%v p95=%v %.0f/s granted %d errors %d",
+						st.name, cache, bucket, conc, shape, cell.N, cell.P50.Round(10*time.Microsecond), cell.P95.Round(10*time.Microsecond), cell.PerSec, cell.Granted, cell.Errors)
+				}
+			}
+		}
+	}
 }
 
 func setupMemory(ctx context.Context, shape Shape, d *Dataset, caches []bool) (*shapeServers, LoadResult, error) {
@@ -396,107 +335,4 @@ func (ss *shapeServers) tokenFor(cache bool, t *v1.ZedToken) {
 		ss.tokens = map[bool]*v1.ZedToken{}
 	}
 	ss.tokens[cache] = t
-}
-
-type target struct {
-	conn  Conn
-	token *v1.ZedToken
-}
-
-// measureInterleaved asks qs of every shape, interleaved: the questions go in
-// rounds of 8 × conc, and each round is asked of every shape in turn (the
-// order rotating from round to round), so a change in the machine's load
-// hits every shape alike and every shape answers the same questions. It
-// stops after the round during which limit passed.
-func measureInterleaved(ctx context.Context, d *Dataset, shapes []Shape, targets map[Shape]target, qs []Question, conc int, limit time.Duration) map[Shape]Cell {
-	round := 8 * conc
-	type acc struct {
-		lat             []time.Duration
-		wall            time.Duration
-		granted, errors int
-	}
-	accs := map[Shape]*acc{}
-	for _, s := range shapes {
-		accs[s] = &acc{}
-	}
-	start := time.Now()
-	asked := 0
-	for r := 0; r*round < len(qs); r++ {
-		part := qs[r*round : min((r+1)*round, len(qs))]
-		for k := range shapes {
-			s := shapes[(r+k)%len(shapes)]
-			lat, wall, granted, errs := askAll(ctx, d, targets[s], part, conc)
-			a := accs[s]
-			a.lat = append(a.lat, lat...)
-			a.wall += wall
-			a.granted += granted
-			a.errors += errs
-		}
-		asked += len(part)
-		if time.Since(start) > limit {
-			break
-		}
-	}
-	out := map[Shape]Cell{}
-	for _, s := range shapes {
-		a := accs[s]
-		c := Cell{Conc: conc, N: len(a.lat), Granted: a.granted, Errors: a.errors, CutShort: asked < len(qs)}
-		sort.Slice(a.lat, func(x, y int) bool { return a.lat[x] < a.lat[y] })
-		if c.N > 0 {
-			c.P50 = a.lat[(c.N-1)*50/100]
-			c.P95 = a.lat[(c.N-1)*95/100]
-			c.PerSec = float64(c.N) / a.wall.Seconds()
-		}
-		out[s] = c
-	}
-	return out
-}
-
-// askAll asks qs of one SpiceDB with conc workers and returns the latencies,
-// the wall time, and how many were granted and failed.
-func askAll(ctx context.Context, d *Dataset, t target, qs []Question, conc int) ([]time.Duration, time.Duration, int, int) {
-	lat := make([]time.Duration, len(qs))
-	ok := make([]bool, len(qs))
-	var next, granted, errs atomic.Int64
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(qs) {
-					return
-				}
-				req, err := d.Request(qs[i], snapshot(t.token))
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
-				cctx, cancel := context.WithTimeout(ctx, time.Minute)
-				t0 := time.Now()
-				resp, err := t.conn.CheckPermission(cctx, req)
-				lat[i] = time.Since(t0)
-				cancel()
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
-				ok[i] = true
-				if resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
-					granted.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	wall := time.Since(start)
-	var out []time.Duration
-	for i := range qs {
-		if ok[i] {
-			out = append(out, lat[i])
-		}
-	}
-	return out, wall, int(granted.Load()), int(errs.Load())
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
-	"github.com/authzed/spicedb/pkg/tuple"
 
 	"github.com/boxauthz/boxauthz/schema"
 )
@@ -188,59 +187,72 @@ func Generate(cfg Config) *Dataset {
 		d.Enterprises = append(d.Enterprises, ent)
 	}
 	for g := 0; g < cfg.Groups; g++ {
-		grp := Group{ID: fmt.Sprintf("g%04d", g), Enterprise: -1}
-		if cfg.Enterprises > 0 {
-			grp.Enterprise = r.IntN(cfg.Enterprises)
-		}
-		seen := map[int]bool{}
-		for i := 0; i < cfg.GroupSize; i++ {
-			var u int
-			if grp.Enterprise >= 0 && len(byEnt[grp.Enterprise]) > 0 && r.Float64() < 0.9 {
-				m := byEnt[grp.Enterprise]
-				u = m[r.IntN(len(m))]
-			} else {
-				u = r.IntN(cfg.Users)
-			}
-			if seen[u] {
-				continue
-			}
-			seen[u] = true
-			if i == 0 {
-				grp.Admins = append(grp.Admins, u)
-			} else {
-				grp.Members = append(grp.Members, u)
-			}
-			d.UserGroups[u] = append(d.UserGroups[u], g)
-		}
-		d.Groups = append(d.Groups, grp)
+		d.Groups = append(d.Groups, d.newGroup(r, g, byEnt))
 	}
-
 	for t := 0; t < cfg.Trees; t++ {
-		owner := r.IntN(cfg.Users)
-		depth := cfg.MaxDepth
-		if t%3 != 0 {
-			depth = 1 + r.IntN(cfg.MaxDepth)
+		d.addTree(r, t)
+	}
+	return d
+}
+
+// newGroup draws group g, mostly of members of its enterprise (byEnt lists
+// each enterprise's users).
+func (d *Dataset) newGroup(r *rand.Rand, g int, byEnt [][]int) Group {
+	cfg := d.Config
+	grp := Group{ID: fmt.Sprintf("g%04d", g), Enterprise: -1}
+	if cfg.Enterprises > 0 {
+		grp.Enterprise = r.IntN(cfg.Enterprises)
+	}
+	seen := map[int]bool{}
+	for i := 0; i < cfg.GroupSize; i++ {
+		var u int
+		if grp.Enterprise >= 0 && len(byEnt[grp.Enterprise]) > 0 && r.Float64() < 0.9 {
+			m := byEnt[grp.Enterprise]
+			u = m[r.IntN(len(m))]
+		} else {
+			u = r.IntN(cfg.Users)
 		}
-		parent := -1
-		for lvl := 1; lvl <= depth; lvl++ {
-			f := d.addItem(r, schema.TypeFolder, parent, owner)
-			if lvl < cfg.MaxDepth {
-				for i := 0; i < cfg.FilesPerFolder; i++ {
-					d.addItem(r, schema.TypeFile, f, owner)
-				}
-				for s := 0; s < cfg.SideFolders; s++ {
-					sf := d.addItem(r, schema.TypeFolder, f, owner)
-					if lvl+1 < cfg.MaxDepth {
-						for i := 0; i < cfg.FilesPerFolder; i++ {
-							d.addItem(r, schema.TypeFile, sf, owner)
-						}
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		if i == 0 {
+			grp.Admins = append(grp.Admins, u)
+		} else {
+			grp.Members = append(grp.Members, u)
+		}
+		d.UserGroups[u] = append(d.UserGroups[u], g)
+	}
+	return grp
+}
+
+// addTree adds folder tree t: a spine of folders, each with files and side
+// folders, one tree in three MaxDepth deep.
+func (d *Dataset) addTree(r *rand.Rand, t int) {
+	cfg := d.Config
+	owner := r.IntN(cfg.Users)
+	depth := cfg.MaxDepth
+	if t%3 != 0 {
+		depth = 1 + r.IntN(cfg.MaxDepth)
+	}
+	parent := -1
+	for lvl := 1; lvl <= depth; lvl++ {
+		f := d.addItem(r, schema.TypeFolder, parent, owner)
+		if lvl < cfg.MaxDepth {
+			for i := 0; i < cfg.FilesPerFolder; i++ {
+				d.addItem(r, schema.TypeFile, f, owner)
+			}
+			for s := 0; s < cfg.SideFolders; s++ {
+				sf := d.addItem(r, schema.TypeFolder, f, owner)
+				if lvl+1 < cfg.MaxDepth {
+					for i := 0; i < cfg.FilesPerFolder; i++ {
+						d.addItem(r, schema.TypeFile, sf, owner)
 					}
 				}
 			}
-			parent = f
 		}
+		parent = f
 	}
-	return d
 }
 
 func (d *Dataset) addItem(r *rand.Rand, typ string, parent, treeOwner int) int {
@@ -265,8 +277,10 @@ func (d *Dataset) addItem(r *rand.Rand, typ string, parent, treeOwner int) int {
 		it.Trashed = r.Float64() < cfg.FileTrashRate
 	}
 	if r.Float64() < cfg.LinkRate {
-		l := &Link{ID: fmt.Sprintf("L%06d", idx), Company: r.Float64() < 0.4, Download: r.Float64() < 0.5,
-			UnsharedAt: Now.AddDate(10, 0, 0)}
+		l := &Link{
+			ID: fmt.Sprintf("L%06d", idx), Company: r.Float64() < 0.4, Download: r.Float64() < 0.5,
+			UnsharedAt: Now.AddDate(10, 0, 0),
+		}
 		if typ == schema.TypeFile {
 			l.Edit = r.Float64() < 0.3
 		}
@@ -311,146 +325,6 @@ func (d *Dataset) Ancestors(i int) []int {
 		out = append(out, p)
 	}
 	return out
-}
-
-func rel(resType, resID, relation, subType, subID, subRel string) tuple.Relationship {
-	return tuple.Relationship{RelationshipReference: tuple.RelationshipReference{
-		Resource: tuple.ObjectAndRelation{ObjectType: resType, ObjectID: resID, Relation: relation},
-		Subject:  tuple.ObjectAndRelation{ObjectType: subType, ObjectID: subID, Relation: subRel},
-	}}
-}
-
-const ellipsis = tuple.Ellipsis
-
-// EachRelationship calls fn with every relationship of the data set, and
-// with the ancestor relationships too when ancestors is set. It stops at
-// fn's first error.
-func (d *Dataset) EachRelationship(ancestors bool, fn func(*v1.Relationship) error) error {
-	emit := func(t tuple.Relationship) error { return fn(tuple.ToV1Relationship(t)) }
-	for u, e := range d.UserEnt {
-		if e < 0 {
-			continue
-		}
-		if err := emit(rel(schema.TypeUser, d.Users[u], "enterprise", schema.TypeEnterprise, d.Enterprises[e].ID, ellipsis)); err != nil {
-			return err
-		}
-		if err := emit(rel(schema.TypeEnterprise, d.Enterprises[e].ID, "member", schema.TypeUser, d.Users[u], ellipsis)); err != nil {
-			return err
-		}
-	}
-	for _, e := range d.Enterprises {
-		if e.Admin >= 0 {
-			if err := emit(rel(schema.TypeEnterprise, e.ID, "admin", schema.TypeUser, d.Users[e.Admin], ellipsis)); err != nil {
-				return err
-			}
-		}
-		for _, u := range e.CoAdmins {
-			if err := emit(rel(schema.TypeEnterprise, e.ID, "coadmin", schema.TypeUser, d.Users[u], ellipsis)); err != nil {
-				return err
-			}
-		}
-		for _, u := range e.ViewContent {
-			if err := emit(rel(schema.TypeEnterprise, e.ID, "coadmin_view_content", schema.TypeUser, d.Users[u], ellipsis)); err != nil {
-				return err
-			}
-		}
-	}
-	for _, g := range d.Groups {
-		if g.Enterprise >= 0 {
-			if err := emit(rel(schema.TypeGroup, g.ID, "enterprise", schema.TypeEnterprise, d.Enterprises[g.Enterprise].ID, ellipsis)); err != nil {
-				return err
-			}
-		}
-		for _, u := range g.Members {
-			if err := emit(rel(schema.TypeGroup, g.ID, "member", schema.TypeUser, d.Users[u], ellipsis)); err != nil {
-				return err
-			}
-		}
-		for _, u := range g.Admins {
-			if err := emit(rel(schema.TypeGroup, g.ID, "admin", schema.TypeUser, d.Users[u], ellipsis)); err != nil {
-				return err
-			}
-		}
-	}
-	for i := range d.Items {
-		it := &d.Items[i]
-		if it.Parent >= 0 {
-			if err := emit(rel(it.Type, it.ID, "parent", schema.TypeFolder, d.Items[it.Parent].ID, ellipsis)); err != nil {
-				return err
-			}
-		}
-		if err := emit(rel(it.Type, it.ID, "owner", schema.TypeUser, d.Users[it.Owner], ellipsis)); err != nil {
-			return err
-		}
-		if it.Trashed {
-			if err := emit(rel(it.Type, it.ID, "trashed", schema.TypeUser, tuple.PublicWildcard, ellipsis)); err != nil {
-				return err
-			}
-		}
-		if it.InviteOff {
-			if err := emit(rel(it.Type, it.ID, "non_owners_invite_off", schema.TypeUser, tuple.PublicWildcard, ellipsis)); err != nil {
-				return err
-			}
-		}
-		if l := it.Link; l != nil {
-			prefix := "link_"
-			if l.Company {
-				prefix = "company_link_"
-			}
-			rels := []string{"view"}
-			if l.Download {
-				rels = append(rels, "download")
-			}
-			if l.Edit {
-				rels = append(rels, "edit")
-			}
-			for _, r := range rels {
-				t := rel(it.Type, it.ID, prefix+r, schema.TypeUser, tuple.PublicWildcard, ellipsis)
-				t = tuple.MustWithCaveat(t, "shared_link", map[string]any{
-					"unshared_at": l.UnsharedAt.Format(time.RFC3339),
-					"link":        l.ID,
-				})
-				if err := emit(t); err != nil {
-					return err
-				}
-			}
-		}
-		for _, ci := range it.Collabs {
-			c := d.Collabs[ci]
-			var t tuple.Relationship
-			var book tuple.Relationship
-			if c.Group >= 0 {
-				t = rel(it.Type, it.ID, c.Role.Relation(), schema.TypeGroup, d.Groups[c.Group].ID, "membership")
-				book = rel(schema.TypeCollaboration, c.ID, "accessible_by", schema.TypeGroup, d.Groups[c.Group].ID, ellipsis)
-			} else {
-				t = rel(it.Type, it.ID, c.Role.Relation(), schema.TypeUser, d.Users[c.User], ellipsis)
-				book = rel(schema.TypeCollaboration, c.ID, "accessible_by", schema.TypeUser, d.Users[c.User], ellipsis)
-			}
-			if !c.ExpiresAt.IsZero() {
-				t = tuple.MustWithCaveat(t, "not_expired", map[string]any{"expires_at": c.ExpiresAt.Format(time.RFC3339)})
-				// SpiceDB's own expiration as well, well after the caveat's
-				// instant (lapsing is the caveat's job; see Now).
-				t = tuple.MustWithExpiration(t, c.ExpiresAt.AddDate(1, 0, 0))
-			}
-			if err := emit(t); err != nil {
-				return err
-			}
-			if err := emit(rel(schema.TypeCollaboration, c.ID, "item", it.Type, it.ID, ellipsis)); err != nil {
-				return err
-			}
-			if err := emit(book); err != nil {
-				return err
-			}
-		}
-		if ancestors {
-			for _, a := range d.Ancestors(i) {
-				if err := emit(rel(it.Type, it.ID, "ancestor", schema.TypeFolder, d.Items[a].ID, ellipsis)); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
 }
 
 // Stats counts what the data set holds.

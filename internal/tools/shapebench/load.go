@@ -39,7 +39,7 @@ func Load(ctx context.Context, c Conn, shape Shape, d *Dataset) (LoadResult, err
 	}
 	start := time.Now()
 	var stream v1.PermissionsService_ImportBulkRelationshipsClient
-	inStream := 0
+	var inStream uint64
 	// SpiceDB ends a streaming call after its streaming API timeout (30s by
 	// default), so a big load goes as several streams (each one transaction).
 	finish := func() error {
@@ -51,7 +51,7 @@ func Load(ctx context.Context, c Conn, shape Shape, d *Dataset) (LoadResult, err
 		if err != nil {
 			return fmt.Errorf("bulk import: %w", err)
 		}
-		if int(resp.GetNumLoaded()) != inStream {
+		if resp.GetNumLoaded() != inStream {
 			return fmt.Errorf("bulk import loaded %d relationships, sent %d", resp.GetNumLoaded(), inStream)
 		}
 		inStream = 0
@@ -75,7 +75,7 @@ func Load(ctx context.Context, c Conn, shape Shape, d *Dataset) (LoadResult, err
 			}
 			return fmt.Errorf("bulk import: %w", err)
 		}
-		inStream += len(batch)
+		inStream += uint64(len(batch))
 		batch = make([]*v1.Relationship, 0, ImportBatch)
 		if inStream >= ImportStream {
 			return finish()

@@ -39,55 +39,9 @@ func (d *Dataset) Expect(q Question) (bool, error) {
 			return false, nil
 		}
 	}
-	inGroup := map[int]bool{}
+	o := oracle{d: d, q: q, path: path, inGroup: map[int]bool{}}
 	for _, g := range d.UserGroups[q.User] {
-		inGroup[g] = true
-	}
-	// roles the user holds at item p (ownership counts as "owner").
-	rolesAt := func(p int) map[string]bool {
-		m := map[string]bool{}
-		if d.Items[p].Owner == q.User {
-			m["owner"] = true
-		}
-		for _, ci := range d.Items[p].Collabs {
-			c := d.Collabs[ci]
-			if !c.ExpiresAt.IsZero() && !Now.Before(c.ExpiresAt) {
-				continue
-			}
-			if c.User == q.User || (c.Group >= 0 && inGroup[c.Group]) {
-				m[c.Role.Relation()] = true
-			}
-		}
-		return m
-	}
-	holds := func(from []int, g string) bool {
-		for _, p := range from {
-			for r := range rolesAt(p) {
-				if holders[g][r] {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	linkAt := func(p int, want func(*Link) bool) bool {
-		l := d.Items[p].Link
-		if l == nil || q.Link != l.ID || !Now.Before(l.UnsharedAt) || !want(l) {
-			return false
-		}
-		if !l.Company {
-			return true
-		}
-		e := d.UserEnt[d.Items[p].Owner]
-		return e >= 0 && d.UserEnt[q.User] == e
-	}
-	linkAny := func(want func(*Link) bool) bool {
-		for _, p := range path {
-			if linkAt(p, want) {
-				return true
-			}
-		}
-		return false
+		o.inGroup[g] = true
 	}
 	view := func(*Link) bool { return true }
 	download := func(l *Link) bool { return l.Download }
@@ -100,29 +54,94 @@ func (d *Dataset) Expect(q Question) (bool, error) {
 
 	switch schema.Action(q.Action) {
 	case schema.ActionList:
-		return holds(path, "g_all") || linkAny(view), nil
+		return o.holds(path, "g_all") || o.linkAny(view), nil
 	case schema.ActionPreview:
-		return holds(path, "g_preview") || linkAny(view), nil
+		return o.holds(path, "g_preview") || o.linkAny(view), nil
 	case schema.ActionDownload:
-		return holds(path, "g_download") || linkAny(download), nil
+		return o.holds(path, "g_download") || o.linkAny(download), nil
 	case schema.ActionUpload:
-		return holds(path, "g_upload"), nil
+		return o.holds(path, "g_upload"), nil
 	case schema.ActionEdit:
-		return holds(path, "g_edit") || (it.Type == schema.TypeFile && linkAt(q.Item, edit)), nil
+		return o.holds(path, "g_edit") || (it.Type == schema.TypeFile && o.linkAt(q.Item, edit)), nil
 	case schema.ActionRename, schema.ActionSetShareAccess:
-		return holds(path, "g_manage"), nil
+		return o.holds(path, "g_manage"), nil
 	case schema.ActionDelete, schema.ActionMove:
-		return it.Owner == q.User || holds(parentPath, "g_manage"), nil
+		return it.Owner == q.User || o.holds(parentPath, "g_manage"), nil
 	case schema.ActionShare:
-		return holds(path, "g_download"), nil
+		return o.holds(path, "g_download"), nil
 	case schema.ActionInvite:
-		return holds(path, "g_full") || (holds(path, "g_editor") && !inviteOff), nil
+		return o.holds(path, "g_full") || (o.holds(path, "g_editor") && !inviteOff), nil
 	case schema.ActionComment:
-		return holds(path, "g_preview"), nil
+		return o.holds(path, "g_preview"), nil
 	case schema.ActionChangeSettings:
-		return holds(path, "g_full"), nil
+		return o.holds(path, "g_full"), nil
 	case schema.ActionTransferOwnership:
-		return holds(path, "g_owner"), nil
+		return o.holds(path, "g_owner"), nil
 	}
 	return false, fmt.Errorf("no reference answer for action %q", q.Action)
+}
+
+// oracle is one question being answered by Expect: the item's path (it
+// and its ancestors) and the groups the user is in.
+type oracle struct {
+	d       *Dataset
+	q       Question
+	path    []int
+	inGroup map[int]bool
+}
+
+// rolesAt is the roles the user holds at item p (ownership counts as
+// "owner").
+func (o *oracle) rolesAt(p int) map[string]bool {
+	m := map[string]bool{}
+	if o.d.Items[p].Owner == o.q.User {
+		m["owner"] = true
+	}
+	for _, ci := range o.d.Items[p].Collabs {
+		c := o.d.Collabs[ci]
+		if !c.ExpiresAt.IsZero() && !Now.Before(c.ExpiresAt) {
+			continue
+		}
+		if c.User == o.q.User || (c.Group >= 0 && o.inGroup[c.Group]) {
+			m[c.Role.Relation()] = true
+		}
+	}
+	return m
+}
+
+// holds reports whether a role the user holds on one of from is in holder
+// set g.
+func (o *oracle) holds(from []int, g string) bool {
+	for _, p := range from {
+		for r := range o.rolesAt(p) {
+			if holders[g][r] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// linkAt reports whether the question's shared link is item p's, live, of
+// the kind want accepts, and open to the user.
+func (o *oracle) linkAt(p int, want func(*Link) bool) bool {
+	l := o.d.Items[p].Link
+	if l == nil || o.q.Link != l.ID || !Now.Before(l.UnsharedAt) || !want(l) {
+		return false
+	}
+	if !l.Company {
+		return true
+	}
+	e := o.d.UserEnt[o.d.Items[p].Owner]
+	return e >= 0 && o.d.UserEnt[o.q.User] == e
+}
+
+// linkAny is linkAt on any item of the path.
+func (o *oracle) linkAny(want func(*Link) bool) bool {
+	for _, p := range o.path {
+		if o.linkAt(p, want) {
+			return true
+		}
+	}
+	return false
 }

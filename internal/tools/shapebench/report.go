@@ -34,98 +34,115 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "Load average (1/5/15 min) during the run: %s.\n", strings.Join(r.LoadAvg, "; "))
 	}
 	b.WriteString("\n")
-
 	if len(r.DataStats) > 0 {
-		b.WriteString("| datastore | relationships | + ancestor rels (ancestors shape) | folders | files | collaborations (group) | trashed | links | items 1-5 / 25-30 deep |\n|---|---|---|---|---|---|---|---|---|\n")
-		for _, st := range []string{"memory", "postgres"} {
-			s, ok := r.DataStats[st]
+		r.writeData(&b)
+	}
+	if len(r.Loads) > 0 {
+		r.writeLoads(&b)
+	}
+	if len(r.Cells) > 0 {
+		r.writeCells(&b)
+	}
+	r.writeEquivalence(&b)
+	return b.String()
+}
+
+// writeData is the table of what each datastore held.
+func (r *Report) writeData(b *strings.Builder) {
+	b.WriteString("| datastore | relationships | + ancestor rels (ancestors shape) | folders | files | collaborations (group) | trashed | links | items 1-5 / 25-30 deep |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, st := range []string{"memory", "postgres"} {
+		s, ok := r.DataStats[st]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %d | %d | %d | %d | %d (%d) | %d | %d | %d / %d |\n", st, s.Relationships, s.AncestorRels, s.Folders, s.Files,
+			s.Collabs, s.GroupCollabs, s.Trashed, s.Links, s.ItemsByBucket[BucketShallow], s.ItemsByBucket[BucketDeep])
+	}
+	b.WriteString("\n")
+}
+
+// writeLoads is the table of the data loads.
+func (r *Report) writeLoads(b *strings.Builder) {
+	b.WriteString("| datastore | shape | relationships loaded | load time | relationships/s |\n|---|---|---|---|---|\n")
+	for _, l := range r.Loads {
+		fmt.Fprintf(b, "| %s | %s | %d | %.1f s | %.0f |\n", l.Store, l.Shape, l.Relationships, l.Duration.Seconds(), float64(l.Relationships)/l.Duration.Seconds())
+	}
+	b.WriteString("\n")
+}
+
+// writeCells is the table of measurements, a row per datastore, cache
+// mode, depth and concurrency with a column per shape.
+func (r *Report) writeCells(b *strings.Builder) {
+	shapes := r.Config.Shapes
+	b.WriteString("Each cell: p50 / p95 latency / checks per second. Every shape of a row answered the same N questions (none asked twice of one SpiceDB; granted = answered yes), interleaved in rounds.\n\n")
+	b.WriteString("| datastore | SpiceDB caches | depth | concurrency |")
+	for _, s := range shapes {
+		fmt.Fprintf(b, " %s |", s)
+	}
+	b.WriteString(" N | granted |\n|---|---|---|---|")
+	for range shapes {
+		b.WriteString("---|")
+	}
+	b.WriteString("---|---|\n")
+	type key struct {
+		store  string
+		cache  bool
+		bucket string
+		conc   int
+	}
+	var keys []key
+	byKey := map[key]map[Shape]Cell{}
+	for _, c := range r.Cells {
+		k := key{c.Store, c.Cache, c.Bucket, c.Conc}
+		if byKey[k] == nil {
+			byKey[k] = map[Shape]Cell{}
+			keys = append(keys, k)
+		}
+		byKey[k][c.Shape] = c
+	}
+	for _, k := range keys {
+		fmt.Fprintf(b, "| %s | %s | %s | %d |", k.store, cacheName(k.cache), k.bucket, k.conc)
+		var ns, gs []string
+		for _, s := range shapes {
+			c, ok := byKey[k][s]
 			if !ok {
+				b.WriteString(" - |")
 				continue
 			}
-			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d (%d) | %d | %d | %d / %d |\n", st, s.Relationships, s.AncestorRels, s.Folders, s.Files,
-				s.Collabs, s.GroupCollabs, s.Trashed, s.Links, s.ItemsByBucket[BucketShallow], s.ItemsByBucket[BucketDeep])
-		}
-		b.WriteString("\n")
-	}
-
-	if len(r.Loads) > 0 {
-		b.WriteString("| datastore | shape | relationships loaded | load time | relationships/s |\n|---|---|---|---|---|\n")
-		for _, l := range r.Loads {
-			fmt.Fprintf(&b, "| %s | %s | %d | %.1f s | %.0f |\n", l.Store, l.Shape, l.Relationships, l.Duration.Seconds(), float64(l.Relationships)/l.Duration.Seconds())
-		}
-		b.WriteString("\n")
-	}
-
-	if len(r.Cells) > 0 {
-		shapes := r.Config.Shapes
-		b.WriteString("Each cell: p50 / p95 latency / checks per second. Every shape of a row answered the same N questions (none asked twice of one SpiceDB; granted = answered yes), interleaved in rounds.\n\n")
-		b.WriteString("| datastore | SpiceDB caches | depth | concurrency |")
-		for _, s := range shapes {
-			fmt.Fprintf(&b, " %s |", s)
-		}
-		b.WriteString(" N | granted |\n|---|---|---|---|")
-		for range shapes {
-			b.WriteString("---|")
-		}
-		b.WriteString("---|---|\n")
-		type key struct {
-			store  string
-			cache  bool
-			bucket string
-			conc   int
-		}
-		var keys []key
-		byKey := map[key]map[Shape]Cell{}
-		for _, c := range r.Cells {
-			k := key{c.Store, c.Cache, c.Bucket, c.Conc}
-			if byKey[k] == nil {
-				byKey[k] = map[Shape]Cell{}
-				keys = append(keys, k)
+			mark := ""
+			if c.CutShort {
+				mark = "†"
 			}
-			byKey[k][c.Shape] = c
-		}
-		for _, k := range keys {
-			fmt.Fprintf(&b, "| %s | %s | %s | %d |", k.store, cacheName(k.cache), k.bucket, k.conc)
-			var ns, gs []string
-			for _, s := range shapes {
-				c, ok := byKey[k][s]
-				if !ok {
-					b.WriteString(" - |")
-					continue
-				}
-				mark := ""
-				if c.CutShort {
-					mark = "†"
-				}
-				if c.Errors > 0 {
-					mark += fmt.Sprintf(" (%d errors)", c.Errors)
-				}
-				fmt.Fprintf(&b, " %s / %s / %.0f%s |", ms(c.P50), ms(c.P95), c.PerSec, mark)
-				ns = append(ns, fmt.Sprint(c.N))
-				gs = append(gs, fmt.Sprint(c.Granted))
+			if c.Errors > 0 {
+				mark += fmt.Sprintf(" (%d errors)", c.Errors)
 			}
-			fmt.Fprintf(&b, " %s | %s |\n", strings.Join(uniq(ns), "/"), strings.Join(uniq(gs), "/"))
+			fmt.Fprintf(b, " %s / %s / %.0f%s |", ms(c.P50), ms(c.P95), c.PerSec, mark)
+			ns = append(ns, fmt.Sprint(c.N))
+			gs = append(gs, fmt.Sprint(c.Granted))
 		}
-		b.WriteString("\n† the row's time limit ended it before all its questions were asked.\n\n")
+		fmt.Fprintf(b, " %s | %s |\n", strings.Join(uniq(ns), "/"), strings.Join(uniq(gs), "/"))
 	}
+	b.WriteString("\n† the row's time limit ended it before all its questions were asked.\n\n")
+}
 
+// writeEquivalence is each datastore's equivalence verdict.
+func (r *Report) writeEquivalence(b *strings.Builder) {
 	for _, st := range []string{"memory", "postgres"} {
 		if e, ok := r.Equivalence[st]; ok {
 			verdict := "all answers equal"
 			if !e.OK() {
 				verdict = "ANSWERS DIFFER"
 			}
-			fmt.Fprintf(&b, "Equivalence on %s: %s: %s.\n", st, verdict, e.Summary())
+			fmt.Fprintf(b, "Equivalence on %s: %s: %s.\n", st, verdict, e.Summary())
 			for k, ms := range e.Mismatches {
 				for _, x := range ms {
 					if x != "" {
-						fmt.Fprintf(&b, "  - %s differs: %s\n", k, x)
+						fmt.Fprintf(b, "  - %s differs: %s\n", k, x)
 					}
 				}
 			}
 		}
 	}
-	return b.String()
 }
 
 func uniq(xs []string) []string {

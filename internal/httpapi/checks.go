@@ -1,0 +1,176 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/schema"
+)
+
+// checkBody is one graph check as API.md spells it.
+type checkBody struct {
+	User             string         `json:"user"`
+	Action           string         `json:"action"`
+	Item             schema.ItemRef `json:"item"`
+	SharedLink       string         `json:"shared_link,omitempty"`
+	ConsistencyToken string         `json:"consistency_token,omitempty"`
+	Explain          bool           `json:"explain,omitempty"`
+}
+
+func (b checkBody) question() (checker.Question, error) {
+	q := checker.Question{User: b.User, Action: schema.Action(b.Action), Item: b.Item}
+	if b.Action == "" {
+		return q, &checker.FieldError{Field: "action", Err: errors.New("required")}
+	}
+	if b.Item.Type == "" && b.Item.ID == "" {
+		return q, &checker.FieldError{Field: "item", Err: errors.New("required")}
+	}
+	if b.SharedLink != "" {
+		l, err := checker.ParseSharedLink(b.SharedLink)
+		if err != nil {
+			return q, &checker.FieldError{Field: "shared_link", Err: err}
+		}
+		q.SharedLink = &l
+	}
+	return q, q.Validate()
+}
+
+func (s *Server) check(w http.ResponseWriter, r *http.Request) {
+	var b checkBody
+	if err := decodeStrict(r.Body, &b); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	q, err := b.question()
+	if err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	ans, err := s.cfg.Checker.Check(r.Context(), q, checker.Consistency{Token: b.ConsistencyToken})
+	if err != nil {
+		s.checkFailed(w, r, err)
+		return
+	}
+	out := map[string]any{"allowed": ans.Allowed}
+	if b.Explain {
+		ex, err := s.cfg.Checker.Explain(r.Context(), q, checker.Consistency{Token: b.ConsistencyToken})
+		if err != nil {
+			s.checkFailed(w, r, err)
+			return
+		}
+		out["explanation"] = ex
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) checkFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var fe *checker.FieldError
+	if errors.As(err, &fe) {
+		s.badRequest(w, r, err)
+		return
+	}
+	s.internal(w, r, "checking", err)
+}
+
+func (s *Server) checkBulk(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Checks           []checkBody `json:"checks"`
+		ConsistencyToken string      `json:"consistency_token,omitempty"`
+	}
+	if err := decodeStrict(r.Body, &b); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	if len(b.Checks) == 0 {
+		s.badRequest(w, r, &checker.FieldError{Field: "checks", Err: errors.New("required: at least one check")})
+		return
+	}
+	qs := make([]checker.Question, 0, len(b.Checks))
+	for i, c := range b.Checks {
+		if c.ConsistencyToken != "" || c.Explain {
+			s.badRequest(w, r, &checker.FieldError{Field: "checks[" + strconv.Itoa(i) + "]", Err: errors.New("consistency_token and explain go on the request, not on one check")})
+			return
+		}
+		q, err := c.question()
+		if err != nil {
+			var fe *checker.FieldError
+			if errors.As(err, &fe) {
+				fe.Field = "checks[" + strconv.Itoa(i) + "]." + fe.Field
+			}
+			s.badRequest(w, r, err)
+			return
+		}
+		qs = append(qs, q)
+	}
+	as, err := s.cfg.Checker.CheckBulk(r.Context(), qs, checker.Consistency{Token: b.ConsistencyToken})
+	if err != nil {
+		s.checkFailed(w, r, err)
+		return
+	}
+	results := make([]map[string]bool, len(as))
+	for i, a := range as {
+		results[i] = map[string]bool{"allowed": a.Allowed}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+}
+
+func (s *Server) lookupItems(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		User             string `json:"user"`
+		Action           string `json:"action"`
+		Type             string `json:"type"`
+		Limit            int    `json:"limit,omitempty"`
+		Cursor           string `json:"cursor,omitempty"`
+		ConsistencyToken string `json:"consistency_token,omitempty"`
+	}
+	if err := decodeStrict(r.Body, &b); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	act, err := schema.ParseAction(b.Action)
+	if err != nil {
+		s.badRequest(w, r, &checker.FieldError{Field: "action", Err: err})
+		return
+	}
+	page, err := s.cfg.Checker.LookupItems(r.Context(), b.User, act, b.Type, b.Limit, b.Cursor, checker.Consistency{Token: b.ConsistencyToken})
+	if err != nil {
+		s.checkFailed(w, r, err)
+		return
+	}
+	out := map[string]any{"items": page.Items}
+	if page.Cursor != "" {
+		out["cursor"] = page.Cursor
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) lookupUsers(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Item             schema.ItemRef `json:"item"`
+		Action           string         `json:"action"`
+		Limit            int            `json:"limit,omitempty"`
+		Cursor           string         `json:"cursor,omitempty"`
+		ConsistencyToken string         `json:"consistency_token,omitempty"`
+	}
+	if err := decodeStrict(r.Body, &b); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	act, err := schema.ParseAction(b.Action)
+	if err != nil {
+		s.badRequest(w, r, &checker.FieldError{Field: "action", Err: err})
+		return
+	}
+	page, err := s.cfg.Checker.LookupUsers(r.Context(), b.Item, act, b.Limit, b.Cursor, checker.Consistency{Token: b.ConsistencyToken})
+	if err != nil {
+		s.checkFailed(w, r, err)
+		return
+	}
+	out := map[string]any{"users": page.Users}
+	if page.Cursor != "" {
+		out["cursor"] = page.Cursor
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,11 @@
+package reference
+
+// inputError is an event EVENTS.md calls bad input, naming the field.
+type inputError struct{ field, why string }
+
+func (e *inputError) Error() string {
+	if e.field == "" {
+		return e.why
+	}
+	return e.field + ": " + e.why
+}
