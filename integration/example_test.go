@@ -11,6 +11,7 @@ import (
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/integration"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
@@ -37,7 +38,7 @@ func ExampleRun() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	st, err := schema.Inspect(ctx, client)
+	st, err := upgrade.Inspect(ctx, client)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -385,8 +385,8 @@ func (c *Container) WriteSchema(ctx context.Context) (*v1.ZedToken, error) {
 
 // LoadValidationFile writes the schema and relationships of a validation
 // file (zed's format, as in schema/testdata) to this SpiceDB; assertions and
-// expected relations are not run (schema.ValidateFile runs them). A file
-// without a schema gets boxauthz's, as schema.ValidateFile does. It returns
+// expected relations are not run (validation.ValidateFile runs them). A file
+// without a schema gets boxauthz's, as validation.ValidateFile does. It returns
 // the token of the last write.
 func (c *Container) LoadValidationFile(ctx context.Context, contents []byte) (*v1.ZedToken, error) {
 	vf, err := validationfile.DecodeValidationFile(contents)

@@ -15,6 +15,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
@@ -192,7 +193,7 @@ func TestPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventsInDecisionsOut(t, client)
-	if st, err := schema.Inspect(ctx, client); err != nil || st != schema.Current {
+	if st, err := upgrade.Inspect(ctx, client); err != nil || st != upgrade.Current {
 		t.Fatalf("schema on postgres: %v, %v", st, err)
 	}
 }

@@ -4,7 +4,7 @@ package schema
 // MODEL.md §2 matrix on folders, files, groups, trash and the waterfall).
 //
 //	go test ./schema -run TestGeneratedTestdata -update   # rewrite the files
-//	go test ./schema -run TestValidationFiles              # run all of them
+//	go test ./schema/validation -run TestValidationFiles   # run all of them
 //
 // Without -update, TestGeneratedTestdata only verifies that the committed
 // files are what this generator writes, so a hand edit to a generated file
@@ -530,7 +530,7 @@ func genWaterfall(depth int, deep bool, full, fileAction string) *vfile {
 	}}
 	if deep {
 		f.header = append(f.header, "",
-			"schema.ValidateFile (boxauthz schema validate) runs assertions through",
+			"validation.ValidateFile (boxauthz schema validate) runs assertions through",
 			"SpiceDB's v1 API at dispatch depth 50, `spicedb serve`'s default; plain",
 			"`zed validate` stops at dispatch depth 25, about 21 folder levels of this",
 			"schema, and cannot check this file. waterfall.yaml is the same tree, shallower.")
