@@ -8,8 +8,6 @@ import (
 	"fmt"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
-	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
-	"github.com/authzed/spicedb/pkg/schemadsl/input"
 	"google.golang.org/grpc"
 )
 
@@ -49,13 +47,4 @@ func Write(ctx context.Context, w Writer) (*v1.ZedToken, error) {
 		return nil, fmt.Errorf("writing the boxauthz schema to spicedb: %w", err)
 	}
 	return resp.GetWrittenAt(), nil
-}
-
-func compile(name, schemaText string) (*compiler.CompiledSchema, error) {
-	src := input.Source(name)
-	c, err := compiler.Compile(compiler.InputSchema{Source: src, SchemaString: schemaText}, compiler.AllowUnprefixedObjectType())
-	if err != nil {
-		return nil, fmt.Errorf("compiling %s schema: %w", name, err)
-	}
-	return c, nil
 }
