@@ -24,11 +24,11 @@ import (
 type State int
 
 const (
-	// Absent: the SpiceDB holds no schema at all.
+	// Absent means the SpiceDB holds no schema at all.
 	Absent State = iota
-	// Current: it holds exactly boxauthz's schema.
+	// Current means it holds exactly boxauthz's schema.
 	Current
-	// Compatible: it holds boxauthz's schema plus additions (a user's
+	// Compatible means it holds boxauthz's schema plus additions (a user's
 	// extensions).
 	Compatible
 )

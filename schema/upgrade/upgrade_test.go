@@ -65,7 +65,7 @@ func TestDifferences(t *testing.T) {
 		{name: "relation added", stored: strings.Replace(schema.Text(), "relation as_user: boxauthz_flag", "relation as_user: boxauthz_flag\n\trelation note: boxauthz_flag", 1), want: "boxauthz_app#note"},
 		{name: "subject type added", stored: strings.Replace(schema.Text(), "relation alive: boxauthz_flag with expiration\n}", "relation alive: boxauthz_flag with expiration | user:*\n}", 1), want: "boxauthz_token_family#alive"},
 		{name: "permission changed", stored: strings.Replace(schema.Text(), "permission live = authorized & app->live", "permission live = authorized", 1), want: "boxauthz_app_grant#live"},
-		{name: "definition missing", stored: strings.Replace(strings.Replace(schema.Text(), "definition boxauthz_flag {}", "definition boxauthz_flag2 {}", 1), ": boxauthz_flag", ": boxauthz_flag2", -1), want: "definition boxauthz_flag is missing"},
+		{name: "definition missing", stored: strings.ReplaceAll(strings.Replace(schema.Text(), "definition boxauthz_flag {}", "definition boxauthz_flag2 {}", 1), ": boxauthz_flag", ": boxauthz_flag2"), want: "definition boxauthz_flag is missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
