@@ -15,8 +15,8 @@ import (
 	"github.com/boxauthz/boxauthz/sync"
 )
 
-// Examples run "" as the image: integration.EnsureSpiceDBImage's choice,
-// the official image or its local build (TestMain resolves it once).
+// Examples run "" as the image: DefaultImage, or the image TestMain
+// resolves once (the official one or its local build) through ImageEnv.
 
 func ExampleRun() {
 	ctx := context.Background()
