@@ -1,5 +1,10 @@
 module github.com/boxauthz/boxauthz
 
+// The lowest go line the dependencies allow: github.com/authzed/spicedb
+// v1.56.2 declares go 1.26.6, and a module may not declare less than its
+// requirements. It is not the toolchain: scripts/test, scripts/lint and
+// scripts/local-images build with GOTOOLCHAIN=go1.26.10, the patch release
+// with the standard library's security fixes govulncheck checks for.
 go 1.26.6
 
 require (
