@@ -24,9 +24,9 @@ import (
 // naming the default client's datastore).
 func (c *Container) PresharedKey() string { return c.settings.key }
 
-// Client returns a client of this SpiceDB presenting PresharedKey over
-// plaintext gRPC. It is ready: Run waited for SpiceDB's health. The Container
-// owns it: Terminate closes it, callers do not.
+// Client returns authzed-go's client of this SpiceDB, presenting
+// PresharedKey over plaintext gRPC. It is ready: Run waited for SpiceDB's
+// health. The Container owns it: Terminate closes it, callers do not.
 func (c *Container) Client(ctx context.Context) (*authzed.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -55,10 +55,11 @@ type Container struct {
 // Run starts SpiceDB in a container of image and returns once its gRPC
 // health service reports it SERVING. image "" is $BOXAUTHZ_SPICEDB_IMAGE
 // when set (a mirror, or a local build where no registry is reachable), else
-// DefaultImage, the SpiceDB version boxauthz is tested against. opts are this package's Options and any
-// testcontainers.ContainerCustomizer. The caller terminates the container
-// (testcontainers.CleanupContainer(t, c) in tests); Run terminates it itself
-// when it fails after creating it, and returns a nil Container.
+// DefaultImage, the SpiceDB version boxauthz is tested against. opts are
+// this package's Options and any testcontainers.ContainerCustomizer. The
+// caller terminates the container (testcontainers.CleanupContainer(t, c) in
+// tests); Run terminates it itself when it fails after creating it, and
+// returns a nil Container.
 func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCustomizer) (*Container, error) {
 	s := defaultSettings()
 	var generic []testcontainers.ContainerCustomizer
