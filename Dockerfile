@@ -9,7 +9,7 @@
 #
 # Building needs the golang image from a registry. Without one,
 # scripts/local-images compiles the same static binary on the host and wraps
-# it in integration/boxauthz.Dockerfile, whose final stage is this one's
+# it in internal/tools/images/boxauthz.Dockerfile, whose final stage is this one's
 # (a test keeps the two alike), tagged boxauthz-local/boxauthz:dev.
 
 # The builder: any Go 1.26 image (a digest, a mirror).

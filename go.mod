@@ -1,5 +1,10 @@
 module github.com/boxauthz/boxauthz
 
+// The lowest go line the dependencies allow: github.com/authzed/spicedb
+// v1.56.2 declares go 1.26.6, and a module may not declare less than its
+// requirements. It is not the toolchain: scripts/test, scripts/lint and
+// scripts/local-images build with GOTOOLCHAIN=go1.26.10, the patch release
+// with the standard library's security fixes govulncheck checks for.
 go 1.26.6
 
 require (
@@ -9,6 +14,8 @@ require (
 	github.com/moby/moby/api v1.56.1
 	github.com/prometheus/client_golang v1.23.2
 	github.com/testcontainers/testcontainers-go v0.45.0
+	go.yaml.in/yaml/v3 v3.0.5
+	golang.org/x/mod v0.41.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260831171406-18b4a7587f8a
 	google.golang.org/grpc v1.83.2
 	google.golang.org/protobuf v1.36.12
@@ -200,10 +207,8 @@ require (
 	go.uber.org/automaxprocs v1.6.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/exp v0.0.0-20260727155853-b88d891fe743 // indirect
-	golang.org/x/mod v0.41.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/oauth2 v0.36.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect

@@ -13,7 +13,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
 
-	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
 )
 
 // RevisionOrder places a zedtoken in its SpiceDB's order of revisions: a
@@ -125,7 +125,7 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 	if err != nil {
 		return fmt.Errorf("reading the schema for the revocation watch: %w", err)
 	}
-	diffs, err := schema.Differences(sch.GetSchemaText(), validityDefinitions()...)
+	diffs, err := upgrade.Differences(sch.GetSchemaText(), validityDefinitions()...)
 	if err != nil {
 		return fmt.Errorf("reading the schema for the revocation watch: %w", err)
 	}

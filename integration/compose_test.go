@@ -18,12 +18,12 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/examples"
-	"github.com/boxauthz/boxauthz/integration"
+	"github.com/boxauthz/boxauthz/internal/tools/images"
 )
 
 // TestComposeSmoke runs docker-compose.yml (PostgreSQL, SpiceDB's migration,
-// SpiceDB, boxauthz) on the images EnsureSpiceDBImage, EnsurePostgresImage and
-// EnsureBoxauthzImage find or build, waits for every service's health check,
+// SpiceDB, boxauthz) on the images images.ResolveSpiceDBImage, ResolvePostgresImage and
+// ResolveBoxauthzImage find or build, waits for every service's health check,
 // mirrors the Acme enterprise through POST /v1/events and checks decisions
 // with its consistency token, then removes the project's containers, network
 // and volume.
@@ -37,14 +37,14 @@ func TestComposeSmoke(t *testing.T) {
 	defer cancel()
 
 	start := time.Now()
-	var pg, bx integration.Image
+	var pg, bx images.Image
 	pgErr := make(chan error, 1)
 	go func() { // mostly downloads, alongside the compile
 		var err error
-		pg, err = integration.ResolvePostgresImage(ctx, nil)
+		pg, err = images.ResolvePostgresImage(ctx, nil)
 		pgErr <- err
 	}()
-	bx, err = integration.ResolveBoxauthzImage(ctx, nil)
+	bx, err = images.ResolveBoxauthzImage(ctx, nil)
 	if perr := <-pgErr; perr != nil {
 		t.Fatalf("postgres image: %v", perr)
 	}
@@ -161,7 +161,7 @@ func composeCommand() ([]string, error) {
 	}
 	if _, err := exec.LookPath("docker-compose"); err == nil {
 		if out, err := exec.CommandContext(ctx, "docker-compose", "version").CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("docker-compose version: %v: %s", err, out)
+			return nil, fmt.Errorf("docker-compose version: %w: %s", err, out)
 		}
 		return []string{"docker-compose"}, nil
 	}
@@ -262,7 +262,7 @@ func (s *composeStack) waitHealthy(ctx context.Context, svc string, timeout time
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("service %s not healthy after %s: last state %q, %v", svc, timeout, last, err)
+			return fmt.Errorf("service %s not healthy after %s: last state %q, %w", svc, timeout, last, err)
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, time.Second)

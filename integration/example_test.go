@@ -11,11 +11,12 @@ import (
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/integration"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
-// Examples run "" as the image: integration.EnsureSpiceDBImage's choice,
-// the official image or its local build (TestMain resolves it once).
+// Examples run "" as the image: DefaultImage, or the image TestMain
+// resolves once (the official one or its local build) through ImageEnv.
 
 func ExampleRun() {
 	ctx := context.Background()
@@ -37,7 +38,7 @@ func ExampleRun() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	st, err := schema.Inspect(ctx, client)
+	st, err := upgrade.Inspect(ctx, client)
 	if err != nil {
 		log.Fatal(err)
 	}

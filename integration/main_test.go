@@ -13,16 +13,17 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/boxauthz/boxauthz/integration"
+	"github.com/boxauthz/boxauthz/internal/tools/images"
 )
 
 // dockerProblem is why no Docker daemon answers, "" when one does.
 var dockerProblem string
 
 // image is the SpiceDB image the tests run, resolved once in TestMain.
-var image integration.Image
+var image images.Image
 
-// imageErr is why no image could be found or built.
-var imageErr error
+// errImage is why no image could be found or built.
+var errImage error
 
 func TestMain(m *testing.M) {
 	// The Ryuk reaper is an image pulled from Docker Hub; without a registry
@@ -44,14 +45,14 @@ func TestMain(m *testing.M) {
 		}
 	case !testing.Short():
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-		image, imageErr = integration.ResolveSpiceDBImage(ctx, nil)
+		image, errImage = images.ResolveSpiceDBImage(ctx, nil)
 		cancel()
-		if imageErr == nil {
+		if errImage == nil {
 			// Examples need the image too: make it the default of Run("").
 			_ = os.Setenv(integration.ImageEnv, image.Ref)
 			fmt.Fprintf(os.Stderr, "integration: spicedb image: %s\n", image)
 		} else {
-			fmt.Fprintf(os.Stderr, "integration: no spicedb image: %v\n", imageErr)
+			fmt.Fprintf(os.Stderr, "integration: no spicedb image: %v\n", errImage)
 		}
 	}
 	os.Exit(m.Run())
@@ -98,8 +99,8 @@ func needDocker(t testing.TB) string {
 	if testing.Short() {
 		t.Skip("skipping container test in -short mode")
 	}
-	if imageErr != nil {
-		t.Fatalf("no spicedb image: %v", imageErr)
+	if errImage != nil {
+		t.Fatalf("no spicedb image: %v", errImage)
 	}
 	return image.Ref
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/testkit/eventgen"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
+	"github.com/boxauthz/boxauthz/internal/tools/images"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
 )
@@ -97,7 +98,7 @@ func TestSpiceDBRestartMidStream(t *testing.T) {
 				firstErr.CompareAndSwap(nil, err.Error())
 				select {
 				case <-ctx.Done():
-					streamDone <- fmt.Errorf("batch %d: %w (last: %v)", i, ctx.Err(), err)
+					streamDone <- fmt.Errorf("batch %d: %w (last: %w)", i, ctx.Err(), err)
 					return
 				case <-time.After(wait):
 				}
@@ -628,8 +629,10 @@ func newReplica(ctx context.Context, t *testing.T, c *spicedb.Client) *replica {
 	if err := tokens.Bootstrap(ctx); err != nil {
 		t.Fatalf("token bootstrap: %v", err)
 	}
-	return &replica{client: c, checker: ch, tokens: tokens, authorizer: checker.NewAuthorizer(ch, tokens),
-		applier: sync.NewApplier(c, sync.WithLogger(discardLogger()))}
+	return &replica{
+		client: c, checker: ch, tokens: tokens, authorizer: checker.NewAuthorizer(ch, tokens),
+		applier: sync.NewApplier(c, sync.WithLogger(discardLogger())),
+	}
 }
 
 func (r *replica) apply(ctx context.Context, t *testing.T, lines ...string) {
@@ -691,13 +694,13 @@ func newNetwork(ctx context.Context, t *testing.T) *testcontainers.DockerNetwork
 	return nw
 }
 
-// runPostgres runs PostgreSQL 17 (integration.ResolvePostgresImage's image)
+// runPostgres runs PostgreSQL 17 (images.ResolvePostgresImage's image)
 // on nw as "pg", ready once pg_isready answers over TCP, and returns the
 // container and the URI SpiceDB containers on nw reach it by. Its data lives
 // in the container's volume, so it survives a stop and start.
 func runPostgres(ctx context.Context, t *testing.T, nw *testcontainers.DockerNetwork) (testcontainers.Container, string) {
 	t.Helper()
-	img, err := integration.ResolvePostgresImage(ctx, discardLogger())
+	img, err := images.ResolvePostgresImage(ctx, discardLogger())
 	if err != nil {
 		t.Fatalf("postgres image: %v", err)
 	}
@@ -788,7 +791,7 @@ func httpGet(ctx context.Context, t *testing.T, url string) string {
 // exportModel lists the model relationships c holds (users, enterprises,
 // groups, folders, files, collaborations; not boxauthz's bookkeeping),
 // sorted, caveat contexts and expiry included.
-func exportModel(ctx context.Context, t *testing.T, c *spicedb.Client) []string {
+func exportModel(ctx context.Context, t *testing.T, c spicedb.RelationshipReader) []string {
 	t.Helper()
 	var out []string
 	for _, typ := range []string{schema.TypeUser, schema.TypeEnterprise, schema.TypeGroup, schema.TypeFolder, schema.TypeFile, schema.TypeCollaboration} {

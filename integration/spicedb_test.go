@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	authzed "github.com/authzed/authzed-go/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
@@ -29,9 +31,24 @@ var events = []string{
 	`{"id":"e6","type":"collaboration.created","collaboration":{"id":"k1","item":{"type":"folder","id":"reports"},"accessible_by":{"type":"user","id":"bob"},"role":"viewer"}}`,
 }
 
+// client is what sync and checker need of a SpiceDB client.
+type client interface {
+	sync.Client
+	checker.Client
+}
+
+// Container.Client's client is all sync and checker need, as it is.
+var (
+	_ client         = (*authzed.Client)(nil)
+	_ sync.Client    = (*authzed.Client)(nil)
+	_ checker.Client = (*authzed.Client)(nil)
+	_ sync.Client    = (*spicedb.Client)(nil)
+	_ checker.Client = (*spicedb.Client)(nil)
+)
+
 // eventsInDecisionsOut writes the schema, applies events through sync and
 // checks decisions through checker, on client.
-func eventsInDecisionsOut(t *testing.T, client *spicedb.Client) {
+func eventsInDecisionsOut(t *testing.T, client client) {
 	t.Helper()
 	ctx := context.Background()
 	evs, err := sync.DecodeEvents([]byte(strings.Join(events, "\n")), true)
@@ -192,7 +209,7 @@ func TestPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventsInDecisionsOut(t, client)
-	if st, err := schema.Inspect(ctx, client); err != nil || st != schema.Current {
+	if st, err := upgrade.Inspect(ctx, client); err != nil || st != upgrade.Current {
 		t.Fatalf("schema on postgres: %v, %v", st, err)
 	}
 }

@@ -1,14 +1,6 @@
 package schema
 
-import "strings"
-
-// IncompatibleError says that a SpiceDB holds a schema boxauthz cannot run
-// against, and why.
-type IncompatibleError struct {
-	Problems []string
-}
-
-func (e *IncompatibleError) Error() string {
-	return "spicedb holds a schema incompatible with boxauthz's (write ours with `boxauthz schema apply`, or keep our definitions unchanged when extending): " +
-		strings.Join(e.Problems, "; ")
-}
+// The schema's own failures (an unknown role or action, an id Box would
+// not issue) are plain errors naming the value at fault: callers report
+// them to whoever sent it and never branch on them. A stored schema
+// boxauthz cannot run against is upgrade.IncompatibleError.

@@ -87,9 +87,11 @@ const (
 
 // ItemActions lists the 14 actions on a file or folder, in MODEL.md order.
 func ItemActions() []Action {
-	return []Action{ActionList, ActionPreview, ActionDownload, ActionUpload, ActionEdit, ActionRename,
+	return []Action{
+		ActionList, ActionPreview, ActionDownload, ActionUpload, ActionEdit, ActionRename,
 		ActionDelete, ActionMove, ActionShare, ActionSetShareAccess, ActionInvite, ActionComment,
-		ActionChangeSettings, ActionTransferOwnership}
+		ActionChangeSettings, ActionTransferOwnership,
+	}
 }
 
 // ParseAction returns the action named s, or an error naming s.

@@ -16,12 +16,12 @@ const (
 	TypeScope        = "boxauthz_scope"
 	TypeApp          = "boxauthz_app"
 	TypeAppGrant     = "boxauthz_app_grant"
-	TypeTokenFamily  = "boxauthz_token_family"
-	TypeAccessToken  = "boxauthz_access_token"
-	TypeRefreshToken = "boxauthz_refresh_token"
+	TypeTokenFamily  = "boxauthz_token_family"  //nolint:gosec // G101: an object type's name, not a credential
+	TypeAccessToken  = "boxauthz_access_token"  //nolint:gosec // G101: an object type's name, not a credential
+	TypeRefreshToken = "boxauthz_refresh_token" //nolint:gosec // G101: an object type's name, not a credential
 	// TypeUserSession is a user's token session.
 	TypeUserSession  = "boxauthz_user_session"
-	TypeClientSecret = "boxauthz_client_secret"
+	TypeClientSecret = "boxauthz_client_secret" //nolint:gosec // G101: an object type's name, not a credential
 	TypeSealedPair   = "boxauthz_sealed_pair"
 )
 

@@ -4,7 +4,7 @@ package schema
 // MODEL.md §2 matrix on folders, files, groups, trash and the waterfall).
 //
 //	go test ./schema -run TestGeneratedTestdata -update   # rewrite the files
-//	go test ./schema -run TestValidationFiles              # run all of them
+//	go test ./schema/validation -run TestValidationFiles   # run all of them
 //
 // Without -update, TestGeneratedTestdata only verifies that the committed
 // files are what this generator writes, so a hand edit to a generated file
@@ -114,7 +114,7 @@ type expectation struct {
 	subjects []string
 }
 
-func (f *vfile) rel(format string, args ...any) {
+func (f *vfile) relf(format string, args ...any) {
 	f.rels = append(f.rels, fmt.Sprintf(format, args...))
 }
 
@@ -231,22 +231,22 @@ func genRolesFolder() *vfile {
 	}}
 	f.header = append(f.header, tableLines()...)
 	f.relComment("alice's tree: one collaborated folder per role")
-	f.rel("folder:home#owner@user:alice")
+	f.relf("folder:home#owner@user:alice")
 	for _, r := range roleRelations() {
-		f.rel("folder:c_%s#owner@user:alice", r)
-		f.rel("folder:c_%s#parent@folder:home", r)
-		f.rel("folder:c_%s#%s@user:u_%s", r, r, r)
-		f.rel("folder:s_%s#owner@user:alice", r)
-		f.rel("folder:s_%s#parent@folder:c_%s", r, r)
-		f.rel("file:x_%s#owner@user:alice", r)
-		f.rel("file:x_%s#parent@folder:c_%s", r, r)
+		f.relf("folder:c_%s#owner@user:alice", r)
+		f.relf("folder:c_%s#parent@folder:home", r)
+		f.relf("folder:c_%s#%s@user:u_%s", r, r, r)
+		f.relf("folder:s_%s#owner@user:alice", r)
+		f.relf("folder:s_%s#parent@folder:c_%s", r, r)
+		f.relf("file:x_%s#owner@user:alice", r)
+		f.relf("file:x_%s#parent@folder:c_%s", r, r)
 	}
 	f.relComment("olga's own top-level tree")
-	f.rel("folder:o_top#owner@user:olga")
-	f.rel("folder:o_sub#owner@user:olga")
-	f.rel("folder:o_sub#parent@folder:o_top")
-	f.rel("file:o_file#owner@user:olga")
-	f.rel("file:o_file#parent@folder:o_sub")
+	f.relf("folder:o_top#owner@user:olga")
+	f.relf("folder:o_sub#owner@user:olga")
+	f.relf("folder:o_sub#parent@folder:o_top")
+	f.relf("file:o_file#owner@user:olga")
+	f.relf("file:o_file#parent@folder:o_sub")
 
 	for _, item := range []string{"folder:o_top", "folder:o_sub", "file:o_file"} {
 		f.row("owner olga on "+item, item, "user:olga", "owner", false)
@@ -293,16 +293,16 @@ func genRolesFile() *vfile {
 		"A collaboration on a file is on that item itself: editors may not delete or",
 		"move it (footnote a), and it grants nothing on the folder holding the file.",
 	}}
-	f.rel("file:fa#owner@user:alice")
-	f.rel("file:fa#editor@user:ed")
-	f.rel("file:fa#viewer@user:vw")
-	f.rel("folder:fold#owner@user:olga")
-	f.rel("file:fb#owner@user:olga")
-	f.rel("file:fb#parent@folder:fold")
-	f.rel("file:fb#editor@user:ed2")
-	f.rel("file:fb#viewer@user:vw2")
-	f.rel("file:fc#owner@user:carl")
-	f.rel("file:fc#parent@folder:fold")
+	f.relf("file:fa#owner@user:alice")
+	f.relf("file:fa#editor@user:ed")
+	f.relf("file:fa#viewer@user:vw")
+	f.relf("folder:fold#owner@user:olga")
+	f.relf("file:fb#owner@user:olga")
+	f.relf("file:fb#parent@folder:fold")
+	f.relf("file:fb#editor@user:ed2")
+	f.relf("file:fb#viewer@user:vw2")
+	f.relf("file:fc#owner@user:carl")
+	f.relf("file:fc#parent@folder:fold")
 
 	f.row("owner alice on her top-level file", "file:fa", "user:alice", "owner", false)
 	f.row("editor on the file (footnote a: not delete/move it)", "file:fa", "user:ed", "editor", true)
@@ -345,28 +345,28 @@ func genGroups() *vfile {
 		"(for co-owner, editor and previewer uploader; list for the others).",
 		"Files: gfile has group g_fe as editor and g_fv as viewer.",
 	}}
-	f.rel("enterprise:acme#admin@user:boss")
-	f.rel("enterprise:acme#member@user:boss")
-	f.rel("user:boss#enterprise@enterprise:acme")
-	f.rel("group:bystanders#enterprise@enterprise:acme")
-	f.rel("group:bystanders#member@user:bystander")
-	f.rel("group:bystanders#admin@user:bystander_admin")
+	f.relf("enterprise:acme#admin@user:boss")
+	f.relf("enterprise:acme#member@user:boss")
+	f.relf("user:boss#enterprise@enterprise:acme")
+	f.relf("group:bystanders#enterprise@enterprise:acme")
+	f.relf("group:bystanders#member@user:bystander")
+	f.relf("group:bystanders#admin@user:bystander_admin")
 	for _, r := range roleRelations() {
-		f.rel("group:g_%s#enterprise@enterprise:acme", r)
-		f.rel("group:g_%s#member@user:m_%s", r, r)
-		f.rel("group:g_%s#admin@user:a_%s", r, r)
-		f.rel("folder:gc_%s#owner@user:alice", r)
-		f.rel("folder:gc_%s#%s@group:g_%s#membership", r, r, r)
-		f.rel("folder:gs_%s#owner@user:alice", r)
-		f.rel("folder:gs_%s#parent@folder:gc_%s", r, r)
+		f.relf("group:g_%s#enterprise@enterprise:acme", r)
+		f.relf("group:g_%s#member@user:m_%s", r, r)
+		f.relf("group:g_%s#admin@user:a_%s", r, r)
+		f.relf("folder:gc_%s#owner@user:alice", r)
+		f.relf("folder:gc_%s#%s@group:g_%s#membership", r, r, r)
+		f.relf("folder:gs_%s#owner@user:alice", r)
+		f.relf("folder:gs_%s#parent@folder:gc_%s", r, r)
 	}
-	f.rel("file:gfile#owner@user:alice")
-	f.rel("file:gfile#editor@group:g_fe#membership")
-	f.rel("file:gfile#viewer@group:g_fv#membership")
-	f.rel("group:g_fe#member@user:fe_member")
-	f.rel("group:g_fe#admin@user:fe_admin")
-	f.rel("group:g_fv#member@user:fv_member")
-	f.rel("group:g_fv#admin@user:fv_admin")
+	f.relf("file:gfile#owner@user:alice")
+	f.relf("file:gfile#editor@group:g_fe#membership")
+	f.relf("file:gfile#viewer@group:g_fv#membership")
+	f.relf("group:g_fe#member@user:fe_member")
+	f.relf("group:g_fe#admin@user:fe_admin")
+	f.relf("group:g_fv#member@user:fv_member")
+	f.relf("group:g_fv#admin@user:fv_admin")
 
 	for _, r := range roleRelations() {
 		f.row("m_"+r+" (member of group "+r+") on the collaborated folder (footnote a)", "folder:gc_"+r, "user:m_"+r, r, true)
@@ -416,31 +416,31 @@ func genTrash() *vfile {
 		"t_ok_f beside the trashed folder are untouched. t_tfile is a trashed file in",
 		"t_top, with fe as editor on it.",
 	}}
-	f.rel("folder:t_top#owner@user:alice")
-	f.rel("folder:t_trash#owner@user:alice")
-	f.rel("folder:t_trash#parent@folder:t_top")
-	f.rel("folder:t_trash#trashed@user:*")
-	f.rel("folder:t_sub#owner@user:alice")
-	f.rel("folder:t_sub#parent@folder:t_trash")
-	f.rel("folder:t_subsub#owner@user:alice")
-	f.rel("folder:t_subsub#parent@folder:t_sub")
-	f.rel("file:t_deepfile#owner@user:alice")
-	f.rel("file:t_deepfile#parent@folder:t_subsub")
-	f.rel("file:t_file#owner@user:alice")
-	f.rel("file:t_file#parent@folder:t_trash")
-	f.rel("folder:t_ok#owner@user:alice")
-	f.rel("folder:t_ok#parent@folder:t_top")
-	f.rel("file:t_ok_f#owner@user:alice")
-	f.rel("file:t_ok_f#parent@folder:t_ok")
-	f.rel("file:t_tfile#owner@user:alice")
-	f.rel("file:t_tfile#parent@folder:t_top")
-	f.rel("file:t_tfile#trashed@user:*")
-	f.rel("file:t_tfile#editor@user:fe")
+	f.relf("folder:t_top#owner@user:alice")
+	f.relf("folder:t_trash#owner@user:alice")
+	f.relf("folder:t_trash#parent@folder:t_top")
+	f.relf("folder:t_trash#trashed@user:*")
+	f.relf("folder:t_sub#owner@user:alice")
+	f.relf("folder:t_sub#parent@folder:t_trash")
+	f.relf("folder:t_subsub#owner@user:alice")
+	f.relf("folder:t_subsub#parent@folder:t_sub")
+	f.relf("file:t_deepfile#owner@user:alice")
+	f.relf("file:t_deepfile#parent@folder:t_subsub")
+	f.relf("file:t_file#owner@user:alice")
+	f.relf("file:t_file#parent@folder:t_trash")
+	f.relf("folder:t_ok#owner@user:alice")
+	f.relf("folder:t_ok#parent@folder:t_top")
+	f.relf("file:t_ok_f#owner@user:alice")
+	f.relf("file:t_ok_f#parent@folder:t_ok")
+	f.relf("file:t_tfile#owner@user:alice")
+	f.relf("file:t_tfile#parent@folder:t_top")
+	f.relf("file:t_tfile#trashed@user:*")
+	f.relf("file:t_tfile#editor@user:fe")
 	for _, r := range roleRelations() {
-		f.rel("folder:t_top#%s@user:u_%s", r, r)
+		f.relf("folder:t_top#%s@user:u_%s", r, r)
 	}
-	f.rel("folder:t_trash#co_owner@user:co2")
-	f.rel("folder:t_sub#editor@user:ed2")
+	f.relf("folder:t_trash#co_owner@user:co2")
+	f.relf("folder:t_sub#editor@user:ed2")
 
 	trashed := []string{"folder:t_trash", "folder:t_sub", "folder:t_subsub", "file:t_deepfile", "file:t_file"}
 	holders := []string{"user:alice", "user:co2"}
@@ -530,27 +530,27 @@ func genWaterfall(depth int, deep bool, full, fileAction string) *vfile {
 	}}
 	if deep {
 		f.header = append(f.header, "",
-			"schema.ValidateFile (boxauthz schema validate) runs assertions through",
+			"validation.ValidateFile (boxauthz schema validate) runs assertions through",
 			"SpiceDB's v1 API at dispatch depth 50, `spicedb serve`'s default; plain",
 			"`zed validate` stops at dispatch depth 25, about 21 folder levels of this",
 			"schema, and cannot check this file. waterfall.yaml is the same tree, shallower.")
 	}
-	f.rel("folder:top#owner@user:olga")
-	f.rel("folder:beside#owner@user:alice")
-	f.rel("folder:beside#parent@folder:top")
-	f.rel("file:beside_f#owner@user:alice")
-	f.rel("file:beside_f#parent@folder:beside")
-	f.rel("folder:w0#owner@user:alice")
-	f.rel("folder:w0#parent@folder:top")
+	f.relf("folder:top#owner@user:olga")
+	f.relf("folder:beside#owner@user:alice")
+	f.relf("folder:beside#parent@folder:top")
+	f.relf("file:beside_f#owner@user:alice")
+	f.relf("file:beside_f#parent@folder:beside")
+	f.relf("folder:w0#owner@user:alice")
+	f.relf("folder:w0#parent@folder:top")
 	for _, r := range roleRelations() {
-		f.rel("folder:w0#%s@user:u_%s", r, r)
+		f.relf("folder:w0#%s@user:u_%s", r, r)
 	}
 	for i := 1; i <= depth; i++ {
-		f.rel("folder:w%d#owner@user:alice", i)
-		f.rel("folder:w%d#parent@folder:w%d", i, i-1)
+		f.relf("folder:w%d#owner@user:alice", i)
+		f.relf("folder:w%d#parent@folder:w%d", i, i-1)
 	}
-	f.rel("file:wf#owner@user:alice")
-	f.rel("file:wf#parent@%s", deepest)
+	f.relf("file:wf#owner@user:alice")
+	f.relf("file:wf#parent@%s", deepest)
 
 	f.row(full+fmt.Sprintf(" from w0, on w%d", depth), deepest, "user:u_"+full, full, false)
 	for _, r := range roleRelations() {
@@ -603,12 +603,12 @@ func genWaterfallReach(depth int) *vfile {
 		"grant reaches a file 46 folders below it, one more level gives max depth",
 		"exceeded; this file keeps a margin of a few levels.",
 	}}
-	f.rel("folder:w0#owner@user:ann")
-	f.rel("folder:w0#viewer@user:bob")
+	f.relf("folder:w0#owner@user:ann")
+	f.relf("folder:w0#viewer@user:bob")
 	for i := 1; i <= depth; i++ {
-		f.rel("folder:w%d#parent@folder:w%d", i, i-1)
+		f.relf("folder:w%d#parent@folder:w%d", i, i-1)
 	}
-	f.rel("file:wf#parent@folder:w%d", depth)
+	f.relf("file:wf#parent@folder:w%d", depth)
 	f.expect(true, "viewer from w0 at the bottom", "file:wf#list@user:bob")
 	f.expect(true, "owner of w0 at the bottom", "file:wf#transfer_ownership@user:ann")
 	f.expect(false, "nobody else", "file:wf#list@user:nobody")

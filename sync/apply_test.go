@@ -18,6 +18,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
@@ -477,7 +478,7 @@ func TestSpiceDBStoppedBetweenWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = c.Close() })
-		if _, err := schema.Ensure(ctx, c); err != nil {
+		if _, err := upgrade.Ensure(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 		return c
@@ -552,7 +553,7 @@ func TestLowerSpiceDBLimitIsLearned(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = raw.Close() })
-	if _, err := schema.Ensure(ctx, raw); err != nil {
+	if _, err := upgrade.Ensure(ctx, raw); err != nil {
 		t.Fatal(err)
 	}
 	c := &writeCounter{Client: raw}

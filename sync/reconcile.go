@@ -18,6 +18,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
 )
 
 // ReconcileClient is what Reconcile needs of the SpiceDB it repairs.
@@ -255,7 +256,7 @@ func (s *snapshot) relationships(ctx context.Context, logger *slog.Logger) (map[
 		return nil, fmt.Errorf("starting a scratch spicedb for the snapshot: %w", err)
 	}
 	defer scratch.Close()
-	if _, err := schema.Ensure(ctx, scratch); err != nil {
+	if _, err := upgrade.Ensure(ctx, scratch); err != nil {
 		return nil, err
 	}
 	a := NewApplier(scratch, WithLogger(logger), WithMaxUpdatesPerWrite(maxUpdatesPerWrite))

@@ -23,6 +23,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/eventgen"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
@@ -92,7 +93,7 @@ func TestSyncSurvivesSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer target.Close()
-	if _, err := schema.Ensure(ctx, target); err != nil {
+	if _, err := upgrade.Ensure(ctx, target); err != nil {
 		t.Fatal(err)
 	}
 
@@ -167,7 +168,7 @@ func testSpiceDB(t *testing.T) *spicedb.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close(); cancel() })
-	if _, err := schema.Ensure(ctx, c); err != nil {
+	if _, err := upgrade.Ensure(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	return c

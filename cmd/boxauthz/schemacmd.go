@@ -10,6 +10,8 @@ import (
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
+	"github.com/boxauthz/boxauthz/schema/validation"
 )
 
 func schemaCmd(ctx context.Context, args []string, stdout io.Writer) error {
@@ -35,7 +37,7 @@ func schemaCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			if err != nil {
 				return err
 			}
-			res, err := schema.ValidateFile(ctx, data)
+			res, err := validation.ValidateFile(ctx, data)
 			if err != nil {
 				return fmt.Errorf("%s: %w", f, err)
 			}
@@ -71,12 +73,12 @@ func schemaCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		defer c.Close()
-		st, err := schema.Inspect(ctx, c)
-		var ie *schema.IncompatibleError
+		st, err := upgrade.Inspect(ctx, c)
+		var ie *upgrade.IncompatibleError
 		if err != nil && !errors.As(err, &ie) {
 			return err
 		}
-		if st == schema.Compatible {
+		if st == upgrade.Compatible {
 			fmt.Fprintln(stdout, "spicedb holds boxauthz's schema with additions; leaving it as it is")
 			return nil
 		}

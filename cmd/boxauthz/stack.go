@@ -18,6 +18,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
@@ -82,10 +83,10 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 
 // ensureSchema waits for SpiceDB to answer (an external one may still be
 // starting) and makes it hold the schema.
-func ensureSchema(ctx context.Context, c *spicedb.Client, logger *slog.Logger) (schema.State, error) {
+func ensureSchema(ctx context.Context, c *spicedb.Client, logger *slog.Logger) (upgrade.State, error) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		st, err := schema.Ensure(ctx, c)
+		st, err := upgrade.Ensure(ctx, c)
 		// Only "not there yet" is worth waiting for; a wrong key or an
 		// incompatible schema will not fix itself.
 		if code := status.Code(err); err == nil || (code != codes.Unavailable && code != codes.DeadlineExceeded) || time.Now().After(deadline) {
@@ -104,11 +105,11 @@ func (s *stack) Close() error { return s.client.Close() }
 
 // ready reports whether SpiceDB answers and holds the schema.
 func (s *stack) ready(ctx context.Context) error {
-	st, err := schema.Inspect(ctx, s.client)
+	st, err := upgrade.Inspect(ctx, s.client)
 	if err != nil {
 		return err
 	}
-	if st == schema.Absent {
+	if st == upgrade.Absent {
 		return errors.New("spicedb holds no schema")
 	}
 	return nil

@@ -16,7 +16,7 @@ import (
 	"github.com/boxauthz/boxauthz/examples"
 	"github.com/boxauthz/boxauthz/internal/httpapi"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
-	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
@@ -44,7 +44,7 @@ func newAPIOn(t *testing.T, ds testenv.Datastore) *httptest.Server {
 		Checker:           ch,
 		Applier:           sync.NewApplier(c),
 		AdminKey:          adminKey,
-		Ready:             func(ctx context.Context) error { _, err := schema.Inspect(ctx, c); return err },
+		Ready:             func(ctx context.Context) error { _, err := upgrade.Inspect(ctx, c); return err },
 	})
 	if err != nil {
 		t.Fatal(err)

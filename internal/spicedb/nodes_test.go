@@ -16,6 +16,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
 )
 
 func TestDialExternalEndpoints(t *testing.T) {
@@ -240,7 +241,7 @@ func TestNodesFailOverAndSettleEach(t *testing.T) {
 		}
 		stop = gosync.OnceValue(c.Close)
 		t.Cleanup(func() { _ = stop() })
-		if _, err := schema.Ensure(ctx, c); err != nil {
+		if _, err := upgrade.Ensure(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 		return c, addr, stop

@@ -24,6 +24,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/reference"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
@@ -617,7 +618,7 @@ func freshSpiceDB(ctx context.Context) (*spicedb.Client, func(), error) {
 		_ = c.Close()
 		cancel()
 	}
-	if _, err := schema.Ensure(ctx, c); err != nil {
+	if _, err := upgrade.Ensure(ctx, c); err != nil {
 		stop()
 		return nil, nil, fmt.Errorf("writing the schema to a scratch spicedb: %w", err)
 	}

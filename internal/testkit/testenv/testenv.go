@@ -14,7 +14,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
-	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/upgrade"
 )
 
 // Datastore names the datastores tests run on.
@@ -48,7 +48,7 @@ func SpiceDB(t testing.TB, ds Datastore) *spicedb.Client {
 		_ = c.Close()
 		cancel()
 	})
-	if _, err := schema.Ensure(ctx, c); err != nil {
+	if _, err := upgrade.Ensure(ctx, c); err != nil {
 		t.Fatalf("writing schema to spicedb on %s: %v", ds, err)
 	}
 	return c

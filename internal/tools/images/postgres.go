@@ -1,4 +1,4 @@
-package integration
+package images
 
 import (
 	"bufio"
@@ -62,13 +62,6 @@ func postgresRecipe() string {
 
 // postgresImage remembers ResolvePostgresImage's answer for the process.
 var postgresImage resolved
-
-// EnsurePostgresImage returns a PostgreSQL 17 image, logging with
-// slog.Default. See ResolvePostgresImage.
-func EnsurePostgresImage(ctx context.Context) (string, error) {
-	img, err := ResolvePostgresImage(ctx, slog.Default())
-	return img.Ref, err
-}
 
 // ResolvePostgresImage finds or makes a PostgreSQL 17 image for the compose
 // stack, in this order:
@@ -143,10 +136,10 @@ func BuildLocalPostgresImage(ctx context.Context, tag string, log *slog.Logger) 
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), postgresDockerfile, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), postgresDockerfile, 0o600); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "postgres-entrypoint.sh"), postgresEntrypoint, 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "postgres-entrypoint.sh"), postgresEntrypoint, 0o755); err != nil { //nolint:gosec // G306: the image's entrypoint, which it runs
 		return err
 	}
 	old := imageID(ctx, tag)
@@ -185,7 +178,7 @@ func BuildPostgresRootfs(ctx context.Context, log *slog.Logger) error {
 	}
 	defer os.RemoveAll(work)
 	script := filepath.Join(work, "postgres-rootfs.sh")
-	if err := os.WriteFile(script, postgresRootfsScript, 0o755); err != nil {
+	if err := os.WriteFile(script, postgresRootfsScript, 0o600); err != nil {
 		return err
 	}
 	cache, err := cacheDir("debootstrap-" + DebianSuite)
@@ -196,7 +189,7 @@ func BuildPostgresRootfs(ctx context.Context, log *slog.Logger) error {
 	defer func() { removeReplaced(ctx, localPostgresBase, old) }()
 	start := time.Now()
 	log.Info("building a Debian root filesystem with PostgreSQL (debootstrap; minutes)", "suite", DebianSuite, "mirror", mirror, "package", "postgresql-"+PostgresMajor)
-	cmd := exec.CommandContext(ctx, "bash", script)
+	cmd := exec.CommandContext(ctx, "bash", script) //nolint:gosec // G204: script is postgres-rootfs.sh, embedded in this package
 	cmd.Env = append(os.Environ(), "SUITE="+DebianSuite, "MIRROR="+mirror, "PG_MAJOR="+PostgresMajor,
 		"TAG="+localPostgresBase, "RECIPE="+postgresBaseRecipe(), "WORK="+work, "CACHE="+cache)
 	cmd.WaitDelay = 10 * time.Second
@@ -250,7 +243,7 @@ func aptMirror() string {
 		files = append(files, m...)
 	}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := os.ReadFile(f) //nolint:gosec // G304: apt's own source lists, found under /etc/apt
 		if err != nil {
 			continue
 		}

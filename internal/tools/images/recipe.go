@@ -1,4 +1,4 @@
-package integration
+package images
 
 import (
 	"context"
@@ -51,7 +51,7 @@ func cacheDir(name string) (string, error) {
 		base = os.TempDir()
 	}
 	dir := filepath.Join(base, "boxauthz", name)
-	return dir, os.MkdirAll(dir, 0o755)
+	return dir, os.MkdirAll(dir, 0o750)
 }
 
 // imageID is the id of the image ref, "" when it is missing.

@@ -18,11 +18,11 @@
 //	POSTGRES_IMAGE=boxauthz-local/postgres:17
 //	BOXAUTHZ_IMAGE=boxauthz-local/boxauthz:dev
 //
-// so `export $(go run ./integration/cmd/local-images)` points compose at
+// so `export $(go run ./internal/tools/images/cmd/local-images)` points compose at
 // them.
 //
-//	go run ./integration/cmd/local-images          # find or build
-//	go run ./integration/cmd/local-images -rebuild # rebuild the local images
+//	go run ./internal/tools/images/cmd/local-images          # find or build
+//	go run ./internal/tools/images/cmd/local-images -rebuild # rebuild the local images
 package main
 
 import (
@@ -33,11 +33,11 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/boxauthz/boxauthz/integration"
+	"github.com/boxauthz/boxauthz/internal/tools/images"
 )
 
 func main() {
-	rebuild := flag.Bool("rebuild", false, "build "+integration.LocalImage()+" from the Go module and "+integration.LocalPostgresImage+" from Debian packages even if images exist")
+	rebuild := flag.Bool("rebuild", false, "build "+images.LocalSpiceDBImage+" from the Go module and "+images.LocalPostgresImage+" from Debian packages even if images exist")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -49,30 +49,30 @@ func main() {
 }
 
 func run(ctx context.Context, log *slog.Logger, rebuild bool) error {
-	var spicedb, postgres, boxauthz integration.Image
+	var spicedb, postgres, boxauthz images.Image
 	var err error
 	if rebuild {
-		if err := integration.BuildLocalImage(ctx, integration.LocalImage(), log); err != nil {
+		if err := images.BuildLocalSpiceDBImage(ctx, images.LocalSpiceDBImage, log); err != nil {
 			return err
 		}
-		if err := integration.BuildPostgresRootfs(ctx, log); err != nil {
+		if err := images.BuildPostgresRootfs(ctx, log); err != nil {
 			return err
 		}
-		if err := integration.BuildLocalPostgresImage(ctx, integration.LocalPostgresImage, log); err != nil {
+		if err := images.BuildLocalPostgresImage(ctx, images.LocalPostgresImage, log); err != nil {
 			return err
 		}
-		spicedb = integration.Image{Ref: integration.LocalImage(), Source: integration.LocalBuilt}
-		postgres = integration.Image{Ref: integration.LocalPostgresImage, Source: integration.LocalBuilt, Note: "rebuilt"}
+		spicedb = images.Image{Ref: images.LocalSpiceDBImage, Source: images.LocalBuilt}
+		postgres = images.Image{Ref: images.LocalPostgresImage, Source: images.LocalBuilt, Note: "rebuilt"}
 	} else {
 		// PostgreSQL's build is mostly downloads, the others compiling:
 		// run it alongside.
 		pgErr := make(chan error, 1)
 		go func() {
 			var err error
-			postgres, err = integration.ResolvePostgresImage(ctx, log)
+			postgres, err = images.ResolvePostgresImage(ctx, log)
 			pgErr <- err
 		}()
-		spicedb, err = integration.ResolveSpiceDBImage(ctx, log)
+		spicedb, err = images.ResolveSpiceDBImage(ctx, log)
 		if perr := <-pgErr; err == nil {
 			err = perr
 		}
@@ -80,7 +80,7 @@ func run(ctx context.Context, log *slog.Logger, rebuild bool) error {
 			return err
 		}
 	}
-	if boxauthz, err = integration.ResolveBoxauthzImage(ctx, log); err != nil {
+	if boxauthz, err = images.ResolveBoxauthzImage(ctx, log); err != nil {
 		return err
 	}
 	fmt.Fprintln(os.Stderr, "local-images: spicedb image:", spicedb)

@@ -1,4 +1,4 @@
-package integration
+package images
 
 import (
 	"os"
@@ -50,14 +50,14 @@ func finalStage(t *testing.T, text string) []string {
 // runs like the one the repository's Dockerfile builds in a golang
 // container.
 func TestDockerfilesAgree(t *testing.T) {
-	root, err := os.ReadFile(filepath.Join("..", "Dockerfile"))
+	root, err := os.ReadFile(filepath.Join("..", "..", "..", "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := finalStage(t, string(root))
 	got := finalStage(t, string(boxauthzDockerfile))
 	if !slices.Equal(got, want) {
-		t.Errorf("integration/boxauthz.Dockerfile's final stage differs from the Dockerfile's:\n got %q\nwant %q", got, want)
+		t.Errorf("internal/tools/images/boxauthz.Dockerfile's final stage differs from the Dockerfile's:\n got %q\nwant %q", got, want)
 	}
 	if want[0] != "FROM scratch" || !slices.Contains(want, "USER 65532:65532") {
 		t.Errorf("the Dockerfile's final stage should be FROM scratch as a non-root user: %q", want)
@@ -83,7 +83,7 @@ func TestRecipe(t *testing.T) {
 	if recipe([]byte("ab"), []byte("c")) == recipe([]byte("a"), []byte("bc")) {
 		t.Error("recipe ignores where parts end")
 	}
-	if recipe([]byte("a")) != recipe([]byte("a")) {
+	if first, again := recipe([]byte("a")), recipe([]byte("a")); first != again {
 		t.Error("recipe is not deterministic")
 	}
 }

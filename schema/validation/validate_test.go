@@ -1,4 +1,4 @@
-package schema
+package validation
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 // TestValidationFiles runs every file in testdata against SpiceDB's
 // development engine, as `zed validate` would.
 func TestValidationFiles(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.yaml")
+	files, err := filepath.Glob("../testdata/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no validation files in testdata (err %v)", err)
 	}

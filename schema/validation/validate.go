@@ -1,4 +1,4 @@
-package schema
+package validation
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"github.com/authzed/spicedb/pkg/validationfile"
 	"github.com/authzed/spicedb/pkg/validationfile/blocks"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/boxauthz/boxauthz/schema"
 )
 
 // Problem is one failure found in a validation file.
@@ -32,15 +34,15 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s: %s", p.Kind, p.Message)
 }
 
-// ValidationResult is what running a validation file found.
-type ValidationResult struct {
+// Result is what running a validation file found.
+type Result struct {
 	Problems   []Problem
 	Assertions int // assertions run
 	Expected   int // expected-relations entries compared
 }
 
 // OK tells whether the file passed.
-func (r ValidationResult) OK() bool { return len(r.Problems) == 0 }
+func (r Result) OK() bool { return len(r.Problems) == 0 }
 
 // ValidateFile runs a validation file in zed's format (schema, relationships,
 // assertions, expected relations) against SpiceDB's own development engine:
@@ -48,23 +50,23 @@ func (r ValidationResult) OK() bool { return len(r.Problems) == 0 }
 // boxauthz's schema, so users can write only relationships and assertions.
 // The error is for files that cannot be run at all; failures of a file that
 // runs are Problems.
-func ValidateFile(ctx context.Context, contents []byte) (ValidationResult, error) {
+func ValidateFile(ctx context.Context, contents []byte) (Result, error) {
 	vf, err := validationfile.DecodeValidationFile(contents)
 	if err != nil {
-		return ValidationResult{}, fmt.Errorf("reading validation file: %w", err)
+		return Result{}, fmt.Errorf("reading validation file: %w", err)
 	}
 	if strings.TrimSpace(vf.Schema.Schema) == "" && vf.SchemaFile == "" {
-		vf.Schema.Schema = text
+		vf.Schema.Schema = schema.Text()
 	}
 	if vf.SchemaFile != "" {
-		return ValidationResult{}, fmt.Errorf("reading validation file: schemaFile %q: put the schema inline, or leave it out to use boxauthz's", vf.SchemaFile)
+		return Result{}, fmt.Errorf("reading validation file: schemaFile %q: put the schema inline, or leave it out to use boxauthz's", vf.SchemaFile)
 	}
 
 	dc, devErrs, err := development.NewDevContextForValidationFile(ctx, vf)
 	if err != nil {
-		return ValidationResult{}, fmt.Errorf("loading validation file: %w", err)
+		return Result{}, fmt.Errorf("loading validation file: %w", err)
 	}
-	var res ValidationResult
+	var res Result
 	if devErrs != nil {
 		res.Problems = toProblems(contents, devErrs.GetInputErrors())
 		return res, nil

@@ -1,4 +1,4 @@
-package integration
+package images
 
 import (
 	"bytes"
@@ -10,60 +10,33 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	gosync "sync"
 	"time"
+
+	"github.com/boxauthz/boxauthz/integration"
 )
 
 // SpiceDBModule is the Go module SpiceDB is built from.
 const SpiceDBModule = "github.com/authzed/spicedb"
 
-// fallbackVersion is used when the binary carries no build information
-// (it always does under go test and go run). Keep it at go.mod's version.
-const fallbackVersion = "v1.56.2"
-
-// SpiceDBVersion is the SpiceDB version boxauthz builds against: the version
-// of github.com/authzed/spicedb in go.mod. Containers run the same one.
-func SpiceDBVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == SpiceDBModule {
-				if d.Replace != nil && d.Replace.Version != "" {
-					return d.Replace.Version
-				}
-				if d.Version != "" && d.Version != "(devel)" {
-					return d.Version
-				}
-			}
-		}
-	}
-	return fallbackVersion
-}
-
-// DefaultImage is the official image of SpiceDBVersion,
-// "authzed/spicedb:v1.56.2".
-func DefaultImage() string { return "authzed/spicedb:" + SpiceDBVersion() }
-
-// LocalImage is the tag of the image built from the Go module where
-// DefaultImage can be neither found locally nor pulled,
+// LocalSpiceDBImage is the tag of the image built from the Go module where
+// integration.DefaultImage can be neither found locally nor pulled,
 // "boxauthz-local/spicedb:v1.56.2". It has its own repository name so that it
 // is never mistaken for, or pushed as, the official image.
-func LocalImage() string { return "boxauthz-local/spicedb:" + SpiceDBVersion() }
-
-// ImageEnv names the environment variable that, when set, is the image to
-// use, as is (no lookup, no pull, no build).
-const ImageEnv = "BOXAUTHZ_SPICEDB_IMAGE"
+const LocalSpiceDBImage = "boxauthz-local/spicedb:" + integration.SpiceDBVersion
 
 // ImageSource says where ResolveSpiceDBImage found the image.
 type ImageSource string
 
+// The places ResolveSpiceDBImage finds an image in (and, for the other
+// images, their Resolve functions).
 const (
 	FromEnv        ImageSource = "env"         // BOXAUTHZ_SPICEDB_IMAGE
-	OfficialLocal  ImageSource = "official"    // DefaultImage, already present
-	OfficialPulled ImageSource = "pulled"      // DefaultImage, pulled now
-	LocalCached    ImageSource = "local-cache" // LocalImage, built on an earlier run
-	LocalBuilt     ImageSource = "local-build" // LocalImage, built now
+	OfficialLocal  ImageSource = "official"    // integration.DefaultImage, already present
+	OfficialPulled ImageSource = "pulled"      // integration.DefaultImage, pulled now
+	LocalCached    ImageSource = "local-cache" // LocalSpiceDBImage, built on an earlier run
+	LocalBuilt     ImageSource = "local-build" // LocalSpiceDBImage, built now
 )
 
 // Image is a SpiceDB image ready to run.
@@ -84,15 +57,15 @@ func (i Image) String() string {
 	}
 	switch i.Source {
 	case FromEnv:
-		return fmt.Sprintf("%s (from $%s)", i.Ref, ImageEnv)
+		return fmt.Sprintf("%s (from $%s)", i.Ref, integration.ImageEnv)
 	case OfficialLocal:
 		return fmt.Sprintf("%s (official image, present locally)", i.Ref)
 	case OfficialPulled:
 		return fmt.Sprintf("%s (official image, pulled in %s)", i.Ref, i.Took.Round(time.Millisecond))
 	case LocalCached:
-		return fmt.Sprintf("%s (LOCAL BUILD of %s@%s, reused: %s could not be found or pulled)", i.Ref, SpiceDBModule, SpiceDBVersion(), DefaultImage())
+		return fmt.Sprintf("%s (LOCAL BUILD of %s@%s, reused: %s could not be found or pulled)", i.Ref, SpiceDBModule, integration.SpiceDBVersion, integration.DefaultImage)
 	case LocalBuilt:
-		return fmt.Sprintf("%s (LOCAL BUILD of %s@%s, built now in %s: %s could not be found or pulled)", i.Ref, SpiceDBModule, SpiceDBVersion(), i.Took.Round(time.Second), DefaultImage())
+		return fmt.Sprintf("%s (LOCAL BUILD of %s@%s, built now in %s: %s could not be found or pulled)", i.Ref, SpiceDBModule, integration.SpiceDBVersion, i.Took.Round(time.Second), integration.DefaultImage)
 	}
 	return i.Ref
 }
@@ -100,7 +73,7 @@ func (i Image) String() string {
 //go:embed spicedb.Dockerfile
 var dockerfile []byte
 
-// PullTimeout bounds the attempt to pull DefaultImage; a machine without a
+// PullTimeout bounds the attempt to pull integration.DefaultImage; a machine without a
 // registry fails it quickly or hangs on the network, either way it must not
 // hold the tests.
 var PullTimeout = 45 * time.Second
@@ -108,22 +81,15 @@ var PullTimeout = 45 * time.Second
 // spicedbImage remembers ResolveSpiceDBImage's answer for the process.
 var spicedbImage resolved
 
-// EnsureSpiceDBImage returns an image running SpiceDBVersion, logging with
-// slog.Default where it came from. See ResolveSpiceDBImage.
-func EnsureSpiceDBImage(ctx context.Context) (string, error) {
-	img, err := ResolveSpiceDBImage(ctx, slog.Default())
-	return img.Ref, err
-}
-
-// ResolveSpiceDBImage finds or makes an image running SpiceDBVersion, in this
+// ResolveSpiceDBImage finds or makes an image running integration.SpiceDBVersion, in this
 // order:
 //
 //  1. $BOXAUTHZ_SPICEDB_IMAGE, used as is;
-//  2. DefaultImage (authzed/spicedb:<version>) if the daemon has it;
-//  3. LocalImage (boxauthz-local/spicedb:<version>) if an earlier run built it;
-//  4. DefaultImage pulled from its registry (bounded by PullTimeout);
-//  5. LocalImage built now: SpiceDB compiled from its Go module at
-//     SpiceDBVersion into a FROM-scratch image (spicedb.Dockerfile). This takes
+//  2. integration.DefaultImage (authzed/spicedb:<version>) if the daemon has it;
+//  3. LocalSpiceDBImage (boxauthz-local/spicedb:<version>) if an earlier run built it;
+//  4. integration.DefaultImage pulled from its registry (bounded by PullTimeout);
+//  5. LocalSpiceDBImage built now: SpiceDB compiled from its Go module at
+//     integration.SpiceDBVersion into a FROM-scratch image (spicedb.Dockerfile). This takes
 //     minutes on a cold Go build cache; later runs find it at step 3.
 //
 // It uses the docker CLI. The answer is remembered for the process. A local
@@ -158,21 +124,21 @@ func (r *resolved) get(ctx context.Context, log *slog.Logger, resolve func(conte
 }
 
 func resolve(ctx context.Context, log *slog.Logger) (Image, error) {
-	if ref := os.Getenv(ImageEnv); ref != "" {
-		log.Info("spicedb image from environment", "image", ref, "env", ImageEnv)
+	if ref := os.Getenv(integration.ImageEnv); ref != "" {
+		log.Info("spicedb image from environment", "image", ref, "env", integration.ImageEnv)
 		return Image{Ref: ref, Source: FromEnv}, nil
 	}
 	if _, err := exec.LookPath("docker"); err != nil {
 		return Image{}, fmt.Errorf("finding a spicedb image needs the docker CLI: %w", err)
 	}
-	official, local := DefaultImage(), LocalImage()
+	official, local := integration.DefaultImage, LocalSpiceDBImage
 	if imagePresent(ctx, official) {
 		log.Info("spicedb image present", "image", official)
 		return Image{Ref: official, Source: OfficialLocal}, nil
 	}
 	if imageLabel(ctx, local, RecipeLabel) == spicedbRecipe() {
 		img := Image{Ref: local, Source: LocalCached}
-		log.Warn("using the LOCAL BUILD of spicedb from an earlier run: the official image is not present", "image", local, "official", official, "version", SpiceDBVersion())
+		log.Warn("using the LOCAL BUILD of spicedb from an earlier run: the official image is not present", "image", local, "official", official, "version", integration.SpiceDBVersion)
 		return img, nil
 	}
 	if imagePresent(ctx, local) {
@@ -196,11 +162,11 @@ func resolve(ctx context.Context, log *slog.Logger) (Image, error) {
 	log.Warn("cannot pull the official spicedb image: building it from the Go module (minutes on a cold build cache)",
 		"image", official, "pull_error", firstLine(out, err), "building", local)
 	start = time.Now()
-	if err := BuildLocalImage(ctx, local, log); err != nil {
+	if err := BuildLocalSpiceDBImage(ctx, local, log); err != nil {
 		return Image{}, err
 	}
 	img := Image{Ref: local, Source: LocalBuilt, Took: time.Since(start)}
-	log.Warn("built a LOCAL spicedb image from the Go module", "image", local, "version", SpiceDBVersion(), "took", img.Took.Round(time.Second))
+	log.Warn("built a LOCAL spicedb image from the Go module", "image", local, "version", integration.SpiceDBVersion, "took", img.Took.Round(time.Second))
 	return img, nil
 }
 
@@ -212,18 +178,18 @@ const (
 	HealthProbeVersion = "v0.4.63"
 )
 
-// spicedbRecipe identifies how LocalImage is built: a local image labelled
+// spicedbRecipe identifies how LocalSpiceDBImage is built: a local image labelled
 // with another recipe is rebuilt.
 func spicedbRecipe() string {
-	return recipe(dockerfile, []byte(SpiceDBVersion()), []byte(HealthProbeModule+"@"+HealthProbeVersion))
+	return recipe(dockerfile, []byte(integration.SpiceDBVersion), []byte(HealthProbeModule+"@"+HealthProbeVersion))
 }
 
-// BuildLocalImage compiles SpiceDBVersion of the spicedb command from its Go
+// BuildLocalSpiceDBImage compiles integration.SpiceDBVersion of the spicedb command from its Go
 // module (with the dependency versions of SpiceDB's own go.mod, as its release
 // does) into a static binary, and grpc_health_probe likewise, and builds
 // spicedb.Dockerfile around them, tagged tag. It needs the go command and the
 // docker CLI.
-func BuildLocalImage(ctx context.Context, tag string, log *slog.Logger) error {
+func BuildLocalSpiceDBImage(ctx context.Context, tag string, log *slog.Logger) error {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -232,18 +198,19 @@ func BuildLocalImage(ctx context.Context, tag string, log *slog.Logger) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := os.Mkdir(filepath.Join(dir, "tmp"), 0o1777); err != nil {
+	// The image's /tmp, writable by all as /tmp is.
+	if err := os.Mkdir(filepath.Join(dir, "tmp"), 0o1777); err != nil { //nolint:gosec // G301: an image's /tmp, not a private directory
 		return err
 	}
-	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil { // umask
+	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil { //nolint:gosec // G302: Mkdir's mode is cut by the umask; the image's /tmp must be 1777
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), dockerfile, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), dockerfile, 0o600); err != nil {
 		return err
 	}
 
 	for _, pkg := range []string{
-		SpiceDBModule + "/cmd/spicedb@" + SpiceDBVersion(),
+		SpiceDBModule + "/cmd/spicedb@" + integration.SpiceDBVersion,
 		HealthProbeModule + "@" + HealthProbeVersion,
 	} {
 		if err := goInstall(ctx, log, dir, pkg); err != nil {
@@ -256,7 +223,7 @@ func BuildLocalImage(ctx context.Context, tag string, log *slog.Logger) error {
 
 	old := imageID(ctx, tag)
 	out, err := docker(ctx, []string{"DOCKER_BUILDKIT=0"}, "build", "--quiet",
-		"--build-arg", "SPICEDB_VERSION="+SpiceDBVersion(), "--build-arg", "RECIPE="+spicedbRecipe(), "-t", tag, dir)
+		"--build-arg", "SPICEDB_VERSION="+integration.SpiceDBVersion, "--build-arg", "RECIPE="+spicedbRecipe(), "-t", tag, dir)
 	if err != nil {
 		return fmt.Errorf("docker build -t %s: %w\n%s", tag, err, tail(out))
 	}
@@ -275,7 +242,7 @@ func goInstall(ctx context.Context, log *slog.Logger, dir, pkg string) error {
 	}
 	start := time.Now()
 	log.Info("compiling", "package", pkg)
-	cmd := exec.CommandContext(ctx, goBin, "install", "-p", "2", "-trimpath", "-ldflags", "-s -w", pkg)
+	cmd := exec.CommandContext(ctx, goBin, "install", "-p", "2", "-trimpath", "-ldflags", "-s -w", pkg) //nolint:gosec // G204: the go command found on PATH, installing the pinned SpiceDB and probe versions
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOBIN="+dir, "GOFLAGS=-buildvcs=false", "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -297,7 +264,7 @@ func imagePresent(ctx context.Context, ref string) bool {
 }
 
 func docker(ctx context.Context, env []string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd := exec.CommandContext(ctx, "docker", args...) //nolint:gosec // G204: the docker CLI, with arguments this package composes
 	cmd.Env = append(os.Environ(), env...)
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
@@ -319,10 +286,10 @@ func firstLine(out []byte, err error) string {
 }
 
 func tail(out []byte) string {
-	const max = 4000
+	const maxLen = 4000
 	out = bytes.TrimSpace(out)
-	if len(out) > max {
-		out = append([]byte("..."), out[len(out)-max:]...)
+	if len(out) > maxLen {
+		out = append([]byte("..."), out[len(out)-maxLen:]...)
 	}
 	return string(out)
 }

@@ -1,5 +1,5 @@
 # boxauthz built on the host, for machines that cannot pull the golang image
-# the repository's Dockerfile builds in. integration.EnsureBoxauthzImage (and
+# the repository's Dockerfile builds in. images.ResolveBoxauthzImage (and
 # scripts/local-images) compiles the static binary `boxauthz`
 # (CGO_ENABLED=0 go build -trimpath ./cmd/boxauthz) and puts it in the build
 # context with the host's CA bundle `ca-certificates.crt` and empty `tmp` and

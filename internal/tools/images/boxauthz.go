@@ -1,4 +1,4 @@
-package integration
+package images
 
 import (
 	"context"
@@ -35,13 +35,6 @@ const caBundle = "/etc/ssl/certs/ca-certificates.crt"
 // boxauthzImage remembers ResolveBoxauthzImage's answer for the process.
 var boxauthzImage resolved
 
-// EnsureBoxauthzImage returns LocalBoxauthzImage holding the current
-// boxauthz source, logging with slog.Default. See ResolveBoxauthzImage.
-func EnsureBoxauthzImage(ctx context.Context) (string, error) {
-	img, err := ResolveBoxauthzImage(ctx, slog.Default())
-	return img.Ref, err
-}
-
 // ResolveBoxauthzImage compiles BoxauthzPackage as a static linux binary
 // (CGO_ENABLED=0, -trimpath, in the directory the go command runs from, so
 // inside this repository it is the working tree) and makes sure
@@ -71,7 +64,7 @@ func resolveBoxauthz(ctx context.Context, log *slog.Logger) (Image, error) {
 	bin := filepath.Join(cache, "boxauthz")
 	start := time.Now()
 	log.Info("compiling boxauthz for the image (CGO_ENABLED=0)", "package", BoxauthzPackage)
-	cmd := exec.CommandContext(ctx, goBin, "build", "-p", "2", "-trimpath", "-ldflags", "-s -w", "-o", bin, BoxauthzPackage)
+	cmd := exec.CommandContext(ctx, goBin, "build", "-p", "2", "-trimpath", "-ldflags", "-s -w", "-o", bin, BoxauthzPackage) //nolint:gosec // G204: the go command found on PATH, building this repository's own package
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=-buildvcs=false")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return Image{}, fmt.Errorf("go build %s: %w\n%s", BoxauthzPackage, err, tail(out))
@@ -87,8 +80,10 @@ func resolveBoxauthz(ctx context.Context, log *slog.Logger) (Image, error) {
 	}
 	want := recipe(boxauthzDockerfile, []byte(binSum), certs)
 	if imageLabel(ctx, LocalBoxauthzImage, RecipeLabel) == want {
-		img := Image{Ref: LocalBoxauthzImage, Source: LocalCached, Took: time.Since(start),
-			Note: "boxauthz built on the host, image reused: same binary"}
+		img := Image{
+			Ref: LocalBoxauthzImage, Source: LocalCached, Took: time.Since(start),
+			Note: "boxauthz built on the host, image reused: same binary",
+		}
 		log.Info("reusing the local boxauthz image: the binary is unchanged", "image", LocalBoxauthzImage, "compile", compiled.Round(time.Millisecond))
 		return img, nil
 	}
@@ -99,17 +94,19 @@ func resolveBoxauthz(ctx context.Context, log *slog.Logger) (Image, error) {
 	}
 	defer os.RemoveAll(dir)
 	for _, d := range []string{"tmp", "data"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+		// Copied into the image as they are: its user (65532) must enter them.
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil { //nolint:gosec // G301: an image's directories, not private files
 			return Image{}, err
 		}
 	}
-	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil {
+	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil { //nolint:gosec // G302: the image's /tmp, writable by all as /tmp is
 		return Image{}, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), boxauthzDockerfile, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), boxauthzDockerfile, 0o600); err != nil {
 		return Image{}, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "ca-certificates.crt"), certs, 0o644); err != nil {
+	// Copied into the image as it is: its user (65532) must read it.
+	if err := os.WriteFile(filepath.Join(dir, "ca-certificates.crt"), certs, 0o644); err != nil { //nolint:gosec // G306: public CA certificates
 		return Image{}, err
 	}
 	if err := linkOrCopy(bin, filepath.Join(dir, "boxauthz")); err != nil {
@@ -121,14 +118,16 @@ func resolveBoxauthz(ctx context.Context, log *slog.Logger) (Image, error) {
 		return Image{}, fmt.Errorf("docker build -t %s: %w\n%s", LocalBoxauthzImage, err, tail(out))
 	}
 	removeReplaced(ctx, LocalBoxauthzImage, old)
-	img := Image{Ref: LocalBoxauthzImage, Source: LocalBuilt, Took: time.Since(start),
-		Note: "boxauthz built on the host, image built now"}
+	img := Image{
+		Ref: LocalBoxauthzImage, Source: LocalBuilt, Took: time.Since(start),
+		Note: "boxauthz built on the host, image built now",
+	}
 	log.Info("built the local boxauthz image", "image", LocalBoxauthzImage, "compile", compiled.Round(time.Millisecond), "took", img.Took.Round(time.Millisecond))
 	return img, nil
 }
 
 func fileSum(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(path) //nolint:gosec // G304: the binary this package just built
 	if err != nil {
 		return "", err
 	}
@@ -144,18 +143,17 @@ func linkOrCopy(src, dst string) error {
 	if err := os.Link(src, dst); err == nil {
 		return nil
 	}
-	in, err := os.Open(src)
+	in, err := os.Open(src) //nolint:gosec // G304: the binary this package just built
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755) //nolint:gosec // G302: the image's command, which its user (65532) runs
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
+		return errors.Join(err, out.Close())
 	}
 	return out.Close()
 }

@@ -1,5 +1,5 @@
 # PostgreSQL from Debian's packages, for machines that cannot pull the
-# official postgres image. integration.EnsurePostgresImage (and
+# official postgres image. images.ResolvePostgresImage (and
 # scripts/local-images) builds BASE from a debootstrap root filesystem
 # (postgres-rootfs.sh, `docker import`) and this on top of it, tagged
 # boxauthz-local/postgres:<major>. The entrypoint (postgres-entrypoint.sh)
