@@ -16,6 +16,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // events is a small Box: alice owns folder "reports" holding file "q3";
@@ -34,7 +35,7 @@ var events = []string{
 func eventsInDecisionsOut(t *testing.T, client *spicedb.Client) {
 	t.Helper()
 	ctx := context.Background()
-	evs, err := sync.DecodeEvents([]byte(strings.Join(events, "\n")), true)
+	evs, err := event.DecodeEvents([]byte(strings.Join(events, "\n")), true)
 	if err != nil {
 		t.Fatal(err)
 	}

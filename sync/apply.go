@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // Client is what the Applier needs of SpiceDB.
@@ -94,7 +95,7 @@ type Result struct {
 
 // Batch is a run of events from one source.
 type Batch struct {
-	Events []Event
+	Events []event.Event
 	// Source names a streaming source (a file, an outbox) whose position is
 	// committed in the same SpiceDB transaction as the events it covers; ""
 	// for a request that carries no position.
@@ -109,7 +110,7 @@ type Batch struct {
 
 // Apply validates and writes events that come with no source position (an
 // HTTP request). See ApplyBatch.
-func (a *Applier) Apply(ctx context.Context, events []Event) (Result, error) {
+func (a *Applier) Apply(ctx context.Context, events []event.Event) (Result, error) {
 	return a.ApplyBatch(ctx, Batch{Events: events})
 }
 
@@ -180,16 +181,17 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 		if err := ctx.Err(); err != nil {
 			return Result{}, fmt.Errorf("applying events of %s: stopped at event %q (index %d), nothing written: %w", label(b.Source), ev.ID, i, err)
 		}
-		if a.store.applied[ev.dedupKey()] || seen[ev.dedupKey()] {
+		k := eventKey(ev.DedupKey())
+		if a.store.applied[k] || seen[k] {
 			res.Duplicates++
 			continue
 		}
-		seen[ev.dedupKey()] = true
+		seen[k] = true
 		start := ov.mark()
 		if err := tr.apply(ctx, ev); err != nil {
 			return Result{}, asEventError(err, i, ev)
 		}
-		ov.touch(withExpiry(rel(typeEvent, ev.dedupKey(), relApplied, subj(typeEvent, ev.dedupKey(), "")), a.now().Add(a.dedupWindow)))
+		ov.touch(withExpiry(rel(typeEvent, k, relApplied, subj(typeEvent, k, "")), a.now().Add(a.dedupWindow)))
 		spans = append(spans, span{start: start, end: ov.mark(), ev: i})
 		res.Applied++
 	}

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // FileSource mirrors a JSONL file of events (one event per line), or a
@@ -678,7 +680,7 @@ func (f *FileSource) drain(ctx context.Context, a *Applier, t *tail, st *FileSta
 			if len(trimmed) == 0 {
 				continue
 			}
-			ev, derr := DecodeEvent(trimmed, int(lineStart))
+			ev, derr := event.DecodeEvent(trimmed, int(lineStart))
 			if derr != nil {
 				bad = append(bad, deadLetter(f.Name, lineStart, trimmed, derr))
 				continue
@@ -735,7 +737,7 @@ func (f *FileSource) apply(ctx context.Context, a *Applier, b Batch, raws [][]by
 	dead := 0
 	for {
 		res, err := a.ApplyBatch(ctx, b)
-		var ee *EventError
+		var ee *event.EventError
 		if errors.As(err, &ee) && ee.Index >= 0 && ee.Index < len(b.Events) {
 			i := ee.Index
 			if err := f.deadLetters([]DeadLetter{deadLetter(f.Name, starts[i], raws[i], err)}); err != nil {
@@ -759,7 +761,7 @@ func (f *FileSource) apply(ctx context.Context, a *Applier, b Batch, raws [][]by
 
 func deadLetter(source string, offset int64, line []byte, err error) DeadLetter {
 	d := DeadLetter{Source: source, Offset: offset, Error: err.Error(), At: time.Now().UTC()}
-	var ee *EventError
+	var ee *event.EventError
 	if errors.As(err, &ee) {
 		d.EventID = ee.EventID
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // OutboxDDL creates the transactional outbox: the application inserts each
@@ -165,7 +167,7 @@ SELECT txid::text, id, event::text, extract(epoch from now() - created_at)
 			n++
 			txid, id = rowTx, strconv.FormatInt(rowID, 10)
 			p := txid + "-" + id
-			e, derr := DecodeEvent([]byte(ev), int(rowID))
+			e, derr := event.DecodeEvent([]byte(ev), int(rowID))
 			if derr != nil {
 				bad = append(bad, deadRow{outboxID: rowID, event: ev, err: derr})
 				continue
@@ -189,7 +191,7 @@ SELECT txid::text, id, event::text, extract(epoch from now() - created_at)
 			st.DeadLetters += len(bad)
 			for {
 				res, err := a.ApplyBatch(ctx, batch)
-				var ee *EventError
+				var ee *event.EventError
 				if errors.As(err, &ee) && ee.Index >= 0 && ee.Index < len(batch.Events) {
 					i := ee.Index
 					if err := o.deadLetters(ctx, conn, []deadRow{{outboxID: ids[i], event: raws[i], err: err}}); err != nil {
@@ -269,7 +271,7 @@ type deadRow struct {
 func (o *OutboxSource) deadLetters(ctx context.Context, conn *pgx.Conn, rows []deadRow) error {
 	for _, r := range rows {
 		var eventID *string
-		var ee *EventError
+		var ee *event.EventError
 		if errors.As(r.err, &ee) && ee.EventID != "" {
 			eventID = &ee.EventID
 		}

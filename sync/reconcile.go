@@ -15,9 +15,11 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/boxauthz/boxauthz/internal/jsonstrict"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // ReconcileClient is what Reconcile needs of the SpiceDB it repairs.
@@ -237,7 +239,7 @@ func repairWrites(d Drift, have map[string]*v1.Relationship, ended []*v1.Relatio
 // snapshot is a decoded snapshot: its events in the order they apply, and
 // what it says of restrictions.
 type snapshot struct {
-	events []Event
+	events []event.Event
 	// addressed holds the restrictions (restrictionKey) the snapshot
 	// states, either way.
 	addressed map[string]bool
@@ -286,7 +288,7 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	s := &snapshot{addressed: map[string]bool{}, ownerless: map[string]bool{}}
-	var evs []Event
+	var evs []event.Event
 	trashed := map[schema.ItemRef]bool{}
 	var trashOrder []schema.ItemRef
 	for line := 1; sc.Scan(); line++ {
@@ -298,7 +300,7 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("snapshot line %d: %w", line, err)
 		}
-		ev, err := DecodeEvent(x.line, line)
+		ev, err := event.DecodeEvent(x.line, line)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot line %d: %w", line, err)
 		}
@@ -374,7 +376,7 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 		}
 		return false
 	})
-	var restricted []Event
+	var restricted []event.Event
 	for i, e := range evs {
 		if e.Folder != nil && e.Folder.IsCollaborationRestrictedToEnterprise {
 			restricted = append(restricted, e)
@@ -388,11 +390,11 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 		if !trashed[it] {
 			continue
 		}
-		e := Event{ID: it.Type + "-trash", Type: EventType(it.Type + ".trashed")}
+		e := event.Event{ID: it.Type + "-trash", Type: event.EventType(it.Type + ".trashed")}
 		if it.Type == schema.TypeFolder {
-			e.Folder = &Folder{ID: it.ID}
+			e.Folder = &event.Folder{ID: it.ID}
 		} else {
-			e.File = &File{ID: it.ID}
+			e.File = &event.File{ID: it.ID}
 		}
 		evs = append(evs, e)
 	}
@@ -433,7 +435,7 @@ func snapshotExtras(b []byte, line int) (extras, error) {
 			_ = json.Unmarshal(m.val, &typ)
 		}
 	}
-	obj := EventType(typ).Object()
+	obj := event.EventType(typ).Object()
 	pi := -1
 	for i, m := range top {
 		if m.key == obj {
@@ -448,13 +450,13 @@ func snapshotExtras(b []byte, line int) (extras, error) {
 		return x, nil
 	}
 	for _, m := range payload {
-		x.present[m.key] = evtKind(m.val) != "null"
+		x.present[m.key] = jsonstrict.Kind(m.val) != "null"
 	}
 	if obj != schema.TypeFolder && obj != schema.TypeFile {
 		return x, nil
 	}
 	bad := func(field, format string, args ...any) error {
-		return &EventError{Index: line, EventID: id, Field: obj + "." + field, Reason: fmt.Sprintf(format, args...)}
+		return &event.EventError{Index: line, EventID: id, Field: obj + "." + field, Reason: fmt.Sprintf(format, args...)}
 	}
 	var kept []jsonMember
 	seen := map[string]bool{}
@@ -464,7 +466,7 @@ func snapshotExtras(b []byte, line int) (extras, error) {
 			if seen[m.key] {
 				return x, bad("trashed", "field appears twice")
 			}
-			switch k := evtKind(m.val); k {
+			switch k := jsonstrict.Kind(m.val); k {
 			case "boolean":
 				v := string(bytes.TrimSpace(m.val)) == "true"
 				x.trashed = &v
@@ -475,7 +477,7 @@ func snapshotExtras(b []byte, line int) (extras, error) {
 			seen[m.key] = true
 			continue
 		case "owner":
-			if evtKind(m.val) == "null" && !seen[m.key] {
+			if jsonstrict.Kind(m.val) == "null" && !seen[m.key] {
 				x.ownerless = true
 				m.val = json.RawMessage(strconv.Quote(noOwner))
 			}

@@ -3,6 +3,8 @@ package sync
 import (
 	"reflect"
 	"testing"
+
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // FuzzSnapshotLine feeds snapshotExtras arbitrary lines. It must not panic;
@@ -27,19 +29,19 @@ func FuzzSnapshotLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		x, err := snapshotExtras(line, 1)
 		if err != nil {
-			if _, ok := err.(*EventError); !ok {
+			if _, ok := err.(*event.EventError); !ok {
 				t.Fatalf("error %v is not an *EventError", err)
 			}
 			return
 		}
-		after, errAfter := DecodeEvent(x.line, 1)
+		after, errAfter := event.DecodeEvent(x.line, 1)
 		if _, trash := x.present["trashed"]; !trash && !x.ownerless {
-			before, errBefore := DecodeEvent(line, 1)
+			before, errBefore := event.DecodeEvent(line, 1)
 			if (errBefore == nil) != (errAfter == nil) || !reflect.DeepEqual(before, after) {
 				t.Fatalf("%q decoded as %+v (%v), rewritten %q as %+v (%v)", line, before, errBefore, x.line, after, errAfter)
 			}
-			if errBefore != nil && errBefore.(*EventError).Field != errAfter.(*EventError).Field {
-				t.Fatalf("%q: error for field %q, rewritten for %q", line, errBefore.(*EventError).Field, errAfter.(*EventError).Field)
+			if errBefore != nil && errBefore.(*event.EventError).Field != errAfter.(*event.EventError).Field {
+				t.Fatalf("%q: error for field %q, rewritten for %q", line, errBefore.(*event.EventError).Field, errAfter.(*event.EventError).Field)
 			}
 			return
 		}

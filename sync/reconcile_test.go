@@ -16,6 +16,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 func TestReconcileRepairsDrift(t *testing.T) {
@@ -72,7 +73,7 @@ func TestReconcileRepairsDrift(t *testing.T) {
 // dropped, each line passed through edit.
 func acme(t *testing.T, c *spicedb.Client, edit func(line string) string) string {
 	t.Helper()
-	evs, err := sync.DecodeEvents(examples.AcmeEvents, true)
+	evs, err := event.DecodeEvents(examples.AcmeEvents, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // Token sessions (MODEL.md §6: deleting a user, or moving them to another
@@ -37,7 +38,7 @@ func sessionOf(user, id string) *v1.Relationship {
 // event, starting a new session when the user is new or changes enterprise
 // (a token was issued under the old enterprise's authorization of its
 // application) and ending the old one.
-func (t *translator) tokenSession(ctx context.Context, u *User) (*v1.Relationship, error) {
+func (t *translator) tokenSession(ctx context.Context, u *event.User) (*v1.Relationship, error) {
 	have, err := t.ov.read(ctx, filter(schema.TypeUser, u.ID, ""))
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // translator turns one event into changes on the overlay, checking the
@@ -25,8 +26,8 @@ type translator struct {
 // maxDepth bounds walks up a folder chain: deeper means a corrupt cycle.
 const maxDepth = 10000
 
-func (t *translator) apply(ctx context.Context, ev Event) error {
-	t.event = ev.dedupKey()
+func (t *translator) apply(ctx context.Context, ev event.Event) error {
+	t.event = eventKey(ev.DedupKey())
 	switch ev.Type.Object() {
 	case "user":
 		if ev.Type.Verb() == "deleted" {
@@ -102,7 +103,7 @@ var privilegeRelations = map[string]string{
 	"edit_content":  "coadmin_edit_content",
 }
 
-func (t *translator) putUser(ctx context.Context, u *User) error {
+func (t *translator) putUser(ctx context.Context, u *event.User) error {
 	// exists: an external user has no other relationship of its own.
 	own := []*v1.Relationship{flag(schema.TypeUser, u.ID, relExists)}
 	var ent []*v1.Relationship
@@ -183,7 +184,7 @@ func (t *translator) deleteGroup(ctx context.Context, id string) error {
 	return t.deleteAll(ctx, filter(schema.TypeGroup, id, ""))
 }
 
-func (t *translator) putMembership(ctx context.Context, m *GroupMembership, deleted bool) error {
+func (t *translator) putMembership(ctx context.Context, m *event.GroupMembership, deleted bool) error {
 	var want []*v1.Relationship
 	if !deleted {
 		// A membership's group is its parent (EVENTS.md, Rules: an event
@@ -238,7 +239,7 @@ func (t *translator) parentOf(ctx context.Context, typ, id string) (string, erro
 	return schema.DecodeID(rs[0].GetSubject().GetObject().GetObjectId()), nil
 }
 
-func (t *translator) item(ctx context.Context, ev Event) error {
+func (t *translator) item(ctx context.Context, ev event.Event) error {
 	if err := t.resolveKept(ctx, &ev); err != nil {
 		return err
 	}
@@ -401,7 +402,7 @@ func roleRelations(itemType string) []string {
 	return out
 }
 
-func collabSubject(s SubjectRef) *v1.SubjectReference {
+func collabSubject(s event.SubjectRef) *v1.SubjectReference {
 	if s.Type == schema.TypeGroup {
 		return subj(schema.TypeGroup, s.ID, relMembership)
 	}
@@ -409,7 +410,7 @@ func collabSubject(s SubjectRef) *v1.SubjectReference {
 }
 
 // record reads a collaboration's bookkeeping: its item and grantee.
-func (t *translator) record(ctx context.Context, id string) (item schema.ItemRef, who SubjectRef, ok bool, err error) {
+func (t *translator) record(ctx context.Context, id string) (item schema.ItemRef, who event.SubjectRef, ok bool, err error) {
 	rs, err := t.ov.read(ctx, filter(schema.TypeCollaboration, id, ""))
 	if err != nil {
 		return item, who, false, err
@@ -420,14 +421,14 @@ func (t *translator) record(ctx context.Context, id string) (item schema.ItemRef
 		case relItem:
 			item = schema.ItemRef{Type: o.GetObjectType(), ID: schema.DecodeID(o.GetObjectId())}
 		case relAccessibleBy:
-			who = SubjectRef{Type: o.GetObjectType(), ID: schema.DecodeID(o.GetObjectId())}
+			who = event.SubjectRef{Type: o.GetObjectType(), ID: schema.DecodeID(o.GetObjectId())}
 		}
 	}
 	return item, who, item.ID != "" && who.ID != "", nil
 }
 
 // clearGrant removes every role relationship of who on item.
-func (t *translator) clearGrant(ctx context.Context, item schema.ItemRef, who SubjectRef) error {
+func (t *translator) clearGrant(ctx context.Context, item schema.ItemRef, who event.SubjectRef) error {
 	s := collabSubject(who)
 	for _, relation := range roleRelations(item.Type) {
 		t.ov.delete(rel(item.Type, item.ID, relation, s))
@@ -436,7 +437,7 @@ func (t *translator) clearGrant(ctx context.Context, item schema.ItemRef, who Su
 	return nil
 }
 
-func (t *translator) putCollaboration(ctx context.Context, c *Collaboration) error {
+func (t *translator) putCollaboration(ctx context.Context, c *event.Collaboration) error {
 	ok, err := t.exists(ctx, c.Item.Type, c.Item.ID)
 	if err != nil {
 		return err
@@ -516,7 +517,7 @@ func (t *translator) deleteCollaboration(ctx context.Context, id string) error {
 // refuseRestricted enforces is_collaboration_restricted_to_enterprise for a
 // new collaboration: the grantee must belong to the enterprise of the owner
 // of the item the collaboration is on.
-func (t *translator) refuseRestricted(ctx context.Context, c *Collaboration) error {
+func (t *translator) refuseRestricted(ctx context.Context, c *event.Collaboration) error {
 	restricted := false
 	typ, cur := c.Item.Type, c.Item.ID
 	for depth := 0; cur != "" && !restricted; depth++ {
@@ -571,7 +572,7 @@ func (t *translator) enterpriseOf(ctx context.Context, typ, id string) (string, 
 
 // --- shared links ---
 
-func (t *translator) putLink(ctx context.Context, l *SharedLink, deleted bool) error {
+func (t *translator) putLink(ctx context.Context, l *event.SharedLink, deleted bool) error {
 	var want []*v1.Relationship
 	if !deleted {
 		ok, err := t.exists(ctx, l.Item.Type, l.Item.ID)

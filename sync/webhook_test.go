@@ -12,6 +12,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 func TestVerifyWebhook(t *testing.T) {
@@ -60,30 +61,30 @@ func TestVerifyWebhook(t *testing.T) {
 func TestTranslateWebhook(t *testing.T) {
 	tests := []struct {
 		body    string
-		typ     sync.EventType
-		check   func(sync.Event) bool
+		typ     event.EventType
+		check   func(event.Event) bool
 		ignored bool
 		bad     bool
 	}{
 		{body: `{"type":"webhook_event","id":"w1","trigger":"FOLDER.CREATED","source":{"type":"folder","id":"11","parent":{"type":"folder","id":"0"},"owned_by":{"type":"user","id":"u1"},"can_non_owners_invite":false}}`,
-			typ: sync.FolderCreated, check: func(e sync.Event) bool {
+			typ: event.FolderCreated, check: func(e event.Event) bool {
 				return e.Folder.Parent == "0" && e.Folder.Owner == "u1" && !e.Folder.CanNonOwnersInvite && e.ID == "w1"
 			}},
 		{body: `{"type":"webhook_event","id":"w2","trigger":"FILE.UPLOADED","source":{"type":"file","id":"22","parent":{"type":"folder","id":"11"},"owned_by":{"type":"user","id":"u1"}}}`,
-			typ: sync.FileCreated, check: func(e sync.Event) bool { return e.File.Parent == "11" }},
+			typ: event.FileCreated, check: func(e event.Event) bool { return e.File.Parent == "11" }},
 		{body: `{"type":"webhook_event","id":"w3","trigger":"FILE.MOVED","source":{"type":"file","id":"22","parent":{"type":"folder","id":"12"},"owned_by":{"type":"user","id":"u1"}}}`,
-			typ: sync.FileMoved},
-		{body: `{"type":"webhook_event","id":"w4","trigger":"FOLDER.TRASHED","source":{"type":"folder","id":"11"}}`, typ: sync.FolderTrashed},
+			typ: event.FileMoved},
+		{body: `{"type":"webhook_event","id":"w4","trigger":"FOLDER.TRASHED","source":{"type":"folder","id":"11"}}`, typ: event.FolderTrashed},
 		{body: `{"type":"webhook_event","id":"w5","trigger":"COLLABORATION.CREATED","source":{"type":"collaboration","id":"c1","item":{"type":"folder","id":"11"},"accessible_by":{"type":"group","id":"g1"},"role":"viewer uploader","status":"pending"}}`,
-			typ: sync.CollaborationCreated, check: func(e sync.Event) bool {
+			typ: event.CollaborationCreated, check: func(e event.Event) bool {
 				return e.Collaboration.Role == schema.RoleViewerUploader && e.Collaboration.Status == "pending" && e.Collaboration.AccessibleBy.Type == "group"
 			}},
 		{body: `{"type":"webhook_event","id":"w6","trigger":"COLLABORATION.ACCEPTED","source":{"type":"collaboration","id":"c1","item":{"type":"folder","id":"11"},"accessible_by":{"type":"user","id":"u2"},"role":"editor","status":"pending","expires_at":null}}`,
-			typ: sync.CollaborationUpdated, check: func(e sync.Event) bool { return e.Collaboration.Status == "accepted" }},
-		{body: `{"type":"webhook_event","id":"w7","trigger":"COLLABORATION.REMOVED","source":{"type":"collaboration","id":"c1"}}`, typ: sync.CollaborationDeleted},
+			typ: event.CollaborationUpdated, check: func(e event.Event) bool { return e.Collaboration.Status == "accepted" }},
+		{body: `{"type":"webhook_event","id":"w7","trigger":"COLLABORATION.REMOVED","source":{"type":"collaboration","id":"c1"}}`, typ: event.CollaborationDeleted},
 		{body: `{"type":"webhook_event","id":"w8","trigger":"SHARED_LINK.CREATED","source":{"type":"file","id":"22","shared_link":{"access":"company","permissions":{"can_download":true,"can_edit":true}}}}`,
-			typ: sync.SharedLinkCreated, check: func(e sync.Event) bool { return e.SharedLink.CanEdit && e.SharedLink.Access == "company" }},
-		{body: `{"type":"webhook_event","id":"w9","trigger":"SHARED_LINK.DELETED","source":{"type":"folder","id":"11"}}`, typ: sync.SharedLinkDeleted},
+			typ: event.SharedLinkCreated, check: func(e event.Event) bool { return e.SharedLink.CanEdit && e.SharedLink.Access == "company" }},
+		{body: `{"type":"webhook_event","id":"w9","trigger":"SHARED_LINK.DELETED","source":{"type":"folder","id":"11"}}`, typ: event.SharedLinkDeleted},
 		{body: `{"type":"webhook_event","id":"w10","trigger":"FILE.PREVIEWED","source":{"type":"file","id":"22"}}`, ignored: true},
 		{body: `{"type":"webhook_event","id":"w11","trigger":"COLLABORATION.CREATED","source":{"type":"collaboration","id":"c2","item":{"type":"file","id":"22"},"accessible_by":{"type":"user","id":"u2"},"role":"co-owner"}}`, bad: true},
 		{body: `{"type":"not_a_webhook"}`, bad: true},
@@ -226,7 +227,7 @@ func TestWebhookLeavesUnstatedFieldsAlone(t *testing.T) {
 	// A rename of a folder boxauthz does not know cannot keep a parent it
 	// never had: the event is refused, naming the field.
 	_, err = deliver(t, a, `{"type":"webhook_event","id":"u1","trigger":"FOLDER.RENAMED","source":{"type":"folder","id":"unknown","parent":null,"owned_by":{"type":"user","id":"alice"}}}`)
-	var ee *sync.EventError
+	var ee *event.EventError
 	if !errors.As(err, &ee) || ee.Field != "folder.parent" {
 		t.Errorf("rename of an unknown folder without a parent: %v, want an event error on folder.parent", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // Config wires the API to its parts.
@@ -235,14 +236,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "bad_request", describeJSONError(err).Error())
 		return
 	}
-	evs, err := sync.DecodeEvents(body, ct == "application/x-ndjson")
+	evs, err := event.DecodeEvents(body, ct == "application/x-ndjson")
 	if err != nil {
 		writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	res, err := s.cfg.Applier.Apply(r.Context(), evs)
 	if err != nil {
-		var ee *sync.EventError
+		var ee *event.EventError
 		if errors.As(err, &ee) {
 			writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
 			return
@@ -476,7 +477,7 @@ func (s *Server) boxWebhook(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var res sync.Result
 		res, err = s.cfg.Applier.Apply(r.Context(), evs)
-		var ee *sync.EventError
+		var ee *event.EventError
 		if err == nil {
 			writeJSON(w, http.StatusOK, map[string]any{"applied": res.Applied, "duplicates": res.Duplicates, "consistency_token": res.Token.GetToken()})
 			return

@@ -46,3 +46,26 @@ func TestTypeName(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckDuplicateKeysAt(t *testing.T) {
+	var de *DuplicateKeyError
+	err := CheckDuplicateKeysAt([]byte(`{"a":[{"k":1,"k":2}]}`), "user.x")
+	if !errors.As(err, &de) || de.Field() != "user.x.a[0].k" {
+		t.Fatalf("got %v, want key user.x.a[0].k", err)
+	}
+	err = CheckDuplicateKeysAt([]byte(`[{"k":1},{"k":1,"k":2}]`), "p")
+	if !errors.As(err, &de) || de.Field() != "p[1].k" {
+		t.Fatalf("got %v, want key p[1].k", err)
+	}
+}
+
+func TestKind(t *testing.T) {
+	for in, want := range map[string]string{
+		`{}`: "object", ` [1]`: "array", `"s"`: "string", `true`: "boolean", `false`: "boolean",
+		`null`: "null", `-1.5`: "number", ` `: "nothing",
+	} {
+		if got := Kind([]byte(in)); got != want {
+			t.Errorf("Kind(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

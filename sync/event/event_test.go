@@ -1,4 +1,4 @@
-package sync
+package event
 
 import (
 	"errors"
@@ -182,7 +182,7 @@ func TestDecodeEventValid(t *testing.T) {
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("DecodeEvent =\n%s\nwant\n%s", dumpEvent(got), dumpEvent(tc.want))
 			}
-			if err := evtValidate(&got); err != nil {
+			if err := validate(&got); err != nil {
 				t.Errorf("decoded event does not validate: %v", err)
 			}
 		})
@@ -512,7 +512,7 @@ func TestDecodeEventsBad(t *testing.T) {
 	}
 }
 
-// TestValidateBuiltEvents checks evtValidate on events built in Go, which
+// TestValidateBuiltEvents checks validate on events built in Go, which
 // the JSON decoder cannot produce.
 func TestValidateBuiltEvents(t *testing.T) {
 	for _, tc := range []struct {
@@ -528,9 +528,9 @@ func TestValidateBuiltEvents(t *testing.T) {
 		{"unknown type", Event{ID: "e", Type: "file.copied", File: &File{ID: "x"}}, "type"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := evtValidate(&tc.ev)
-			if err == nil || err.field != tc.field {
-				t.Errorf("evtValidate = %v, want an error on field %q", err, tc.field)
+			err := validate(&tc.ev)
+			if err == nil || err.Field != tc.field {
+				t.Errorf("validate = %v, want an error on field %q", err, tc.field)
 			}
 		})
 	}
