@@ -293,7 +293,7 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 		upTo := done
 		for ; upTo < len(spans); upTo++ {
 			for _, c := range ov.log[max(spans[upTo].start, from):spans[upTo].end] {
-				keys[key(c.rel)] = true
+				keys[RelationshipKey(c.rel)] = true
 			}
 			if len(keys) > limit {
 				break

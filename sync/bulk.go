@@ -121,7 +121,7 @@ func (s *store) loadSubtree(ctx context.Context, id string) (bulkStats, error) {
 		reverse[reverseKey(schema.TypeCollaboration, schema.TypeFile, f)] = newRelSet()
 	}
 	put := func(sets map[string]*relSet, k string, r *v1.Relationship) {
-		sets[k].put(key(r), r)
+		sets[k].put(RelationshipKey(r), r)
 		st.kept++
 	}
 

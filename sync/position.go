@@ -82,7 +82,7 @@ func positionUpdates(source string, prev *v1.Relationship, pos string) ([]*v1.Re
 	if prev == nil {
 		return ups, []*v1.Precondition{{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: filter}}
 	}
-	if key(prev) != key(next) {
+	if RelationshipKey(prev) != RelationshipKey(next) {
 		ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: prev})
 	}
 	f := &v1.RelationshipFilter{ResourceType: typeSource, OptionalResourceId: sourceKey(source), OptionalRelation: relPosition,

@@ -77,10 +77,10 @@ func (t *translator) replaceRelations(ctx context.Context, f *v1.RelationshipFil
 	}
 	keep := map[string]bool{}
 	for _, w := range want {
-		keep[key(w)] = true
+		keep[RelationshipKey(w)] = true
 	}
 	for _, h := range have {
-		if (relations == nil || slices.Contains(relations, h.GetRelation())) && !keep[key(h)] {
+		if (relations == nil || slices.Contains(relations, h.GetRelation())) && !keep[RelationshipKey(h)] {
 			t.ov.delete(h)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/reconcile"
 )
 
 func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
@@ -76,7 +77,7 @@ func reconcileCmd(ctx context.Context, args []string, stdout io.Writer, logger *
 		return err
 	}
 	defer st.Close()
-	d, err := sync.Reconcile(ctx, st.client, f, *dryRun, logger)
+	d, err := reconcile.Reconcile(ctx, st.client, f, *dryRun, logger)
 	if err != nil {
 		return err
 	}

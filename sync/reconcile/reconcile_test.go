@@ -1,4 +1,4 @@
-package sync_test
+package reconcile_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
 	"github.com/boxauthz/boxauthz/sync/event"
+	"github.com/boxauthz/boxauthz/sync/reconcile"
 )
 
 func TestReconcileRepairsDrift(t *testing.T) {
@@ -42,7 +43,7 @@ func TestReconcileRepairsDrift(t *testing.T) {
 	// The snapshot lists current objects in any order, children first here.
 	snapshot := strings.Join([]string{collabB, fileX, subC, subB, rootA, extXav, userBob, entAcme}, "\n")
 	quiet := slog.New(slog.DiscardHandler)
-	d, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
+	d, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,17 +54,17 @@ func TestReconcileRepairsDrift(t *testing.T) {
 	if got := export(t, c); strings.Join(got, "\n") == strings.Join(want, "\n") {
 		t.Fatal("a dry run changed spicedb")
 	}
-	if _, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), false, quiet); err != nil {
+	if _, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), false, quiet); err != nil {
 		t.Fatal(err)
 	}
 	if got := export(t, c); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("after reconcile:\n%v\nwant\n%v", got, want)
 	}
-	d, err = sync.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
+	d, err = reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
 	if err != nil || len(d.Missing)+len(d.Extra) != 0 {
 		t.Fatalf("drift after repair: %+v %v", d, err)
 	}
-	if _, err := sync.Reconcile(ctx, c, strings.NewReader(`{"id":"x","type":"folder.deleted","folder":{"id":"a"}}`), true, quiet); err == nil {
+	if _, err := reconcile.Reconcile(ctx, c, strings.NewReader(`{"id":"x","type":"folder.deleted","folder":{"id":"a"}}`), true, quiet); err == nil {
 		t.Fatal("a snapshot with a delete event was accepted")
 	}
 }
@@ -122,7 +123,7 @@ func TestReconcileKeepsTrash(t *testing.T) {
 			snapshot := acme(t, c, same)
 			quiet := slog.New(slog.DiscardHandler)
 			for _, dry := range []bool{true, false} {
-				d, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), dry, quiet)
+				d, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), dry, quiet)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -246,7 +247,7 @@ func TestReconcileStatesEveryRestriction(t *testing.T) {
 				}
 			}
 			quiet := slog.New(slog.DiscardHandler)
-			check := func(step string, d sync.Drift, missing, extra, kept []string) {
+			check := func(step string, d reconcile.Drift, missing, extra, kept []string) {
 				t.Helper()
 				for _, x := range []struct {
 					what      string
@@ -260,15 +261,15 @@ func TestReconcileStatesEveryRestriction(t *testing.T) {
 					}
 				}
 			}
-			d, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
+			d, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
 			if err != nil {
 				t.Fatal(err)
 			}
 			check("dry run", d, tc.missing, tc.extra, tc.kept)
-			if _, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), false, quiet); err != nil {
+			if _, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), false, quiet); err != nil {
 				t.Fatal(err)
 			}
-			d, err = sync.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
+			d, err = reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -295,7 +296,7 @@ func TestReconcileRefusesBadSnapshots(t *testing.T) {
 		{`{"id":"s2","type":"file.created","file":{"id":"b","parent":"a","owner":null,"owner":"bob"}}`, `field "file.owner": field appears twice`},
 	} {
 		for _, dry := range []bool{true, false} {
-			_, err := sync.Reconcile(ctx, c, strings.NewReader(root+"\n"+tc.line), dry, quiet)
+			_, err := reconcile.Reconcile(ctx, c, strings.NewReader(root+"\n"+tc.line), dry, quiet)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("%s: error %v, want %q", tc.line, err, tc.want)
 			}
@@ -362,7 +363,7 @@ func TestReconcileWritesRestrictionsSafely(t *testing.T) {
 	}
 	rec := &writeLog{Client: c}
 	quiet := slog.New(slog.DiscardHandler)
-	d, err := sync.Reconcile(ctx, rec, strings.NewReader(strings.Join(snap, "\n")), false, quiet)
+	d, err := reconcile.Reconcile(ctx, rec, strings.NewReader(strings.Join(snap, "\n")), false, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +413,7 @@ func TestReconcileWritesRestrictionsSafely(t *testing.T) {
 	if len(parentWrites) != 1 {
 		t.Errorf("the parents changed in %d writes, want one", len(parentWrites))
 	}
-	if d, err := sync.Reconcile(ctx, c, strings.NewReader(strings.Join(snap, "\n")), true, quiet); err != nil || len(d.Missing)+len(d.Extra)+len(d.Kept) != 0 {
+	if d, err := reconcile.Reconcile(ctx, c, strings.NewReader(strings.Join(snap, "\n")), true, quiet); err != nil || len(d.Missing)+len(d.Extra)+len(d.Kept) != 0 {
 		t.Fatalf("drift after the repair: %d missing, %d extra, %d kept (%v)", len(d.Missing), len(d.Extra), len(d.Kept), err)
 	}
 }
@@ -455,7 +456,7 @@ func TestReconcileEndsSessionsOfRemovedUsers(t *testing.T) {
 		t.Fatalf("live sessions %v, want bob's %s and alice's %s", live, bob, alice)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	d, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), false, quiet)
+	d, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), false, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
