@@ -89,7 +89,7 @@ func TestSpiceDBRestartMidStream(t *testing.T) {
 				if err == nil {
 					break
 				}
-				var evErr *event.EventError
+				var evErr *event.Error
 				if errors.As(err, &evErr) || ctx.Err() != nil {
 					streamDone <- fmt.Errorf("batch %d: %w", i, err)
 					return

@@ -234,7 +234,7 @@ func TestApplyRefusesBadBatchesWhole(t *testing.T) {
 			before := export(t, c)
 			good := `{"id":"good","type":"folder.created","folder":{"id":"new","parent":"a","owner":"alice"}}`
 			_, err := a.Apply(context.Background(), decode(t, good, tt.event))
-			var ee *event.EventError
+			var ee *event.Error
 			if !errors.As(err, &ee) || ee.EventID != tt.id || ee.Field != tt.field || ee.Index != 1 {
 				t.Fatalf("err = %v, want *EventError for event %q field %q index 1", err, tt.id, tt.field)
 			}
@@ -261,7 +261,7 @@ func TestApplyRestrictedToEnterprise(t *testing.T) {
 		t.Fatalf("member of the enterprise refused: %v", err)
 	}
 	_, err := a.Apply(ctx, decode(t, `{"id":"no","type":"collaboration.created","collaboration":{"id":"k2","item":{"type":"file","id":"y"},"accessible_by":{"type":"user","id":"xav@ext.example"},"role":"viewer"}}`))
-	var ee *event.EventError
+	var ee *event.Error
 	if !errors.As(err, &ee) || ee.Field != "collaboration.accessible_by" {
 		t.Fatalf("external collaborator: err = %v, want refusal naming collaboration.accessible_by", err)
 	}

@@ -18,16 +18,16 @@ var (
 )
 
 // asEventError names the event of a batch that err, from applying it, is
-// about: a bad field becomes an *event.EventError.
+// about: a bad field becomes an *event.Error.
 func asEventError(err error, index int, ev event.Event) error {
-	var ee *event.EventError
+	var ee *event.Error
 	if errors.As(err, &ee) {
 		ee.Index, ee.EventID = index, ev.ID
 		return ee
 	}
 	var fe *event.FieldError
 	if errors.As(err, &fe) {
-		return &event.EventError{Index: index, EventID: ev.ID, Field: fe.Field, Reason: fe.Reason}
+		return &event.Error{Index: index, EventID: ev.ID, Field: fe.Field, Reason: fe.Reason}
 	}
 	return fmt.Errorf("applying event %q (index %d): %w", ev.ID, index, err)
 }

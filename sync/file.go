@@ -737,7 +737,7 @@ func (f *FileSource) apply(ctx context.Context, a *Applier, b Batch, raws [][]by
 	dead := 0
 	for {
 		res, err := a.ApplyBatch(ctx, b)
-		var ee *event.EventError
+		var ee *event.Error
 		if errors.As(err, &ee) && ee.Index >= 0 && ee.Index < len(b.Events) {
 			i := ee.Index
 			if err := f.deadLetters([]DeadLetter{deadLetter(f.Name, starts[i], raws[i], err)}); err != nil {
@@ -761,7 +761,7 @@ func (f *FileSource) apply(ctx context.Context, a *Applier, b Batch, raws [][]by
 
 func deadLetter(source string, offset int64, line []byte, err error) DeadLetter {
 	d := DeadLetter{Source: source, Offset: offset, Error: err.Error(), At: time.Now().UTC()}
-	var ee *event.EventError
+	var ee *event.Error
 	if errors.As(err, &ee) {
 		d.EventID = ee.EventID
 	}

@@ -191,7 +191,7 @@ SELECT txid::text, id, event::text, extract(epoch from now() - created_at)
 			st.DeadLetters += len(bad)
 			for {
 				res, err := a.ApplyBatch(ctx, batch)
-				var ee *event.EventError
+				var ee *event.Error
 				if errors.As(err, &ee) && ee.Index >= 0 && ee.Index < len(batch.Events) {
 					i := ee.Index
 					if err := o.deadLetters(ctx, conn, []deadRow{{outboxID: ids[i], event: raws[i], err: err}}); err != nil {
@@ -271,7 +271,7 @@ type deadRow struct {
 func (o *OutboxSource) deadLetters(ctx context.Context, conn *pgx.Conn, rows []deadRow) error {
 	for _, r := range rows {
 		var eventID *string
-		var ee *event.EventError
+		var ee *event.Error
 		if errors.As(r.err, &ee) && ee.EventID != "" {
 			eventID = &ee.EventID
 		}

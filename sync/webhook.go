@@ -247,20 +247,20 @@ func (w *webhookTranslation) missing(field, why string) error {
 // item translates FOLDER.* and FILE.* triggers.
 func (w *webhookTranslation) item(name, verb string) ([]event.Event, error) {
 	s := w.s
-	var typ event.EventType
+	var typ event.Type
 	var need event.Kept // fields the event must state
 	switch verb {
 	case "CREATED", "UPLOADED", "COPIED":
 		// A new item needs both. These triggers also fire for an item moved
 		// into a watched folder (Box's webhook guide), so its settings are
 		// kept, not reset.
-		typ, need = event.EventType(name+".created"), event.KeepParent|event.KeepOwner
+		typ, need = event.Type(name+".created"), event.KeepParent|event.KeepOwner
 	case "RENAMED":
-		typ = event.EventType(name + ".updated") // a rename moves nothing
+		typ = event.Type(name + ".updated") // a rename moves nothing
 	case "MOVED":
-		typ, need = event.EventType(name+".moved"), event.KeepParent
+		typ, need = event.Type(name+".moved"), event.KeepParent
 	case "TRASHED", "RESTORED", "DELETED":
-		typ = event.EventType(name + "." + strings.ToLower(verb))
+		typ = event.Type(name + "." + strings.ToLower(verb))
 		evs, err := w.event(w.id, typ, name, s.ID, "", "", 0)
 		if err != nil || verb != "RESTORED" || !w.statedParent() {
 			return evs, err
@@ -270,7 +270,7 @@ func (w *webhookTranslation) item(name, verb string) ([]event.Event, error) {
 		if !w.statedOwner() {
 			keep |= event.KeepOwner
 		}
-		moved, err := w.event(w.id+"/moved", event.EventType(name+".moved"), name, s.ID, s.Parent.ID, w.owner(), keep)
+		moved, err := w.event(w.id+"/moved", event.Type(name+".moved"), name, s.ID, s.Parent.ID, w.owner(), keep)
 		return append(evs, moved...), err
 	default:
 		return nil, ErrIgnoredTrigger
@@ -315,7 +315,7 @@ func (w *webhookTranslation) owner() string {
 
 // event builds one folder or file event and holds it to the rules of every
 // other event (event.Validate).
-func (w *webhookTranslation) event(id string, typ event.EventType, name, itemID, parent, owner string, keep event.Kept) ([]event.Event, error) {
+func (w *webhookTranslation) event(id string, typ event.Type, name, itemID, parent, owner string, keep event.Kept) ([]event.Event, error) {
 	ev := event.Event{ID: id, Type: typ}
 	if typ.Full() {
 		if keep&event.KeepParent != 0 {
@@ -346,7 +346,7 @@ func (w *webhookTranslation) event(id string, typ event.EventType, name, itemID,
 	}
 	var fe *event.FieldError
 	if errors.As(event.Validate(&ev), &fe) {
-		return nil, &event.EventError{EventID: id, Field: fe.Field, Reason: fe.Reason}
+		return nil, &event.Error{EventID: id, Field: fe.Field, Reason: fe.Reason}
 	}
 	return []event.Event{ev}, nil
 }
@@ -354,7 +354,7 @@ func (w *webhookTranslation) event(id string, typ event.EventType, name, itemID,
 // collaboration translates COLLABORATION.* triggers.
 func (w *webhookTranslation) collaboration(verb string) ([]event.Event, error) {
 	s := w.s
-	var typ event.EventType
+	var typ event.Type
 	switch verb {
 	case "CREATED":
 		typ = event.CollaborationCreated
@@ -457,12 +457,12 @@ func (w *webhookTranslation) sharedLink(verb string) ([]event.Event, error) {
 	case update && !lf.has("unshared_at"):
 		return nil, w.missing("shared_link.unshared_at", "null for never; an update without it would end the link's expiry")
 	}
-	return w.decode(w.id, event.EventType("shared_link."+strings.ToLower(verb)), "shared_link", payload)
+	return w.decode(w.id, event.Type("shared_link."+strings.ToLower(verb)), "shared_link", payload)
 }
 
 // decode builds the event through the strict decoder, so a webhook is held
 // to exactly the rules of every other source.
-func (w *webhookTranslation) decode(id string, typ event.EventType, payloadName string, payload map[string]any) ([]event.Event, error) {
+func (w *webhookTranslation) decode(id string, typ event.Type, payloadName string, payload map[string]any) ([]event.Event, error) {
 	b, err := json.Marshal(map[string]any{"id": id, "type": typ, payloadName: payload})
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %w", w.id, err)

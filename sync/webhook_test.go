@@ -61,7 +61,7 @@ func TestVerifyWebhook(t *testing.T) {
 func TestTranslateWebhook(t *testing.T) {
 	tests := []struct {
 		body    string
-		typ     event.EventType
+		typ     event.Type
 		check   func(event.Event) bool
 		ignored bool
 		bad     bool
@@ -227,7 +227,7 @@ func TestWebhookLeavesUnstatedFieldsAlone(t *testing.T) {
 	// A rename of a folder boxauthz does not know cannot keep a parent it
 	// never had: the event is refused, naming the field.
 	_, err = deliver(t, a, `{"type":"webhook_event","id":"u1","trigger":"FOLDER.RENAMED","source":{"type":"folder","id":"unknown","parent":null,"owned_by":{"type":"user","id":"alice"}}}`)
-	var ee *event.EventError
+	var ee *event.Error
 	if !errors.As(err, &ee) || ee.Field != "folder.parent" {
 		t.Errorf("rename of an unknown folder without a parent: %v, want an event error on folder.parent", err)
 	}

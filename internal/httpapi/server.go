@@ -243,7 +243,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.cfg.Applier.Apply(r.Context(), evs)
 	if err != nil {
-		var ee *event.EventError
+		var ee *event.Error
 		if errors.As(err, &ee) {
 			writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
 			return
@@ -477,7 +477,7 @@ func (s *Server) boxWebhook(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var res sync.Result
 		res, err = s.cfg.Applier.Apply(r.Context(), evs)
-		var ee *event.EventError
+		var ee *event.Error
 		if err == nil {
 			writeJSON(w, http.StatusOK, map[string]any{"applied": res.Applied, "duplicates": res.Duplicates, "consistency_token": res.Token.GetToken()})
 			return

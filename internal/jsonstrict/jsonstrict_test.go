@@ -39,8 +39,16 @@ func TestTypeName(t *testing.T) {
 	for _, tt := range []struct {
 		v    any
 		want string
-	}{{"", "a JSON string"}, {0, "a JSON integer"}, {false, "a JSON boolean"}, {item{}, "a JSON object"}, {&item{}, "a JSON object"},
-		{[]string{}, "a JSON array"}, {time.Time{}, "an RFC 3339 time string"}, {1.5, "a JSON number"}} {
+	}{
+		{"", "a JSON string"},
+		{0, "a JSON integer"},
+		{false, "a JSON boolean"},
+		{item{}, "a JSON object"},
+		{&item{}, "a JSON object"},
+		{[]string{}, "a JSON array"},
+		{time.Time{}, "an RFC 3339 time string"},
+		{1.5, "a JSON number"},
+	} {
 		if got := TypeName(reflect.TypeOf(tt.v)); got != tt.want {
 			t.Errorf("TypeName(%T) = %q, want %q", tt.v, got, tt.want)
 		}

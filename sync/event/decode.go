@@ -16,7 +16,7 @@ import (
 
 // DecodeEvents decodes a request body: a JSON array of events, or NDJSON
 // (one event per line, blank lines ignored) when ndjson is true. It stops
-// at the first bad event; every error it returns is an *EventError. An
+// at the first bad event; every error it returns is an *Error. An
 // empty array (or an NDJSON body of blank lines) is zero events. Duplicate
 // event ids are not an error: the Applier skips repeats.
 func DecodeEvents(body []byte, ndjson bool) ([]Event, error) {
@@ -26,19 +26,19 @@ func DecodeEvents(body []byte, ndjson bool) ([]Event, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if errors.Is(err, io.EOF) {
-		return nil, &EventError{Index: -1, Reason: "empty body: want a JSON array of events"}
+		return nil, &Error{Index: -1, Reason: "empty body: want a JSON array of events"}
 	}
 	if err != nil {
-		return nil, &EventError{Index: -1, Reason: "invalid JSON: " + err.Error()}
+		return nil, &Error{Index: -1, Reason: "invalid JSON: " + err.Error()}
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, &EventError{Index: -1, Reason: fmt.Sprintf("want a JSON array of events, got %s", tokenKind(tok))}
+		return nil, &Error{Index: -1, Reason: fmt.Sprintf("want a JSON array of events, got %s", tokenKind(tok))}
 	}
 	events := []Event{}
 	for i := 0; dec.More(); i++ {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, &EventError{Index: i, Reason: "invalid JSON: " + err.Error()}
+			return nil, &Error{Index: i, Reason: "invalid JSON: " + err.Error()}
 		}
 		ev, err := DecodeEvent(raw, i)
 		if err != nil {
@@ -47,10 +47,10 @@ func DecodeEvents(body []byte, ndjson bool) ([]Event, error) {
 		events = append(events, ev)
 	}
 	if _, err := dec.Token(); err != nil { // the closing ']'
-		return nil, &EventError{Index: -1, Reason: "invalid JSON: " + unexpectedEOF(err).Error()}
+		return nil, &Error{Index: -1, Reason: "invalid JSON: " + unexpectedEOF(err).Error()}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, &EventError{Index: -1, Reason: "unexpected data after the array of events"}
+		return nil, &Error{Index: -1, Reason: "unexpected data after the array of events"}
 	}
 	return events, nil
 }
@@ -87,11 +87,11 @@ func unexpectedEOF(err error) error {
 }
 
 // DecodeEvent decodes and validates one JSON event (one JSONL line). index
-// is the event's position, used in errors. Errors are *EventError.
+// is the event's position, used in errors. Errors are *Error.
 func DecodeEvent(data []byte, index int) (Event, error) {
 	ev, id, ferr := decode(data)
 	if ferr != nil {
-		return Event{}, &EventError{Index: index, EventID: id, Field: ferr.Field, Reason: ferr.Reason}
+		return Event{}, &Error{Index: index, EventID: id, Field: ferr.Field, Reason: ferr.Reason}
 	}
 	return ev, nil
 }
@@ -174,12 +174,12 @@ func decodeType(ev *Event, top *jsonObject) *FieldError {
 	top.only(allowed, func(string) string { return "unknown field (an event has id, type, created_at and one payload)" })
 	typ, ok := top.str("type")
 	if st.err == nil && !ok {
-		st.fail("type", "required")
+		st.failf("type", "required")
 	}
 	if st.err != nil {
 		return st.err
 	}
-	ev.Type = EventType(typ)
+	ev.Type = Type(typ)
 	if err := validateType(ev.Type); err != nil {
 		return err
 	}
@@ -188,12 +188,12 @@ func decodeType(ev *Event, top *jsonObject) *FieldError {
 	want := ev.Type.Object()
 	for _, k := range top.keys {
 		if k != want && isPayload(k) && top.present(k) {
-			st.fail(k, "a %q event carries a %q payload, not %q", ev.Type, want, k)
+			st.failf(k, "a %q event carries a %q payload, not %q", ev.Type, want, k)
 			break
 		}
 	}
 	if st.err == nil && !top.present(want) {
-		st.fail(want, "required (the payload of a %q event)", ev.Type)
+		st.failf(want, "required (the payload of a %q event)", ev.Type)
 	}
 	return st.err
 }
@@ -223,7 +223,7 @@ func decodePayload(ev *Event, top *jsonObject) *FieldError {
 			if st.err == nil && !slices.Contains(allowedKeys(want, false), k) {
 				var de *jsonstrict.DuplicateKeyError
 				if errors.As(jsonstrict.CheckDuplicateKeysAt(p.vals[k], p.path(k)), &de) {
-					st.fail(de.Field(), "field appears twice")
+					st.failf(de.Field(), "field appears twice")
 				}
 			}
 		}
@@ -359,7 +359,7 @@ func decodeFile(p *jsonObject, full bool) *File {
 func decodeRef(p *jsonObject, key string) (typ, id string) {
 	o, ok := p.object(key)
 	if p.st.err == nil && !ok {
-		p.st.fail(p.path(key), "required")
+		p.st.failf(p.path(key), "required")
 	}
 	if p.st.err != nil {
 		return "", ""

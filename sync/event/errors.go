@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// EventError is a bad event: it names the event and the field.
-type EventError struct {
+// Error is a bad event: it names the event and the field.
+type Error struct {
 	// Index is the event's position in its batch (0-based; in NDJSON, among
 	// the non-blank lines). It is -1 when the request body as a whole is
 	// bad (not a JSON array, data after the array).
@@ -20,7 +20,7 @@ type EventError struct {
 	Reason string
 }
 
-func (e *EventError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	switch {
 	case e.Index < 0:
@@ -41,7 +41,7 @@ func (e *EventError) Error() string {
 // FieldError is a bad field of one event, not yet placed in a batch: found
 // while decoding or validating it, or a stateful rule it breaks (the
 // parent does not exist, a move makes a cycle ...), which the applier
-// checks. The applier turns it into an EventError naming the event.
+// checks. The applier turns it into an Error naming the event.
 type FieldError struct {
 	Field, Reason string
 }

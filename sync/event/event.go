@@ -12,7 +12,7 @@ import (
 // first word of Type.
 type Event struct {
 	ID        string
-	Type      EventType // e.g. "folder.created"
+	Type      Type      // e.g. "folder.created"
 	CreatedAt time.Time // UTC; zero when absent
 
 	User            *User
@@ -55,44 +55,44 @@ const (
 	KeepIsCollaborationRestrictedToEnterprise // folders only
 )
 
-// EventType is the type of an event, "<object>.<verb>".
-type EventType string
+// Type is the type of an event, "<object>.<verb>".
+type Type string
 
 // The 27 event types of EVENTS.md.
 const (
-	UserCreated EventType = "user.created"
-	UserUpdated EventType = "user.updated"
-	UserDeleted EventType = "user.deleted"
+	UserCreated Type = "user.created"
+	UserUpdated Type = "user.updated"
+	UserDeleted Type = "user.deleted"
 
-	GroupCreated EventType = "group.created"
-	GroupUpdated EventType = "group.updated"
-	GroupDeleted EventType = "group.deleted"
+	GroupCreated Type = "group.created"
+	GroupUpdated Type = "group.updated"
+	GroupDeleted Type = "group.deleted"
 
-	GroupMembershipCreated EventType = "group_membership.created"
-	GroupMembershipUpdated EventType = "group_membership.updated"
-	GroupMembershipDeleted EventType = "group_membership.deleted"
+	GroupMembershipCreated Type = "group_membership.created"
+	GroupMembershipUpdated Type = "group_membership.updated"
+	GroupMembershipDeleted Type = "group_membership.deleted"
 
-	FolderCreated  EventType = "folder.created"
-	FolderUpdated  EventType = "folder.updated"
-	FolderMoved    EventType = "folder.moved"
-	FolderTrashed  EventType = "folder.trashed"
-	FolderRestored EventType = "folder.restored"
-	FolderDeleted  EventType = "folder.deleted"
+	FolderCreated  Type = "folder.created"
+	FolderUpdated  Type = "folder.updated"
+	FolderMoved    Type = "folder.moved"
+	FolderTrashed  Type = "folder.trashed"
+	FolderRestored Type = "folder.restored"
+	FolderDeleted  Type = "folder.deleted"
 
-	FileCreated  EventType = "file.created"
-	FileUpdated  EventType = "file.updated"
-	FileMoved    EventType = "file.moved"
-	FileTrashed  EventType = "file.trashed"
-	FileRestored EventType = "file.restored"
-	FileDeleted  EventType = "file.deleted"
+	FileCreated  Type = "file.created"
+	FileUpdated  Type = "file.updated"
+	FileMoved    Type = "file.moved"
+	FileTrashed  Type = "file.trashed"
+	FileRestored Type = "file.restored"
+	FileDeleted  Type = "file.deleted"
 
-	CollaborationCreated EventType = "collaboration.created"
-	CollaborationUpdated EventType = "collaboration.updated"
-	CollaborationDeleted EventType = "collaboration.deleted"
+	CollaborationCreated Type = "collaboration.created"
+	CollaborationUpdated Type = "collaboration.updated"
+	CollaborationDeleted Type = "collaboration.deleted"
 
-	SharedLinkCreated EventType = "shared_link.created"
-	SharedLinkUpdated EventType = "shared_link.updated"
-	SharedLinkDeleted EventType = "shared_link.deleted"
+	SharedLinkCreated Type = "shared_link.created"
+	SharedLinkUpdated Type = "shared_link.updated"
+	SharedLinkDeleted Type = "shared_link.deleted"
 )
 
 // Payload names: the first word of an event type and the JSON field that
@@ -121,32 +121,32 @@ var verbs = map[string][]string{
 	objSharedLink:      {"created", "updated", "deleted"},
 }
 
-// EventTypes lists the 27 event types in EVENTS.md order.
-func EventTypes() []EventType {
-	var ts []EventType
+// Types lists the 27 event types in EVENTS.md order.
+func Types() []Type {
+	var ts []Type
 	for _, o := range payloads {
 		for _, v := range verbs[o] {
-			ts = append(ts, EventType(o+"."+v))
+			ts = append(ts, Type(o+"."+v))
 		}
 	}
 	return ts
 }
 
-var typeSet = func() map[EventType]bool {
-	m := map[EventType]bool{}
-	for _, t := range EventTypes() {
+var typeSet = func() map[Type]bool {
+	m := map[Type]bool{}
+	for _, t := range Types() {
 		m[t] = true
 	}
 	return m
 }()
 
 // Valid tells whether t is one of the 27 event types.
-func (t EventType) Valid() bool { return typeSet[t] }
+func (t Type) Valid() bool { return typeSet[t] }
 
 // Object is the kind of object t is about, and the name of the payload
 // field: "user", "group", "group_membership", "folder", "file",
 // "collaboration" or "shared_link". It is "" for an unknown type.
-func (t EventType) Object() string {
+func (t Type) Object() string {
 	if !t.Valid() {
 		return ""
 	}
@@ -155,7 +155,7 @@ func (t EventType) Object() string {
 
 // Verb is what happened: "created", "updated", "moved", "trashed",
 // "restored" or "deleted". It is "" for an unknown type.
-func (t EventType) Verb() string {
+func (t Type) Verb() string {
 	if !t.Valid() {
 		return ""
 	}
@@ -165,7 +165,7 @@ func (t EventType) Verb() string {
 // Full tells whether events of type t carry the object's whole state
 // (created, updated, moved), rather than only what identifies it (trashed,
 // restored, deleted).
-func (t EventType) Full() bool {
+func (t Type) Full() bool {
 	switch t.Verb() {
 	case "created", "updated", "moved":
 		return true

@@ -14,7 +14,7 @@ import (
 )
 
 // FuzzDecodeEvents feeds DecodeEvents arbitrary bodies. It must not panic;
-// it returns either an *EventError or events that are valid on their own,
+// it returns either an *Error or events that are valid on their own,
 // and that decode to themselves again once written back as JSON (so nothing
 // the decoder accepts is lost or changed on the way).
 func FuzzDecodeEvents(f *testing.F) {
@@ -46,9 +46,9 @@ func FuzzDecodeEvents(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, ndjson bool) {
 		evs, err := DecodeEvents(body, ndjson)
 		if err != nil {
-			var ee *EventError
+			var ee *Error
 			if !errors.As(err, &ee) {
-				t.Fatalf("error %v (%T) is not an *EventError", err, err)
+				t.Fatalf("error %v (%T) is not an *Error", err, err)
 			}
 			if evs != nil {
 				t.Fatalf("events returned with error %v", err)

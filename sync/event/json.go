@@ -14,7 +14,7 @@ import (
 // every read returns zero values.
 type decodeState struct{ err *FieldError }
 
-func (st *decodeState) fail(field, format string, args ...any) {
+func (st *decodeState) failf(field, format string, args ...any) {
 	if st.err == nil {
 		st.err = FieldErrorf(field, format, args...)
 	}
@@ -35,28 +35,28 @@ func (st *decodeState) object(raw json.RawMessage, field string) *jsonObject {
 		return o
 	}
 	if k := jsonstrict.Kind(raw); k != "object" {
-		st.fail(field, "want a JSON object, got %s", k)
+		st.failf(field, "want a JSON object, got %s", k)
 		return o
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if _, err := dec.Token(); err != nil { // '{'
-		st.fail(field, "invalid JSON: %v", err)
+		st.failf(field, "invalid JSON: %v", err)
 		return o
 	}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			st.fail(field, "invalid JSON: %v", err)
+			st.failf(field, "invalid JSON: %v", err)
 			return o
 		}
 		k, _ := tok.(string)
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			st.fail(o.path(k), "invalid JSON: %v", unexpectedEOF(err))
+			st.failf(o.path(k), "invalid JSON: %v", unexpectedEOF(err))
 			return o
 		}
 		if _, dup := o.vals[k]; dup {
-			st.fail(o.path(k), "field appears twice")
+			st.failf(o.path(k), "field appears twice")
 			return o
 		}
 		o.keys = append(o.keys, k)
@@ -64,6 +64,7 @@ func (st *decodeState) object(raw json.RawMessage, field string) *jsonObject {
 	}
 	return o
 }
+
 func (o *jsonObject) path(key string) string {
 	if o.field == "" {
 		return key
@@ -78,7 +79,7 @@ func (o *jsonObject) only(allowed []string, why func(key string) string) {
 	}
 	for _, k := range o.keys {
 		if !slices.Contains(allowed, k) {
-			o.st.fail(o.path(k), "%s", why(k))
+			o.st.failf(o.path(k), "%s", why(k))
 			return
 		}
 	}
@@ -97,7 +98,7 @@ func (o *jsonObject) value(key, want string) (json.RawMessage, bool) {
 	}
 	v := o.vals[key]
 	if k := jsonstrict.Kind(v); k != want {
-		o.st.fail(o.path(key), "want a JSON %s, got %s", want, k)
+		o.st.failf(o.path(key), "want a JSON %s, got %s", want, k)
 		return nil, false
 	}
 	return v, true
@@ -110,7 +111,7 @@ func (o *jsonObject) str(key string) (string, bool) {
 	}
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
-		o.st.fail(o.path(key), "invalid JSON string: %v", err)
+		o.st.failf(o.path(key), "invalid JSON string: %v", err)
 		return "", false
 	}
 	return s, true
@@ -119,7 +120,7 @@ func (o *jsonObject) str(key string) (string, bool) {
 func (o *jsonObject) required(key string) string {
 	s, ok := o.str(key)
 	if o.st.err == nil && !ok {
-		o.st.fail(o.path(key), "required")
+		o.st.failf(o.path(key), "required")
 	}
 	return s
 }
@@ -146,18 +147,18 @@ func (o *jsonObject) strs(key string) ([]string, bool) {
 	}
 	var raws []json.RawMessage
 	if err := json.Unmarshal(v, &raws); err != nil {
-		o.st.fail(o.path(key), "invalid JSON array: %v", err)
+		o.st.failf(o.path(key), "invalid JSON array: %v", err)
 		return nil, false
 	}
 	out := make([]string, 0, len(raws))
 	for i, r := range raws {
 		var s string
 		if k := jsonstrict.Kind(r); k != "string" {
-			o.st.fail(o.path(key), "element %d: want a JSON string, got %s", i, k)
+			o.st.failf(o.path(key), "element %d: want a JSON string, got %s", i, k)
 			return nil, false
 		}
 		if err := json.Unmarshal(r, &s); err != nil {
-			o.st.fail(o.path(key), "element %d: invalid JSON string: %v", i, err)
+			o.st.failf(o.path(key), "element %d: invalid JSON string: %v", i, err)
 			return nil, false
 		}
 		out = append(out, s)
@@ -188,12 +189,12 @@ func (o *jsonObject) time(key string) (time.Time, bool) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		o.st.fail(o.path(key), "not an RFC 3339 timestamp (like 2026-11-28T10:00:00Z): %q", s)
+		o.st.failf(o.path(key), "not an RFC 3339 timestamp (like 2026-11-28T10:00:00Z): %q", s)
 		return time.Time{}, false
 	}
 	t = t.UTC()
 	if t.Before(minTime) || !t.Before(maxTime) {
-		o.st.fail(o.path(key), "timestamp %q is out of range (years 0000 to 9999 in UTC)", s)
+		o.st.failf(o.path(key), "timestamp %q is out of range (years 0000 to 9999 in UTC)", s)
 		return time.Time{}, false
 	}
 	return t, true

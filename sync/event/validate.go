@@ -62,8 +62,8 @@ func validate(e *Event) *FieldError {
 
 // validation is the check of one event's payload.
 type validation struct {
-	typ  EventType
-	full bool // the event carries the whole state (EventType.Full)
+	typ  Type
+	full bool // the event carries the whole state (Type.Full)
 }
 
 // onlyIDs is the error for an event that carries only what identifies its
@@ -300,7 +300,7 @@ func validateID(id string) *FieldError {
 	return nil
 }
 
-func validateType(t EventType) *FieldError {
+func validateType(t Type) *FieldError {
 	if t.Valid() {
 		return nil
 	}

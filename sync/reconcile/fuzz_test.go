@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
@@ -29,8 +30,9 @@ func FuzzSnapshotLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		x, err := snapshotExtras(line, 1)
 		if err != nil {
-			if _, ok := err.(*event.EventError); !ok {
-				t.Fatalf("error %v is not an *EventError", err)
+			var ee *event.Error
+			if !errors.As(err, &ee) {
+				t.Fatalf("error %v is not an *event.Error", err)
 			}
 			return
 		}
@@ -40,8 +42,9 @@ func FuzzSnapshotLine(f *testing.F) {
 			if (errBefore == nil) != (errAfter == nil) || !reflect.DeepEqual(before, after) {
 				t.Fatalf("%q decoded as %+v (%v), rewritten %q as %+v (%v)", line, before, errBefore, x.line, after, errAfter)
 			}
-			if errBefore != nil && errBefore.(*event.EventError).Field != errAfter.(*event.EventError).Field {
-				t.Fatalf("%q: error for field %q, rewritten for %q", line, errBefore.(*event.EventError).Field, errAfter.(*event.EventError).Field)
+			var eb, ea *event.Error
+			if errBefore != nil && errors.As(errBefore, &eb) && errors.As(errAfter, &ea) && eb.Field != ea.Field {
+				t.Fatalf("%q: error for field %q, rewritten for %q", line, eb.Field, ea.Field)
 			}
 			return
 		}

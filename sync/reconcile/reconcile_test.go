@@ -30,10 +30,14 @@ func TestReconcileRepairsDrift(t *testing.T) {
 	want := export(t, c)
 
 	// Drift: a grant nobody made, and a lost parent.
-	stray := &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: "folder", ObjectId: "a"}, Relation: "editor",
-		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "mallory"}}}
-	lost := &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: "file", ObjectId: "x"}, Relation: "parent",
-		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "folder", ObjectId: "c"}}}
+	stray := &v1.Relationship{
+		Resource: &v1.ObjectReference{ObjectType: "folder", ObjectId: "a"}, Relation: "editor",
+		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "mallory"}},
+	}
+	lost := &v1.Relationship{
+		Resource: &v1.ObjectReference{ObjectType: "file", ObjectId: "x"}, Relation: "parent",
+		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "folder", ObjectId: "c"}},
+	}
 	if _, err := c.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{
 		{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: stray},
 		{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: lost},
@@ -150,8 +154,8 @@ func drop(match string) func(string) string {
 	}
 }
 
-func replace(old, new string) func(string) string {
-	return func(l string) string { return strings.ReplaceAll(l, old, new) }
+func replace(old, repl string) func(string) string {
+	return func(l string) string { return strings.ReplaceAll(l, old, repl) }
 }
 
 // TestReconcileStatesEveryRestriction: each piece of state that restricts
@@ -179,8 +183,10 @@ func TestReconcileStatesEveryRestriction(t *testing.T) {
 	}, {
 		name:  "trash of an item the snapshot leaves out",
 		edits: []func(string) string{drop(`"id":"old-notes"`), drop(`"id":"archive"`)},
-		extra: []string{"file:old-notes#exists@user:*", "file:old-notes#owner@user:alice", "file:old-notes#parent@folder:archive",
-			"folder:archive#exists@user:*", "folder:archive#owner@user:alice", "folder:archive#parent@folder:projects"},
+		extra: []string{
+			"file:old-notes#exists@user:*", "file:old-notes#owner@user:alice", "file:old-notes#parent@folder:archive",
+			"folder:archive#exists@user:*", "folder:archive#owner@user:alice", "folder:archive#parent@folder:projects",
+		},
 		kept: []string{"folder:archive#trashed@user:*"},
 	}, {
 		name:  "invites off, the setting left out",
@@ -194,8 +200,10 @@ func TestReconcileStatesEveryRestriction(t *testing.T) {
 	}, {
 		name: "collaboration restricted after an outside collaboration",
 		live: []string{`{"id":"l1","type":"folder.updated","folder":{"id":"projects","parent":"0","owner":"alice","is_collaboration_restricted_to_enterprise":true}}`},
-		edits: []func(string) string{setField("projects", "is_collaboration_restricted_to_enterprise", "true"),
-			setField("archive", "trashed", "true")},
+		edits: []func(string) string{
+			setField("projects", "is_collaboration_restricted_to_enterprise", "true"),
+			setField("archive", "trashed", "true"),
+		},
 	}, {
 		name:  "collaboration restriction, the setting left out",
 		live:  []string{`{"id":"l1","type":"folder.updated","folder":{"id":"projects","parent":"0","owner":"alice","is_collaboration_restricted_to_enterprise":true}}`},
@@ -356,7 +364,8 @@ func TestReconcileWritesRestrictionsSafely(t *testing.T) {
 	for i := range n {
 		stray = append(stray, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: &v1.Relationship{
 			Resource: &v1.ObjectReference{ObjectType: "folder", ObjectId: fmt.Sprint("d", i)}, Relation: "editor",
-			Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "mallory"}}}})
+			Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "mallory"}},
+		}})
 	}
 	if _, err := c.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: stray}); err != nil {
 		t.Fatal(err)

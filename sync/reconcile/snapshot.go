@@ -95,7 +95,7 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 		}
 		switch obj := ev.Type.Object(); obj {
 		case schema.TypeFolder, schema.TypeFile:
-			id := ""
+			var id string
 			if ev.Folder != nil {
 				id = ev.Folder.ID
 			} else {
@@ -185,7 +185,7 @@ func order(evs []event.Event, trashed map[schema.ItemRef]bool, trashOrder []sche
 		if !trashed[it] {
 			continue
 		}
-		e := event.Event{ID: it.Type + "-trash", Type: event.EventType(it.Type + ".trashed")}
+		e := event.Event{ID: it.Type + "-trash", Type: event.Type(it.Type + ".trashed")}
 		if it.Type == schema.TypeFolder {
 			e.Folder = &event.Folder{ID: it.ID}
 		} else {
@@ -225,7 +225,7 @@ func snapshotExtras(b []byte, line int) (extras, error) {
 			_ = json.Unmarshal(m.val, &typ)
 		}
 	}
-	obj := event.EventType(typ).Object()
+	obj := event.Type(typ).Object()
 	pi := -1
 	for i, m := range top {
 		if m.key == obj {
@@ -246,7 +246,7 @@ func snapshotExtras(b []byte, line int) (extras, error) {
 		return x, nil
 	}
 	bad := func(field, format string, args ...any) error {
-		return &event.EventError{Index: line, EventID: id, Field: obj + "." + field, Reason: fmt.Sprintf(format, args...)}
+		return &event.Error{Index: line, EventID: id, Field: obj + "." + field, Reason: fmt.Sprintf(format, args...)}
 	}
 	var kept []jsonMember
 	seen := map[string]bool{}

@@ -91,7 +91,7 @@ func TestMixedStreamAgainstSync(t *testing.T) {
 		}
 		flush()
 		err := apply([][]byte{e.Line})
-		var ee *event.EventError
+		var ee *event.Error
 		if !errors.As(err, &ee) {
 			t.Errorf("event %d (%s): sync says %v, want an EventError\n%s", i, e.Invalid, err, e.Line)
 		}

@@ -221,7 +221,7 @@ func replay(ctx context.Context, c *spicedb.Client, lines [][]byte) (*run, error
 		if err == nil {
 			res, err = a.Apply(ctx, evs)
 		}
-		var ee *event.EventError
+		var ee *event.Error
 		last := idx[len(idx)-1]
 		switch {
 		case err != nil && !errors.As(err, &ee):
