@@ -8,15 +8,6 @@ import (
 	"github.com/boxauthz/boxauthz/sync/event"
 )
 
-// Sentinels of the Box webhook source.
-var (
-	// ErrWebhookSignature is returned for a delivery that is not Box's.
-	ErrWebhookSignature = errors.New("webhook signature does not verify")
-	// ErrIgnoredTrigger marks a webhook whose trigger changes no permission
-	// (FILE.PREVIEWED, COMMENT.CREATED ...).
-	ErrIgnoredTrigger = errors.New("trigger changes no permission")
-)
-
 // asEventError names the event of a batch that err, from applying it, is
 // about: a bad field becomes an *event.Error.
 func asEventError(err error, index int, ev event.Event) error {

@@ -52,6 +52,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 // WithMetrics records the Applier's work, and that of the sources using it.
 func WithMetrics(m *Metrics) Option { return func(a *Applier) { a.metrics = m } }
 
+// Metrics are the metrics the Applier records, for the sources using it to
+// record theirs; nil (whose methods record nothing) without WithMetrics.
+func (a *Applier) Metrics() *Metrics { return a.metrics }
+
 func label(source string) string {
 	if source == "" {
 		return "http"
@@ -69,14 +73,18 @@ func (m *Metrics) observeBatch(source string, res Result, took time.Duration) {
 	m.batch.WithLabelValues(l).Observe(took.Seconds())
 }
 
-func (m *Metrics) deadLettered(source string, n int) {
+// DeadLettered counts n bad events set aside by a source.
+func (m *Metrics) DeadLettered(source string, n int) {
 	if m == nil || n == 0 {
 		return
 	}
 	m.deadLetters.WithLabelValues(label(source)).Add(float64(n))
 }
 
-func (m *Metrics) lag(source string, bytes int64, age time.Duration) {
+// Lag sets how far a source is behind: bytes of a file not yet applied,
+// the age of the oldest row not yet applied; a negative value leaves its
+// gauge as it is.
+func (m *Metrics) Lag(source string, bytes int64, age time.Duration) {
 	if m == nil {
 		return
 	}
@@ -88,14 +96,18 @@ func (m *Metrics) lag(source string, bytes int64, age time.Duration) {
 	}
 }
 
-func (m *Metrics) fileSwitched(source, reason string) {
+// FileSwitched counts an events file source moving to another file or
+// the start of its file, for reason (rotated, truncated, restarted).
+func (m *Metrics) FileSwitched(source, reason string) {
 	if m == nil {
 		return
 	}
 	m.fileSwitches.WithLabelValues(label(source), reason).Inc()
 }
 
-func (m *Metrics) fileStopped(source string, stopped bool) {
+// FileStopped sets whether an events file source is stopped because its
+// file cannot be found.
+func (m *Metrics) FileStopped(source string, stopped bool) {
 	if m == nil {
 		return
 	}

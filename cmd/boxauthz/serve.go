@@ -18,7 +18,7 @@ import (
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/httpapi"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
-	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 // embeddedLimits are where the in-memory datastore stops being a good idea.
@@ -103,7 +103,7 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 
 	api, err := httpapi.New(httpapi.Config{Checker: st.checker, Applier: st.applier, AdminKey: adminKey, TrustedProxies: proxies, Ready: st.ready, Logger: logger,
 		Authorizer: checker.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *invalidLimit, InvalidTokenBurst: *invalidBurst,
-		WebhookKeys: sync.WebhookKeys{Primary: *whPrimary, Secondary: *whSecondary}, WebhookDeadLetter: *whDead,
+		WebhookKeys: source.WebhookKeys{Primary: *whPrimary, Secondary: *whSecondary}, WebhookDeadLetter: *whDead,
 		Metrics: promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{})})
 	if err != nil {
 		return err
@@ -114,11 +114,17 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	if *events != "" {
-		src := &sync.FileSource{Path: *events, DeadLetter: *dead, Follow: true, Logger: logger}
+		src, err := source.NewFileSource(*events, source.WithDeadLetter(*dead), source.WithFollow(true), source.WithLogger(logger))
+		if err != nil {
+			return err
+		}
 		go follow(ctx, "events file "+*events, func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
 	}
 	if *outbox != "" {
-		src := &sync.OutboxSource{DSN: *outbox, Follow: true, Logger: logger}
+		src, err := source.NewOutboxSource(*outbox, source.WithFollow(true), source.WithLogger(logger))
+		if err != nil {
+			return err
+		}
 		go follow(ctx, "outbox", func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
 	}
 	if st.embedded {

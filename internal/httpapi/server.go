@@ -22,6 +22,7 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
 	"github.com/boxauthz/boxauthz/sync/event"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 // Config wires the API to its parts.
@@ -42,7 +43,7 @@ type Config struct {
 	PublicBodyReads int
 	// WebhookKeys verify Box webhook deliveries at /webhooks/box; with no
 	// key the endpoint is off (404).
-	WebhookKeys sync.WebhookKeys
+	WebhookKeys source.WebhookKeys
 	// WebhookDeadLetter is the file webhooks that cannot be applied go to.
 	WebhookDeadLetter string
 	// Now is the clock (tests); default time.Now.
@@ -153,7 +154,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a webhook delivery whose signature headers cannot verify.
 func (s *Server) precheck(w http.ResponseWriter, r *http.Request) bool {
 	if r.URL.Path == "/webhooks/box" && r.Method == http.MethodPost && (s.cfg.WebhookKeys.Primary != "" || s.cfg.WebhookKeys.Secondary != "") {
-		if err := sync.CheckWebhookHeaders(r.Header, s.cfg.WebhookKeys, s.cfg.Now()); err != nil {
+		if err := source.CheckWebhookHeaders(r.Header, s.cfg.WebhookKeys, s.cfg.Now()); err != nil {
 			writeError(w, r, http.StatusUnauthorized, "unauthorized", err.Error())
 			return false
 		}
@@ -465,12 +466,12 @@ func (s *Server) boxWebhook(w http.ResponseWriter, r *http.Request) {
 		s.badRequest(w, r, describeJSONError(err))
 		return
 	}
-	if err := sync.VerifyWebhook(r.Header, body, s.cfg.WebhookKeys, s.cfg.Now()); err != nil {
+	if err := source.VerifyWebhook(r.Header, body, s.cfg.WebhookKeys, s.cfg.Now()); err != nil {
 		writeError(w, r, http.StatusUnauthorized, "unauthorized", err.Error())
 		return
 	}
-	evs, err := sync.TranslateWebhook(body)
-	if errors.Is(err, sync.ErrIgnoredTrigger) {
+	evs, err := source.TranslateWebhook(body)
+	if errors.Is(err, source.ErrIgnoredTrigger) {
 		writeJSON(w, http.StatusOK, map[string]any{"applied": 0, "ignored": true})
 		return
 	}
@@ -487,13 +488,13 @@ func (s *Server) boxWebhook(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	d := sync.DeadLetter{Source: "webhooks/box", EventID: r.Header.Get("BOX-DELIVERY-ID"), Error: err.Error(), At: s.cfg.Now().UTC()}
+	d := source.DeadLetter{Source: "webhooks/box", EventID: r.Header.Get("BOX-DELIVERY-ID"), Error: err.Error(), At: s.cfg.Now().UTC()}
 	if json.Valid(body) {
 		d.Line = body
 	} else {
 		d.Raw = string(body)
 	}
-	if derr := sync.AppendDeadLetters(s.cfg.WebhookDeadLetter, []sync.DeadLetter{d}, s.cfg.Logger); derr != nil {
+	if derr := source.AppendDeadLetters(s.cfg.WebhookDeadLetter, []source.DeadLetter{d}, s.cfg.Logger); derr != nil {
 		s.internal(w, r, "setting a webhook aside", derr)
 		return
 	}

@@ -1,4 +1,4 @@
-package sync_test
+package source_test
 
 import (
 	"context"
@@ -13,12 +13,13 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
 	"github.com/boxauthz/boxauthz/sync/event"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 func TestVerifyWebhook(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	body := []byte(`{"type":"webhook_event","id":"w1"}`)
-	keys := sync.WebhookKeys{Primary: "p-key", Secondary: "s-key"}
+	keys := source.WebhookKeys{Primary: "p-key", Secondary: "s-key"}
 	ts := now.Add(-time.Minute).Format(time.RFC3339)
 	hdr := func(ts, prim, sec string) http.Header {
 		h := http.Header{}
@@ -37,21 +38,21 @@ func TestVerifyWebhook(t *testing.T) {
 		name string
 		h    http.Header
 		body []byte
-		keys sync.WebhookKeys
+		keys source.WebhookKeys
 		ok   bool
 	}{
-		{"primary", hdr(ts, sync.SignWebhook("p-key", body, ts), ""), body, keys, true},
-		{"secondary only", hdr(ts, "garbage", sync.SignWebhook("s-key", body, ts)), body, keys, true},
-		{"secondary key in the primary header", hdr(ts, sync.SignWebhook("s-key", body, ts), ""), body, keys, false},
-		{"rotated: only secondary configured", hdr(ts, sync.SignWebhook("p-key", body, ts), sync.SignWebhook("s-key", body, ts)), body, sync.WebhookKeys{Secondary: "s-key"}, true},
-		{"tampered body", hdr(ts, sync.SignWebhook("p-key", body, ts), ""), []byte(`{"type":"webhook_event","id":"w2"}`), keys, false},
-		{"timestamp not signed as sent", hdr(now.Format(time.RFC3339), sync.SignWebhook("p-key", body, ts), ""), body, keys, false},
-		{"older than 10 minutes", hdr(now.Add(-11*time.Minute).Format(time.RFC3339), sync.SignWebhook("p-key", body, now.Add(-11*time.Minute).Format(time.RFC3339)), ""), body, keys, false},
-		{"in the future", hdr(now.Add(5*time.Minute).Format(time.RFC3339), sync.SignWebhook("p-key", body, now.Add(5*time.Minute).Format(time.RFC3339)), ""), body, keys, false},
+		{"primary", hdr(ts, source.SignWebhook("p-key", body, ts), ""), body, keys, true},
+		{"secondary only", hdr(ts, "garbage", source.SignWebhook("s-key", body, ts)), body, keys, true},
+		{"secondary key in the primary header", hdr(ts, source.SignWebhook("s-key", body, ts), ""), body, keys, false},
+		{"rotated: only secondary configured", hdr(ts, source.SignWebhook("p-key", body, ts), source.SignWebhook("s-key", body, ts)), body, source.WebhookKeys{Secondary: "s-key"}, true},
+		{"tampered body", hdr(ts, source.SignWebhook("p-key", body, ts), ""), []byte(`{"type":"webhook_event","id":"w2"}`), keys, false},
+		{"timestamp not signed as sent", hdr(now.Format(time.RFC3339), source.SignWebhook("p-key", body, ts), ""), body, keys, false},
+		{"older than 10 minutes", hdr(now.Add(-11*time.Minute).Format(time.RFC3339), source.SignWebhook("p-key", body, now.Add(-11*time.Minute).Format(time.RFC3339)), ""), body, keys, false},
+		{"in the future", hdr(now.Add(5*time.Minute).Format(time.RFC3339), source.SignWebhook("p-key", body, now.Add(5*time.Minute).Format(time.RFC3339)), ""), body, keys, false},
 		{"no signature", hdr(ts, "", ""), body, keys, false},
 	}
 	for _, tt := range tests {
-		err := sync.VerifyWebhook(tt.h, tt.body, tt.keys, now)
+		err := source.VerifyWebhook(tt.h, tt.body, tt.keys, now)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: err = %v, want ok=%v", tt.name, err, tt.ok)
 		}
@@ -90,14 +91,14 @@ func TestTranslateWebhook(t *testing.T) {
 		{body: `{"type":"not_a_webhook"}`, bad: true},
 	}
 	for _, tt := range tests {
-		evs, err := sync.TranslateWebhook([]byte(tt.body))
+		evs, err := source.TranslateWebhook([]byte(tt.body))
 		switch {
 		case tt.ignored:
-			if !errors.Is(err, sync.ErrIgnoredTrigger) {
+			if !errors.Is(err, source.ErrIgnoredTrigger) {
 				t.Errorf("%s: err = %v, want ignored", tt.body, err)
 			}
 		case tt.bad:
-			if err == nil || errors.Is(err, sync.ErrIgnoredTrigger) {
+			if err == nil || errors.Is(err, source.ErrIgnoredTrigger) {
 				t.Errorf("%s: err = %v, want a translation error", tt.body, err)
 			}
 		default:
@@ -112,7 +113,7 @@ func TestTranslateWebhook(t *testing.T) {
 // POST /webhooks/box does.
 func deliver(t *testing.T, a *sync.Applier, body string) (sync.Result, error) {
 	t.Helper()
-	evs, err := sync.TranslateWebhook([]byte(body))
+	evs, err := source.TranslateWebhook([]byte(body))
 	if err != nil {
 		return sync.Result{}, err
 	}
@@ -257,8 +258,8 @@ func TestWebhookRefusesMissingFields(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			evs, err := sync.TranslateWebhook([]byte(tt.body))
-			if err == nil || errors.Is(err, sync.ErrIgnoredTrigger) {
+			evs, err := source.TranslateWebhook([]byte(tt.body))
+			if err == nil || errors.Is(err, source.ErrIgnoredTrigger) {
 				t.Fatalf("translated to %+v, %v; want it refused", evs, err)
 			}
 			if !strings.Contains(err.Error(), tt.field) {
@@ -274,7 +275,7 @@ func TestWebhookRefusesMissingFields(t *testing.T) {
 		`{"type":"webhook_event","id":"w3","trigger":"SHARED_LINK.UPDATED","source":{"type":"file","id":"x","shared_link":{"url":"https://app.box.com/s/abc","access":"company","permissions":{"can_download":false,"can_preview":true,"can_edit":false},"unshared_at":null}}}`,
 		`{"type":"webhook_event","id":"w4","trigger":"SHARED_LINK.UPDATED","source":{"type":"folder","id":"f","shared_link":null}}`,
 	} {
-		if _, err := sync.TranslateWebhook([]byte(body)); err != nil {
+		if _, err := source.TranslateWebhook([]byte(body)); err != nil {
 			t.Errorf("%s: %v", body, err)
 		}
 	}
