@@ -221,17 +221,6 @@ func eventKey(id string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-type tooManyUpdates struct {
-	max int
-	err error
-}
-
-func (e *tooManyUpdates) Error() string {
-	return fmt.Sprintf("spicedb takes at most %d relationship updates per write: %v", e.max, e.err)
-}
-
-func (e *tooManyUpdates) Unwrap() error { return e.err }
-
 // writeError describes a failed write. A write refused for its size lowers
 // the Applier's limit to SpiceDB's, so that the batch is planned again.
 func (a *Applier) writeError(ctx context.Context, source string, n int, err error) error {
@@ -250,7 +239,7 @@ func (a *Applier) writeError(ctx context.Context, source string, n int, err erro
 			a.log.WarnContext(ctx, "spicedb takes fewer relationship updates per write than assumed: batches larger than that are written in several transactions (raise spicedb's --write-relationships-max-updates-per-call)",
 				"assumed", a.maxUpdates, "spicedb_max", m)
 			a.maxUpdates = m
-			return &tooManyUpdates{max: m, err: err}
+			return &tooManyUpdatesError{max: m, err: err}
 		}
 	case codes.FailedPrecondition:
 		return fmt.Errorf("writing events of %s: another writer changed spicedb meanwhile (retry: the state is read again): %w", label(source), err)
@@ -262,7 +251,7 @@ func (a *Applier) writeError(ctx context.Context, source string, n int, err erro
 			a.log.WarnContext(ctx, "spicedb's datastore refused a write as too large: writing fewer relationship updates at a time",
 				"updates", n, "now", n/2)
 			a.maxUpdates = n / 2
-			return &tooManyUpdates{max: n / 2, err: err}
+			return &tooManyUpdatesError{max: n / 2, err: err}
 		}
 	}
 	if cerr := ctx.Err(); cerr != nil {

@@ -64,5 +64,15 @@ func (e *PartialError) Error() string {
 
 func (e *PartialError) Unwrap() error { return e.Err }
 
-// tooManyUpdates is a write SpiceDB refused for carrying more updates than
+// tooManyUpdatesError is a write SpiceDB refused for carrying more updates than
 // it takes: nothing of it was written.
+type tooManyUpdatesError struct {
+	max int
+	err error
+}
+
+func (e *tooManyUpdatesError) Error() string {
+	return fmt.Sprintf("spicedb takes at most %d relationship updates per write: %v", e.max, e.err)
+}
+
+func (e *tooManyUpdatesError) Unwrap() error { return e.err }

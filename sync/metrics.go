@@ -24,22 +24,38 @@ type Metrics struct {
 // NewMetrics registers the sync metrics with reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
-		applied: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "boxauthz_sync_events_applied_total",
-			Help: "Events written to SpiceDB."}, []string{"source"}),
-		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "boxauthz_sync_events_duplicate_total",
-			Help: "Events skipped because their id was already applied."}, []string{"source"}),
-		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "boxauthz_sync_dead_letters_total",
-			Help: "Bad events set aside in a dead-letter file or table."}, []string{"source"}),
-		lagBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "boxauthz_sync_source_lag_bytes",
-			Help: "Bytes of an events file not yet applied."}, []string{"source"}),
-		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "boxauthz_sync_source_lag_seconds",
-			Help: "Age of the oldest outbox row not yet applied, at the last poll."}, []string{"source"}),
-		batch: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "boxauthz_sync_batch_duration_seconds",
-			Help: "Time to validate and write one batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"source"}),
-		fileSwitches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "boxauthz_sync_file_switches_total",
-			Help: "Times an events file source moved on to another file or the start of its file: rotated (renamed away, finished), truncated (cut or rewritten in place), restarted (--restart-replaced)."}, []string{"source", "reason"}),
-		fileStop: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "boxauthz_sync_file_stopped",
-			Help: "1 while an events file source is stopped because the file at its path is not the one its position names and that one is not found."}, []string{"source"}),
+		applied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "boxauthz_sync_events_applied_total",
+			Help: "Events written to SpiceDB.",
+		}, []string{"source"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "boxauthz_sync_events_duplicate_total",
+			Help: "Events skipped because their id was already applied.",
+		}, []string{"source"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "boxauthz_sync_dead_letters_total",
+			Help: "Bad events set aside in a dead-letter file or table.",
+		}, []string{"source"}),
+		lagBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "boxauthz_sync_source_lag_bytes",
+			Help: "Bytes of an events file not yet applied.",
+		}, []string{"source"}),
+		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "boxauthz_sync_source_lag_seconds",
+			Help: "Age of the oldest outbox row not yet applied, at the last poll.",
+		}, []string{"source"}),
+		batch: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "boxauthz_sync_batch_duration_seconds",
+			Help: "Time to validate and write one batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}, []string{"source"}),
+		fileSwitches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "boxauthz_sync_file_switches_total",
+			Help: "Times an events file source moved on to another file or the start of its file: rotated (renamed away, finished), truncated (cut or rewritten in place), restarted (--restart-replaced).",
+		}, []string{"source", "reason"}),
+		fileStop: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "boxauthz_sync_file_stopped",
+			Help: "1 while an events file source is stopped because the file at its path is not the one its position names and that one is not found.",
+		}, []string{"source"}),
 	}
 	for _, c := range []prometheus.Collector{m.applied, m.duplicates, m.deadLetters, m.lagBytes, m.lagSeconds, m.batch, m.fileSwitches, m.fileStop} {
 		if err := reg.Register(c); err != nil {

@@ -35,9 +35,11 @@ type change struct {
 }
 
 func newOverlay(base *store) *overlay {
-	return &overlay{base: base, changes: map[string]change{},
+	return &overlay{
+		base: base, changes: map[string]change{},
 		byObject: map[string][]string{}, byObjectRelation: map[string][]string{}, byPair: map[string][]string{},
-		bySubject: map[string][]string{}, byType: map[string][]string{}}
+		bySubject: map[string][]string{}, byType: map[string][]string{},
+	}
 }
 
 func (o *overlay) set(r *v1.Relationship, deleted bool) {

@@ -85,7 +85,9 @@ func positionUpdates(source string, prev *v1.Relationship, pos string) ([]*v1.Re
 	if RelationshipKey(prev) != RelationshipKey(next) {
 		ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: prev})
 	}
-	f := &v1.RelationshipFilter{ResourceType: typeSource, OptionalResourceId: sourceKey(source), OptionalRelation: relPosition,
-		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: typeSource, OptionalSubjectId: prev.GetSubject().GetObject().GetObjectId()}}
+	f := &v1.RelationshipFilter{
+		ResourceType: typeSource, OptionalResourceId: sourceKey(source), OptionalRelation: relPosition,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: typeSource, OptionalSubjectId: prev.GetSubject().GetObject().GetObjectId()},
+	}
 	return ups, []*v1.Precondition{{Operation: v1.Precondition_OPERATION_MUST_MATCH, Filter: f}}
 }

@@ -300,8 +300,10 @@ func (s *store) reverseSet(ctx context.Context, resType, subType, subID string) 
 		s.guessed[k] = true
 		return set, nil
 	}
-	rs, err := s.fetch(ctx, &v1.RelationshipFilter{ResourceType: resType,
-		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: subType, OptionalSubjectId: subID}})
+	rs, err := s.fetch(ctx, &v1.RelationshipFilter{
+		ResourceType:          resType,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: subType, OptionalSubjectId: subID},
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -479,7 +481,9 @@ func exactKey(f *v1.RelationshipFilter) (string, bool) {
 	return RelationshipKey(&v1.Relationship{
 		Resource: &v1.ObjectReference{ObjectType: f.GetResourceType(), ObjectId: f.GetOptionalResourceId()},
 		Relation: f.GetOptionalRelation(),
-		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: sf.GetSubjectType(), ObjectId: sf.GetOptionalSubjectId()},
-			OptionalRelation: sf.GetOptionalRelation().GetRelation()},
+		Subject: &v1.SubjectReference{
+			Object:           &v1.ObjectReference{ObjectType: sf.GetSubjectType(), ObjectId: sf.GetOptionalSubjectId()},
+			OptionalRelation: sf.GetOptionalRelation().GetRelation(),
+		},
 	}), true
 }

@@ -116,7 +116,7 @@ func (w *batchWrite) writeAll(ctx context.Context) error {
 				}
 			}
 		}
-		var tooMany *tooManyUpdates
+		var tooMany *tooManyUpdatesError
 		if errors.As(err, &tooMany) {
 			continue // nothing was written: plan again under SpiceDB's limit
 		}
@@ -186,7 +186,7 @@ func (w *batchWrite) writeFailure(ctx context.Context, n, upTo int, final bool, 
 	if !final {
 		unknown = w.spans[w.done : w.done+1]
 	}
-	return w.fail(fmt.Errorf("%w (whether this write committed is unknown: %v)", werr, cerr), unknown)
+	return w.fail(fmt.Errorf("%w (whether this write committed is unknown: %w)", werr, cerr), unknown)
 }
 
 // settle confirms the batch is written. A caller that stops now (follow

@@ -49,20 +49,20 @@ func AppendDeadLetters(path string, ds []DeadLetter, logger *slog.Logger) error 
 	if len(ds) == 0 {
 		return nil
 	}
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600) //nolint:gosec // G304: the operator names the dead-letter file
 	if err != nil {
 		return fmt.Errorf("opening dead-letter file: %w", err)
 	}
 	enc := json.NewEncoder(fh)
 	for _, d := range ds {
 		if err := enc.Encode(d); err != nil {
-			fh.Close()
+			_ = fh.Close() // the write error is the one to report
 			return fmt.Errorf("writing dead-letter file %s: %w", path, err)
 		}
 		logger.Warn("event set aside", "source", d.Source, "offset", d.Offset, "event_id", d.EventID, "error", d.Error, "dead_letter", path)
 	}
 	if err := fh.Sync(); err != nil {
-		fh.Close()
+		_ = fh.Close() // the sync error is the one to report
 		return fmt.Errorf("syncing dead-letter file %s: %w", path, err)
 	}
 	return fh.Close()

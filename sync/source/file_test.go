@@ -123,11 +123,20 @@ func TestFileSourceFollows(t *testing.T) {
 	}()
 	// Half a line first: it must wait for the rest.
 	line := baseTree[3]
-	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString(line[:10])
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(line[:10]); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(50 * time.Millisecond)
-	f.WriteString(line[10:] + "\n")
-	f.Close()
+	if _, err := f.WriteString(line[10:] + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	writeLines(t, path, baseTree[4:]...)
 	// The committed position shows before Run has counted the batch that
 	// carried it; the lag gauge is set once the batch is counted.
@@ -363,7 +372,9 @@ func TestFileSourceFinishesRotatedFile(t *testing.T) {
 	next := append([]string{subB}, userEvents("c", 10)...)
 	writeLines(t, path, next...)
 	old := time.Now().Add(-time.Minute)
-	os.Chtimes(path+".1", old, old)
+	if err := os.Chtimes(path+".1", old, old); err != nil {
+		t.Fatal(err)
+	}
 
 	st, err := fileSource(t, path).Run(ctx, sync.NewApplier(c))
 	if err != nil || st.Applied != len(late)+len(next) || st.Duplicates != 0 || st.DeadLetters != 0 {
@@ -466,8 +477,12 @@ func TestFileSourceFollowsRotation(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				f.WriteString(collabB[:20])
-				f.Close()
+				if _, err := f.WriteString(collabB[:20]); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.Close(); err != nil {
+					t.Fatal(err)
+				}
 				time.Sleep(100 * time.Millisecond)
 			}
 			tt.rotate(t, path)
@@ -571,12 +586,16 @@ func TestFileSourceLeavesPartialLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	f.WriteString(line[:len(line)/2])
+	if _, err := f.WriteString(line[:len(line)/2]); err != nil {
+		t.Fatal(err)
+	}
 	st, err := fileSource(t, path).Run(ctx, sync.NewApplier(c))
 	if err != nil || st.Applied != 3 || st.DeadLetters != 0 || st.Position != complete.Size() {
 		t.Fatalf("run over half a line: %+v %v; want 3 applied, none set aside, position %d", st, err, complete.Size())
 	}
-	f.WriteString(line[len(line)/2:] + "\n")
+	if _, err := f.WriteString(line[len(line)/2:] + "\n"); err != nil {
+		t.Fatal(err)
+	}
 	st, err = fileSource(t, path).Run(ctx, sync.NewApplier(c))
 	if err != nil || st.Applied != 1 || st.DeadLetters != 0 {
 		t.Fatalf("run once the line is complete: %+v %v; want it applied", st, err)
@@ -642,8 +661,12 @@ func TestFileSourceWaitsForRotatedWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString(collabB[:20])
-	f.Close()
+	if _, err := f.WriteString(collabB[:20]); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	st, err := fileSource(t, path, source.WithRotateWait(time.Hour)).Run(ctx, sync.NewApplier(c))
 	if err != nil || st.Applied != len(late) || st.DeadLetters != 0 {

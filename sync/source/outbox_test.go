@@ -115,7 +115,9 @@ func TestOutboxSource(t *testing.T) {
 	// the source runs.
 	tx, _ = app.Begin(ctx)
 	insert(tx, `{"id":"orphan","type":"file.created","file":{"id":"o","parent":"missing","owner":"alice"}}`)
-	tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
 	runUntil("the orphan", func(st source.OutboxStats) bool { return st.DeadLetters >= 1 })
 	if _, err := src().Run(ctx, a); err != nil {
 		t.Fatal(err)

@@ -171,6 +171,37 @@ const webhookNamespace = "box-webhook"
 // or a link that would otherwise fall back to a default on an update, is
 // required: without it the webhook is refused, naming the field.
 func TranslateWebhook(body []byte) ([]event.Event, error) {
+	tr, err := decodeWebhook(body)
+	if err != nil {
+		return nil, err
+	}
+	object, verb, _ := strings.Cut(tr.trigger, ".")
+	var evs []event.Event
+	switch object {
+	case "FOLDER", "FILE":
+		evs, err = tr.item(strings.ToLower(object), verb)
+	case "COLLABORATION":
+		evs, err = tr.collaboration(verb)
+	case "SHARED_LINK":
+		evs, err = tr.sharedLink(verb)
+	default:
+		err = ErrIgnoredTrigger
+	}
+	if errors.Is(err, ErrIgnoredTrigger) {
+		return nil, fmt.Errorf("webhook %s: %s: %w", tr.id, tr.trigger, ErrIgnoredTrigger)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i := range evs {
+		evs[i].Namespace = webhookNamespace
+	}
+	return evs, nil
+}
+
+// decodeWebhook reads a webhook body strictly: valid UTF-8, no key given
+// twice, an id that is a valid event id, a trigger and a source.
+func decodeWebhook(body []byte) (*webhookTranslation, error) {
 	// Checked before decoding, which would make U+FFFD of invalid UTF-8
 	// and keep only the last of two equal keys.
 	if !utf8.Valid(body) {
@@ -204,30 +235,7 @@ func TranslateWebhook(body []byte) ([]event.Event, error) {
 	if err := json.Unmarshal(w.Source, &fields); err != nil {
 		return nil, fmt.Errorf("webhook %s: source: %w", w.ID, err)
 	}
-	tr := webhookTranslation{id: w.ID, trigger: w.Trigger, s: &s, fields: fields}
-	object, verb, _ := strings.Cut(w.Trigger, ".")
-	var evs []event.Event
-	var err error
-	switch object {
-	case "FOLDER", "FILE":
-		evs, err = tr.item(strings.ToLower(object), verb)
-	case "COLLABORATION":
-		evs, err = tr.collaboration(verb)
-	case "SHARED_LINK":
-		evs, err = tr.sharedLink(verb)
-	default:
-		err = ErrIgnoredTrigger
-	}
-	if errors.Is(err, ErrIgnoredTrigger) {
-		return nil, fmt.Errorf("webhook %s: %s: %w", w.ID, w.Trigger, ErrIgnoredTrigger)
-	}
-	if err != nil {
-		return nil, err
-	}
-	for i := range evs {
-		evs[i].Namespace = webhookNamespace
-	}
-	return evs, nil
+	return &webhookTranslation{id: w.ID, trigger: w.Trigger, s: &s, fields: fields}, nil
 }
 
 // webhookTranslation is one webhook being translated.

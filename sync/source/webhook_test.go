@@ -67,24 +67,36 @@ func TestTranslateWebhook(t *testing.T) {
 		ignored bool
 		bad     bool
 	}{
-		{body: `{"type":"webhook_event","id":"w1","trigger":"FOLDER.CREATED","source":{"type":"folder","id":"11","parent":{"type":"folder","id":"0"},"owned_by":{"type":"user","id":"u1"},"can_non_owners_invite":false}}`,
-			typ: event.FolderCreated, check: func(e event.Event) bool {
+		{
+			body: `{"type":"webhook_event","id":"w1","trigger":"FOLDER.CREATED","source":{"type":"folder","id":"11","parent":{"type":"folder","id":"0"},"owned_by":{"type":"user","id":"u1"},"can_non_owners_invite":false}}`,
+			typ:  event.FolderCreated, check: func(e event.Event) bool {
 				return e.Folder.Parent == "0" && e.Folder.Owner == "u1" && !e.Folder.CanNonOwnersInvite && e.ID == "w1"
-			}},
-		{body: `{"type":"webhook_event","id":"w2","trigger":"FILE.UPLOADED","source":{"type":"file","id":"22","parent":{"type":"folder","id":"11"},"owned_by":{"type":"user","id":"u1"}}}`,
-			typ: event.FileCreated, check: func(e event.Event) bool { return e.File.Parent == "11" }},
-		{body: `{"type":"webhook_event","id":"w3","trigger":"FILE.MOVED","source":{"type":"file","id":"22","parent":{"type":"folder","id":"12"},"owned_by":{"type":"user","id":"u1"}}}`,
-			typ: event.FileMoved},
+			},
+		},
+		{
+			body: `{"type":"webhook_event","id":"w2","trigger":"FILE.UPLOADED","source":{"type":"file","id":"22","parent":{"type":"folder","id":"11"},"owned_by":{"type":"user","id":"u1"}}}`,
+			typ:  event.FileCreated, check: func(e event.Event) bool { return e.File.Parent == "11" },
+		},
+		{
+			body: `{"type":"webhook_event","id":"w3","trigger":"FILE.MOVED","source":{"type":"file","id":"22","parent":{"type":"folder","id":"12"},"owned_by":{"type":"user","id":"u1"}}}`,
+			typ:  event.FileMoved,
+		},
 		{body: `{"type":"webhook_event","id":"w4","trigger":"FOLDER.TRASHED","source":{"type":"folder","id":"11"}}`, typ: event.FolderTrashed},
-		{body: `{"type":"webhook_event","id":"w5","trigger":"COLLABORATION.CREATED","source":{"type":"collaboration","id":"c1","item":{"type":"folder","id":"11"},"accessible_by":{"type":"group","id":"g1"},"role":"viewer uploader","status":"pending"}}`,
-			typ: event.CollaborationCreated, check: func(e event.Event) bool {
+		{
+			body: `{"type":"webhook_event","id":"w5","trigger":"COLLABORATION.CREATED","source":{"type":"collaboration","id":"c1","item":{"type":"folder","id":"11"},"accessible_by":{"type":"group","id":"g1"},"role":"viewer uploader","status":"pending"}}`,
+			typ:  event.CollaborationCreated, check: func(e event.Event) bool {
 				return e.Collaboration.Role == schema.RoleViewerUploader && e.Collaboration.Status == "pending" && e.Collaboration.AccessibleBy.Type == "group"
-			}},
-		{body: `{"type":"webhook_event","id":"w6","trigger":"COLLABORATION.ACCEPTED","source":{"type":"collaboration","id":"c1","item":{"type":"folder","id":"11"},"accessible_by":{"type":"user","id":"u2"},"role":"editor","status":"pending","expires_at":null}}`,
-			typ: event.CollaborationUpdated, check: func(e event.Event) bool { return e.Collaboration.Status == "accepted" }},
+			},
+		},
+		{
+			body: `{"type":"webhook_event","id":"w6","trigger":"COLLABORATION.ACCEPTED","source":{"type":"collaboration","id":"c1","item":{"type":"folder","id":"11"},"accessible_by":{"type":"user","id":"u2"},"role":"editor","status":"pending","expires_at":null}}`,
+			typ:  event.CollaborationUpdated, check: func(e event.Event) bool { return e.Collaboration.Status == "accepted" },
+		},
 		{body: `{"type":"webhook_event","id":"w7","trigger":"COLLABORATION.REMOVED","source":{"type":"collaboration","id":"c1"}}`, typ: event.CollaborationDeleted},
-		{body: `{"type":"webhook_event","id":"w8","trigger":"SHARED_LINK.CREATED","source":{"type":"file","id":"22","shared_link":{"access":"company","permissions":{"can_download":true,"can_edit":true}}}}`,
-			typ: event.SharedLinkCreated, check: func(e event.Event) bool { return e.SharedLink.CanEdit && e.SharedLink.Access == "company" }},
+		{
+			body: `{"type":"webhook_event","id":"w8","trigger":"SHARED_LINK.CREATED","source":{"type":"file","id":"22","shared_link":{"access":"company","permissions":{"can_download":true,"can_edit":true}}}}`,
+			typ:  event.SharedLinkCreated, check: func(e event.Event) bool { return e.SharedLink.CanEdit && e.SharedLink.Access == "company" },
+		},
 		{body: `{"type":"webhook_event","id":"w9","trigger":"SHARED_LINK.DELETED","source":{"type":"folder","id":"11"}}`, typ: event.SharedLinkDeleted},
 		{body: `{"type":"webhook_event","id":"w10","trigger":"FILE.PREVIEWED","source":{"type":"file","id":"22"}}`, ignored: true},
 		{body: `{"type":"webhook_event","id":"w11","trigger":"COLLABORATION.CREATED","source":{"type":"collaboration","id":"c2","item":{"type":"file","id":"22"},"accessible_by":{"type":"user","id":"u2"},"role":"co-owner"}}`, bad: true},
