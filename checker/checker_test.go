@@ -13,6 +13,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 func setup(t testing.TB, ds testenv.Datastore, events ...string) (*checker.Checker, *spicedb.Client, checker.Consistency) {
@@ -22,7 +23,7 @@ func setup(t testing.TB, ds testenv.Datastore, events ...string) (*checker.Check
 	if len(events) > 0 {
 		body = []byte(strings.Join(events, "\n"))
 	}
-	evs, err := sync.DecodeEvents(body, true)
+	evs, err := event.DecodeEvents(body, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // TestLookupCursorsCannotReadThePast is the old-snapshot attack: once
@@ -39,7 +40,7 @@ func TestLookupCursorsCannotReadThePast(t *testing.T) {
 	if err != nil || len(first.Items) != 5 || first.Cursor == "" {
 		t.Fatalf("first page while gina collaborates: %+v %v", first, err)
 	}
-	del, err := sync.DecodeEvents([]byte(`{"id":"c1-del","type":"collaboration.deleted","collaboration":{"id":"c1"}}`), true)
+	del, err := event.DecodeEvents([]byte(`{"id":"c1-del","type":"collaboration.deleted","collaboration":{"id":"c1"}}`), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // TestNewEnemy: a check made with the token an apply returned never sees the
@@ -28,7 +29,7 @@ func TestNewEnemy(t *testing.T) {
 					ev   string
 					want bool
 				}{{add, true}, {del, false}} {
-					evs, err := sync.DecodeEvents([]byte(step.ev), true)
+					evs, err := event.DecodeEvents([]byte(step.ev), true)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -12,6 +12,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // applyEvents mirrors events through sync, as a deployment does.
@@ -21,7 +22,7 @@ func applyEvents(t *testing.T, c *spicedb.Client, lines ...string) {
 	for _, l := range lines {
 		body = append(append(body, l...), '\n')
 	}
-	evs, err := sync.DecodeEvents(body, true)
+	evs, err := event.DecodeEvents(body, true)
 	if err != nil {
 		t.Fatal(err)
 	}

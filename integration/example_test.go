@@ -13,6 +13,7 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // Examples run "" as the image: DefaultImage, or the image TestMain
@@ -63,7 +64,7 @@ func ExampleContainer_Client() {
 	}
 
 	// Events in...
-	evs, err := sync.DecodeEvents([]byte(strings.Join([]string{
+	evs, err := event.DecodeEvents([]byte(strings.Join([]string{
 		`{"id":"1","type":"user.created","user":{"id":"alice","enterprise":"acme"}}`,
 		`{"id":"2","type":"user.created","user":{"id":"bob","enterprise":"acme"}}`,
 		`{"id":"3","type":"folder.created","folder":{"id":"plans","parent":"0","owner":"alice"}}`,

@@ -30,6 +30,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/tools/images"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // The tests here take SpiceDB's parts away under load and require boxauthz
@@ -61,11 +62,11 @@ func TestSpiceDBRestartMidStream(t *testing.T) {
 	}
 
 	const seed, n, batchSize = 20261129, 3000, 50
-	evs, err := sync.DecodeEvents(bytes.Join(eventgen.New(seed).Stream(n), []byte("\n")), true)
+	evs, err := event.DecodeEvents(bytes.Join(eventgen.New(seed).Stream(n), []byte("\n")), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var batches [][]sync.Event
+	var batches [][]event.Event
 	for i := 0; i < len(evs); i += batchSize {
 		batches = append(batches, evs[i:min(i+batchSize, len(evs))])
 	}
@@ -89,7 +90,7 @@ func TestSpiceDBRestartMidStream(t *testing.T) {
 				if err == nil {
 					break
 				}
-				var evErr *sync.EventError
+				var evErr *event.Error
 				if errors.As(err, &evErr) || ctx.Err() != nil {
 					streamDone <- fmt.Errorf("batch %d: %w", i, err)
 					return
@@ -637,7 +638,7 @@ func newReplica(ctx context.Context, t *testing.T, c *spicedb.Client) *replica {
 
 func (r *replica) apply(ctx context.Context, t *testing.T, lines ...string) {
 	t.Helper()
-	evs, err := sync.DecodeEvents([]byte(strings.Join(lines, "\n")), true)
+	evs, err := event.DecodeEvents([]byte(strings.Join(lines, "\n")), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // events is a small Box: alice owns folder "reports" holding file "q3";
@@ -51,7 +52,7 @@ var (
 func eventsInDecisionsOut(t *testing.T, client client) {
 	t.Helper()
 	ctx := context.Background()
-	evs, err := sync.DecodeEvents([]byte(strings.Join(events, "\n")), true)
+	evs, err := event.DecodeEvents([]byte(strings.Join(events, "\n")), true)
 	if err != nil {
 		t.Fatal(err)
 	}

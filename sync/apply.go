@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // Client is what the Applier needs of SpiceDB.
@@ -94,7 +94,7 @@ type Result struct {
 
 // Batch is a run of events from one source.
 type Batch struct {
-	Events []Event
+	Events []event.Event
 	// Source names a streaming source (a file, an outbox) whose position is
 	// committed in the same SpiceDB transaction as the events it covers; ""
 	// for a request that carries no position.
@@ -109,7 +109,7 @@ type Batch struct {
 
 // Apply validates and writes events that come with no source position (an
 // HTTP request). See ApplyBatch.
-func (a *Applier) Apply(ctx context.Context, events []Event) (Result, error) {
+func (a *Applier) Apply(ctx context.Context, events []event.Event) (Result, error) {
 	return a.ApplyBatch(ctx, Batch{Events: events})
 }
 
@@ -131,34 +131,23 @@ func (a *Applier) Apply(ctx context.Context, events []Event) (Result, error) {
 // A cancelled ctx stops the batch before its next event (nothing written)
 // or its next write.
 func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
-	if b.Source != "" {
-		if len(b.Positions) != len(b.Events) {
-			return Result{}, fmt.Errorf("batch from %s: %d positions for %d events", b.Source, len(b.Positions), len(b.Events))
-		}
-		if err := validPosition(b.End); err != nil {
-			return Result{}, fmt.Errorf("batch from %s: %w", b.Source, err)
-		}
-		for _, p := range b.Positions {
-			if err := validPosition(p); err != nil {
-				return Result{}, fmt.Errorf("batch from %s: %w", b.Source, err)
-			}
-		}
+	if err := b.check(); err != nil {
+		return Result{}, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	began := time.Now()
 
-	var res Result
-	var prev *v1.Relationship
+	w := &batchWrite{a: a, b: b, ov: newOverlay(a.store)}
 	if b.Source != "" {
 		var err error
-		if prev, err = a.positionRel(ctx, b.Source); err != nil {
-			return res, err
+		if w.prev, err = a.positionRel(ctx, b.Source); err != nil {
+			return w.res, err
 		}
 	}
 	if err := a.store.load(ctx); err != nil {
 		a.store.reset()
-		return res, err
+		return w.res, err
 	}
 	committed := false
 	defer func() {
@@ -166,192 +155,56 @@ func (a *Applier) ApplyBatch(ctx context.Context, b Batch) (Result, error) {
 			a.store.reset()
 		}
 	}()
-
-	ov := newOverlay(a.store)
-	tr := &translator{ov: ov, now: a.now()}
-	type span struct {
-		start, end int // the event's slice of ov.log
-		ev         int
+	if err := w.translate(ctx); err != nil {
+		return Result{}, err
 	}
-	var spans []span
-	seen := map[string]bool{}
-	for i, ev := range b.Events {
-		// A request given up on stops here, before anything is written.
-		if err := ctx.Err(); err != nil {
-			return Result{}, fmt.Errorf("applying events of %s: stopped at event %q (index %d), nothing written: %w", label(b.Source), ev.ID, i, err)
-		}
-		if a.store.applied[ev.dedupKey()] || seen[ev.dedupKey()] {
-			res.Duplicates++
-			continue
-		}
-		seen[ev.dedupKey()] = true
-		start := ov.mark()
-		if err := tr.apply(ctx, ev); err != nil {
-			return Result{}, asEventError(err, i, ev)
-		}
-		ov.touch(withExpiry(rel(typeEvent, ev.dedupKey(), relApplied, subj(typeEvent, ev.dedupKey(), "")), a.now().Add(a.dedupWindow)))
-		spans = append(spans, span{start: start, end: ov.mark(), ev: i})
-		res.Applied++
-	}
-	if res.Applied == 0 && (b.Source == "" || positionOf(prev) == b.End) {
+	if w.res.Applied == 0 && (b.Source == "" || positionOf(w.prev) == b.End) {
 		// Nothing to write: the token is SpiceDB's present, which covers
 		// the earlier writes of these events.
 		tok, err := a.store.token(ctx)
 		if err != nil {
-			return res, err
+			return w.res, err
 		}
-		res.Token = tok
+		w.res.Token = tok
 		committed = true
-		a.metrics.observeBatch(b.Source, res, time.Since(began))
-		return res, nil
+		a.metrics.observeBatch(b.Source, w.res, time.Since(began))
+		return w.res, nil
 	}
-
-	// The writes: as many whole events as one SpiceDB write takes, each
-	// write with its events' ids and the position after its last event.
-	// done counts the spans written whole; from is where the unwritten
-	// changes begin.
-	done, from := 0, 0
-	partly := false // spans[done] is written in part
-	// fail reports a failure after the writes of spans[:done]: the caller
-	// learns exactly which events are in SpiceDB, so that sending the batch
-	// again (which skips them) is an informed choice.
-	fail := func(err error, unknown []span) error {
-		pe := &PartialError{Err: err}
-		for _, sp := range spans[:done] {
-			pe.Applied = append(pe.Applied, b.Events[sp.ev].ID)
-		}
-		if partly && done < len(spans) {
-			pe.Partly = b.Events[spans[done].ev].ID
-		}
-		for _, sp := range unknown {
-			pe.Unknown = append(pe.Unknown, b.Events[sp.ev].ID)
-		}
-		if len(pe.Applied) == 0 && pe.Partly == "" && len(pe.Unknown) == 0 {
-			return err // nothing of the batch is in SpiceDB
-		}
-		return pe
+	if err := w.writeAll(ctx); err != nil {
+		return w.res, err
 	}
-	// write commits log (events spans[done:upTo], or a piece of spans[done]
-	// when final is false) and the position pos.
-	write := func(log []change, upTo int, pos string, final bool) error {
-		if err := ctx.Err(); err != nil {
-			return fail(fmt.Errorf("writing events of %s: stopped: %w", label(b.Source), err), nil)
-		}
-		ups := updates(log)
-		var pre []*v1.Precondition
-		if b.Source != "" && final {
-			var posUps []*v1.RelationshipUpdate
-			posUps, pre = positionUpdates(b.Source, prev, pos)
-			ups = append(ups, posUps...)
-		}
-		if len(ups) == 0 {
-			return nil
-		}
-		epUps, epPre, next, epDone := a.store.epochUpdate()
-		ups, pre = append(ups, epUps...), append(pre, epPre...)
-		resp, err := a.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre})
-		if err != nil {
-			committed, cerr := a.committed(ctx, next, err)
-			if !committed {
-				werr := a.writeError(ctx, b.Source, len(ups), err)
-				var unknown []span
-				if cerr != nil {
-					// SpiceDB could not say: these events may or may not
-					// be in it. Sending them again is safe either way.
-					unknown = spans[done:upTo]
-					if !final {
-						unknown = spans[done : done+1]
-					}
-					werr = fmt.Errorf("%w (whether this write committed is unknown: %v)", werr, cerr)
-				}
-				return fail(werr, unknown)
-			}
-			// The answer was lost, not the write.
-			resp = &v1.WriteRelationshipsResponse{}
-		}
-		epDone()
-		res.Writes++
-		if tok := resp.GetWrittenAt(); tok != nil {
-			res.Token = tok
-		}
-		if b.Source != "" && final {
-			prev = positionRelationship(b.Source, pos)
-		}
-		if final {
-			done, partly = upTo, false
-		} else {
-			partly = true
-		}
-		return nil
+	if err := w.settle(ctx); err != nil {
+		return w.res, err
 	}
-	for {
-		// Keep room for the position and the writer epoch.
-		limit := a.maxUpdates - reservedUpdates
-		keys := map[string]bool{}
-		upTo := done
-		for ; upTo < len(spans); upTo++ {
-			for _, c := range ov.log[max(spans[upTo].start, from):spans[upTo].end] {
-				keys[key(c.rel)] = true
-			}
-			if len(keys) > limit {
-				break
-			}
-		}
-		var err error
-		switch {
-		case upTo == len(spans):
-			// The rest, with the batch's end.
-			err = write(ov.log[from:], upTo, b.End, true)
-		case upTo > done:
-			if err = write(ov.log[from:spans[upTo-1].end], upTo, b.Positions0(spans[upTo-1].ev), true); err == nil {
-				from = spans[upTo-1].end
-			}
-		default:
-			// An event too large for one write goes in pieces, all but
-			// the last without its marker and position (a resumed run
-			// completes it); its own order makes every prefix safe.
-			for err == nil && spans[done].end-from > limit {
-				if err = write(ov.log[from:from+limit], done, "", false); err == nil {
-					from += limit
-				}
-			}
-		}
-		var tooMany *tooManyUpdates
-		if errors.As(err, &tooMany) {
-			continue // nothing was written: plan again under SpiceDB's limit
-		}
-		if err != nil {
-			return res, err
-		}
-		if upTo == len(spans) {
-			break
-		}
-	}
-	// The batch is written. A caller that stops now (follow mode's normal
-	// end) must not turn it into a failed batch, so the confirmation
-	// outlives ctx, within its own bound.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-	defer cancel()
-	err := a.store.settle(sctx)
-	if err != nil {
-		return res, fail(fmt.Errorf("confirming the write of events of %s: %w", label(b.Source), err), nil)
-	}
-	if res.Token == nil {
-		// Every answer was lost, though the writes committed.
-		if res.Token, err = a.store.token(sctx); err != nil {
-			return res, fail(err, nil)
-		}
-	}
-	a.store.fold(ov.log)
+	a.store.fold(w.ov.log)
 	committed = true
-	a.metrics.observeBatch(b.Source, res, time.Since(began))
+	a.metrics.observeBatch(b.Source, w.res, time.Since(began))
 	first, last := "", ""
 	if len(b.Events) > 0 {
 		first, last = b.Events[0].ID, b.Events[len(b.Events)-1].ID
 	}
-	a.log.InfoContext(ctx, "applied events", "source", label(b.Source), "applied", res.Applied, "duplicates", res.Duplicates,
-		"writes", res.Writes, "first_event", first, "last_event", last, "position", b.End)
-	return res, nil
+	a.log.InfoContext(ctx, "applied events", "source", label(b.Source), "applied", w.res.Applied, "duplicates", w.res.Duplicates,
+		"writes", w.res.Writes, "first_event", first, "last_event", last, "position", b.End)
+	return w.res, nil
+}
+
+// check checks a batch's positions.
+func (b Batch) check() error {
+	if b.Source == "" {
+		return nil
+	}
+	if len(b.Positions) != len(b.Events) {
+		return fmt.Errorf("batch from %s: %d positions for %d events", b.Source, len(b.Positions), len(b.Events))
+	}
+	if err := validPosition(b.End); err != nil {
+		return fmt.Errorf("batch from %s: %w", b.Source, err)
+	}
+	for _, p := range b.Positions {
+		if err := validPosition(p); err != nil {
+			return fmt.Errorf("batch from %s: %w", b.Source, err)
+		}
+	}
+	return nil
 }
 
 // Positions0 is the position after event i, or "" without a source.
@@ -367,17 +220,6 @@ func eventKey(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(sum[:16])
 }
-
-type tooManyUpdates struct {
-	max int
-	err error
-}
-
-func (e *tooManyUpdates) Error() string {
-	return fmt.Sprintf("spicedb takes at most %d relationship updates per write: %v", e.max, e.err)
-}
-
-func (e *tooManyUpdates) Unwrap() error { return e.err }
 
 // writeError describes a failed write. A write refused for its size lowers
 // the Applier's limit to SpiceDB's, so that the batch is planned again.
@@ -397,7 +239,7 @@ func (a *Applier) writeError(ctx context.Context, source string, n int, err erro
 			a.log.WarnContext(ctx, "spicedb takes fewer relationship updates per write than assumed: batches larger than that are written in several transactions (raise spicedb's --write-relationships-max-updates-per-call)",
 				"assumed", a.maxUpdates, "spicedb_max", m)
 			a.maxUpdates = m
-			return &tooManyUpdates{max: m, err: err}
+			return &tooManyUpdatesError{max: m, err: err}
 		}
 	case codes.FailedPrecondition:
 		return fmt.Errorf("writing events of %s: another writer changed spicedb meanwhile (retry: the state is read again): %w", label(source), err)
@@ -409,7 +251,7 @@ func (a *Applier) writeError(ctx context.Context, source string, n int, err erro
 			a.log.WarnContext(ctx, "spicedb's datastore refused a write as too large: writing fewer relationship updates at a time",
 				"updates", n, "now", n/2)
 			a.maxUpdates = n / 2
-			return &tooManyUpdates{max: n / 2, err: err}
+			return &tooManyUpdatesError{max: n / 2, err: err}
 		}
 	}
 	if cerr := ctx.Err(); cerr != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // export lists every relationship SpiceDB holds except sync's own
@@ -59,9 +60,9 @@ func export(t *testing.T, c *spicedb.Client) []string {
 	return out
 }
 
-func decode(t *testing.T, lines ...string) []sync.Event {
+func decode(t *testing.T, lines ...string) []event.Event {
 	t.Helper()
-	evs, err := sync.DecodeEvents([]byte(strings.Join(lines, "\n")), true)
+	evs, err := event.DecodeEvents([]byte(strings.Join(lines, "\n")), true)
 	if err != nil {
 		t.Fatalf("decoding test events: %v", err)
 	}
@@ -196,7 +197,7 @@ func TestApplyIsIdempotentAndSkipsDuplicates(t *testing.T) {
 		t.Fatalf("second apply: %+v %v; want all duplicates and a token", r2, err)
 	}
 	// The same states under new ids apply, and change nothing.
-	renamed := make([]sync.Event, len(evs))
+	renamed := make([]event.Event, len(evs))
 	for i, e := range evs {
 		e.ID = "again-" + e.ID
 		renamed[i] = e
@@ -234,7 +235,7 @@ func TestApplyRefusesBadBatchesWhole(t *testing.T) {
 			before := export(t, c)
 			good := `{"id":"good","type":"folder.created","folder":{"id":"new","parent":"a","owner":"alice"}}`
 			_, err := a.Apply(context.Background(), decode(t, good, tt.event))
-			var ee *sync.EventError
+			var ee *event.Error
 			if !errors.As(err, &ee) || ee.EventID != tt.id || ee.Field != tt.field || ee.Index != 1 {
 				t.Fatalf("err = %v, want *EventError for event %q field %q index 1", err, tt.id, tt.field)
 			}
@@ -261,7 +262,7 @@ func TestApplyRestrictedToEnterprise(t *testing.T) {
 		t.Fatalf("member of the enterprise refused: %v", err)
 	}
 	_, err := a.Apply(ctx, decode(t, `{"id":"no","type":"collaboration.created","collaboration":{"id":"k2","item":{"type":"file","id":"y"},"accessible_by":{"type":"user","id":"xav@ext.example"},"role":"viewer"}}`))
-	var ee *sync.EventError
+	var ee *event.Error
 	if !errors.As(err, &ee) || ee.Field != "collaboration.accessible_by" {
 		t.Fatalf("external collaborator: err = %v, want refusal naming collaboration.accessible_by", err)
 	}
@@ -390,7 +391,7 @@ func TestSourcePositionCommittedWithWrites(t *testing.T) {
 
 // fileEvents creates folder a and n files in it, one event each, after the
 // base tree: an event is applied exactly when its file is in SpiceDB.
-func fileEvents(t *testing.T, n int) []sync.Event {
+func fileEvents(t *testing.T, n int) []event.Event {
 	t.Helper()
 	lines := append([]string{}, baseTree...)
 	for i := 0; i < n; i++ {
@@ -401,7 +402,7 @@ func fileEvents(t *testing.T, n int) []sync.Event {
 
 // appliedFiles lists the ids of the events of fileEvents whose file is in
 // SpiceDB, in batch order.
-func appliedFiles(t *testing.T, c *spicedb.Client, evs []sync.Event) []string {
+func appliedFiles(t *testing.T, c *spicedb.Client, evs []event.Event) []string {
 	t.Helper()
 	all := strings.Join(export(t, c), "\n")
 	var out []string
@@ -577,7 +578,7 @@ func TestLowerSpiceDBLimitIsLearned(t *testing.T) {
 }
 
 // memberships is a group and n memberships in it, each for its own user.
-func memberships(t *testing.T, n int) []sync.Event {
+func memberships(t *testing.T, n int) []event.Event {
 	t.Helper()
 	lines := []string{entAcme, `{"id":"g1","type":"group.created","group":{"id":"g","enterprise":"acme"}}`}
 	for i := 0; i < n; i++ {

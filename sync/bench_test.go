@@ -16,6 +16,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/eventgen"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // recorder keeps every write the Applier makes, to replay them raw.
@@ -41,7 +42,7 @@ func BenchmarkSyncVsRaw(b *testing.B) {
 		b.Run(string(ds), func(b *testing.B) {
 			const events, batch = 5000, 500
 			lines := eventgen.New(99).Stream(events)
-			evs, err := sync.DecodeEvents(bytes.Join(lines, []byte("\n")), true)
+			evs, err := event.DecodeEvents(bytes.Join(lines, []byte("\n")), true)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -84,7 +85,7 @@ func BenchmarkSyncVsRaw(b *testing.B) {
 
 // groupMemberships is one group and n memberships in it, each for a user of
 // its own, as one batch.
-func groupMemberships(tb testing.TB, n int) []sync.Event {
+func groupMemberships(tb testing.TB, n int) []event.Event {
 	tb.Helper()
 	var b bytes.Buffer
 	b.WriteString(`{"id":"ent","type":"user.created","user":{"id":"owner","enterprise":"acme"}}` + "\n")
@@ -92,7 +93,7 @@ func groupMemberships(tb testing.TB, n int) []sync.Event {
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&b, `{"id":"m%d","type":"group_membership.created","group_membership":{"id":"m%d","group":"g","user":"u%d"}}`+"\n", i, i, i)
 	}
-	evs, err := sync.DecodeEvents(b.Bytes(), true)
+	evs, err := event.DecodeEvents(b.Bytes(), true)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -58,34 +58,107 @@ type bulkStats struct {
 // subtree's folders, and otherwise only ids and relationships of the
 // subtree: the streams pass everything else by.
 func (s *store) loadSubtree(ctx context.Context, id string) (bulkStats, error) {
-	var st bulkStats
-	scan := func(f *v1.RelationshipFilter, fn func(*v1.Relationship)) error {
-		return s.scan(ctx, f, func(r *v1.Relationship) bool {
-			st.streamed++
-			fn(r)
-			return true
-		})
+	l := &subtreeLoad{s: s, objects: map[string]*relSet{}, reverse: map[string]*relSet{}}
+	folders, files, err := l.items(ctx, id)
+	if err != nil {
+		return l.st, err
 	}
-	parents := func(resType string) *v1.RelationshipFilter {
-		return &v1.RelationshipFilter{ResourceType: resType, OptionalRelation: relParent,
-			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeFolder}}
+	l.emptySets(folders, files)
+	// Every relationship of the subtree's items, and every one pointing at
+	// its folders, whatever the relation: the sets kept are whole.
+	items := map[string]map[string]bool{schema.TypeFolder: folders, schema.TypeFile: files}
+	for typ, in := range items {
+		if err := l.scan(ctx, &v1.RelationshipFilter{ResourceType: typ}, func(r *v1.Relationship) {
+			if in[resourceID(r)] {
+				l.put(l.objects, objectKey(typ, resourceID(r)), r)
+			}
+			if subjectIn(r, schema.TypeFolder, folders) {
+				l.put(l.reverse, reverseKey(typ, schema.TypeFolder, subjectID(r)), r)
+			}
+		}); err != nil {
+			return l.st, fmt.Errorf("reading the %ss under folder %s: %w", typ, id, err)
+		}
 	}
-	subjectIn := func(r *v1.Relationship, typ string, in map[string]bool) bool {
-		sub := r.GetSubject().GetObject()
-		return sub.GetObjectType() == typ && in[sub.GetObjectId()]
+	collabs, err := l.collaborations(ctx, id, items)
+	if err != nil {
+		return l.st, err
 	}
-	subjectID := func(r *v1.Relationship) string { return r.GetSubject().GetObject().GetObjectId() }
-	resourceID := func(r *v1.Relationship) string { return r.GetResource().GetObjectId() }
 
-	// What is in the subtree is what the delete's walk finds, through parent
-	// relationships: the folders' first, of which only ids are kept. (A
-	// relation in the filter lets the in-memory datastore walk an index of
-	// that relation rather than of the whole type.)
+	// SpiceDB holds this now, whatever was cached before: replace it.
+	for k, set := range l.objects {
+		s.objects[k] = set
+		delete(s.guessed, k)
+	}
+	for k, set := range l.reverse {
+		s.reverse[k] = set
+		delete(s.guessed, k)
+	}
+	l.st.folders, l.st.files, l.st.collaborations = len(folders), len(files), collabs
+	return l.st, nil
+}
+
+// subtreeLoad is one loadSubtree: the sets it reads, and what it did.
+type subtreeLoad struct {
+	s                *store
+	st               bulkStats
+	objects, reverse map[string]*relSet
+}
+
+func (l *subtreeLoad) scan(ctx context.Context, f *v1.RelationshipFilter, fn func(*v1.Relationship)) error {
+	return l.s.scan(ctx, f, func(r *v1.Relationship) bool {
+		l.st.streamed++
+		fn(r)
+		return true
+	})
+}
+
+func (l *subtreeLoad) put(sets map[string]*relSet, k string, r *v1.Relationship) {
+	sets[k].put(RelationshipKey(r), r)
+	l.st.kept++
+}
+
+func parentsFilter(resType string) *v1.RelationshipFilter {
+	return &v1.RelationshipFilter{
+		ResourceType: resType, OptionalRelation: relParent,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeFolder},
+	}
+}
+
+func subjectIn(r *v1.Relationship, typ string, in map[string]bool) bool {
+	sub := r.GetSubject().GetObject()
+	return sub.GetObjectType() == typ && in[sub.GetObjectId()]
+}
+
+func subjectID(r *v1.Relationship) string  { return r.GetSubject().GetObject().GetObjectId() }
+func resourceID(r *v1.Relationship) string { return r.GetResource().GetObjectId() }
+
+// items finds what is in the subtree of folder id: what the delete's walk
+// finds, through parent relationships.
+func (l *subtreeLoad) items(ctx context.Context, id string) (folders, files map[string]bool, err error) {
+	if folders, err = l.folders(ctx, id); err != nil {
+		return nil, nil, err
+	}
+	files = map[string]bool{}
+	if err := l.scan(ctx, parentsFilter(schema.TypeFile), func(r *v1.Relationship) {
+		if folders[subjectID(r)] {
+			files[resourceID(r)] = true
+		}
+	}); err != nil {
+		return nil, nil, fmt.Errorf("finding the files under folder %s: %w", id, err)
+	}
+	return folders, files, nil
+}
+
+// folders finds the folders of the subtree of folder id. The parent links
+// of every folder of the model are held only while it runs, and of them
+// only ids. (A relation in the filter lets the in-memory datastore walk an
+// index of that relation rather than of the whole type.)
+func (l *subtreeLoad) folders(ctx context.Context, id string) (map[string]bool, error) {
 	children := map[string][]string{}
-	if err := scan(parents(schema.TypeFolder), func(r *v1.Relationship) {
+	if err := l.scan(ctx, parentsFilter(schema.TypeFolder), func(r *v1.Relationship) {
 		children[subjectID(r)] = append(children[subjectID(r)], resourceID(r))
 	}); err != nil {
-		return st, fmt.Errorf("finding the folders under folder %s: %w", id, err)
+		return nil, fmt.Errorf("finding the folders under folder %s: %w", id, err)
 	}
 	folders := map[string]bool{id: true}
 	for queue := []string{id}; len(queue) > 0; queue = queue[1:] {
@@ -96,90 +169,54 @@ func (s *store) loadSubtree(ctx context.Context, id string) (bulkStats, error) {
 			}
 		}
 	}
-	children = nil
-	files := map[string]bool{}
-	if err := scan(parents(schema.TypeFile), func(r *v1.Relationship) {
-		if folders[subjectID(r)] {
-			files[resourceID(r)] = true
-		}
-	}); err != nil {
-		return st, fmt.Errorf("finding the files under folder %s: %w", id, err)
-	}
+	return folders, nil
+}
 
-	// Empty sets first: an item with nothing of a kind must read as having
-	// nothing, not as not cached.
-	objects := map[string]*relSet{}
-	reverse := map[string]*relSet{}
+// emptySets makes the subtree's sets, empty, first: an item with nothing
+// of a kind must read as having nothing, not as not cached.
+func (l *subtreeLoad) emptySets(folders, files map[string]bool) {
 	for f := range folders {
-		objects[objectKey(schema.TypeFolder, f)] = newRelSet()
+		l.objects[objectKey(schema.TypeFolder, f)] = newRelSet()
 		for _, resType := range []string{schema.TypeFolder, schema.TypeFile, schema.TypeCollaboration} {
-			reverse[reverseKey(resType, schema.TypeFolder, f)] = newRelSet()
+			l.reverse[reverseKey(resType, schema.TypeFolder, f)] = newRelSet()
 		}
 	}
 	for f := range files {
-		objects[objectKey(schema.TypeFile, f)] = newRelSet()
-		reverse[reverseKey(schema.TypeCollaboration, schema.TypeFile, f)] = newRelSet()
+		l.objects[objectKey(schema.TypeFile, f)] = newRelSet()
+		l.reverse[reverseKey(schema.TypeCollaboration, schema.TypeFile, f)] = newRelSet()
 	}
-	put := func(sets map[string]*relSet, k string, r *v1.Relationship) {
-		sets[k].put(key(r), r)
-		st.kept++
-	}
+}
 
-	// Every relationship of the subtree's items, and every one pointing at
-	// its folders, whatever the relation: the sets kept are whole.
-	items := map[string]map[string]bool{schema.TypeFolder: folders, schema.TypeFile: files}
-	for typ, in := range items {
-		if err := scan(&v1.RelationshipFilter{ResourceType: typ}, func(r *v1.Relationship) {
-			if in[resourceID(r)] {
-				put(objects, objectKey(typ, resourceID(r)), r)
-			}
-			if subjectIn(r, schema.TypeFolder, folders) {
-				put(reverse, reverseKey(typ, schema.TypeFolder, subjectID(r)), r)
-			}
-		}); err != nil {
-			return st, fmt.Errorf("reading the %ss under folder %s: %w", typ, id, err)
-		}
-	}
-
-	// The collaborations on them, both ways: what points at each item, and,
-	// when there are enough to pay for a second stream, each
-	// collaboration's own bookkeeping (fewer are read one by one when the
-	// delete needs them).
+// collaborations reads the collaborations on the subtree's items, both
+// ways: what points at each item, and, when there are enough to pay for a
+// second stream, each collaboration's own bookkeeping (fewer are read one
+// by one when the delete needs them). It returns how many there are.
+func (l *subtreeLoad) collaborations(ctx context.Context, id string, items map[string]map[string]bool) (int, error) {
 	collabs := map[string]bool{}
-	if err := scan(&v1.RelationshipFilter{ResourceType: schema.TypeCollaboration}, func(r *v1.Relationship) {
+	if err := l.scan(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeCollaboration}, func(r *v1.Relationship) {
 		for typ, in := range items {
 			if subjectIn(r, typ, in) {
 				collabs[resourceID(r)] = true
-				put(reverse, reverseKey(schema.TypeCollaboration, typ, subjectID(r)), r)
+				l.put(l.reverse, reverseKey(schema.TypeCollaboration, typ, subjectID(r)), r)
 			}
 		}
 	}); err != nil {
-		return st, fmt.Errorf("reading the collaborations under folder %s: %w", id, err)
+		return 0, fmt.Errorf("reading the collaborations under folder %s: %w", id, err)
 	}
-	if s.wantsBulk(len(collabs)) {
-		for c := range collabs {
-			objects[objectKey(schema.TypeCollaboration, c)] = newRelSet()
+	if !l.s.wantsBulk(len(collabs)) {
+		return len(collabs), nil
+	}
+	for c := range collabs {
+		l.objects[objectKey(schema.TypeCollaboration, c)] = newRelSet()
+	}
+	if err := l.scan(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeCollaboration}, func(r *v1.Relationship) {
+		if collabs[resourceID(r)] {
+			l.put(l.objects, objectKey(schema.TypeCollaboration, resourceID(r)), r)
 		}
-		if err := scan(&v1.RelationshipFilter{ResourceType: schema.TypeCollaboration}, func(r *v1.Relationship) {
-			if collabs[resourceID(r)] {
-				put(objects, objectKey(schema.TypeCollaboration, resourceID(r)), r)
-			}
-		}); err != nil {
-			return st, fmt.Errorf("reading the collaborations under folder %s: %w", id, err)
-		}
+	}); err != nil {
+		return 0, fmt.Errorf("reading the collaborations under folder %s: %w", id, err)
 	}
-
-	// SpiceDB holds this now, whatever was cached before: replace it.
-	for k, set := range objects {
-		s.objects[k] = set
-		delete(s.guessed, k)
-	}
-	for k, set := range reverse {
-		s.reverse[k] = set
-		delete(s.guessed, k)
-	}
-	st.folders, st.files, st.collaborations = len(folders), len(files), len(collabs)
-	return st, nil
+	return len(collabs), nil
 }
 
 // bulkLoad runs loadSubtree for a delete and says what it did.

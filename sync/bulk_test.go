@@ -48,7 +48,8 @@ func (c *countingReads) WriteRelationships(ctx context.Context, in *v1.WriteRela
 // correctly after it.
 func TestLazyStoreDeletesLargeSubtreeInBulk(t *testing.T) {
 	const folders, filesPer = 10, 20 // 421 items under top, 201 collaborations
-	lines := []string{entAcme, userBob,
+	lines := []string{
+		entAcme, userBob,
 		`{"id":"g1","type":"group.created","group":{"id":"g","enterprise":"acme"}}`,
 		`{"id":"m1","type":"group_membership.created","group_membership":{"id":"m1","group":"g","user":"bob"}}`,
 		`{"id":"top","type":"folder.created","folder":{"id":"top","parent":"0","owner":"alice"}}`,
@@ -142,8 +143,10 @@ func TestLazyStoreDeletesLargeSubtreeInBulk(t *testing.T) {
 					t.Fatalf("left behind: %s", r)
 				}
 			}
-			for _, r := range []string{"file:f1-1#parent@folder:keep", "collaboration:c1-1#item@file:f1-1", "file:f1-1#viewer@user:bob",
-				"collaboration:ck#item@folder:keep", "folder:d0#parent@folder:top", "folder:d0#editor@user:bob"} {
+			for _, r := range []string{
+				"file:f1-1#parent@folder:keep", "collaboration:c1-1#item@file:f1-1", "file:f1-1#viewer@user:bob",
+				"collaboration:ck#item@folder:keep", "folder:d0#parent@folder:top", "folder:d0#editor@user:bob",
+			} {
 				if !strings.Contains(strings.Join(got, "\n"), r) {
 					t.Fatalf("missing after the deletes: %s", r)
 				}

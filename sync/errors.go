@@ -4,79 +4,29 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
-// Sentinels of the Box webhook source.
-var (
-	// ErrWebhookSignature is returned for a delivery that is not Box's.
-	ErrWebhookSignature = errors.New("webhook signature does not verify")
-	// ErrIgnoredTrigger marks a webhook whose trigger changes no permission
-	// (FILE.PREVIEWED, COMMENT.CREATED ...).
-	ErrIgnoredTrigger = errors.New("trigger changes no permission")
-)
-
-// EventError is a bad event: it names the event and the field.
-type EventError struct {
-	// Index is the event's position in its batch (0-based; in NDJSON, among
-	// the non-blank lines). It is -1 when the request body as a whole is
-	// bad (not a JSON array, data after the array).
-	Index int
-	// EventID is the event's id; "" when the id is missing or itself bad.
-	EventID string
-	// Field is the path of the bad field, such as "folder.parent" or
-	// "collaboration.item.id"; "" when the event as a whole is bad (not
-	// JSON, not an object).
-	Field  string
-	Reason string
-}
-
-func (e *EventError) Error() string {
-	var b strings.Builder
-	switch {
-	case e.Index < 0:
-		b.WriteString("request body")
-	case e.EventID != "":
-		fmt.Fprintf(&b, "event %q (index %d)", e.EventID, e.Index)
-	default:
-		fmt.Fprintf(&b, "event at index %d", e.Index)
-	}
-	if e.Field != "" {
-		fmt.Fprintf(&b, ": field %q", e.Field)
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Reason)
-	return b.String()
-}
-
-// evtFail is a bad field found while decoding or validating one event.
-func evtFail(field, format string, args ...any) *fieldError {
-	return &fieldError{field: field, reason: fmt.Sprintf(format, args...)}
-}
-
-func asEventError(err error, index int, ev Event) error {
-	var ee *EventError
+// asEventError names the event of a batch that err, from applying it, is
+// about: a bad field becomes an *event.Error.
+func asEventError(err error, index int, ev event.Event) error {
+	var ee *event.Error
 	if errors.As(err, &ee) {
 		ee.Index, ee.EventID = index, ev.ID
 		return ee
 	}
-	var fe *fieldError
+	var fe *event.FieldError
 	if errors.As(err, &fe) {
-		return &EventError{Index: index, EventID: ev.ID, Field: fe.field, Reason: fe.reason}
+		return &event.Error{Index: index, EventID: ev.ID, Field: fe.Field, Reason: fe.Reason}
 	}
 	return fmt.Errorf("applying event %q (index %d): %w", ev.ID, index, err)
 }
 
-// fieldError is a bad field of one event: found while decoding it, or a
-// stateful rule it breaks (the parent does not exist, a move makes a
-// cycle ...).
-type fieldError struct {
-	field, reason string
-}
-
-func (e *fieldError) Error() string { return fmt.Sprintf("field %q: %s", e.field, e.reason) }
-
+// badField is a stateful rule an event breaks (the parent does not exist,
+// a move makes a cycle ...).
 func badField(field, format string, args ...any) error {
-	return &fieldError{field: field, reason: fmt.Sprintf(format, args...)}
+	return event.FieldErrorf(field, format, args...)
 }
 
 // PartialError is a batch that failed after some of its writes committed
@@ -114,5 +64,15 @@ func (e *PartialError) Error() string {
 
 func (e *PartialError) Unwrap() error { return e.Err }
 
-// tooManyUpdates is a write SpiceDB refused for carrying more updates than
+// tooManyUpdatesError is a write SpiceDB refused for carrying more updates than
 // it takes: nothing of it was written.
+type tooManyUpdatesError struct {
+	max int
+	err error
+}
+
+func (e *tooManyUpdatesError) Error() string {
+	return fmt.Sprintf("spicedb takes at most %d relationship updates per write: %v", e.max, e.err)
+}
+
+func (e *tooManyUpdatesError) Unwrap() error { return e.err }

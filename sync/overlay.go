@@ -35,14 +35,16 @@ type change struct {
 }
 
 func newOverlay(base *store) *overlay {
-	return &overlay{base: base, changes: map[string]change{},
+	return &overlay{
+		base: base, changes: map[string]change{},
 		byObject: map[string][]string{}, byObjectRelation: map[string][]string{}, byPair: map[string][]string{},
-		bySubject: map[string][]string{}, byType: map[string][]string{}}
+		bySubject: map[string][]string{}, byType: map[string][]string{},
+	}
 }
 
 func (o *overlay) set(r *v1.Relationship, deleted bool) {
 	c := change{rel: r, deleted: deleted}
-	k := key(r)
+	k := RelationshipKey(r)
 	if _, ok := o.changes[k]; !ok {
 		res, sub := r.GetResource(), r.GetSubject().GetObject()
 		ok := objectKey(res.GetObjectType(), res.GetObjectId())
@@ -81,7 +83,7 @@ func (o *overlay) readAs(ctx context.Context, f *v1.RelationshipFilter, fresh bo
 	var out []*v1.Relationship
 	seen := map[string]bool{}
 	for _, r := range base {
-		k := key(r)
+		k := RelationshipKey(r)
 		seen[k] = true
 		if c, ok := o.changes[k]; ok {
 			if c.deleted {
@@ -129,7 +131,7 @@ func updates(log []change) []*v1.RelationshipUpdate {
 	last := map[string]int{}
 	var order []string
 	for i, c := range log {
-		k := key(c.rel)
+		k := RelationshipKey(c.rel)
 		if _, ok := last[k]; !ok {
 			order = append(order, k)
 		}

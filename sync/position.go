@@ -82,10 +82,12 @@ func positionUpdates(source string, prev *v1.Relationship, pos string) ([]*v1.Re
 	if prev == nil {
 		return ups, []*v1.Precondition{{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: filter}}
 	}
-	if key(prev) != key(next) {
+	if RelationshipKey(prev) != RelationshipKey(next) {
 		ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: prev})
 	}
-	f := &v1.RelationshipFilter{ResourceType: typeSource, OptionalResourceId: sourceKey(source), OptionalRelation: relPosition,
-		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: typeSource, OptionalSubjectId: prev.GetSubject().GetObject().GetObjectId()}}
+	f := &v1.RelationshipFilter{
+		ResourceType: typeSource, OptionalResourceId: sourceKey(source), OptionalRelation: relPosition,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: typeSource, OptionalSubjectId: prev.GetSubject().GetObject().GetObjectId()},
+	}
 	return ups, []*v1.Precondition{{Operation: v1.Precondition_OPERATION_MUST_MATCH, Filter: f}}
 }

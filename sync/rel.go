@@ -76,9 +76,10 @@ func withExpiry(r *v1.Relationship, at time.Time) *v1.Relationship {
 	return r
 }
 
-// key identifies a relationship regardless of its caveat and expiry, as
-// SpiceDB does.
-func key(r *v1.Relationship) string {
+// RelationshipKey identifies a relationship regardless of its caveat and
+// expiry, as SpiceDB does: "type:id#relation@type:id[#relation]", the ids
+// as SpiceDB holds them (Box ids encoded, schema.EncodeID).
+func RelationshipKey(r *v1.Relationship) string {
 	var b strings.Builder
 	b.WriteString(r.GetResource().GetObjectType())
 	b.WriteByte(':')
@@ -118,4 +119,20 @@ func matches(f *v1.RelationshipFilter, r *v1.Relationship) bool {
 		}
 	}
 	return true
+}
+
+// RelationshipString renders a relationship as zed does, for --dry-run
+// output.
+func RelationshipString(r *v1.Relationship) string {
+	s := RelationshipKey(r)
+	if c := r.GetOptionalCaveat(); c != nil {
+		s += "[" + c.GetCaveatName() + "]"
+	}
+	return s
+}
+
+// ModelTypes are the object types whose relationships mirror content; the
+// applier's own bookkeeping (applied events, positions) is apart.
+func ModelTypes() []string {
+	return []string{schema.TypeUser, schema.TypeEnterprise, schema.TypeGroup, schema.TypeFolder, schema.TypeFile, schema.TypeCollaboration}
 }

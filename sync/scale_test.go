@@ -38,9 +38,11 @@ func TestDeleteHugeFolderInterruptedAndResumed(t *testing.T) {
 	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
 	a := sync.NewApplier(c, sync.WithLogger(quiet))
-	lines := []string{entAcme, userBob, `{"id":"top","type":"folder.created","folder":{"id":"top","parent":"0","owner":"alice"}}`,
+	lines := []string{
+		entAcme, userBob, `{"id":"top","type":"folder.created","folder":{"id":"top","parent":"0","owner":"alice"}}`,
 		`{"id":"keep","type":"folder.created","folder":{"id":"keep","parent":"0","owner":"alice"}}`,
-		`{"id":"cb","type":"collaboration.created","collaboration":{"id":"kb","item":{"type":"folder","id":"top"},"accessible_by":{"type":"user","id":"bob"},"role":"editor"}}`}
+		`{"id":"cb","type":"collaboration.created","collaboration":{"id":"kb","item":{"type":"folder","id":"top"},"accessible_by":{"type":"user","id":"bob"},"role":"editor"}}`,
+	}
 	for f := 0; f < folders; f++ {
 		lines = append(lines, fmt.Sprintf(`{"id":"d%d","type":"folder.created","folder":{"id":"d%d","parent":"top","owner":"alice"}}`, f, f))
 		for i := 0; i < filesPer; i++ {

@@ -6,6 +6,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // Token sessions (MODEL.md §6: deleting a user, or moving them to another
@@ -15,8 +16,9 @@ import (
 // the same transaction as the user's own relationships, so no token outlives
 // the user state it was issued under, and nothing is read back to do it.
 
-// sessionLive is the switch of token session id.
-func sessionLive(id string) *v1.Relationship {
+// SessionLive is the switch of token session id: every token issued under
+// the session holds only while it is there.
+func SessionLive(id string) *v1.Relationship {
 	return &v1.Relationship{
 		Resource: &v1.ObjectReference{ObjectType: schema.TypeUserSession, ObjectId: id},
 		Relation: schema.RelationLive,
@@ -37,7 +39,7 @@ func sessionOf(user, id string) *v1.Relationship {
 // event, starting a new session when the user is new or changes enterprise
 // (a token was issued under the old enterprise's authorization of its
 // application) and ending the old one.
-func (t *translator) tokenSession(ctx context.Context, u *User) (*v1.Relationship, error) {
+func (t *translator) tokenSession(ctx context.Context, u *event.User) (*v1.Relationship, error) {
 	have, err := t.ov.read(ctx, filter(schema.TypeUser, u.ID, ""))
 	if err != nil {
 		return nil, err
@@ -58,7 +60,7 @@ func (t *translator) tokenSession(ctx context.Context, u *User) (*v1.Relationshi
 			// the legacy session, which it keeps.
 			current = schema.LegacyUserSessionID(u.ID)
 		}
-		t.ov.touch(sessionLive(current))
+		t.ov.touch(SessionLive(current))
 		return sessionOf(u.ID, current), nil
 	}
 	if existed {
@@ -69,7 +71,7 @@ func (t *translator) tokenSession(ctx context.Context, u *User) (*v1.Relationshi
 		}
 	}
 	id := schema.UserSessionID(u.ID, t.event[:20])
-	t.ov.touch(sessionLive(id))
+	t.ov.touch(SessionLive(id))
 	return sessionOf(u.ID, id), nil
 }
 
@@ -82,8 +84,8 @@ func (t *translator) endTokenSessions(ctx context.Context, user string) error {
 		return err
 	}
 	for _, r := range have {
-		t.ov.delete(sessionLive(r.GetSubject().GetObject().GetObjectId()))
+		t.ov.delete(SessionLive(r.GetSubject().GetObject().GetObjectId()))
 	}
-	t.ov.delete(sessionLive(schema.LegacyUserSessionID(user)))
+	t.ov.delete(SessionLive(schema.LegacyUserSessionID(user)))
 	return nil
 }

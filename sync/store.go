@@ -128,7 +128,7 @@ func (s *store) preload(ctx context.Context) error {
 	objects := map[string]*relSet{}
 	reverse := map[string]*relSet{}
 	n := 0
-	for _, typ := range modelTypes {
+	for _, typ := range ModelTypes() {
 		tooLarge := false
 		err := s.scan(ctx, &v1.RelationshipFilter{ResourceType: typ}, func(r *v1.Relationship) bool {
 			if n++; n > s.preloadLimit {
@@ -136,7 +136,7 @@ func (s *store) preload(ctx context.Context) error {
 				return false
 			}
 			res, sub := r.GetResource(), r.GetSubject().GetObject()
-			k := key(r)
+			k := RelationshipKey(r)
 			ok, rk := objectKey(res.GetObjectType(), res.GetObjectId()), reverseKey(res.GetObjectType(), sub.GetObjectType(), sub.GetObjectId())
 			if objects[ok] == nil {
 				objects[ok] = newRelSet()
@@ -276,7 +276,7 @@ func (s *store) object(ctx context.Context, typ, id string) (*relSet, error) {
 	}
 	set := newRelSet()
 	for _, r := range rs {
-		set.put(key(r), r)
+		set.put(RelationshipKey(r), r)
 	}
 	s.objects[k] = set
 	return set, nil
@@ -300,14 +300,16 @@ func (s *store) reverseSet(ctx context.Context, resType, subType, subID string) 
 		s.guessed[k] = true
 		return set, nil
 	}
-	rs, err := s.fetch(ctx, &v1.RelationshipFilter{ResourceType: resType,
-		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: subType, OptionalSubjectId: subID}})
+	rs, err := s.fetch(ctx, &v1.RelationshipFilter{
+		ResourceType:          resType,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: subType, OptionalSubjectId: subID},
+	})
 	if err != nil {
 		return nil, err
 	}
 	set := newRelSet()
 	for _, r := range rs {
-		set.put(key(r), r)
+		set.put(RelationshipKey(r), r)
 	}
 	s.reverse[k] = set
 	return set, nil
@@ -342,7 +344,7 @@ func (s *store) fold(log []change) {
 	for _, c := range log {
 		r := c.rel
 		res, sub := r.GetResource(), r.GetSubject().GetObject()
-		k := key(r)
+		k := RelationshipKey(r)
 		if res.GetObjectType() == typeEvent && !c.deleted {
 			s.applied[res.GetObjectId()] = true
 		}
@@ -476,10 +478,12 @@ func exactKey(f *v1.RelationshipFilter) (string, bool) {
 	if f.GetOptionalResourceId() == "" || f.GetOptionalRelation() == "" || sf.GetOptionalSubjectId() == "" || sf.GetOptionalRelation() == nil {
 		return "", false
 	}
-	return key(&v1.Relationship{
+	return RelationshipKey(&v1.Relationship{
 		Resource: &v1.ObjectReference{ObjectType: f.GetResourceType(), ObjectId: f.GetOptionalResourceId()},
 		Relation: f.GetOptionalRelation(),
-		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: sf.GetSubjectType(), ObjectId: sf.GetOptionalSubjectId()},
-			OptionalRelation: sf.GetOptionalRelation().GetRelation()},
+		Subject: &v1.SubjectReference{
+			Object:           &v1.ObjectReference{ObjectType: sf.GetSubjectType(), ObjectId: sf.GetOptionalSubjectId()},
+			OptionalRelation: sf.GetOptionalRelation().GetRelation(),
+		},
 	}), true
 }

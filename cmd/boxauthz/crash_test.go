@@ -25,6 +25,7 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 // buildBinary builds boxauthz once for the process-level tests.
@@ -143,7 +144,11 @@ finished:
 	// The same stream, uninterrupted, in this process.
 	ref := testSpiceDB(t)
 	fi, _ := os.Stat(events)
-	st, err := (&sync.FileSource{Path: events, Logger: slog.New(slog.DiscardHandler)}).Run(ctx, sync.NewApplier(ref, sync.WithLogger(slog.New(slog.DiscardHandler))))
+	src, err := source.NewFileSource(events, source.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := src.Run(ctx, sync.NewApplier(ref, sync.WithLogger(slog.New(slog.DiscardHandler))))
 	if err != nil || st.Position != fi.Size() {
 		t.Fatalf("reference run: %+v %v", st, err)
 	}
@@ -152,7 +157,7 @@ finished:
 		t.Fatalf("killed-and-restarted run differs from an uninterrupted one: %d vs %d relationships; first difference: %s", len(got), len(want), firstDiff(got, want))
 	}
 	pos, err := sync.NewApplier(target).Position(ctx, "file:"+events)
-	if off, perr := sync.FileOffset(pos); err != nil || perr != nil || off != fi.Size() {
+	if off, perr := source.FileOffset(pos); err != nil || perr != nil || off != fi.Size() {
 		t.Fatalf("final position %s (%v), want the file's size %d", pos, err, fi.Size())
 	}
 	if _, err := os.Stat(events + ".dead"); err == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/boxauthz/boxauthz/examples"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // demoStep is one question of the walkthrough and what it shows.
@@ -52,7 +53,7 @@ func demoCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	evs, err := sync.DecodeEvents(examples.AcmeEvents, true)
+	evs, err := event.DecodeEvents(examples.AcmeEvents, true)
 	if err != nil {
 		return fmt.Errorf("decoding the sample events: %w", err)
 	}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/examples"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
-	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 func runCmd(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
@@ -265,9 +265,9 @@ func TestEmbeddedGRPCAddr(t *testing.T) {
 	}
 }
 
-func mustDecode(t *testing.T, b []byte) []sync.Event {
+func mustDecode(t *testing.T, b []byte) []event.Event {
 	t.Helper()
-	evs, err := sync.DecodeEvents(b, true)
+	evs, err := event.DecodeEvents(b, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/httpapi"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
-	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 // embeddedLimits are where the in-memory datastore stops being a good idea.
@@ -112,7 +112,7 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	api, err := httpapi.New(httpapi.Config{
 		Checker: st.checker, Applier: st.applier, AdminKey: adminKey, TrustedProxies: proxies, Ready: st.ready, Logger: logger,
 		Authorizer: checker.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *f.invalidLimit, InvalidTokenBurst: *f.invalidBurst,
-		WebhookKeys: sync.WebhookKeys{Primary: *f.whPrimary, Secondary: *f.whSecondary}, WebhookDeadLetter: *f.whDead,
+		WebhookKeys: source.WebhookKeys{Primary: *f.whPrimary, Secondary: *f.whSecondary}, WebhookDeadLetter: *f.whDead,
 		Metrics: promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{}),
 	})
 	if err != nil {
@@ -122,7 +122,9 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", *f.addr, err)
 	}
-	f.startMirroring(ctx, st, tokens, logger)
+	if err := f.startMirroring(ctx, st, tokens, logger); err != nil {
+		return err
+	}
 	return serveHTTP(ctx, ln, api, logger)
 }
 
@@ -158,14 +160,20 @@ func (f *serveFlags) startTokens(ctx context.Context, st *stack, logger *slog.Lo
 
 // startMirroring follows the event sources the flags name and, on the
 // embedded store, the revocation watch and the size warnings, until ctx
-// ends.
-func (f *serveFlags) startMirroring(ctx context.Context, st *stack, tokens *checker.Tokens, logger *slog.Logger) {
+// ends. A source the flags describe wrongly fails the start.
+func (f *serveFlags) startMirroring(ctx context.Context, st *stack, tokens *checker.Tokens, logger *slog.Logger) error {
 	if *f.events != "" {
-		src := &sync.FileSource{Path: *f.events, DeadLetter: *f.dead, Follow: true, Logger: logger}
+		src, err := source.NewFileSource(*f.events, source.WithDeadLetter(*f.dead), source.WithFollow(true), source.WithLogger(logger))
+		if err != nil {
+			return err
+		}
 		go follow(ctx, "events file "+*f.events, func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
 	}
 	if *f.outbox != "" {
-		src := &sync.OutboxSource{DSN: *f.outbox, Follow: true, Logger: logger}
+		src, err := source.NewOutboxSource(*f.outbox, source.WithFollow(true), source.WithLogger(logger))
+		if err != nil {
+			return err
+		}
 		go follow(ctx, "outbox", func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
 	}
 	if st.embedded {
@@ -174,6 +182,7 @@ func (f *serveFlags) startMirroring(ctx context.Context, st *stack, tokens *chec
 		go tokens.WatchRevocations(ctx, st.client, spicedb.MemoryRevision)
 		go watchEmbedded(ctx, st.countRelationships, heapInUse, time.Minute, embeddedLimits{relationships: 100_000, heapBytes: 1 << 30}, logger)
 	}
+	return nil
 }
 
 // serveHTTP serves api on ln until ctx ends, then lets the requests in

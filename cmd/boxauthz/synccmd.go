@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/reconcile"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
@@ -23,7 +25,7 @@ func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	follow := fs.Bool("follow", false, "keep reading as the file grows (like tail -f)")
 	dead := fs.String("dead-letter", "", "file bad events are appended to (default <events>.dead)")
 	restart := fs.Bool("restart-replaced", false, "read --events from its start if it is not the file the committed position names and that file is not found")
-	source := fs.String("source-name", "", "name the position is committed under (default file:<absolute path>, stdin, or outbox:<host:port/db>)")
+	sourceName := fs.String("source-name", "", "name the position is committed under (default file:<absolute path>, stdin, or outbox:<host:port/db>)")
 	outbox := fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror (instead of --events)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -40,12 +42,19 @@ func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	}
 	defer st.Close()
 	if *outbox != "" {
-		osrc := &sync.OutboxSource{DSN: *outbox, Name: *source, Follow: *follow, Logger: logger}
+		osrc, err := source.NewOutboxSource(*outbox, source.WithName(*sourceName), source.WithFollow(*follow), source.WithLogger(logger))
+		if err != nil {
+			return err
+		}
 		stats, err := osrc.Run(ctx, st.applier)
 		fmt.Fprintf(stdout, "applied %d, duplicates %d, dead letters %d, position %s\n", stats.Applied, stats.Duplicates, stats.DeadLetters, stats.Position)
 		return err
 	}
-	fsrc := &sync.FileSource{Path: *events, Stdin: os.Stdin, Name: *source, DeadLetter: *dead, Follow: *follow, RestartReplaced: *restart, Logger: logger}
+	fsrc, err := source.NewFileSource(*events, source.WithStdin(os.Stdin), source.WithName(*sourceName), source.WithDeadLetter(*dead),
+		source.WithFollow(*follow), source.WithRestartReplaced(*restart), source.WithLogger(logger))
+	if err != nil {
+		return err
+	}
 	stats, err := fsrc.Run(ctx, st.applier)
 	fmt.Fprintf(stdout, "applied %d, duplicates %d, dead letters %d, position %d\n", stats.Applied, stats.Duplicates, stats.DeadLetters, stats.Position)
 	return err
@@ -76,7 +85,7 @@ func reconcileCmd(ctx context.Context, args []string, stdout io.Writer, logger *
 		return err
 	}
 	defer st.Close()
-	d, err := sync.Reconcile(ctx, st.client, f, *dryRun, logger)
+	d, err := reconcile.Reconcile(ctx, st.client, f, *dryRun, logger)
 	if err != nil {
 		return err
 	}

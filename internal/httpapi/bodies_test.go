@@ -15,6 +15,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/httpapi"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 // countingBody is an endless request body that counts what the server
@@ -48,7 +49,7 @@ func newBodyAPI(t *testing.T, reads int) http.Handler {
 	}
 	api, err := httpapi.New(httpapi.Config{
 		Checker: ch, Applier: sync.NewApplier(c), AdminKey: adminKey,
-		Authorizer: checker.NewAuthorizer(ch, tk), WebhookKeys: sync.WebhookKeys{Primary: webhookKey},
+		Authorizer: checker.NewAuthorizer(ch, tk), WebhookKeys: source.WebhookKeys{Primary: webhookKey},
 		WebhookDeadLetter: t.TempDir() + "/dead", PublicBodyReads: reads,
 	})
 	if err != nil {

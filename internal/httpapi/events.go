@@ -9,6 +9,8 @@ import (
 	"net/http"
 
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
@@ -18,14 +20,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "bad_request", describeJSONError(err).Error())
 		return
 	}
-	evs, err := sync.DecodeEvents(body, ct == "application/x-ndjson")
+	evs, err := event.DecodeEvents(body, ct == "application/x-ndjson")
 	if err != nil {
 		writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	res, err := s.cfg.Applier.Apply(r.Context(), evs)
 	if err != nil {
-		var ee *sync.EventError
+		var ee *event.Error
 		if errors.As(err, &ee) {
 			writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
 			return
@@ -74,19 +76,19 @@ func (s *Server) boxWebhook(w http.ResponseWriter, r *http.Request) {
 		s.badRequest(w, r, describeJSONError(err))
 		return
 	}
-	if err := sync.VerifyWebhook(r.Header, body, s.cfg.WebhookKeys, s.cfg.Now()); err != nil {
+	if err := source.VerifyWebhook(r.Header, body, s.cfg.WebhookKeys, s.cfg.Now()); err != nil {
 		writeError(w, r, http.StatusUnauthorized, "unauthorized", err.Error())
 		return
 	}
-	evs, err := sync.TranslateWebhook(body)
-	if errors.Is(err, sync.ErrIgnoredTrigger) {
+	evs, err := source.TranslateWebhook(body)
+	if errors.Is(err, source.ErrIgnoredTrigger) {
 		writeJSON(w, http.StatusOK, map[string]any{"applied": 0, "ignored": true})
 		return
 	}
 	if err == nil {
 		var res sync.Result
 		res, err = s.cfg.Applier.Apply(r.Context(), evs)
-		var ee *sync.EventError
+		var ee *event.Error
 		if err == nil {
 			writeJSON(w, http.StatusOK, map[string]any{"applied": res.Applied, "duplicates": res.Duplicates, "consistency_token": res.Token.GetToken()})
 			return
@@ -96,13 +98,13 @@ func (s *Server) boxWebhook(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	d := sync.DeadLetter{Source: "webhooks/box", EventID: r.Header.Get("BOX-DELIVERY-ID"), Error: err.Error(), At: s.cfg.Now().UTC()}
+	d := source.DeadLetter{Source: "webhooks/box", EventID: r.Header.Get("BOX-DELIVERY-ID"), Error: err.Error(), At: s.cfg.Now().UTC()}
 	if json.Valid(body) {
 		d.Line = body
 	} else {
 		d.Raw = string(body)
 	}
-	if derr := sync.AppendDeadLetters(s.cfg.WebhookDeadLetter, []sync.DeadLetter{d}, s.cfg.Logger); derr != nil {
+	if derr := source.AppendDeadLetters(s.cfg.WebhookDeadLetter, []source.DeadLetter{d}, s.cfg.Logger); derr != nil {
 		s.internal(w, r, "setting a webhook aside", derr)
 		return
 	}

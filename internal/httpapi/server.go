@@ -15,6 +15,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 // Config wires the API to its parts.
@@ -35,7 +36,7 @@ type Config struct {
 	PublicBodyReads int
 	// WebhookKeys verify Box webhook deliveries at /webhooks/box; with no
 	// key the endpoint is off (404).
-	WebhookKeys sync.WebhookKeys
+	WebhookKeys source.WebhookKeys
 	// WebhookDeadLetter is the file webhooks that cannot be applied go to.
 	WebhookDeadLetter string
 	// Now is the clock (tests); default time.Now.
@@ -148,7 +149,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a webhook delivery whose signature headers cannot verify.
 func (s *Server) precheck(w http.ResponseWriter, r *http.Request) bool {
 	if r.URL.Path == "/webhooks/box" && r.Method == http.MethodPost && (s.cfg.WebhookKeys.Primary != "" || s.cfg.WebhookKeys.Secondary != "") {
-		if err := sync.CheckWebhookHeaders(r.Header, s.cfg.WebhookKeys, s.cfg.Now()); err != nil {
+		if err := source.CheckWebhookHeaders(r.Header, s.cfg.WebhookKeys, s.cfg.Now()); err != nil {
 			writeError(w, r, http.StatusUnauthorized, "unauthorized", err.Error())
 			return false
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 const (
@@ -39,7 +40,7 @@ func newAPIOn(t *testing.T, ds testenv.Datastore) *httptest.Server {
 		t.Fatal(err)
 	}
 	api, err := httpapi.New(httpapi.Config{
-		WebhookKeys:       sync.WebhookKeys{Primary: webhookKey},
+		WebhookKeys:       source.WebhookKeys{Primary: webhookKey},
 		WebhookDeadLetter: filepath.Join(t.TempDir(), "webhooks.dead"),
 		Checker:           ch,
 		Applier:           sync.NewApplier(c),
@@ -305,7 +306,7 @@ func TestBoxWebhooks(t *testing.T) {
 		stamp := ts.UTC().Format(time.RFC3339)
 		req, _ := http.NewRequest("POST", srv.URL+"/webhooks/box", strings.NewReader(body))
 		req.Header.Set("BOX-DELIVERY-TIMESTAMP", stamp)
-		req.Header.Set("BOX-SIGNATURE-PRIMARY", sync.SignWebhook(key, []byte(body), stamp))
+		req.Header.Set("BOX-SIGNATURE-PRIMARY", source.SignWebhook(key, []byte(body), stamp))
 		req.Header.Set("BOX-SIGNATURE-VERSION", "1")
 		req.Header.Set("BOX-SIGNATURE-ALGORITHM", "HmacSHA256")
 		resp, err := http.DefaultClient.Do(req)

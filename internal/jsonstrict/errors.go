@@ -17,3 +17,6 @@ func (e *DuplicateKeyError) Error() string {
 	}
 	return fmt.Sprintf("key %q given twice in %q", e.Key, e.Path)
 }
+
+// Field is the path of the key given twice, as "collaboration.item.id".
+func (e *DuplicateKeyError) Field() string { return join(e.Path, e.Key) }

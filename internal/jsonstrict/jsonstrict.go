@@ -12,12 +12,18 @@ import (
 
 // CheckDuplicateKeys reports the first object in b that names a key twice.
 // b must be valid JSON (decode it first for syntax errors); arrays of
-// objects are walked too, their elements' paths naming the index.
-func CheckDuplicateKeys(b []byte) error {
+// objects are walked too, their elements' paths naming the index. Keys are
+// compared decoded, so "id" and "\u0069d" are one key.
+func CheckDuplicateKeys(b []byte) error { return CheckDuplicateKeysAt(b, "") }
+
+// CheckDuplicateKeysAt is CheckDuplicateKeys for a value found at path in
+// a larger document, so that the error's Path names where it is in that
+// document.
+func CheckDuplicateKeysAt(b []byte, path string) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	for {
-		if err := walk(dec, ""); err != nil {
+		if err := walk(dec, path); err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -101,4 +107,26 @@ func TypeName(t reflect.Type) string {
 		return "a JSON object"
 	}
 	return "a JSON value"
+}
+
+// Kind names the JSON kind of a syntactically valid value: object, array,
+// string, boolean, null or number ("nothing" for blank input).
+func Kind(v json.RawMessage) string {
+	v = bytes.TrimLeft(v, " \t\r\n")
+	if len(v) == 0 {
+		return "nothing"
+	}
+	switch v[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
 }

@@ -39,10 +39,41 @@ func TestTypeName(t *testing.T) {
 	for _, tt := range []struct {
 		v    any
 		want string
-	}{{"", "a JSON string"}, {0, "a JSON integer"}, {false, "a JSON boolean"}, {item{}, "a JSON object"}, {&item{}, "a JSON object"},
-		{[]string{}, "a JSON array"}, {time.Time{}, "an RFC 3339 time string"}, {1.5, "a JSON number"}} {
+	}{
+		{"", "a JSON string"},
+		{0, "a JSON integer"},
+		{false, "a JSON boolean"},
+		{item{}, "a JSON object"},
+		{&item{}, "a JSON object"},
+		{[]string{}, "a JSON array"},
+		{time.Time{}, "an RFC 3339 time string"},
+		{1.5, "a JSON number"},
+	} {
 		if got := TypeName(reflect.TypeOf(tt.v)); got != tt.want {
 			t.Errorf("TypeName(%T) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}
+
+func TestCheckDuplicateKeysAt(t *testing.T) {
+	var de *DuplicateKeyError
+	err := CheckDuplicateKeysAt([]byte(`{"a":[{"k":1,"k":2}]}`), "user.x")
+	if !errors.As(err, &de) || de.Field() != "user.x.a[0].k" {
+		t.Fatalf("got %v, want key user.x.a[0].k", err)
+	}
+	err = CheckDuplicateKeysAt([]byte(`[{"k":1},{"k":1,"k":2}]`), "p")
+	if !errors.As(err, &de) || de.Field() != "p[1].k" {
+		t.Fatalf("got %v, want key p[1].k", err)
+	}
+}
+
+func TestKind(t *testing.T) {
+	for in, want := range map[string]string{
+		`{}`: "object", ` [1]`: "array", `"s"`: "string", `true`: "boolean", `false`: "boolean",
+		`null`: "null", `-1.5`: "number", ` `: "nothing",
+	} {
+		if got := Kind([]byte(in)); got != want {
+			t.Errorf("Kind(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/eventgen"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // TestStreamIsValid: every generated event decodes and applies, so the
@@ -20,7 +21,7 @@ func TestStreamIsValid(t *testing.T) {
 	if !bytes.Equal(bytes.Join(lines, nil), bytes.Join(eventgen.New(7).Stream(1500), nil)) {
 		t.Fatal("the same seed gave different streams")
 	}
-	evs, err := sync.DecodeEvents(bytes.Join(lines, []byte("\n")), true)
+	evs, err := event.DecodeEvents(bytes.Join(lines, []byte("\n")), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestMixedStreamAgainstSync(t *testing.T) {
 	a := sync.NewApplier(testenv.SpiceDB(t, testenv.Memory), sync.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	var pending [][]byte
 	apply := func(lines [][]byte) error {
-		decoded, err := sync.DecodeEvents(bytes.Join(lines, []byte("\n")), true)
+		decoded, err := event.DecodeEvents(bytes.Join(lines, []byte("\n")), true)
 		if err == nil {
 			_, err = a.Apply(ctx, decoded)
 		}
@@ -90,7 +91,7 @@ func TestMixedStreamAgainstSync(t *testing.T) {
 		}
 		flush()
 		err := apply([][]byte{e.Line})
-		var ee *sync.EventError
+		var ee *event.Error
 		if !errors.As(err, &ee) {
 			t.Errorf("event %d (%s): sync says %v, want an EventError\n%s", i, e.Invalid, err, e.Line)
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // The budget (doc.go). Zero means the default, or BOXAUTHZ_DIFF_BUDGET's
@@ -216,12 +217,12 @@ func replay(ctx context.Context, c *spicedb.Client, lines [][]byte) (*run, error
 			}
 		}
 		r.batches = append(r.batches, bt)
-		evs, err := sync.DecodeEvents(bytes.Join(body, []byte("\n")), true)
+		evs, err := event.DecodeEvents(bytes.Join(body, []byte("\n")), true)
 		var res sync.Result
 		if err == nil {
 			res, err = a.Apply(ctx, evs)
 		}
-		var ee *sync.EventError
+		var ee *event.Error
 		last := idx[len(idx)-1]
 		switch {
 		case err != nil && !errors.As(err, &ee):

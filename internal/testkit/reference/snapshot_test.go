@@ -16,6 +16,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/reconcile"
 )
 
 // TestDifferentialSnapshot: after each seeded stream of the differential
@@ -53,23 +54,23 @@ func snapshotDifferential(t *testing.T, seed uint64, n int) {
 		t.Fatalf("%d items in the trash, %d without an owner: the stream exercises too little", len(st.trashed), len(st.ownerless))
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	reconcile := func(snapshot string, dry bool) sync.Drift {
+	repair := func(snapshot string, dry bool) reconcile.Drift {
 		t.Helper()
-		d, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), dry, quiet)
+		d, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), dry, quiet)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return d
 	}
 	faithful := snapshotOf(t, lines, r, st, true)
-	if d := reconcile(faithful, true); len(d.Missing)+len(d.Extra)+len(d.Kept) != 0 {
+	if d := repair(faithful, true); len(d.Missing)+len(d.Extra)+len(d.Kept) != 0 {
 		t.Fatalf("a faithful snapshot proposes %d missing %v, %d extra %v, keeps %d %v",
 			len(d.Missing), head(d.Missing), len(d.Extra), head(d.Extra), len(d.Kept), head(d.Kept))
 	}
 
 	// A snapshot in the format before trash could be stated, settings left
 	// out too: nothing to do, and every restriction kept.
-	d := reconcile(snapshotOf(t, lines, r, st, false), true)
+	d := repair(snapshotOf(t, lines, r, st, false), true)
 	if len(d.Missing)+len(d.Extra) != 0 {
 		t.Fatalf("a snapshot without trash or settings proposes %d missing %v, %d extra %v", len(d.Missing), head(d.Missing), len(d.Extra), head(d.Extra))
 	}
@@ -82,11 +83,11 @@ func snapshotDifferential(t *testing.T, seed uint64, n int) {
 	}
 
 	drift := injectDrift(t, c, seed, st)
-	d = reconcile(faithful, false)
+	d = repair(faithful, false)
 	if len(d.Missing)+len(d.Extra) < drift {
 		t.Fatalf("%d relationships of drift injected, reconcile found %d", drift, len(d.Missing)+len(d.Extra))
 	}
-	if d := reconcile(faithful, true); len(d.Missing)+len(d.Extra)+len(d.Kept) != 0 {
+	if d := repair(faithful, true); len(d.Missing)+len(d.Extra)+len(d.Kept) != 0 {
 		t.Fatalf("after the repair: %d missing %v, %d extra %v, %d kept", len(d.Missing), head(d.Missing), len(d.Extra), head(d.Extra), len(d.Kept))
 	}
 	ms, stats, err := compare(ctx, r, gen.Users())

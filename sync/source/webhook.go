@@ -1,8 +1,7 @@
-package sync
+package source
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,7 +13,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/boxauthz/boxauthz/internal/jsonstrict"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // WebhookKeys are a Box application's two webhook signature keys; either may
@@ -169,7 +170,38 @@ const webhookNamespace = "box-webhook"
 // parent, a new item's parent and owner), and a field of a collaboration
 // or a link that would otherwise fall back to a default on an update, is
 // required: without it the webhook is refused, naming the field.
-func TranslateWebhook(body []byte) ([]Event, error) {
+func TranslateWebhook(body []byte) ([]event.Event, error) {
+	tr, err := decodeWebhook(body)
+	if err != nil {
+		return nil, err
+	}
+	object, verb, _ := strings.Cut(tr.trigger, ".")
+	var evs []event.Event
+	switch object {
+	case "FOLDER", "FILE":
+		evs, err = tr.item(strings.ToLower(object), verb)
+	case "COLLABORATION":
+		evs, err = tr.collaboration(verb)
+	case "SHARED_LINK":
+		evs, err = tr.sharedLink(verb)
+	default:
+		err = ErrIgnoredTrigger
+	}
+	if errors.Is(err, ErrIgnoredTrigger) {
+		return nil, fmt.Errorf("webhook %s: %s: %w", tr.id, tr.trigger, ErrIgnoredTrigger)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i := range evs {
+		evs[i].Namespace = webhookNamespace
+	}
+	return evs, nil
+}
+
+// decodeWebhook reads a webhook body strictly: valid UTF-8, no key given
+// twice, an id that is a valid event id, a trigger and a source.
+func decodeWebhook(body []byte) (*webhookTranslation, error) {
 	// Checked before decoding, which would make U+FFFD of invalid UTF-8
 	// and keep only the last of two equal keys.
 	if !utf8.Valid(body) {
@@ -179,8 +211,9 @@ func TranslateWebhook(body []byte) ([]Event, error) {
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, fmt.Errorf("webhook body: %w", err)
 	}
-	if path, dup := evtDuplicateKey(body, ""); dup {
-		return nil, fmt.Errorf("webhook body: field %q appears twice", path)
+	var de *jsonstrict.DuplicateKeyError
+	if errors.As(jsonstrict.CheckDuplicateKeys(body), &de) {
+		return nil, fmt.Errorf("webhook body: field %q appears twice", de.Field())
 	}
 	if w.Type != "webhook_event" {
 		return nil, fmt.Errorf("webhook body: type %q, want webhook_event", w.Type)
@@ -188,8 +221,8 @@ func TranslateWebhook(body []byte) ([]Event, error) {
 	if w.ID == "" || w.Trigger == "" {
 		return nil, errors.New("webhook body: id and trigger are required")
 	}
-	if err := evtValidateEventID(w.ID); err != nil {
-		return nil, fmt.Errorf("webhook body: field %q: %s", err.field, err.reason)
+	if err := event.ValidateID(w.ID); err != nil {
+		return nil, fmt.Errorf("webhook body: %w", err)
 	}
 	if !(boxFields{"source": w.Source}).stated("source") {
 		return nil, fmt.Errorf("webhook %s: no source", w.ID)
@@ -202,30 +235,7 @@ func TranslateWebhook(body []byte) ([]Event, error) {
 	if err := json.Unmarshal(w.Source, &fields); err != nil {
 		return nil, fmt.Errorf("webhook %s: source: %w", w.ID, err)
 	}
-	tr := webhookTranslation{id: w.ID, trigger: w.Trigger, s: &s, fields: fields}
-	object, verb, _ := strings.Cut(w.Trigger, ".")
-	var evs []Event
-	var err error
-	switch object {
-	case "FOLDER", "FILE":
-		evs, err = tr.item(strings.ToLower(object), verb)
-	case "COLLABORATION":
-		evs, err = tr.collaboration(verb)
-	case "SHARED_LINK":
-		evs, err = tr.sharedLink(verb)
-	default:
-		err = ErrIgnoredTrigger
-	}
-	if errors.Is(err, ErrIgnoredTrigger) {
-		return nil, fmt.Errorf("webhook %s: %s: %w", w.ID, w.Trigger, ErrIgnoredTrigger)
-	}
-	if err != nil {
-		return nil, err
-	}
-	for i := range evs {
-		evs[i].namespace = webhookNamespace
-	}
-	return evs, nil
+	return &webhookTranslation{id: w.ID, trigger: w.Trigger, s: &s, fields: fields}, nil
 }
 
 // webhookTranslation is one webhook being translated.
@@ -242,59 +252,59 @@ func (w *webhookTranslation) missing(field, why string) error {
 }
 
 // item translates FOLDER.* and FILE.* triggers.
-func (w *webhookTranslation) item(name, verb string) ([]Event, error) {
+func (w *webhookTranslation) item(name, verb string) ([]event.Event, error) {
 	s := w.s
-	var typ EventType
-	var need Kept // fields the event must state
+	var typ event.Type
+	var need event.Kept // fields the event must state
 	switch verb {
 	case "CREATED", "UPLOADED", "COPIED":
 		// A new item needs both. These triggers also fire for an item moved
 		// into a watched folder (Box's webhook guide), so its settings are
 		// kept, not reset.
-		typ, need = EventType(name+".created"), KeepParent|KeepOwner
+		typ, need = event.Type(name+".created"), event.KeepParent|event.KeepOwner
 	case "RENAMED":
-		typ = EventType(name + ".updated") // a rename moves nothing
+		typ = event.Type(name + ".updated") // a rename moves nothing
 	case "MOVED":
-		typ, need = EventType(name+".moved"), KeepParent
+		typ, need = event.Type(name+".moved"), event.KeepParent
 	case "TRASHED", "RESTORED", "DELETED":
-		typ = EventType(name + "." + strings.ToLower(verb))
+		typ = event.Type(name + "." + strings.ToLower(verb))
 		evs, err := w.event(w.id, typ, name, s.ID, "", "", 0)
 		if err != nil || verb != "RESTORED" || !w.statedParent() {
 			return evs, err
 		}
 		// A restore also says where the item came back to.
-		keep := KeepCanNonOwnersInvite | KeepIsCollaborationRestrictedToEnterprise
+		keep := event.KeepCanNonOwnersInvite | event.KeepIsCollaborationRestrictedToEnterprise
 		if !w.statedOwner() {
-			keep |= KeepOwner
+			keep |= event.KeepOwner
 		}
-		moved, err := w.event(w.id+"/moved", EventType(name+".moved"), name, s.ID, s.Parent.ID, w.owner(), keep)
+		moved, err := w.event(w.id+"/moved", event.Type(name+".moved"), name, s.ID, s.Parent.ID, w.owner(), keep)
 		return append(evs, moved...), err
 	default:
 		return nil, ErrIgnoredTrigger
 	}
-	var keep Kept
+	var keep event.Kept
 	if !w.statedParent() {
-		if need&KeepParent != 0 {
+		if need&event.KeepParent != 0 {
 			return nil, w.missing("parent", "where the "+name+" is; null is a parent the webhook's user cannot see")
 		}
-		keep |= KeepParent
+		keep |= event.KeepParent
 	}
 	if !w.statedOwner() {
-		if need&KeepOwner != 0 {
+		if need&event.KeepOwner != 0 {
 			return nil, w.missing("owned_by", "who owns the new "+name)
 		}
-		keep |= KeepOwner
+		keep |= event.KeepOwner
 	}
 	parent := ""
-	if keep&KeepParent == 0 {
+	if keep&event.KeepParent == 0 {
 		parent = s.Parent.ID
 	}
 	if name == schema.TypeFolder {
 		if s.CanNonOwnersInvite == nil {
-			keep |= KeepCanNonOwnersInvite
+			keep |= event.KeepCanNonOwnersInvite
 		}
 		if s.IsCollaborationRestrictedToEnterprise == nil {
-			keep |= KeepIsCollaborationRestrictedToEnterprise
+			keep |= event.KeepIsCollaborationRestrictedToEnterprise
 		}
 	}
 	return w.event(w.id, typ, name, s.ID, parent, w.owner(), keep)
@@ -311,53 +321,54 @@ func (w *webhookTranslation) owner() string {
 }
 
 // event builds one folder or file event and holds it to the rules of every
-// other event (evtValidate).
-func (w *webhookTranslation) event(id string, typ EventType, name, itemID, parent, owner string, keep Kept) ([]Event, error) {
-	ev := Event{ID: id, Type: typ}
-	if typ.evtFull() {
-		if keep&KeepParent != 0 {
+// other event (event.Validate).
+func (w *webhookTranslation) event(id string, typ event.Type, name, itemID, parent, owner string, keep event.Kept) ([]event.Event, error) {
+	ev := event.Event{ID: id, Type: typ}
+	if typ.Full() {
+		if keep&event.KeepParent != 0 {
 			parent = ""
 		}
-		if keep&KeepOwner != 0 {
+		if keep&event.KeepOwner != 0 {
 			owner = ""
 		}
 	}
 	if name == schema.TypeFolder {
-		f := &Folder{ID: itemID}
-		if typ.evtFull() {
+		f := &event.Folder{ID: itemID}
+		if typ.Full() {
 			f.Parent, f.Owner, f.Keep = parent, owner, keep
-			if keep&KeepCanNonOwnersInvite == 0 {
+			if keep&event.KeepCanNonOwnersInvite == 0 {
 				f.CanNonOwnersInvite = w.s.CanNonOwnersInvite == nil || *w.s.CanNonOwnersInvite
 			}
-			if keep&KeepIsCollaborationRestrictedToEnterprise == 0 {
+			if keep&event.KeepIsCollaborationRestrictedToEnterprise == 0 {
 				f.IsCollaborationRestrictedToEnterprise = w.s.IsCollaborationRestrictedToEnterprise != nil && *w.s.IsCollaborationRestrictedToEnterprise
 			}
 		}
 		ev.Folder = f
 	} else {
-		f := &File{ID: itemID}
-		if typ.evtFull() {
-			f.Parent, f.Owner, f.Keep = parent, owner, keep&(KeepParent|KeepOwner)
+		f := &event.File{ID: itemID}
+		if typ.Full() {
+			f.Parent, f.Owner, f.Keep = parent, owner, keep&(event.KeepParent|event.KeepOwner)
 		}
 		ev.File = f
 	}
-	if err := evtValidate(&ev); err != nil {
-		return nil, &EventError{EventID: id, Field: err.field, Reason: err.reason}
+	var fe *event.FieldError
+	if errors.As(event.Validate(&ev), &fe) {
+		return nil, &event.Error{EventID: id, Field: fe.Field, Reason: fe.Reason}
 	}
-	return []Event{ev}, nil
+	return []event.Event{ev}, nil
 }
 
 // collaboration translates COLLABORATION.* triggers.
-func (w *webhookTranslation) collaboration(verb string) ([]Event, error) {
+func (w *webhookTranslation) collaboration(verb string) ([]event.Event, error) {
 	s := w.s
-	var typ EventType
+	var typ event.Type
 	switch verb {
 	case "CREATED":
-		typ = CollaborationCreated
+		typ = event.CollaborationCreated
 	case "ACCEPTED", "REJECTED", "UPDATED":
-		typ = CollaborationUpdated
+		typ = event.CollaborationUpdated
 	case "REMOVED":
-		return w.decode(w.id, CollaborationDeleted, evtCollaboration, map[string]any{"id": s.ID})
+		return w.decode(w.id, event.CollaborationDeleted, "collaboration", map[string]any{"id": s.ID})
 	default:
 		return nil, ErrIgnoredTrigger
 	}
@@ -391,17 +402,17 @@ func (w *webhookTranslation) collaboration(verb string) ([]Event, error) {
 	if s.CanViewPath != nil && *s.CanViewPath {
 		payload["can_view_path"] = true
 	}
-	return w.decode(w.id, typ, evtCollaboration, payload)
+	return w.decode(w.id, typ, "collaboration", payload)
 }
 
 // sharedLink translates SHARED_LINK.* triggers. The source is the item;
 // its shared_link is the link's state, null when it has none.
-func (w *webhookTranslation) sharedLink(verb string) ([]Event, error) {
+func (w *webhookTranslation) sharedLink(verb string) ([]event.Event, error) {
 	s := w.s
 	ref := map[string]any{"type": strings.ToLower(s.Type), "id": s.ID}
 	switch verb {
 	case "DELETED":
-		return w.decode(w.id, SharedLinkDeleted, evtSharedLink, map[string]any{"item": ref})
+		return w.decode(w.id, event.SharedLinkDeleted, "shared_link", map[string]any{"item": ref})
 	case "CREATED", "UPDATED":
 	default:
 		return nil, ErrIgnoredTrigger
@@ -410,7 +421,7 @@ func (w *webhookTranslation) sharedLink(verb string) ([]Event, error) {
 		return nil, w.missing("shared_link", "the link's state, null when the item has none")
 	}
 	if !w.fields.stated("shared_link") {
-		return w.decode(w.id, SharedLinkDeleted, evtSharedLink, map[string]any{"item": ref})
+		return w.decode(w.id, event.SharedLinkDeleted, "shared_link", map[string]any{"item": ref})
 	}
 	var l boxSharedLink
 	var lf boxFields
@@ -453,100 +464,19 @@ func (w *webhookTranslation) sharedLink(verb string) ([]Event, error) {
 	case update && !lf.has("unshared_at"):
 		return nil, w.missing("shared_link.unshared_at", "null for never; an update without it would end the link's expiry")
 	}
-	return w.decode(w.id, EventType("shared_link."+strings.ToLower(verb)), evtSharedLink, payload)
+	return w.decode(w.id, event.Type("shared_link."+strings.ToLower(verb)), "shared_link", payload)
 }
 
 // decode builds the event through the strict decoder, so a webhook is held
 // to exactly the rules of every other source.
-func (w *webhookTranslation) decode(id string, typ EventType, payloadName string, payload map[string]any) ([]Event, error) {
+func (w *webhookTranslation) decode(id string, typ event.Type, payloadName string, payload map[string]any) ([]event.Event, error) {
 	b, err := json.Marshal(map[string]any{"id": id, "type": typ, payloadName: payload})
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %w", w.id, err)
 	}
-	ev, err := DecodeEvent(b, 0)
+	ev, err := event.DecodeEvent(b, 0)
 	if err != nil {
 		return nil, err
 	}
-	return []Event{ev}, nil
-}
-
-// resolveKept fills in what an event keeps (a webhook's payload that does
-// not state a field) from the state the translator sees, so that it is a
-// whole state again and applies like any other event. A new item has
-// nothing to keep: it takes EVENTS.md's defaults for its settings, and
-// cannot do without a parent or an owner.
-func (t *translator) resolveKept(ctx context.Context, ev *Event) error {
-	typ := ev.Type.Object()
-	var keep Kept
-	var id string
-	switch {
-	case ev.Folder != nil:
-		keep, id = ev.Folder.Keep, ev.Folder.ID
-	case ev.File != nil:
-		keep, id = ev.File.Keep, ev.File.ID
-	}
-	if keep == 0 {
-		return nil
-	}
-	have, err := t.ov.read(ctx, filter(typ, id, ""))
-	if err != nil {
-		return err
-	}
-	exists, parent, owner, inviteOff, restricted := false, schema.RootID, "", false, false
-	for _, r := range have {
-		switch r.GetRelation() {
-		case relExists:
-			exists = true
-		case relParent:
-			parent = schema.DecodeID(r.GetSubject().GetObject().GetObjectId())
-		case relOwner:
-			owner = schema.DecodeID(r.GetSubject().GetObject().GetObjectId())
-		case relInviteOff:
-			inviteOff = true
-		case relCollabRestr:
-			restricted = true
-		}
-	}
-	for _, k := range []struct {
-		bit   Kept
-		field string
-	}{{KeepParent, "parent"}, {KeepOwner, "owner"}} {
-		if keep&k.bit == 0 {
-			continue
-		}
-		if !exists {
-			return badField(typ+"."+k.field, "%s %q does not exist, and the event does not state its %s (nothing to keep)", typ, id, k.field)
-		}
-		if k.bit == KeepOwner && owner == "" {
-			return badField(typ+".owner", "%s %q has no owner, and the event does not state one (nothing to keep)", typ, id)
-		}
-	}
-	if ev.File != nil {
-		f := *ev.File
-		if keep&KeepParent != 0 {
-			f.Parent = parent
-		}
-		if keep&KeepOwner != 0 {
-			f.Owner = owner
-		}
-		f.Keep = 0
-		ev.File = &f
-		return nil
-	}
-	f := *ev.Folder // a copy: the caller's event stays as it was
-	if keep&KeepParent != 0 {
-		f.Parent = parent
-	}
-	if keep&KeepOwner != 0 {
-		f.Owner = owner
-	}
-	if keep&KeepCanNonOwnersInvite != 0 {
-		f.CanNonOwnersInvite = !(exists && inviteOff)
-	}
-	if keep&KeepIsCollaborationRestrictedToEnterprise != 0 {
-		f.IsCollaborationRestrictedToEnterprise = exists && restricted
-	}
-	f.Keep = 0
-	ev.Folder = &f
-	return nil
+	return []event.Event{ev}, nil
 }

@@ -1,4 +1,4 @@
-package sync_test
+package reconcile_test
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
+	"github.com/boxauthz/boxauthz/sync/reconcile"
 )
 
 func TestReconcileRepairsDrift(t *testing.T) {
@@ -28,10 +30,14 @@ func TestReconcileRepairsDrift(t *testing.T) {
 	want := export(t, c)
 
 	// Drift: a grant nobody made, and a lost parent.
-	stray := &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: "folder", ObjectId: "a"}, Relation: "editor",
-		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "mallory"}}}
-	lost := &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: "file", ObjectId: "x"}, Relation: "parent",
-		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "folder", ObjectId: "c"}}}
+	stray := &v1.Relationship{
+		Resource: &v1.ObjectReference{ObjectType: "folder", ObjectId: "a"}, Relation: "editor",
+		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "mallory"}},
+	}
+	lost := &v1.Relationship{
+		Resource: &v1.ObjectReference{ObjectType: "file", ObjectId: "x"}, Relation: "parent",
+		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "folder", ObjectId: "c"}},
+	}
 	if _, err := c.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{
 		{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: stray},
 		{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: lost},
@@ -41,7 +47,7 @@ func TestReconcileRepairsDrift(t *testing.T) {
 	// The snapshot lists current objects in any order, children first here.
 	snapshot := strings.Join([]string{collabB, fileX, subC, subB, rootA, extXav, userBob, entAcme}, "\n")
 	quiet := slog.New(slog.DiscardHandler)
-	d, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
+	d, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,17 +58,17 @@ func TestReconcileRepairsDrift(t *testing.T) {
 	if got := export(t, c); strings.Join(got, "\n") == strings.Join(want, "\n") {
 		t.Fatal("a dry run changed spicedb")
 	}
-	if _, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), false, quiet); err != nil {
+	if _, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), false, quiet); err != nil {
 		t.Fatal(err)
 	}
 	if got := export(t, c); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("after reconcile:\n%v\nwant\n%v", got, want)
 	}
-	d, err = sync.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
+	d, err = reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
 	if err != nil || len(d.Missing)+len(d.Extra) != 0 {
 		t.Fatalf("drift after repair: %+v %v", d, err)
 	}
-	if _, err := sync.Reconcile(ctx, c, strings.NewReader(`{"id":"x","type":"folder.deleted","folder":{"id":"a"}}`), true, quiet); err == nil {
+	if _, err := reconcile.Reconcile(ctx, c, strings.NewReader(`{"id":"x","type":"folder.deleted","folder":{"id":"a"}}`), true, quiet); err == nil {
 		t.Fatal("a snapshot with a delete event was accepted")
 	}
 }
@@ -72,7 +78,7 @@ func TestReconcileRepairsDrift(t *testing.T) {
 // dropped, each line passed through edit.
 func acme(t *testing.T, c *spicedb.Client, edit func(line string) string) string {
 	t.Helper()
-	evs, err := sync.DecodeEvents(examples.AcmeEvents, true)
+	evs, err := event.DecodeEvents(examples.AcmeEvents, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +127,7 @@ func TestReconcileKeepsTrash(t *testing.T) {
 			snapshot := acme(t, c, same)
 			quiet := slog.New(slog.DiscardHandler)
 			for _, dry := range []bool{true, false} {
-				d, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), dry, quiet)
+				d, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), dry, quiet)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -148,8 +154,8 @@ func drop(match string) func(string) string {
 	}
 }
 
-func replace(old, new string) func(string) string {
-	return func(l string) string { return strings.ReplaceAll(l, old, new) }
+func replace(old, repl string) func(string) string {
+	return func(l string) string { return strings.ReplaceAll(l, old, repl) }
 }
 
 // TestReconcileStatesEveryRestriction: each piece of state that restricts
@@ -177,8 +183,10 @@ func TestReconcileStatesEveryRestriction(t *testing.T) {
 	}, {
 		name:  "trash of an item the snapshot leaves out",
 		edits: []func(string) string{drop(`"id":"old-notes"`), drop(`"id":"archive"`)},
-		extra: []string{"file:old-notes#exists@user:*", "file:old-notes#owner@user:alice", "file:old-notes#parent@folder:archive",
-			"folder:archive#exists@user:*", "folder:archive#owner@user:alice", "folder:archive#parent@folder:projects"},
+		extra: []string{
+			"file:old-notes#exists@user:*", "file:old-notes#owner@user:alice", "file:old-notes#parent@folder:archive",
+			"folder:archive#exists@user:*", "folder:archive#owner@user:alice", "folder:archive#parent@folder:projects",
+		},
 		kept: []string{"folder:archive#trashed@user:*"},
 	}, {
 		name:  "invites off, the setting left out",
@@ -192,8 +200,10 @@ func TestReconcileStatesEveryRestriction(t *testing.T) {
 	}, {
 		name: "collaboration restricted after an outside collaboration",
 		live: []string{`{"id":"l1","type":"folder.updated","folder":{"id":"projects","parent":"0","owner":"alice","is_collaboration_restricted_to_enterprise":true}}`},
-		edits: []func(string) string{setField("projects", "is_collaboration_restricted_to_enterprise", "true"),
-			setField("archive", "trashed", "true")},
+		edits: []func(string) string{
+			setField("projects", "is_collaboration_restricted_to_enterprise", "true"),
+			setField("archive", "trashed", "true"),
+		},
 	}, {
 		name:  "collaboration restriction, the setting left out",
 		live:  []string{`{"id":"l1","type":"folder.updated","folder":{"id":"projects","parent":"0","owner":"alice","is_collaboration_restricted_to_enterprise":true}}`},
@@ -245,7 +255,7 @@ func TestReconcileStatesEveryRestriction(t *testing.T) {
 				}
 			}
 			quiet := slog.New(slog.DiscardHandler)
-			check := func(step string, d sync.Drift, missing, extra, kept []string) {
+			check := func(step string, d reconcile.Drift, missing, extra, kept []string) {
 				t.Helper()
 				for _, x := range []struct {
 					what      string
@@ -259,15 +269,15 @@ func TestReconcileStatesEveryRestriction(t *testing.T) {
 					}
 				}
 			}
-			d, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
+			d, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
 			if err != nil {
 				t.Fatal(err)
 			}
 			check("dry run", d, tc.missing, tc.extra, tc.kept)
-			if _, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), false, quiet); err != nil {
+			if _, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), false, quiet); err != nil {
 				t.Fatal(err)
 			}
-			d, err = sync.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
+			d, err = reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -294,7 +304,7 @@ func TestReconcileRefusesBadSnapshots(t *testing.T) {
 		{`{"id":"s2","type":"file.created","file":{"id":"b","parent":"a","owner":null,"owner":"bob"}}`, `field "file.owner": field appears twice`},
 	} {
 		for _, dry := range []bool{true, false} {
-			_, err := sync.Reconcile(ctx, c, strings.NewReader(root+"\n"+tc.line), dry, quiet)
+			_, err := reconcile.Reconcile(ctx, c, strings.NewReader(root+"\n"+tc.line), dry, quiet)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("%s: error %v, want %q", tc.line, err, tc.want)
 			}
@@ -354,14 +364,15 @@ func TestReconcileWritesRestrictionsSafely(t *testing.T) {
 	for i := range n {
 		stray = append(stray, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: &v1.Relationship{
 			Resource: &v1.ObjectReference{ObjectType: "folder", ObjectId: fmt.Sprint("d", i)}, Relation: "editor",
-			Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "mallory"}}}})
+			Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "mallory"}},
+		}})
 	}
 	if _, err := c.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: stray}); err != nil {
 		t.Fatal(err)
 	}
 	rec := &writeLog{Client: c}
 	quiet := slog.New(slog.DiscardHandler)
-	d, err := sync.Reconcile(ctx, rec, strings.NewReader(strings.Join(snap, "\n")), false, quiet)
+	d, err := reconcile.Reconcile(ctx, rec, strings.NewReader(strings.Join(snap, "\n")), false, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +422,7 @@ func TestReconcileWritesRestrictionsSafely(t *testing.T) {
 	if len(parentWrites) != 1 {
 		t.Errorf("the parents changed in %d writes, want one", len(parentWrites))
 	}
-	if d, err := sync.Reconcile(ctx, c, strings.NewReader(strings.Join(snap, "\n")), true, quiet); err != nil || len(d.Missing)+len(d.Extra)+len(d.Kept) != 0 {
+	if d, err := reconcile.Reconcile(ctx, c, strings.NewReader(strings.Join(snap, "\n")), true, quiet); err != nil || len(d.Missing)+len(d.Extra)+len(d.Kept) != 0 {
 		t.Fatalf("drift after the repair: %d missing, %d extra, %d kept (%v)", len(d.Missing), len(d.Extra), len(d.Kept), err)
 	}
 }
@@ -454,7 +465,7 @@ func TestReconcileEndsSessionsOfRemovedUsers(t *testing.T) {
 		t.Fatalf("live sessions %v, want bob's %s and alice's %s", live, bob, alice)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	d, err := sync.Reconcile(ctx, c, strings.NewReader(snapshot), false, quiet)
+	d, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), false, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

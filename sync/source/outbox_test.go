@@ -1,4 +1,4 @@
-package sync_test
+package source_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 // outboxDB is a fresh database holding the outbox tables, and a connection
@@ -23,7 +24,7 @@ func outboxDB(t *testing.T) (dsn string, app *pgx.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { app.Close(ctx) })
-	if _, err := app.Exec(ctx, sync.OutboxDDL); err != nil {
+	if _, err := app.Exec(ctx, source.OutboxDDL); err != nil {
 		t.Fatal(err)
 	}
 	return dsn, app
@@ -40,13 +41,13 @@ func TestOutboxSource(t *testing.T) {
 	}
 	c := testenv.SpiceDB(t, testenv.Memory)
 	a := sync.NewApplier(c)
-	src := func() *sync.OutboxSource { return &sync.OutboxSource{DSN: appDB, BatchSize: 3} }
+	src := func() *source.OutboxSource { return outboxSource(t, appDB, source.WithBatchSize(3)) }
 	// runUntil runs the source until the stats summed over runs satisfy
 	// done: a transaction open elsewhere in the cluster (another test's)
 	// may hold rows back for a while.
-	runUntil := func(what string, done func(sync.OutboxStats) bool) sync.OutboxStats {
+	runUntil := func(what string, done func(source.OutboxStats) bool) source.OutboxStats {
 		t.Helper()
-		var sum sync.OutboxStats
+		var sum source.OutboxStats
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 			st, err := src().Run(ctx, a)
 			if err != nil {
@@ -72,7 +73,7 @@ func TestOutboxSource(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st := runUntil("first run", func(st sync.OutboxStats) bool { return st.Applied+st.DeadLetters >= len(baseTree)+1 })
+	st := runUntil("first run", func(st source.OutboxStats) bool { return st.Applied+st.DeadLetters >= len(baseTree)+1 })
 	if st.Applied != len(baseTree) || st.DeadLetters != 1 {
 		t.Fatalf("first run: %+v", st)
 	}
@@ -101,7 +102,7 @@ func TestOutboxSource(t *testing.T) {
 	if err := slow.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := runUntil("after commit", func(st sync.OutboxStats) bool { return st.Applied >= 2 }); st.Applied != 2 {
+	if st := runUntil("after commit", func(st source.OutboxStats) bool { return st.Applied >= 2 }); st.Applied != 2 {
 		t.Fatalf("after commit: %+v; want both rows", st)
 	}
 	// The slow transaction's id is older: it applies first, and the
@@ -114,8 +115,10 @@ func TestOutboxSource(t *testing.T) {
 	// the source runs.
 	tx, _ = app.Begin(ctx)
 	insert(tx, `{"id":"orphan","type":"file.created","file":{"id":"o","parent":"missing","owner":"alice"}}`)
-	tx.Commit(ctx)
-	runUntil("the orphan", func(st sync.OutboxStats) bool { return st.DeadLetters >= 1 })
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runUntil("the orphan", func(st source.OutboxStats) bool { return st.DeadLetters >= 1 })
 	if _, err := src().Run(ctx, a); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +158,7 @@ func TestOutboxWaitsForTransactionsElsewhere(t *testing.T) {
 	}
 	time.Sleep(20 * time.Millisecond)
 	a := sync.NewApplier(testenv.SpiceDB(t, testenv.Memory))
-	src := &sync.OutboxSource{DSN: appDB}
+	src := outboxSource(t, appDB)
 	st, err := src.Run(ctx, a)
 	if err != nil || st.Applied != 0 || st.Lag < 20*time.Millisecond {
 		t.Fatalf("with a transaction open in another database: %+v %v; want nothing applied and the rows' wait in the lag", st, err)

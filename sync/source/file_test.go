@@ -1,4 +1,4 @@
-package sync_test
+package source_test
 
 import (
 	"bufio"
@@ -18,6 +18,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 func writeLines(t *testing.T, path string, lines ...string) {
@@ -34,7 +35,7 @@ func writeLines(t *testing.T, path string, lines ...string) {
 	f.Close()
 }
 
-func readDeadLetters(t *testing.T, path string) []sync.DeadLetter {
+func readDeadLetters(t *testing.T, path string) []source.DeadLetter {
 	t.Helper()
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
@@ -44,10 +45,10 @@ func readDeadLetters(t *testing.T, path string) []sync.DeadLetter {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []sync.DeadLetter
+	var out []source.DeadLetter
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var d sync.DeadLetter
+		var d source.DeadLetter
 		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
 			t.Fatalf("dead-letter line %q: %v", sc.Text(), err)
 		}
@@ -67,7 +68,7 @@ func TestFileSourceDeadLettersAndResumes(t *testing.T) {
 		"",
 		collabB,
 		`{"id":"late-bad","type":"collaboration.created","collaboration":{"id":"k5","item":{"type":"file","id":"nope"},"accessible_by":{"type":"user","id":"bob"},"role":"viewer"}}`)...)
-	src := &sync.FileSource{Path: path, BatchLines: 3}
+	src := fileSource(t, path, source.WithBatchSize(3))
 	st, err := src.Run(ctx, sync.NewApplier(c))
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func TestFileSourceDeadLettersAndResumes(t *testing.T) {
 		t.Fatalf("dead letters = %+v", dl)
 	}
 	// Again: everything was committed, nothing happens twice.
-	st, err = (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c))
+	st, err = fileSource(t, path).Run(ctx, sync.NewApplier(c))
 	if err != nil || st.Applied != 0 || st.DeadLetters != 0 {
 		t.Fatalf("second run: %+v %v; want nothing to do", st, err)
 	}
@@ -90,7 +91,7 @@ func TestFileSourceDeadLettersAndResumes(t *testing.T) {
 	}
 	// More events appended are picked up from the committed position.
 	writeLines(t, path, `{"id":"more","type":"folder.trashed","folder":{"id":"b"}}`)
-	st, err = (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c))
+	st, err = fileSource(t, path).Run(ctx, sync.NewApplier(c))
 	if err != nil || st.Applied != 1 {
 		t.Fatalf("third run: %+v %v; want the one new event", st, err)
 	}
@@ -112,9 +113,9 @@ func TestFileSourceFollows(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := sync.NewApplier(c, sync.WithMetrics(m))
-	done := make(chan sync.FileStats, 1)
+	done := make(chan source.FileStats, 1)
 	go func() {
-		st, err := (&sync.FileSource{Path: path, Follow: true, PollInterval: 10 * time.Millisecond}).Run(ctx, a)
+		st, err := fileSource(t, path, source.WithFollow(true), source.WithPollInterval(10*time.Millisecond)).Run(ctx, a)
 		if err != nil {
 			t.Error(err)
 		}
@@ -122,11 +123,20 @@ func TestFileSourceFollows(t *testing.T) {
 	}()
 	// Half a line first: it must wait for the rest.
 	line := baseTree[3]
-	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString(line[:10])
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(line[:10]); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(50 * time.Millisecond)
-	f.WriteString(line[10:] + "\n")
-	f.Close()
+	if _, err := f.WriteString(line[10:] + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	writeLines(t, path, baseTree[4:]...)
 	// The committed position shows before Run has counted the batch that
 	// carried it; the lag gauge is set once the batch is counted.
@@ -137,7 +147,7 @@ func TestFileSourceFollows(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		pos, err := a.Position(context.Background(), "file:"+path)
-		off, _ := sync.FileOffset(pos)
+		off, _ := source.FileOffset(pos)
 		if err == nil && off == fi.Size() && lagBytes(t, reg) == 0 {
 			break
 		}
@@ -174,12 +184,12 @@ func TestStdinSourceSkipsCommitted(t *testing.T) {
 	a := sync.NewApplier(c)
 	dir := t.TempDir()
 	input := strings.Join(baseTree, "\n") + "\n"
-	st, err := (&sync.FileSource{Path: "-", Stdin: strings.NewReader(input), DeadLetter: filepath.Join(dir, "d")}).Run(ctx, a)
+	st, err := fileSource(t, "-", source.WithStdin(strings.NewReader(input)), source.WithDeadLetter(filepath.Join(dir, "d"))).Run(ctx, a)
 	if err != nil || st.Applied != len(baseTree) {
 		t.Fatalf("first: %+v %v", st, err)
 	}
 	input += collabB + "\n"
-	st, err = (&sync.FileSource{Path: "-", Stdin: strings.NewReader(input), DeadLetter: filepath.Join(dir, "d")}).Run(ctx, a)
+	st, err = fileSource(t, "-", source.WithStdin(strings.NewReader(input)), source.WithDeadLetter(filepath.Join(dir, "d"))).Run(ctx, a)
 	if err != nil || st.Applied != 1 || st.Duplicates != 0 {
 		t.Fatalf("second: %+v %v; want only the new event", st, err)
 	}
@@ -286,7 +296,7 @@ func TestFileSourceRefusesAnotherFile(t *testing.T) {
 			ctx := context.Background()
 			path := filepath.Join(t.TempDir(), "events.jsonl")
 			writeLines(t, path, old...)
-			if st, err := (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != len(old) {
+			if st, err := fileSource(t, path).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != len(old) {
 				t.Fatalf("first run: %+v %v", st, err)
 			}
 			committed, err := sync.NewApplier(c).Position(ctx, "file:"+path)
@@ -303,7 +313,7 @@ func TestFileSourceRefusesAnotherFile(t *testing.T) {
 			}
 			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
-			st, err := (&sync.FileSource{Path: path, Follow: tt.follow, PollInterval: 10 * time.Millisecond}).Run(rctx, sync.NewApplier(c, sync.WithMetrics(m)))
+			st, err := fileSource(t, path, source.WithFollow(tt.follow), source.WithPollInterval(10*time.Millisecond)).Run(rctx, sync.NewApplier(c, sync.WithMetrics(m)))
 			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.reason) || !strings.Contains(err.Error(), "--restart-replaced") {
 				t.Fatalf("run over a changed file: %+v, error %v; want an error naming %s, %q and how to restart", st, err, path, tt.reason)
 			}
@@ -327,13 +337,13 @@ func TestFileSourceRefusesAnotherFile(t *testing.T) {
 				t.Fatalf("stopped gauge %v, want 1", s)
 			}
 
-			st, err = (&sync.FileSource{Path: path, RestartReplaced: true}).Run(ctx, sync.NewApplier(c))
+			st, err = fileSource(t, path, source.WithRestartReplaced(true)).Run(ctx, sync.NewApplier(c))
 			if err != nil || st.Applied+st.Duplicates != len(lines) || st.DeadLetters != 0 || st.Position != fi.Size() {
 				t.Fatalf("restarted run: %+v %v; want all %d events applied or duplicates, none set aside", st, err, len(lines))
 			}
 			hasUsers(t, c, lines[1:])
 			// The position now names the new file: a plain run goes on.
-			if st, err := (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != 0 {
+			if st, err := fileSource(t, path).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != 0 {
 				t.Fatalf("run after the restart: %+v %v", st, err)
 			}
 		})
@@ -349,7 +359,7 @@ func TestFileSourceFinishesRotatedFile(t *testing.T) {
 	path := filepath.Join(dir, "events.jsonl")
 	first := append([]string{entAcme}, userEvents("a", 20)...)
 	writeLines(t, path, first...)
-	if st, err := (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != len(first) {
+	if st, err := fileSource(t, path).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != len(first) {
 		t.Fatalf("first run: %+v %v", st, err)
 	}
 	// More events, the last creating the folder the new file's first event
@@ -362,9 +372,11 @@ func TestFileSourceFinishesRotatedFile(t *testing.T) {
 	next := append([]string{subB}, userEvents("c", 10)...)
 	writeLines(t, path, next...)
 	old := time.Now().Add(-time.Minute)
-	os.Chtimes(path+".1", old, old)
+	if err := os.Chtimes(path+".1", old, old); err != nil {
+		t.Fatal(err)
+	}
 
-	st, err := (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c))
+	st, err := fileSource(t, path).Run(ctx, sync.NewApplier(c))
 	if err != nil || st.Applied != len(late)+len(next) || st.Duplicates != 0 || st.DeadLetters != 0 {
 		t.Fatalf("run after the rotation: %+v %v; want the %d late events of the old file and the %d of the new one", st, err, len(late), len(next))
 	}
@@ -442,10 +454,10 @@ func TestFileSourceFollowsRotation(t *testing.T) {
 			}
 			a := sync.NewApplier(c, sync.WithMetrics(m))
 			logs := &testenv.LockedBuffer{}
-			done := make(chan sync.FileStats, 1)
+			done := make(chan source.FileStats, 1)
+			src := fileSource(t, path, source.WithFollow(true), source.WithPollInterval(10*time.Millisecond), source.WithRotateWait(time.Second),
+				source.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 			go func() {
-				src := &sync.FileSource{Path: path, Follow: true, PollInterval: 10 * time.Millisecond, RotateWait: time.Second,
-					Logger: slog.New(slog.NewTextHandler(logs, nil))}
 				st, err := src.Run(ctx, a)
 				if err != nil {
 					t.Error(err)
@@ -465,8 +477,12 @@ func TestFileSourceFollowsRotation(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				f.WriteString(collabB[:20])
-				f.Close()
+				if _, err := f.WriteString(collabB[:20]); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.Close(); err != nil {
+					t.Fatal(err)
+				}
 				time.Sleep(100 * time.Millisecond)
 			}
 			tt.rotate(t, path)
@@ -498,7 +514,7 @@ func TestFileSourceFollowsRotation(t *testing.T) {
 			// The position names the new file, so a restart needs the old
 			// one no more.
 			os.Remove(path + ".1")
-			if st, err := (&sync.FileSource{Path: path}).Run(context.Background(), sync.NewApplier(c)); err != nil || st.Applied != 0 {
+			if st, err := fileSource(t, path).Run(context.Background(), sync.NewApplier(c)); err != nil || st.Applied != 0 {
 				t.Fatalf("restart without the old file: %+v %v", st, err)
 			}
 		})
@@ -545,7 +561,7 @@ func waitPosition(t *testing.T, a *sync.Applier, path string, offset int64) {
 	for {
 		pos, err := a.Position(context.Background(), "file:"+path)
 		if err == nil && pos != "" {
-			if off, err := sync.FileOffset(pos); err == nil && off == offset {
+			if off, err := source.FileOffset(pos); err == nil && off == offset {
 				return
 			}
 		}
@@ -570,13 +586,17 @@ func TestFileSourceLeavesPartialLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	f.WriteString(line[:len(line)/2])
-	st, err := (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c))
+	if _, err := f.WriteString(line[:len(line)/2]); err != nil {
+		t.Fatal(err)
+	}
+	st, err := fileSource(t, path).Run(ctx, sync.NewApplier(c))
 	if err != nil || st.Applied != 3 || st.DeadLetters != 0 || st.Position != complete.Size() {
 		t.Fatalf("run over half a line: %+v %v; want 3 applied, none set aside, position %d", st, err, complete.Size())
 	}
-	f.WriteString(line[len(line)/2:] + "\n")
-	st, err = (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c))
+	if _, err := f.WriteString(line[len(line)/2:] + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	st, err = fileSource(t, path).Run(ctx, sync.NewApplier(c))
 	if err != nil || st.Applied != 1 || st.DeadLetters != 0 {
 		t.Fatalf("run once the line is complete: %+v %v; want it applied", st, err)
 	}
@@ -610,7 +630,7 @@ func TestFileSourceLegacyPosition(t *testing.T) {
 			if _, err := a.ApplyBatch(ctx, sync.Batch{Source: "file:" + path, End: strconv.FormatInt(tt.offset, 10)}); err != nil {
 				t.Fatal(err)
 			}
-			st, err := (&sync.FileSource{Path: path}).Run(ctx, a)
+			st, err := fileSource(t, path).Run(ctx, a)
 			if (err != nil) != tt.refused || st.Applied != tt.applied {
 				t.Fatalf("%+v %v; want %d applied, refused %v", st, err, tt.applied, tt.refused)
 			}
@@ -627,7 +647,7 @@ func TestFileSourceWaitsForRotatedWriter(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.jsonl")
 	first := append([]string{entAcme}, userEvents("a", 4)...)
 	writeLines(t, path, first...)
-	if st, err := (&sync.FileSource{Path: path}).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != len(first) {
+	if st, err := fileSource(t, path).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != len(first) {
 		t.Fatalf("first run: %+v %v", st, err)
 	}
 	late := userEvents("b", 2)
@@ -641,14 +661,18 @@ func TestFileSourceWaitsForRotatedWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString(collabB[:20])
-	f.Close()
+	if _, err := f.WriteString(collabB[:20]); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 
-	st, err := (&sync.FileSource{Path: path, RotateWait: time.Hour}).Run(ctx, sync.NewApplier(c))
+	st, err := fileSource(t, path, source.WithRotateWait(time.Hour)).Run(ctx, sync.NewApplier(c))
 	if err != nil || st.Applied != len(late) || st.DeadLetters != 0 {
 		t.Fatalf("run while the old file is fresh: %+v %v; want its %d late events only", st, err, len(late))
 	}
-	st, err = (&sync.FileSource{Path: path, RotateWait: time.Nanosecond}).Run(ctx, sync.NewApplier(c))
+	st, err = fileSource(t, path, source.WithRotateWait(time.Nanosecond)).Run(ctx, sync.NewApplier(c))
 	if err != nil || st.Applied != len(next) || st.DeadLetters != 1 {
 		t.Fatalf("run once the old file is quiet: %+v %v; want the new file's %d events and the fragment set aside", st, err, len(next))
 	}

@@ -1,4 +1,4 @@
-package sync
+package event
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 )
 
 // FuzzDecodeEvents feeds DecodeEvents arbitrary bodies. It must not panic;
-// it returns either an *EventError or events that are valid on their own,
+// it returns either an *Error or events that are valid on their own,
 // and that decode to themselves again once written back as JSON (so nothing
 // the decoder accepts is lost or changed on the way).
 func FuzzDecodeEvents(f *testing.F) {
@@ -46,9 +46,9 @@ func FuzzDecodeEvents(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, ndjson bool) {
 		evs, err := DecodeEvents(body, ndjson)
 		if err != nil {
-			var ee *EventError
+			var ee *Error
 			if !errors.As(err, &ee) {
-				t.Fatalf("error %v (%T) is not an *EventError", err, err)
+				t.Fatalf("error %v (%T) is not an *Error", err, err)
 			}
 			if evs != nil {
 				t.Fatalf("events returned with error %v", err)
@@ -59,7 +59,7 @@ func FuzzDecodeEvents(f *testing.F) {
 			if ee.Index >= 0 && ee.Index > bytes.Count(body, []byte("\n"))+bytes.Count(body, []byte(","))+1 {
 				t.Fatalf("index %d is past every event of the body", ee.Index)
 			}
-			if ee.EventID != "" && evtValidateEventID(ee.EventID) != nil {
+			if ee.EventID != "" && ValidateID(ee.EventID) != nil {
 				t.Fatalf("error names a bad event id %q", ee.EventID)
 			}
 			return
@@ -104,8 +104,8 @@ func checkDecoded(t *testing.T, e Event, i int) {
 	if e.ID == "" {
 		t.Fatalf("event %d has an empty id", i)
 	}
-	if err := evtValidate(&e); err != nil {
-		t.Fatalf("event %d (%q) does not re-validate: field %q: %s", i, e.ID, err.field, err.reason)
+	if err := validate(&e); err != nil {
+		t.Fatalf("event %d (%q) does not re-validate: field %q: %s", i, e.ID, err.Field, err.Reason)
 	}
 	if !e.Type.Valid() {
 		t.Fatalf("event %d has unknown type %q", i, e.Type)
@@ -148,7 +148,7 @@ func encodeEvent(e Event) []byte {
 	if !e.CreatedAt.IsZero() {
 		m["created_at"] = e.CreatedAt.Format(time.RFC3339Nano)
 	}
-	full := e.Type.evtFull()
+	full := e.Type.Full()
 	p := map[string]any{}
 	switch e.Type.Object() {
 	case "user":

@@ -1,4 +1,4 @@
-package sync_test
+package source_test
 
 import (
 	"context"
@@ -12,12 +12,14 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/sync/event"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 func TestVerifyWebhook(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	body := []byte(`{"type":"webhook_event","id":"w1"}`)
-	keys := sync.WebhookKeys{Primary: "p-key", Secondary: "s-key"}
+	keys := source.WebhookKeys{Primary: "p-key", Secondary: "s-key"}
 	ts := now.Add(-time.Minute).Format(time.RFC3339)
 	hdr := func(ts, prim, sec string) http.Header {
 		h := http.Header{}
@@ -36,21 +38,21 @@ func TestVerifyWebhook(t *testing.T) {
 		name string
 		h    http.Header
 		body []byte
-		keys sync.WebhookKeys
+		keys source.WebhookKeys
 		ok   bool
 	}{
-		{"primary", hdr(ts, sync.SignWebhook("p-key", body, ts), ""), body, keys, true},
-		{"secondary only", hdr(ts, "garbage", sync.SignWebhook("s-key", body, ts)), body, keys, true},
-		{"secondary key in the primary header", hdr(ts, sync.SignWebhook("s-key", body, ts), ""), body, keys, false},
-		{"rotated: only secondary configured", hdr(ts, sync.SignWebhook("p-key", body, ts), sync.SignWebhook("s-key", body, ts)), body, sync.WebhookKeys{Secondary: "s-key"}, true},
-		{"tampered body", hdr(ts, sync.SignWebhook("p-key", body, ts), ""), []byte(`{"type":"webhook_event","id":"w2"}`), keys, false},
-		{"timestamp not signed as sent", hdr(now.Format(time.RFC3339), sync.SignWebhook("p-key", body, ts), ""), body, keys, false},
-		{"older than 10 minutes", hdr(now.Add(-11*time.Minute).Format(time.RFC3339), sync.SignWebhook("p-key", body, now.Add(-11*time.Minute).Format(time.RFC3339)), ""), body, keys, false},
-		{"in the future", hdr(now.Add(5*time.Minute).Format(time.RFC3339), sync.SignWebhook("p-key", body, now.Add(5*time.Minute).Format(time.RFC3339)), ""), body, keys, false},
+		{"primary", hdr(ts, source.SignWebhook("p-key", body, ts), ""), body, keys, true},
+		{"secondary only", hdr(ts, "garbage", source.SignWebhook("s-key", body, ts)), body, keys, true},
+		{"secondary key in the primary header", hdr(ts, source.SignWebhook("s-key", body, ts), ""), body, keys, false},
+		{"rotated: only secondary configured", hdr(ts, source.SignWebhook("p-key", body, ts), source.SignWebhook("s-key", body, ts)), body, source.WebhookKeys{Secondary: "s-key"}, true},
+		{"tampered body", hdr(ts, source.SignWebhook("p-key", body, ts), ""), []byte(`{"type":"webhook_event","id":"w2"}`), keys, false},
+		{"timestamp not signed as sent", hdr(now.Format(time.RFC3339), source.SignWebhook("p-key", body, ts), ""), body, keys, false},
+		{"older than 10 minutes", hdr(now.Add(-11*time.Minute).Format(time.RFC3339), source.SignWebhook("p-key", body, now.Add(-11*time.Minute).Format(time.RFC3339)), ""), body, keys, false},
+		{"in the future", hdr(now.Add(5*time.Minute).Format(time.RFC3339), source.SignWebhook("p-key", body, now.Add(5*time.Minute).Format(time.RFC3339)), ""), body, keys, false},
 		{"no signature", hdr(ts, "", ""), body, keys, false},
 	}
 	for _, tt := range tests {
-		err := sync.VerifyWebhook(tt.h, tt.body, tt.keys, now)
+		err := source.VerifyWebhook(tt.h, tt.body, tt.keys, now)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: err = %v, want ok=%v", tt.name, err, tt.ok)
 		}
@@ -60,43 +62,55 @@ func TestVerifyWebhook(t *testing.T) {
 func TestTranslateWebhook(t *testing.T) {
 	tests := []struct {
 		body    string
-		typ     sync.EventType
-		check   func(sync.Event) bool
+		typ     event.Type
+		check   func(event.Event) bool
 		ignored bool
 		bad     bool
 	}{
-		{body: `{"type":"webhook_event","id":"w1","trigger":"FOLDER.CREATED","source":{"type":"folder","id":"11","parent":{"type":"folder","id":"0"},"owned_by":{"type":"user","id":"u1"},"can_non_owners_invite":false}}`,
-			typ: sync.FolderCreated, check: func(e sync.Event) bool {
+		{
+			body: `{"type":"webhook_event","id":"w1","trigger":"FOLDER.CREATED","source":{"type":"folder","id":"11","parent":{"type":"folder","id":"0"},"owned_by":{"type":"user","id":"u1"},"can_non_owners_invite":false}}`,
+			typ:  event.FolderCreated, check: func(e event.Event) bool {
 				return e.Folder.Parent == "0" && e.Folder.Owner == "u1" && !e.Folder.CanNonOwnersInvite && e.ID == "w1"
-			}},
-		{body: `{"type":"webhook_event","id":"w2","trigger":"FILE.UPLOADED","source":{"type":"file","id":"22","parent":{"type":"folder","id":"11"},"owned_by":{"type":"user","id":"u1"}}}`,
-			typ: sync.FileCreated, check: func(e sync.Event) bool { return e.File.Parent == "11" }},
-		{body: `{"type":"webhook_event","id":"w3","trigger":"FILE.MOVED","source":{"type":"file","id":"22","parent":{"type":"folder","id":"12"},"owned_by":{"type":"user","id":"u1"}}}`,
-			typ: sync.FileMoved},
-		{body: `{"type":"webhook_event","id":"w4","trigger":"FOLDER.TRASHED","source":{"type":"folder","id":"11"}}`, typ: sync.FolderTrashed},
-		{body: `{"type":"webhook_event","id":"w5","trigger":"COLLABORATION.CREATED","source":{"type":"collaboration","id":"c1","item":{"type":"folder","id":"11"},"accessible_by":{"type":"group","id":"g1"},"role":"viewer uploader","status":"pending"}}`,
-			typ: sync.CollaborationCreated, check: func(e sync.Event) bool {
+			},
+		},
+		{
+			body: `{"type":"webhook_event","id":"w2","trigger":"FILE.UPLOADED","source":{"type":"file","id":"22","parent":{"type":"folder","id":"11"},"owned_by":{"type":"user","id":"u1"}}}`,
+			typ:  event.FileCreated, check: func(e event.Event) bool { return e.File.Parent == "11" },
+		},
+		{
+			body: `{"type":"webhook_event","id":"w3","trigger":"FILE.MOVED","source":{"type":"file","id":"22","parent":{"type":"folder","id":"12"},"owned_by":{"type":"user","id":"u1"}}}`,
+			typ:  event.FileMoved,
+		},
+		{body: `{"type":"webhook_event","id":"w4","trigger":"FOLDER.TRASHED","source":{"type":"folder","id":"11"}}`, typ: event.FolderTrashed},
+		{
+			body: `{"type":"webhook_event","id":"w5","trigger":"COLLABORATION.CREATED","source":{"type":"collaboration","id":"c1","item":{"type":"folder","id":"11"},"accessible_by":{"type":"group","id":"g1"},"role":"viewer uploader","status":"pending"}}`,
+			typ:  event.CollaborationCreated, check: func(e event.Event) bool {
 				return e.Collaboration.Role == schema.RoleViewerUploader && e.Collaboration.Status == "pending" && e.Collaboration.AccessibleBy.Type == "group"
-			}},
-		{body: `{"type":"webhook_event","id":"w6","trigger":"COLLABORATION.ACCEPTED","source":{"type":"collaboration","id":"c1","item":{"type":"folder","id":"11"},"accessible_by":{"type":"user","id":"u2"},"role":"editor","status":"pending","expires_at":null}}`,
-			typ: sync.CollaborationUpdated, check: func(e sync.Event) bool { return e.Collaboration.Status == "accepted" }},
-		{body: `{"type":"webhook_event","id":"w7","trigger":"COLLABORATION.REMOVED","source":{"type":"collaboration","id":"c1"}}`, typ: sync.CollaborationDeleted},
-		{body: `{"type":"webhook_event","id":"w8","trigger":"SHARED_LINK.CREATED","source":{"type":"file","id":"22","shared_link":{"access":"company","permissions":{"can_download":true,"can_edit":true}}}}`,
-			typ: sync.SharedLinkCreated, check: func(e sync.Event) bool { return e.SharedLink.CanEdit && e.SharedLink.Access == "company" }},
-		{body: `{"type":"webhook_event","id":"w9","trigger":"SHARED_LINK.DELETED","source":{"type":"folder","id":"11"}}`, typ: sync.SharedLinkDeleted},
+			},
+		},
+		{
+			body: `{"type":"webhook_event","id":"w6","trigger":"COLLABORATION.ACCEPTED","source":{"type":"collaboration","id":"c1","item":{"type":"folder","id":"11"},"accessible_by":{"type":"user","id":"u2"},"role":"editor","status":"pending","expires_at":null}}`,
+			typ:  event.CollaborationUpdated, check: func(e event.Event) bool { return e.Collaboration.Status == "accepted" },
+		},
+		{body: `{"type":"webhook_event","id":"w7","trigger":"COLLABORATION.REMOVED","source":{"type":"collaboration","id":"c1"}}`, typ: event.CollaborationDeleted},
+		{
+			body: `{"type":"webhook_event","id":"w8","trigger":"SHARED_LINK.CREATED","source":{"type":"file","id":"22","shared_link":{"access":"company","permissions":{"can_download":true,"can_edit":true}}}}`,
+			typ:  event.SharedLinkCreated, check: func(e event.Event) bool { return e.SharedLink.CanEdit && e.SharedLink.Access == "company" },
+		},
+		{body: `{"type":"webhook_event","id":"w9","trigger":"SHARED_LINK.DELETED","source":{"type":"folder","id":"11"}}`, typ: event.SharedLinkDeleted},
 		{body: `{"type":"webhook_event","id":"w10","trigger":"FILE.PREVIEWED","source":{"type":"file","id":"22"}}`, ignored: true},
 		{body: `{"type":"webhook_event","id":"w11","trigger":"COLLABORATION.CREATED","source":{"type":"collaboration","id":"c2","item":{"type":"file","id":"22"},"accessible_by":{"type":"user","id":"u2"},"role":"co-owner"}}`, bad: true},
 		{body: `{"type":"not_a_webhook"}`, bad: true},
 	}
 	for _, tt := range tests {
-		evs, err := sync.TranslateWebhook([]byte(tt.body))
+		evs, err := source.TranslateWebhook([]byte(tt.body))
 		switch {
 		case tt.ignored:
-			if !errors.Is(err, sync.ErrIgnoredTrigger) {
+			if !errors.Is(err, source.ErrIgnoredTrigger) {
 				t.Errorf("%s: err = %v, want ignored", tt.body, err)
 			}
 		case tt.bad:
-			if err == nil || errors.Is(err, sync.ErrIgnoredTrigger) {
+			if err == nil || errors.Is(err, source.ErrIgnoredTrigger) {
 				t.Errorf("%s: err = %v, want a translation error", tt.body, err)
 			}
 		default:
@@ -111,7 +125,7 @@ func TestTranslateWebhook(t *testing.T) {
 // POST /webhooks/box does.
 func deliver(t *testing.T, a *sync.Applier, body string) (sync.Result, error) {
 	t.Helper()
-	evs, err := sync.TranslateWebhook([]byte(body))
+	evs, err := source.TranslateWebhook([]byte(body))
 	if err != nil {
 		return sync.Result{}, err
 	}
@@ -226,7 +240,7 @@ func TestWebhookLeavesUnstatedFieldsAlone(t *testing.T) {
 	// A rename of a folder boxauthz does not know cannot keep a parent it
 	// never had: the event is refused, naming the field.
 	_, err = deliver(t, a, `{"type":"webhook_event","id":"u1","trigger":"FOLDER.RENAMED","source":{"type":"folder","id":"unknown","parent":null,"owned_by":{"type":"user","id":"alice"}}}`)
-	var ee *sync.EventError
+	var ee *event.Error
 	if !errors.As(err, &ee) || ee.Field != "folder.parent" {
 		t.Errorf("rename of an unknown folder without a parent: %v, want an event error on folder.parent", err)
 	}
@@ -256,8 +270,8 @@ func TestWebhookRefusesMissingFields(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			evs, err := sync.TranslateWebhook([]byte(tt.body))
-			if err == nil || errors.Is(err, sync.ErrIgnoredTrigger) {
+			evs, err := source.TranslateWebhook([]byte(tt.body))
+			if err == nil || errors.Is(err, source.ErrIgnoredTrigger) {
 				t.Fatalf("translated to %+v, %v; want it refused", evs, err)
 			}
 			if !strings.Contains(err.Error(), tt.field) {
@@ -273,7 +287,7 @@ func TestWebhookRefusesMissingFields(t *testing.T) {
 		`{"type":"webhook_event","id":"w3","trigger":"SHARED_LINK.UPDATED","source":{"type":"file","id":"x","shared_link":{"url":"https://app.box.com/s/abc","access":"company","permissions":{"can_download":false,"can_preview":true,"can_edit":false},"unshared_at":null}}}`,
 		`{"type":"webhook_event","id":"w4","trigger":"SHARED_LINK.UPDATED","source":{"type":"folder","id":"f","shared_link":null}}`,
 	} {
-		if _, err := sync.TranslateWebhook([]byte(body)); err != nil {
+		if _, err := source.TranslateWebhook([]byte(body)); err != nil {
 			t.Errorf("%s: %v", body, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package sync
+package event
 
 import (
 	"errors"
@@ -12,14 +12,14 @@ import (
 )
 
 func TestEventTypeObjectVerb(t *testing.T) {
-	types := EventTypes()
+	types := Types()
 	if len(types) != 27 {
-		t.Fatalf("EventTypes() has %d types, want 27", len(types))
+		t.Fatalf("Types() has %d types, want 27", len(types))
 	}
-	seen := map[EventType]bool{}
+	seen := map[Type]bool{}
 	for _, typ := range types {
 		if seen[typ] {
-			t.Errorf("EventTypes() repeats %q", typ)
+			t.Errorf("Types() repeats %q", typ)
 		}
 		seen[typ] = true
 		if !typ.Valid() {
@@ -30,7 +30,7 @@ func TestEventTypeObjectVerb(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		typ          EventType
+		typ          Type
 		object, verb string
 	}{
 		{UserCreated, "user", "created"},
@@ -75,104 +75,194 @@ var validCases = []struct {
 	json string
 	want Event
 }{
-	{"user.created defaults", `{"id":"e1","type":"user.created","user":{"id":"alice"}}`,
-		Event{ID: "e1", Type: UserCreated, User: &User{ID: "alice", Role: "user"}}},
-	{"user.created full", `{"id":"e2","type":"user.created","created_at":"2026-11-28T10:00:00Z",
+	{
+		"user.created defaults", `{"id":"e1","type":"user.created","user":{"id":"alice"}}`,
+		Event{ID: "e1", Type: UserCreated, User: &User{ID: "alice", Role: "user"}},
+	},
+	{
+		"user.created full", `{"id":"e2","type":"user.created","created_at":"2026-11-28T10:00:00Z",
 		"user":{"id":"carol@acme.com","enterprise":"acme","role":"coadmin","coadmin_privileges":["manage_users","view_content","manage_users"],"is_service_account":true}}`,
-		Event{ID: "e2", Type: UserCreated, CreatedAt: utc("2026-11-28T10:00:00Z"),
-			User: &User{ID: "carol@acme.com", Enterprise: "acme", Role: "coadmin", CoadminPrivileges: []string{"manage_users", "view_content"}, IsServiceAccount: true}}},
-	{"user.updated nulls", `{"id":"e3","type":"user.updated","user":{"id":"bob","enterprise":null,"role":null,"coadmin_privileges":null,"is_service_account":null}}`,
-		Event{ID: "e3", Type: UserUpdated, User: &User{ID: "bob", Role: "user"}}},
-	{"user.updated admin", `{"id":"e3b","type":"user.updated","user":{"id":"ann","enterprise":"acme","role":"admin","coadmin_privileges":[]}}`,
-		Event{ID: "e3b", Type: UserUpdated, User: &User{ID: "ann", Enterprise: "acme", Role: "admin"}}},
-	{"user.deleted", `{"id":"e4","type":"user.deleted","user":{"id":"bob"}}`,
-		Event{ID: "e4", Type: UserDeleted, User: &User{ID: "bob"}}},
-	{"group.created", `{"id":"e5","type":"group.created","group":{"id":"g1","enterprise":"acme"}}`,
-		Event{ID: "e5", Type: GroupCreated, Group: &Group{ID: "g1", Enterprise: "acme"}}},
-	{"group.updated", `{"id":"e6","type":"group.updated","group":{"id":"g1","enterprise":"other"}}`,
-		Event{ID: "e6", Type: GroupUpdated, Group: &Group{ID: "g1", Enterprise: "other"}}},
-	{"group.deleted", `{"id":"e7","type":"group.deleted","group":{"id":"g1"}}`,
-		Event{ID: "e7", Type: GroupDeleted, Group: &Group{ID: "g1"}}},
-	{"group_membership.created default", `{"id":"e8","type":"group_membership.created","group_membership":{"id":"m1","group":"g1","user":"bob"}}`,
-		Event{ID: "e8", Type: GroupMembershipCreated, GroupMembership: &GroupMembership{ID: "m1", Group: "g1", User: "bob", Role: "member"}}},
-	{"group_membership.updated", `{"id":"e9","type":"group_membership.updated","group_membership":{"id":"m1","group":"g1","user":"bob","role":"admin"}}`,
-		Event{ID: "e9", Type: GroupMembershipUpdated, GroupMembership: &GroupMembership{ID: "m1", Group: "g1", User: "bob", Role: "admin"}}},
-	{"group_membership.deleted", `{"id":"e10","type":"group_membership.deleted","group_membership":{"id":"m1","group":"g1","user":"bob"}}`,
-		Event{ID: "e10", Type: GroupMembershipDeleted, GroupMembership: &GroupMembership{ID: "m1", Group: "g1", User: "bob"}}},
-	{"folder.created defaults", `{"id":"e11","type":"folder.created","folder":{"id":"f1","parent":"0","owner":"alice"}}`,
-		Event{ID: "e11", Type: FolderCreated, Folder: &Folder{ID: "f1", Parent: "0", Owner: "alice", CanNonOwnersInvite: true}}},
-	{"folder.updated", `{"id":"e12","type":"folder.updated","folder":{"id":"f1","parent":"0","owner":"alice","can_non_owners_invite":false,"is_collaboration_restricted_to_enterprise":true}}`,
-		Event{ID: "e12", Type: FolderUpdated, Folder: &Folder{ID: "f1", Parent: "0", Owner: "alice", IsCollaborationRestrictedToEnterprise: true}}},
-	{"folder.moved", `{"id":"e13","type":"folder.moved","folder":{"id":"f2","parent":"f1","owner":"alice","can_non_owners_invite":true}}`,
-		Event{ID: "e13", Type: FolderMoved, Folder: &Folder{ID: "f2", Parent: "f1", Owner: "alice", CanNonOwnersInvite: true}}},
-	{"folder.trashed", `{"id":"e14","type":"folder.trashed","folder":{"id":"f2"}}`,
-		Event{ID: "e14", Type: FolderTrashed, Folder: &Folder{ID: "f2"}}},
-	{"folder.restored", `{"id":"e15","type":"folder.restored","folder":{"id":"f2"}}`,
-		Event{ID: "e15", Type: FolderRestored, Folder: &Folder{ID: "f2"}}},
-	{"folder.deleted", `{"id":"e16","type":"folder.deleted","folder":{"id":"f2"}}`,
-		Event{ID: "e16", Type: FolderDeleted, Folder: &Folder{ID: "f2"}}},
-	{"file.created", `{"id":"e17","type":"file.created","file":{"id":"x1","parent":"f1","owner":"alice"}}`,
-		Event{ID: "e17", Type: FileCreated, File: &File{ID: "x1", Parent: "f1", Owner: "alice"}}},
-	{"file.updated at top level", `{"id":"e18","type":"file.updated","file":{"id":"x1","parent":"0","owner":"bob"}}`,
-		Event{ID: "e18", Type: FileUpdated, File: &File{ID: "x1", Parent: "0", Owner: "bob"}}},
-	{"file.moved", `{"id":"e19","type":"file.moved","file":{"id":"x1","parent":"f2","owner":"bob"}}`,
-		Event{ID: "e19", Type: FileMoved, File: &File{ID: "x1", Parent: "f2", Owner: "bob"}}},
-	{"file.trashed", `{"id":"e20","type":"file.trashed","file":{"id":"x1"}}`,
-		Event{ID: "e20", Type: FileTrashed, File: &File{ID: "x1"}}},
-	{"file.restored", `{"id":"e21","type":"file.restored","file":{"id":"x1"}}`,
-		Event{ID: "e21", Type: FileRestored, File: &File{ID: "x1"}}},
-	{"file.deleted", `{"id":"e22","type":"file.deleted","file":{"id":"x1"}}`,
-		Event{ID: "e22", Type: FileDeleted, File: &File{ID: "x1"}}},
-	{"collaboration.created defaults", `{"id":"e23","type":"collaboration.created","collaboration":{"id":"c1","item":{"type":"folder","id":"f1"},"accessible_by":{"type":"user","id":"bob"},"role":"viewer uploader"}}`,
-		Event{ID: "e23", Type: CollaborationCreated, Collaboration: &Collaboration{ID: "c1", Item: schema.ItemRef{Type: "folder", ID: "f1"}, AccessibleBy: SubjectRef{"user", "bob"}, Role: schema.RoleViewerUploader, Status: "accepted"}}},
-	{"collaboration.created full", `{"id":"e24","type":"collaboration.created","collaboration":{"id":"c2","item":{"type":"folder","id":"f1"},"accessible_by":{"type":"group","id":"g1"},"role":"co-owner","status":"pending","expires_at":"2027-01-01T12:00:00+02:00","can_view_path":true}}`,
-		Event{ID: "e24", Type: CollaborationCreated, Collaboration: &Collaboration{ID: "c2", Item: schema.ItemRef{Type: "folder", ID: "f1"}, AccessibleBy: SubjectRef{"group", "g1"}, Role: schema.RoleCoOwner, Status: "pending", ExpiresAt: utc("2027-01-01T10:00:00Z"), CanViewPath: true}}},
-	{"collaboration.updated on a file", `{"id":"e25","type":"collaboration.updated","collaboration":{"id":"c3","item":{"type":"file","id":"x1"},"accessible_by":{"type":"user","id":"bob"},"role":"editor","status":"rejected","expires_at":null,"can_view_path":false}}`,
-		Event{ID: "e25", Type: CollaborationUpdated, Collaboration: &Collaboration{ID: "c3", Item: schema.ItemRef{Type: "file", ID: "x1"}, AccessibleBy: SubjectRef{"user", "bob"}, Role: schema.RoleEditor, Status: "rejected"}}},
-	{"collaboration.deleted", `{"id":"e26","type":"collaboration.deleted","collaboration":{"id":"c3"}}`,
-		Event{ID: "e26", Type: CollaborationDeleted, Collaboration: &Collaboration{ID: "c3"}}},
-	{"shared_link.created", `{"id":"e27","type":"shared_link.created","shared_link":{"item":{"type":"file","id":"x1"},"access":"open","permissions":{"can_download":true,"can_edit":true},"unshared_at":"2027-06-01T00:00:00.5Z"}}`,
-		Event{ID: "e27", Type: SharedLinkCreated, SharedLink: &SharedLink{Item: schema.ItemRef{Type: "file", ID: "x1"}, Access: "open", CanDownload: true, CanEdit: true, UnsharedAt: utc("2027-06-01T00:00:00.5Z")}}},
-	{"shared_link.updated folder no permissions", `{"id":"e28","type":"shared_link.updated","shared_link":{"item":{"type":"folder","id":"f1"},"access":"company","permissions":{"can_edit":false}}}`,
-		Event{ID: "e28", Type: SharedLinkUpdated, SharedLink: &SharedLink{Item: schema.ItemRef{Type: "folder", ID: "f1"}, Access: "company"}}},
-	{"shared_link.updated collaborators null permissions", `{"id":"e28b","type":"shared_link.updated","shared_link":{"item":{"type":"folder","id":"f1"},"access":"collaborators","permissions":null}}`,
-		Event{ID: "e28b", Type: SharedLinkUpdated, SharedLink: &SharedLink{Item: schema.ItemRef{Type: "folder", ID: "f1"}, Access: "collaborators"}}},
-	{"shared_link.deleted", `{"id":"e29","type":"shared_link.deleted","shared_link":{"item":{"type":"folder","id":"f1"}}}`,
-		Event{ID: "e29", Type: SharedLinkDeleted, SharedLink: &SharedLink{Item: schema.ItemRef{Type: "folder", ID: "f1"}}}},
-	{"other payloads null, keys in any order", `{"folder":{"owner":"alice","id":"f1","parent":"0"},"file":null,"type":"folder.created","id":"e30","user":null}`,
-		Event{ID: "e30", Type: FolderCreated, Folder: &Folder{ID: "f1", Parent: "0", Owner: "alice", CanNonOwnersInvite: true}}},
-	{"event id free text", `{"id":"évt 31/ü:#","type":"file.deleted","file":{"id":"x.1@b-c_d"}}`,
-		Event{ID: "évt 31/ü:#", Type: FileDeleted, File: &File{ID: "x.1@b-c_d"}}},
-	{"event id 256 bytes, item id 128", `{"id":"` + strings.Repeat("e", 256) + `","type":"file.deleted","file":{"id":"` + strings.Repeat("x", 128) + `"}}`,
-		Event{ID: strings.Repeat("e", 256), Type: FileDeleted, File: &File{ID: strings.Repeat("x", 128)}}},
-	{"created_at with offset, whitespace around", " \n\t{\"id\":\"e32\",\"type\":\"group.deleted\",\"created_at\":\"2026-11-28T10:00:00-05:00\",\"group\":{\"id\":\"g1\"}}\r\n ",
-		Event{ID: "e32", Type: GroupDeleted, CreatedAt: utc("2026-11-28T15:00:00Z"), Group: &Group{ID: "g1"}}},
-	{"escaped key and value", `{"\u0069d":"e33","type":"file.deleted","file":{"id":"\u00781"}}`,
-		Event{ID: "e33", Type: FileDeleted, File: &File{ID: "x1"}}},
+		Event{
+			ID: "e2", Type: UserCreated, CreatedAt: utc("2026-11-28T10:00:00Z"),
+			User: &User{ID: "carol@acme.com", Enterprise: "acme", Role: "coadmin", CoadminPrivileges: []string{"manage_users", "view_content"}, IsServiceAccount: true},
+		},
+	},
+	{
+		"user.updated nulls", `{"id":"e3","type":"user.updated","user":{"id":"bob","enterprise":null,"role":null,"coadmin_privileges":null,"is_service_account":null}}`,
+		Event{ID: "e3", Type: UserUpdated, User: &User{ID: "bob", Role: "user"}},
+	},
+	{
+		"user.updated admin", `{"id":"e3b","type":"user.updated","user":{"id":"ann","enterprise":"acme","role":"admin","coadmin_privileges":[]}}`,
+		Event{ID: "e3b", Type: UserUpdated, User: &User{ID: "ann", Enterprise: "acme", Role: "admin"}},
+	},
+	{
+		"user.deleted", `{"id":"e4","type":"user.deleted","user":{"id":"bob"}}`,
+		Event{ID: "e4", Type: UserDeleted, User: &User{ID: "bob"}},
+	},
+	{
+		"group.created", `{"id":"e5","type":"group.created","group":{"id":"g1","enterprise":"acme"}}`,
+		Event{ID: "e5", Type: GroupCreated, Group: &Group{ID: "g1", Enterprise: "acme"}},
+	},
+	{
+		"group.updated", `{"id":"e6","type":"group.updated","group":{"id":"g1","enterprise":"other"}}`,
+		Event{ID: "e6", Type: GroupUpdated, Group: &Group{ID: "g1", Enterprise: "other"}},
+	},
+	{
+		"group.deleted", `{"id":"e7","type":"group.deleted","group":{"id":"g1"}}`,
+		Event{ID: "e7", Type: GroupDeleted, Group: &Group{ID: "g1"}},
+	},
+	{
+		"group_membership.created default", `{"id":"e8","type":"group_membership.created","group_membership":{"id":"m1","group":"g1","user":"bob"}}`,
+		Event{ID: "e8", Type: GroupMembershipCreated, GroupMembership: &GroupMembership{ID: "m1", Group: "g1", User: "bob", Role: "member"}},
+	},
+	{
+		"group_membership.updated", `{"id":"e9","type":"group_membership.updated","group_membership":{"id":"m1","group":"g1","user":"bob","role":"admin"}}`,
+		Event{ID: "e9", Type: GroupMembershipUpdated, GroupMembership: &GroupMembership{ID: "m1", Group: "g1", User: "bob", Role: "admin"}},
+	},
+	{
+		"group_membership.deleted", `{"id":"e10","type":"group_membership.deleted","group_membership":{"id":"m1","group":"g1","user":"bob"}}`,
+		Event{ID: "e10", Type: GroupMembershipDeleted, GroupMembership: &GroupMembership{ID: "m1", Group: "g1", User: "bob"}},
+	},
+	{
+		"folder.created defaults", `{"id":"e11","type":"folder.created","folder":{"id":"f1","parent":"0","owner":"alice"}}`,
+		Event{ID: "e11", Type: FolderCreated, Folder: &Folder{ID: "f1", Parent: "0", Owner: "alice", CanNonOwnersInvite: true}},
+	},
+	{
+		"folder.updated", `{"id":"e12","type":"folder.updated","folder":{"id":"f1","parent":"0","owner":"alice","can_non_owners_invite":false,"is_collaboration_restricted_to_enterprise":true}}`,
+		Event{ID: "e12", Type: FolderUpdated, Folder: &Folder{ID: "f1", Parent: "0", Owner: "alice", IsCollaborationRestrictedToEnterprise: true}},
+	},
+	{
+		"folder.moved", `{"id":"e13","type":"folder.moved","folder":{"id":"f2","parent":"f1","owner":"alice","can_non_owners_invite":true}}`,
+		Event{ID: "e13", Type: FolderMoved, Folder: &Folder{ID: "f2", Parent: "f1", Owner: "alice", CanNonOwnersInvite: true}},
+	},
+	{
+		"folder.trashed", `{"id":"e14","type":"folder.trashed","folder":{"id":"f2"}}`,
+		Event{ID: "e14", Type: FolderTrashed, Folder: &Folder{ID: "f2"}},
+	},
+	{
+		"folder.restored", `{"id":"e15","type":"folder.restored","folder":{"id":"f2"}}`,
+		Event{ID: "e15", Type: FolderRestored, Folder: &Folder{ID: "f2"}},
+	},
+	{
+		"folder.deleted", `{"id":"e16","type":"folder.deleted","folder":{"id":"f2"}}`,
+		Event{ID: "e16", Type: FolderDeleted, Folder: &Folder{ID: "f2"}},
+	},
+	{
+		"file.created", `{"id":"e17","type":"file.created","file":{"id":"x1","parent":"f1","owner":"alice"}}`,
+		Event{ID: "e17", Type: FileCreated, File: &File{ID: "x1", Parent: "f1", Owner: "alice"}},
+	},
+	{
+		"file.updated at top level", `{"id":"e18","type":"file.updated","file":{"id":"x1","parent":"0","owner":"bob"}}`,
+		Event{ID: "e18", Type: FileUpdated, File: &File{ID: "x1", Parent: "0", Owner: "bob"}},
+	},
+	{
+		"file.moved", `{"id":"e19","type":"file.moved","file":{"id":"x1","parent":"f2","owner":"bob"}}`,
+		Event{ID: "e19", Type: FileMoved, File: &File{ID: "x1", Parent: "f2", Owner: "bob"}},
+	},
+	{
+		"file.trashed", `{"id":"e20","type":"file.trashed","file":{"id":"x1"}}`,
+		Event{ID: "e20", Type: FileTrashed, File: &File{ID: "x1"}},
+	},
+	{
+		"file.restored", `{"id":"e21","type":"file.restored","file":{"id":"x1"}}`,
+		Event{ID: "e21", Type: FileRestored, File: &File{ID: "x1"}},
+	},
+	{
+		"file.deleted", `{"id":"e22","type":"file.deleted","file":{"id":"x1"}}`,
+		Event{ID: "e22", Type: FileDeleted, File: &File{ID: "x1"}},
+	},
+	{
+		"collaboration.created defaults", `{"id":"e23","type":"collaboration.created","collaboration":{"id":"c1","item":{"type":"folder","id":"f1"},"accessible_by":{"type":"user","id":"bob"},"role":"viewer uploader"}}`,
+		Event{ID: "e23", Type: CollaborationCreated, Collaboration: &Collaboration{ID: "c1", Item: schema.ItemRef{Type: "folder", ID: "f1"}, AccessibleBy: SubjectRef{"user", "bob"}, Role: schema.RoleViewerUploader, Status: "accepted"}},
+	},
+	{
+		"collaboration.created full", `{"id":"e24","type":"collaboration.created","collaboration":{"id":"c2","item":{"type":"folder","id":"f1"},"accessible_by":{"type":"group","id":"g1"},"role":"co-owner","status":"pending","expires_at":"2027-01-01T12:00:00+02:00","can_view_path":true}}`,
+		Event{ID: "e24", Type: CollaborationCreated, Collaboration: &Collaboration{ID: "c2", Item: schema.ItemRef{Type: "folder", ID: "f1"}, AccessibleBy: SubjectRef{"group", "g1"}, Role: schema.RoleCoOwner, Status: "pending", ExpiresAt: utc("2027-01-01T10:00:00Z"), CanViewPath: true}},
+	},
+	{
+		"collaboration.updated on a file", `{"id":"e25","type":"collaboration.updated","collaboration":{"id":"c3","item":{"type":"file","id":"x1"},"accessible_by":{"type":"user","id":"bob"},"role":"editor","status":"rejected","expires_at":null,"can_view_path":false}}`,
+		Event{ID: "e25", Type: CollaborationUpdated, Collaboration: &Collaboration{ID: "c3", Item: schema.ItemRef{Type: "file", ID: "x1"}, AccessibleBy: SubjectRef{"user", "bob"}, Role: schema.RoleEditor, Status: "rejected"}},
+	},
+	{
+		"collaboration.deleted", `{"id":"e26","type":"collaboration.deleted","collaboration":{"id":"c3"}}`,
+		Event{ID: "e26", Type: CollaborationDeleted, Collaboration: &Collaboration{ID: "c3"}},
+	},
+	{
+		"shared_link.created", `{"id":"e27","type":"shared_link.created","shared_link":{"item":{"type":"file","id":"x1"},"access":"open","permissions":{"can_download":true,"can_edit":true},"unshared_at":"2027-06-01T00:00:00.5Z"}}`,
+		Event{ID: "e27", Type: SharedLinkCreated, SharedLink: &SharedLink{Item: schema.ItemRef{Type: "file", ID: "x1"}, Access: "open", CanDownload: true, CanEdit: true, UnsharedAt: utc("2027-06-01T00:00:00.5Z")}},
+	},
+	{
+		"shared_link.updated folder no permissions", `{"id":"e28","type":"shared_link.updated","shared_link":{"item":{"type":"folder","id":"f1"},"access":"company","permissions":{"can_edit":false}}}`,
+		Event{ID: "e28", Type: SharedLinkUpdated, SharedLink: &SharedLink{Item: schema.ItemRef{Type: "folder", ID: "f1"}, Access: "company"}},
+	},
+	{
+		"shared_link.updated collaborators null permissions", `{"id":"e28b","type":"shared_link.updated","shared_link":{"item":{"type":"folder","id":"f1"},"access":"collaborators","permissions":null}}`,
+		Event{ID: "e28b", Type: SharedLinkUpdated, SharedLink: &SharedLink{Item: schema.ItemRef{Type: "folder", ID: "f1"}, Access: "collaborators"}},
+	},
+	{
+		"shared_link.deleted", `{"id":"e29","type":"shared_link.deleted","shared_link":{"item":{"type":"folder","id":"f1"}}}`,
+		Event{ID: "e29", Type: SharedLinkDeleted, SharedLink: &SharedLink{Item: schema.ItemRef{Type: "folder", ID: "f1"}}},
+	},
+	{
+		"other payloads null, keys in any order", `{"folder":{"owner":"alice","id":"f1","parent":"0"},"file":null,"type":"folder.created","id":"e30","user":null}`,
+		Event{ID: "e30", Type: FolderCreated, Folder: &Folder{ID: "f1", Parent: "0", Owner: "alice", CanNonOwnersInvite: true}},
+	},
+	{
+		"event id free text", `{"id":"évt 31/ü:#","type":"file.deleted","file":{"id":"x.1@b-c_d"}}`,
+		Event{ID: "évt 31/ü:#", Type: FileDeleted, File: &File{ID: "x.1@b-c_d"}},
+	},
+	{
+		"event id 256 bytes, item id 128", `{"id":"` + strings.Repeat("e", 256) + `","type":"file.deleted","file":{"id":"` + strings.Repeat("x", 128) + `"}}`,
+		Event{ID: strings.Repeat("e", 256), Type: FileDeleted, File: &File{ID: strings.Repeat("x", 128)}},
+	},
+	{
+		"created_at with offset, whitespace around", " \n\t{\"id\":\"e32\",\"type\":\"group.deleted\",\"created_at\":\"2026-11-28T10:00:00-05:00\",\"group\":{\"id\":\"g1\"}}\r\n ",
+		Event{ID: "e32", Type: GroupDeleted, CreatedAt: utc("2026-11-28T15:00:00Z"), Group: &Group{ID: "g1"}},
+	},
+	{
+		"escaped key and value", `{"\u0069d":"e33","type":"file.deleted","file":{"id":"\u00781"}}`,
+		Event{ID: "e33", Type: FileDeleted, File: &File{ID: "x1"}},
+	},
 
 	// A delete may carry the object's last state (EVENTS.md, as Box
 	// webhooks and change-data-capture tools send it): known fields are
 	// accepted and ignored, whatever their values.
-	{"collaboration.deleted with its last state", `{"id":"e34","type":"collaboration.deleted","collaboration":{"id":"c3","item":{"type":"folder","id":"f1"},"accessible_by":{"type":"user","id":"bob"},"role":"editor","status":"accepted","expires_at":null,"can_view_path":false}}`,
-		Event{ID: "e34", Type: CollaborationDeleted, Collaboration: &Collaboration{ID: "c3"}}},
-	{"user.deleted with its last state", `{"id":"e35","type":"user.deleted","user":{"id":"bob","enterprise":"acme","role":"coadmin","coadmin_privileges":["manage_users"],"is_service_account":false}}`,
-		Event{ID: "e35", Type: UserDeleted, User: &User{ID: "bob"}}},
-	{"group.deleted with its last state", `{"id":"e36","type":"group.deleted","group":{"id":"g1","enterprise":"acme"}}`,
-		Event{ID: "e36", Type: GroupDeleted, Group: &Group{ID: "g1"}}},
-	{"group_membership.deleted with its last state", `{"id":"e37","type":"group_membership.deleted","group_membership":{"id":"m1","group":"g1","user":"bob","role":"admin"}}`,
-		Event{ID: "e37", Type: GroupMembershipDeleted, GroupMembership: &GroupMembership{ID: "m1", Group: "g1", User: "bob"}}},
-	{"folder.deleted with its last state", `{"id":"e38","type":"folder.deleted","folder":{"id":"f2","parent":"f1","owner":"alice","can_non_owners_invite":false,"is_collaboration_restricted_to_enterprise":true}}`,
-		Event{ID: "e38", Type: FolderDeleted, Folder: &Folder{ID: "f2"}}},
-	{"file.deleted with its last state", `{"id":"e39","type":"file.deleted","file":{"id":"x1","parent":"f1","owner":"alice"}}`,
-		Event{ID: "e39", Type: FileDeleted, File: &File{ID: "x1"}}},
-	{"shared_link.deleted with its last state", `{"id":"e40","type":"shared_link.deleted","shared_link":{"item":{"type":"file","id":"x1"},"access":"open","permissions":{"can_download":true,"can_edit":true},"unshared_at":null}}`,
-		Event{ID: "e40", Type: SharedLinkDeleted, SharedLink: &SharedLink{Item: schema.ItemRef{Type: "file", ID: "x1"}}}},
-	{"ignored last state is not validated", `{"id":"e41","type":"collaboration.deleted","collaboration":{"id":"c3","role":"owner","item":"f1","expires_at":7}}`,
-		Event{ID: "e41", Type: CollaborationDeleted, Collaboration: &Collaboration{ID: "c3"}}},
+	{
+		"collaboration.deleted with its last state", `{"id":"e34","type":"collaboration.deleted","collaboration":{"id":"c3","item":{"type":"folder","id":"f1"},"accessible_by":{"type":"user","id":"bob"},"role":"editor","status":"accepted","expires_at":null,"can_view_path":false}}`,
+		Event{ID: "e34", Type: CollaborationDeleted, Collaboration: &Collaboration{ID: "c3"}},
+	},
+	{
+		"user.deleted with its last state", `{"id":"e35","type":"user.deleted","user":{"id":"bob","enterprise":"acme","role":"coadmin","coadmin_privileges":["manage_users"],"is_service_account":false}}`,
+		Event{ID: "e35", Type: UserDeleted, User: &User{ID: "bob"}},
+	},
+	{
+		"group.deleted with its last state", `{"id":"e36","type":"group.deleted","group":{"id":"g1","enterprise":"acme"}}`,
+		Event{ID: "e36", Type: GroupDeleted, Group: &Group{ID: "g1"}},
+	},
+	{
+		"group_membership.deleted with its last state", `{"id":"e37","type":"group_membership.deleted","group_membership":{"id":"m1","group":"g1","user":"bob","role":"admin"}}`,
+		Event{ID: "e37", Type: GroupMembershipDeleted, GroupMembership: &GroupMembership{ID: "m1", Group: "g1", User: "bob"}},
+	},
+	{
+		"folder.deleted with its last state", `{"id":"e38","type":"folder.deleted","folder":{"id":"f2","parent":"f1","owner":"alice","can_non_owners_invite":false,"is_collaboration_restricted_to_enterprise":true}}`,
+		Event{ID: "e38", Type: FolderDeleted, Folder: &Folder{ID: "f2"}},
+	},
+	{
+		"file.deleted with its last state", `{"id":"e39","type":"file.deleted","file":{"id":"x1","parent":"f1","owner":"alice"}}`,
+		Event{ID: "e39", Type: FileDeleted, File: &File{ID: "x1"}},
+	},
+	{
+		"shared_link.deleted with its last state", `{"id":"e40","type":"shared_link.deleted","shared_link":{"item":{"type":"file","id":"x1"},"access":"open","permissions":{"can_download":true,"can_edit":true},"unshared_at":null}}`,
+		Event{ID: "e40", Type: SharedLinkDeleted, SharedLink: &SharedLink{Item: schema.ItemRef{Type: "file", ID: "x1"}}},
+	},
+	{
+		"ignored last state is not validated", `{"id":"e41","type":"collaboration.deleted","collaboration":{"id":"c3","role":"owner","item":"f1","expires_at":7}}`,
+		Event{ID: "e41", Type: CollaborationDeleted, Collaboration: &Collaboration{ID: "c3"}},
+	},
 }
 
 func TestDecodeEventValid(t *testing.T) {
-	covered := map[EventType]bool{}
+	covered := map[Type]bool{}
 	for i, tc := range validCases {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := DecodeEvent([]byte(tc.json), i)
@@ -182,13 +272,13 @@ func TestDecodeEventValid(t *testing.T) {
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("DecodeEvent =\n%s\nwant\n%s", dumpEvent(got), dumpEvent(tc.want))
 			}
-			if err := evtValidate(&got); err != nil {
+			if err := validate(&got); err != nil {
 				t.Errorf("decoded event does not validate: %v", err)
 			}
 		})
 		covered[tc.want.Type] = true
 	}
-	for _, typ := range EventTypes() {
+	for _, typ := range Types() {
 		if !covered[typ] {
 			t.Errorf("no valid case of type %q", typ)
 		}
@@ -211,8 +301,8 @@ func dumpEvent(e Event) string {
 var badCases = []struct {
 	name   string
 	json   string
-	id     string // wanted EventError.EventID
-	field  string // wanted EventError.Field
+	id     string // wanted Error.EventID
+	field  string // wanted Error.Field
 	reason string // a substring of the reason
 }{
 	// Envelope.
@@ -360,9 +450,9 @@ func TestDecodeEventBad(t *testing.T) {
 			if err == nil {
 				t.Fatalf("DecodeEvent accepted it: %+v", ev)
 			}
-			var ee *EventError
+			var ee *Error
 			if !errors.As(err, &ee) {
-				t.Fatalf("error %v (%T) is not an *EventError", err, err)
+				t.Fatalf("error %v (%T) is not an *Error", err, err)
 			}
 			if ee.Index != 7 || ee.EventID != tc.id || ee.Field != tc.field {
 				t.Errorf("got index %d, id %q, field %q; want 7, %q, %q (error: %v)", ee.Index, ee.EventID, ee.Field, tc.id, tc.field, err)
@@ -386,14 +476,16 @@ func TestDecodeEventBad(t *testing.T) {
 
 func TestEventErrorMessage(t *testing.T) {
 	for _, tc := range []struct {
-		err  EventError
+		err  Error
 		want string
 	}{
-		{EventError{Index: 3, EventID: "evt-7", Field: "collaboration.role", Reason: `unknown role "owner"`},
-			`event "evt-7" (index 3): field "collaboration.role": unknown role "owner"`},
-		{EventError{Index: 0, Field: "id", Reason: "required"}, `event at index 0: field "id": required`},
-		{EventError{Index: 2, EventID: "e", Reason: "unexpected data"}, `event "e" (index 2): unexpected data`},
-		{EventError{Index: -1, Reason: "want a JSON array"}, `request body: want a JSON array`},
+		{
+			Error{Index: 3, EventID: "evt-7", Field: "collaboration.role", Reason: `unknown role "owner"`},
+			`event "evt-7" (index 3): field "collaboration.role": unknown role "owner"`,
+		},
+		{Error{Index: 0, Field: "id", Reason: "required"}, `event at index 0: field "id": required`},
+		{Error{Index: 2, EventID: "e", Reason: "unexpected data"}, `event "e" (index 2): unexpected data`},
+		{Error{Index: -1, Reason: "want a JSON array"}, `request body: want a JSON array`},
 	} {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("Error() = %q, want %q", got, tc.want)
@@ -498,9 +590,9 @@ func TestDecodeEventsBad(t *testing.T) {
 			if evs != nil {
 				t.Errorf("events returned with an error: %v", evs)
 			}
-			var ee *EventError
+			var ee *Error
 			if !errors.As(err, &ee) {
-				t.Fatalf("error %v (%T) is not an *EventError", err, err)
+				t.Fatalf("error %v (%T) is not an *Error", err, err)
 			}
 			if ee.Index != tc.index || ee.EventID != tc.id || ee.Field != tc.field {
 				t.Errorf("got index %d, id %q, field %q; want %d, %q, %q (error: %v)", ee.Index, ee.EventID, ee.Field, tc.index, tc.id, tc.field, err)
@@ -512,7 +604,7 @@ func TestDecodeEventsBad(t *testing.T) {
 	}
 }
 
-// TestValidateBuiltEvents checks evtValidate on events built in Go, which
+// TestValidateBuiltEvents checks validate on events built in Go, which
 // the JSON decoder cannot produce.
 func TestValidateBuiltEvents(t *testing.T) {
 	for _, tc := range []struct {
@@ -528,9 +620,9 @@ func TestValidateBuiltEvents(t *testing.T) {
 		{"unknown type", Event{ID: "e", Type: "file.copied", File: &File{ID: "x"}}, "type"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := evtValidate(&tc.ev)
-			if err == nil || err.field != tc.field {
-				t.Errorf("evtValidate = %v, want an error on field %q", err, tc.field)
+			err := validate(&tc.ev)
+			if err == nil || err.Field != tc.field {
+				t.Errorf("validate = %v, want an error on field %q", err, tc.field)
 			}
 		})
 	}

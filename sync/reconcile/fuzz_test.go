@@ -1,8 +1,11 @@
-package sync
+package reconcile
 
 import (
+	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/boxauthz/boxauthz/sync/event"
 )
 
 // FuzzSnapshotLine feeds snapshotExtras arbitrary lines. It must not panic;
@@ -27,19 +30,21 @@ func FuzzSnapshotLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		x, err := snapshotExtras(line, 1)
 		if err != nil {
-			if _, ok := err.(*EventError); !ok {
-				t.Fatalf("error %v is not an *EventError", err)
+			var ee *event.Error
+			if !errors.As(err, &ee) {
+				t.Fatalf("error %v is not an *event.Error", err)
 			}
 			return
 		}
-		after, errAfter := DecodeEvent(x.line, 1)
+		after, errAfter := event.DecodeEvent(x.line, 1)
 		if _, trash := x.present["trashed"]; !trash && !x.ownerless {
-			before, errBefore := DecodeEvent(line, 1)
+			before, errBefore := event.DecodeEvent(line, 1)
 			if (errBefore == nil) != (errAfter == nil) || !reflect.DeepEqual(before, after) {
 				t.Fatalf("%q decoded as %+v (%v), rewritten %q as %+v (%v)", line, before, errBefore, x.line, after, errAfter)
 			}
-			if errBefore != nil && errBefore.(*EventError).Field != errAfter.(*EventError).Field {
-				t.Fatalf("%q: error for field %q, rewritten for %q", line, errBefore.(*EventError).Field, errAfter.(*EventError).Field)
+			var eb, ea *event.Error
+			if errBefore != nil && errors.As(errBefore, &eb) && errors.As(errAfter, &ea) && eb.Field != ea.Field {
+				t.Fatalf("%q: error for field %q, rewritten for %q", line, eb.Field, ea.Field)
 			}
 			return
 		}
