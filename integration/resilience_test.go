@@ -185,7 +185,7 @@ func TestPostgresRestart(t *testing.T) {
 	if _, err := c.WriteSchema(ctx); err != nil {
 		t.Fatalf("writing schema: %v", err)
 	}
-	client, err := spicedb.DialExternal(spicedb.ExternalConfig{Endpoint: grpcEndpoint(ctx, t, c), Token: "pg-restart-key", Insecure: true})
+	client, err := spicedb.DialExternal(grpcEndpoint(ctx, t, c), spicedb.WithToken("pg-restart-key"), spicedb.WithInsecure(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +319,7 @@ func startCluster(ctx context.Context, t *testing.T) *cluster {
 // dial connects to the given nodes, in that order, until t ends.
 func (c *cluster) dial(t *testing.T, endpoints ...string) *spicedb.Client {
 	t.Helper()
-	cl, err := spicedb.DialExternal(spicedb.ExternalConfig{Endpoint: strings.Join(endpoints, ","), Token: clusterKey, Insecure: true})
+	cl, err := spicedb.DialExternal(strings.Join(endpoints, ","), spicedb.WithToken(clusterKey), spicedb.WithInsecure(true))
 	if err != nil {
 		t.Fatal(err)
 	}

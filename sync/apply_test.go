@@ -474,7 +474,7 @@ func TestSpiceDBStoppedBetweenWrites(t *testing.T) {
 	uri := testenv.PostgresDatabase(t)
 	ctx := context.Background()
 	start := func() *spicedb.Client {
-		c, err := embedded.Start(ctx, embedded.Config{PostgresURI: uri})
+		c, err := embedded.Start(ctx, embedded.WithPostgres(uri))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -549,7 +549,7 @@ func TestBatchUpToTheLimitIsOneWrite(t *testing.T) {
 // Applier plans again under SpiceDB's limit and the batch applies.
 func TestLowerSpiceDBLimitIsLearned(t *testing.T) {
 	ctx := context.Background()
-	raw, err := embedded.Start(ctx, embedded.Config{MaxUpdatesPerWrite: 1000})
+	raw, err := embedded.Start(ctx, embedded.WithMaxUpdatesPerWrite(1000))
 	if err != nil {
 		t.Fatal(err)
 	}

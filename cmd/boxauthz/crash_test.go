@@ -89,7 +89,7 @@ func TestSyncSurvivesSIGKILL(t *testing.T) {
 	defer cancel()
 	addr := testenv.FreeAddr(t)
 	const key = "crash-test-key"
-	target, err := embedded.Start(ctx, embedded.Config{GRPCAddr: addr, Token: key})
+	target, err := embedded.Start(ctx, embedded.WithGRPCAddr(addr, key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ finished:
 func testSpiceDB(t *testing.T) *spicedb.Client {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	c, err := embedded.Start(ctx, embedded.Config{})
+	c, err := embedded.Start(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

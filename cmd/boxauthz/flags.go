@@ -58,20 +58,20 @@ func (s *spicedbFlags) register(fs *flag.FlagSet, embedded bool) {
 	}
 }
 
-func (s *spicedbFlags) external() (spicedb.ExternalConfig, error) {
-	cfg := spicedb.ExternalConfig{Endpoint: s.endpoint, Token: s.token, Insecure: s.insecure}
+func (s *spicedbFlags) dial() (*spicedb.Client, error) {
+	opts := []spicedb.DialOption{spicedb.WithToken(s.token), spicedb.WithInsecure(s.insecure)}
 	if s.caFile != "" {
 		pem, err := os.ReadFile(s.caFile)
 		if err != nil {
-			return cfg, fmt.Errorf("--spicedb-ca: %w", err)
+			return nil, fmt.Errorf("--spicedb-ca: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return cfg, fmt.Errorf("--spicedb-ca %s: no PEM certificate in it", s.caFile)
+			return nil, fmt.Errorf("--spicedb-ca %s: no PEM certificate in it", s.caFile)
 		}
-		cfg.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		opts = append(opts, spicedb.WithTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}))
 	}
-	return cfg, nil
+	return spicedb.DialExternal(s.endpoint, opts...)
 }
 
 // adminKeyFlags read the admin key from the command line, the environment

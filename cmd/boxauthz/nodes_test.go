@@ -26,7 +26,7 @@ func TestServeOnSeveralNodes(t *testing.T) {
 	const key = "serve-nodes-key"
 	node := func() (string, func() error) {
 		addr := testenv.FreeAddr(t)
-		c, err := embedded.Start(ctx, embedded.Config{GRPCAddr: addr, Token: key, PostgresURI: uri})
+		c, err := embedded.Start(ctx, embedded.WithGRPCAddr(addr, key), embedded.WithPostgres(uri))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/schema/validation"
@@ -64,11 +63,7 @@ func schemaCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		if sf.endpoint == "" {
 			return errors.New("apply writes to an external SpiceDB: give --spicedb-endpoint (the embedded one gets the schema on start)")
 		}
-		cfg, err := sf.external()
-		if err != nil {
-			return err
-		}
-		c, err := spicedb.DialExternal(cfg)
+		c, err := sf.dial()
 		if err != nil {
 			return err
 		}

@@ -72,7 +72,7 @@ func soak(t *testing.T, ds testenv.Datastore, dur time.Duration) {
 		if err := embedded.MigratePostgres(ctx, uri); err != nil {
 			t.Fatal(err)
 		}
-		sdb, err := embedded.Start(ctx, embedded.Config{GRPCAddr: grpcAddr, Token: spicedbKey, PostgresURI: uri})
+		sdb, err := embedded.Start(ctx, embedded.WithGRPCAddr(grpcAddr, spicedbKey), embedded.WithPostgres(uri))
 		if err != nil {
 			t.Fatal(err)
 		}

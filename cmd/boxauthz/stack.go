@@ -40,12 +40,9 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 	)
 	inProcess := sf.endpoint == ""
 	if inProcess {
-		c, err = embedded.Start(ctx, embedded.Config{GRPCAddr: sf.grpcAddr, Token: sf.token})
+		c, err = embedded.Start(ctx, embedded.WithGRPCAddr(sf.grpcAddr, sf.token))
 	} else {
-		var cfg spicedb.ExternalConfig
-		if cfg, err = sf.external(); err == nil {
-			c, err = spicedb.DialExternal(cfg)
-		}
+		c, err = sf.dial()
 	}
 	if err != nil {
 		return nil, err

@@ -50,53 +50,61 @@ func (c *Client) Close() error {
 	return err
 }
 
-// ExternalConfig selects an external SpiceDB.
-type ExternalConfig struct {
-	// Endpoint is host:port of SpiceDB's gRPC API, or a comma-separated
-	// list of them naming the nodes of one SpiceDB cluster (one datastore).
-	// With several, calls go to the first node that answers, in the order
-	// given, and move to the next when it fails; reads that fail as
-	// Unavailable are tried again; and Settle reads a write back through
-	// every node (see Nodes).
-	Endpoint string
-	// Token is SpiceDB's preshared key.
-	Token string
-	// Insecure sends the token over plaintext gRPC (loopback, a private
-	// network or a sidecar). Without it the connection uses TLS.
-	Insecure bool
-	// TLS optionally configures the TLS connection (CA, server name).
-	TLS *tls.Config
+// DialOption configures DialExternal.
+type DialOption func(*dialSettings)
+
+type dialSettings struct {
+	token    string
+	insecure bool
+	tls      *tls.Config
 }
 
-// DialExternal connects to an external SpiceDB. It does not wait for SpiceDB
-// to answer; callers probe readiness with Ready.
-func DialExternal(cfg ExternalConfig) (*Client, error) {
-	endpoints, err := splitEndpoints(cfg.Endpoint)
+// WithToken presents SpiceDB's preshared key on every call.
+func WithToken(key string) DialOption { return func(s *dialSettings) { s.token = key } }
+
+// WithInsecure sends the token over plaintext gRPC (loopback, a private
+// network or a sidecar). Without it the connection uses TLS.
+func WithInsecure(on bool) DialOption { return func(s *dialSettings) { s.insecure = on } }
+
+// WithTLS configures the TLS connection (CA, server name); without it the
+// system roots and at least TLS 1.2.
+func WithTLS(c *tls.Config) DialOption { return func(s *dialSettings) { s.tls = c } }
+
+// DialExternal connects to an external SpiceDB at endpoint: host:port of
+// its gRPC API, or a comma-separated list of them naming the nodes of one
+// SpiceDB cluster (one datastore). With several, calls go to the first node
+// that answers, in the order given, and move to the next when it fails;
+// reads that fail as Unavailable are tried again; and Settle reads a write
+// back through every node (see Nodes). It does not wait for SpiceDB to
+// answer; callers probe readiness with Ready.
+func DialExternal(endpoint string, opts ...DialOption) (*Client, error) {
+	var cfg dialSettings
+	for _, o := range opts {
+		o(&cfg)
+	}
+	endpoints, err := splitEndpoints(endpoint)
 	if err != nil {
 		return nil, err
 	}
-	var opts []grpc.DialOption
-	if cfg.Insecure {
-		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if cfg.Token != "" {
-			opts = append(opts, grpc.WithPerRPCCredentials(bearer{token: cfg.Token, requireTLS: false}))
-		}
+	var dial []grpc.DialOption
+	if cfg.insecure {
+		dial = append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	} else {
-		tc := cfg.TLS
+		tc := cfg.tls
 		if tc == nil {
 			tc = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
-		opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
-		if cfg.Token != "" {
-			opts = append(opts, grpc.WithPerRPCCredentials(bearer{token: cfg.Token, requireTLS: true}))
-		}
+		dial = append(dial, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
+	}
+	if cfg.token != "" {
+		dial = append(dial, grpc.WithPerRPCCredentials(bearer{token: cfg.token, requireTLS: !cfg.insecure}))
 	}
 	if len(endpoints) > 1 {
-		return dialNodes(endpoints, opts)
+		return dialNodes(endpoints, dial)
 	}
-	conn, err := grpc.NewClient(cfg.Endpoint, opts...)
+	conn, err := grpc.NewClient(endpoint, dial...)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to spicedb at %s: %w", cfg.Endpoint, err)
+		return nil, fmt.Errorf("connecting to spicedb at %s: %w", endpoint, err)
 	}
 	return NewClient(conn, nil), nil
 }

@@ -53,7 +53,7 @@ func (c *Client) Nodes() []NodeReader {
 	return out
 }
 
-// splitEndpoints parses ExternalConfig.Endpoint: one host:port or several,
+// splitEndpoints parses DialExternal's endpoint: one host:port or several,
 // comma-separated.
 func splitEndpoints(s string) ([]string, error) {
 	if strings.TrimSpace(s) == "" {

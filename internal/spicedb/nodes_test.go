@@ -35,7 +35,7 @@ func TestDialExternalEndpoints(t *testing.T) {
 		{endpoint: "a:50051,b", err: `"b" is not host:port`},
 	} {
 		t.Run(tc.endpoint, func(t *testing.T) {
-			c, err := spicedb.DialExternal(spicedb.ExternalConfig{Endpoint: tc.endpoint, Insecure: true})
+			c, err := spicedb.DialExternal(tc.endpoint, spicedb.WithInsecure(true))
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("DialExternal(%q): %v, want an error containing %q", tc.endpoint, err, tc.err)
@@ -235,7 +235,7 @@ func TestNodesFailOverAndSettleEach(t *testing.T) {
 	// server that has already stopped).
 	start := func(name string) (c *spicedb.Client, addr string, stop func() error) {
 		addr = testenv.FreeAddr(t)
-		c, err := embedded.Start(ctx, embedded.Config{GRPCAddr: addr, Token: key})
+		c, err := embedded.Start(ctx, embedded.WithGRPCAddr(addr, key))
 		if err != nil {
 			t.Fatalf("starting spicedb %s: %v", name, err)
 		}
@@ -263,7 +263,7 @@ func TestNodesFailOverAndSettleEach(t *testing.T) {
 	mark(first, "on-first")
 	mark(second, "on-second")
 
-	c, err := spicedb.DialExternal(spicedb.ExternalConfig{Endpoint: addr1 + "," + addr2, Token: key, Insecure: true})
+	c, err := spicedb.DialExternal(addr1+","+addr2, spicedb.WithToken(key), spicedb.WithInsecure(true))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 func TestMemoryRevisionOrdersWrites(t *testing.T) {
 	ctx := context.Background()
-	c, err := embedded.Start(ctx, embedded.Config{})
+	c, err := embedded.Start(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

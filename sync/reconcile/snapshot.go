@@ -37,7 +37,7 @@ type snapshot struct {
 func (s *snapshot) relationships(ctx context.Context, logger *slog.Logger) (map[string]*v1.Relationship, error) {
 	scratchCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	scratch, err := embedded.Start(scratchCtx, embedded.Config{})
+	scratch, err := embedded.Start(scratchCtx)
 	if err != nil {
 		return nil, fmt.Errorf("starting a scratch spicedb for the snapshot: %w", err)
 	}

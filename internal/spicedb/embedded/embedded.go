@@ -20,27 +20,6 @@ import (
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 )
 
-// Config configures a SpiceDB running inside this process.
-type Config struct {
-	// GRPCAddr, when set, also serves the embedded SpiceDB's gRPC API on this
-	// loopback address so that other SpiceDB clients (zed, a debugger) can
-	// inspect it. Empty keeps it reachable only in-process.
-	GRPCAddr string
-	// Token is the preshared key other clients present on GRPCAddr. Required
-	// with GRPCAddr.
-	Token string
-	// PostgresURI, when set, runs the in-process SpiceDB on this PostgreSQL
-	// database (migrated with MigratePostgres) instead of in memory: tests use
-	// it to hold boxauthz to the production datastore's behaviour.
-	PostgresURI string
-	// NoDispatchCache turns SpiceDB's dispatch caches off (cold-check
-	// measurements).
-	NoDispatchCache bool
-	// MaxUpdatesPerWrite, when set, replaces spicedb.MaxUpdatesPerWrite
-	// (tests of a SpiceDB that takes fewer).
-	MaxUpdatesPerWrite uint16
-}
-
 // MaxDepth is the embedded SpiceDB's dispatch depth limit, enough for
 // folder trees about 190 levels deep.
 const MaxDepth = 200
@@ -52,7 +31,11 @@ const stopTimeout = 10 * time.Second
 // Start starts SpiceDB in this process, by default on its in-memory
 // datastore, and returns a client connected to it. The server stops when ctx
 // ends or the client is closed; an in-memory one loses everything it held.
-func Start(ctx context.Context, cfg Config) (*spicedb.Client, error) {
+func Start(ctx context.Context, opts ...Option) (*spicedb.Client, error) {
+	var cfg settings
+	for _, o := range opts {
+		o(&cfg)
+	}
 	grpcCfg, key, err := listenerOf(cfg)
 	if err != nil {
 		return nil, err
@@ -99,19 +82,19 @@ func Start(ctx context.Context, cfg Config) (*spicedb.Client, error) {
 	return spicedb.NewClient(conn, stop), nil
 }
 
-// listenerOf is where the server listens, in process unless cfg.GRPCAddr
+// listenerOf is where the server listens, in process unless cfg.grpcAddr
 // exposes it, and the preshared key its clients present.
-func listenerOf(cfg Config) (util.GRPCServerConfig, string, error) {
-	key := cfg.Token
+func listenerOf(cfg settings) (util.GRPCServerConfig, string, error) {
+	key := cfg.token
 	grpcCfg := util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}
-	if cfg.GRPCAddr != "" {
-		if cfg.Token == "" {
+	if cfg.grpcAddr != "" {
+		if cfg.token == "" {
 			return util.GRPCServerConfig{}, "", errors.New("exposing the embedded spicedb on --spicedb-grpc-addr needs --spicedb-token: other clients present it as the preshared key")
 		}
-		if err := requireLoopback(cfg.GRPCAddr); err != nil {
+		if err := requireLoopback(cfg.grpcAddr); err != nil {
 			return util.GRPCServerConfig{}, "", err
 		}
-		grpcCfg = util.GRPCServerConfig{Network: "tcp", Address: cfg.GRPCAddr, Enabled: true}
+		grpcCfg = util.GRPCServerConfig{Network: "tcp", Address: cfg.grpcAddr, Enabled: true}
 	}
 	if key == "" {
 		// In-process only: nothing outside can reach the server, but SpiceDB
@@ -125,7 +108,7 @@ func listenerOf(cfg Config) (util.GRPCServerConfig, string, error) {
 	return grpcCfg, key, nil
 }
 
-func openDatastore(ctx context.Context, cfg Config) (dsapi.Datastore, error) {
+func openDatastore(ctx context.Context, cfg settings) (dsapi.Datastore, error) {
 	dsOpts := []datastore.ConfigOption{
 		datastore.WithEngine(datastore.MemoryEngine),
 		datastore.WithRevisionQuantization(0),
@@ -133,11 +116,11 @@ func openDatastore(ctx context.Context, cfg Config) (dsapi.Datastore, error) {
 		datastore.WithRequestHedgingEnabled(false),
 	}
 	what := "in-memory"
-	if cfg.PostgresURI != "" {
+	if cfg.postgresURI != "" {
 		what = "postgres"
 		dsOpts = append(dsOpts,
 			datastore.WithEngine(datastore.PostgresEngine),
-			datastore.WithURI(cfg.PostgresURI),
+			datastore.WithURI(cfg.postgresURI),
 			datastore.WithGCWindow(24*time.Hour),
 			datastore.WithEnableDatastoreMetrics(false),
 		)
@@ -149,10 +132,10 @@ func openDatastore(ctx context.Context, cfg Config) (dsapi.Datastore, error) {
 	return ds, nil
 }
 
-func serverOptions(cfg Config, ds dsapi.Datastore, key string, grpcCfg util.GRPCServerConfig) []server.ConfigOption {
+func serverOptions(cfg settings, ds dsapi.Datastore, key string, grpcCfg util.GRPCServerConfig) []server.ConfigOption {
 	maxUpdates := uint16(spicedb.MaxUpdatesPerWrite)
-	if cfg.MaxUpdatesPerWrite != 0 {
-		maxUpdates = cfg.MaxUpdatesPerWrite
+	if cfg.maxUpdates != 0 {
+		maxUpdates = cfg.maxUpdates
 	}
 	srvOpts := []server.ConfigOption{
 		server.WithDatastore(ds),
@@ -170,7 +153,7 @@ func serverOptions(cfg Config, ds dsapi.Datastore, key string, grpcCfg util.GRPC
 		// A batch is one transaction up to this size.
 		server.WithMaximumUpdatesPerWrite(maxUpdates),
 	}
-	if cfg.NoDispatchCache {
+	if cfg.noDispatchCache {
 		srvOpts = append(srvOpts,
 			server.WithDispatchCacheConfig(server.CacheConfig{Name: "dispatch", Enabled: false}),
 			server.WithClusterDispatchCacheConfig(server.CacheConfig{Name: "cluster_dispatch", Enabled: false}),

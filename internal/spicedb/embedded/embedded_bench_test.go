@@ -19,7 +19,7 @@ import (
 // as long as the process runs. The figure is in docs/benchmarks.md.
 func BenchmarkEmbeddedHeapPerWrite(b *testing.B) {
 	ctx := context.Background()
-	c, err := embedded.Start(ctx, embedded.Config{})
+	c, err := embedded.Start(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -610,7 +610,7 @@ func firstWord(s string) string {
 
 func freshSpiceDB(ctx context.Context) (*spicedb.Client, func(), error) {
 	sctx, cancel := context.WithCancel(ctx)
-	c, err := embedded.Start(sctx, embedded.Config{})
+	c, err := embedded.Start(sctx)
 	if err != nil {
 		cancel()
 		return nil, nil, fmt.Errorf("starting a scratch spicedb: %w", err)

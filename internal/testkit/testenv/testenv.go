@@ -35,11 +35,11 @@ func Datastores() []Datastore { return []Datastore{Memory, Postgres} }
 func SpiceDB(t testing.TB, ds Datastore) *spicedb.Client {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := embedded.Config{}
+	var opts []embedded.Option
 	if ds == Postgres {
-		cfg.PostgresURI = PostgresDatabase(t)
+		opts = append(opts, embedded.WithPostgres(PostgresDatabase(t)))
 	}
-	c, err := embedded.Start(ctx, cfg)
+	c, err := embedded.Start(ctx, opts...)
 	if err != nil {
 		cancel()
 		t.Fatalf("starting spicedb on %s: %v", ds, err)

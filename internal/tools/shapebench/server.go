@@ -31,14 +31,14 @@ type Options struct {
 // StartMemory starts boxauthz's own embedded SpiceDB
 // (internal/spicedb.StartEmbedded) on a fresh in-memory datastore.
 func StartMemory(ctx context.Context, o Options) (Conn, error) {
-	return embedded.Start(ctx, embedded.Config{NoDispatchCache: !o.Cache})
+	return embedded.Start(ctx, embedded.WithDispatchCache(o.Cache))
 }
 
 // StartPostgres starts boxauthz's own embedded SpiceDB on the PostgreSQL
 // database at uri (migrated with spicedb.MigratePostgres). Several may run
 // on one database.
 func StartPostgres(ctx context.Context, uri string, o Options) (Conn, error) {
-	return embedded.Start(ctx, embedded.Config{PostgresURI: uri, NoDispatchCache: !o.Cache})
+	return embedded.Start(ctx, embedded.WithPostgres(uri), embedded.WithDispatchCache(o.Cache))
 }
 
 // PostgresDSN returns dsn with its database replaced by db.

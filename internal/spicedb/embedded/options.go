@@ -1,0 +1,34 @@
+package embedded
+
+// Option configures Start.
+type Option func(*settings)
+
+// settings are what the options set; the zero value is an in-memory
+// SpiceDB reachable only in this process.
+type settings struct {
+	grpcAddr        string
+	token           string
+	postgresURI     string
+	noDispatchCache bool
+	maxUpdates      uint16
+}
+
+// WithGRPCAddr also serves the embedded SpiceDB's gRPC API on this loopback
+// address, so that other SpiceDB clients (zed, a debugger) can inspect it;
+// they present token as the preshared key, which is required.
+func WithGRPCAddr(addr, token string) Option {
+	return func(s *settings) { s.grpcAddr, s.token = addr, token }
+}
+
+// WithPostgres runs the in-process SpiceDB on this PostgreSQL database
+// (migrated with MigratePostgres) instead of in memory: tests use it to hold
+// boxauthz to the production datastore's behaviour.
+func WithPostgres(uri string) Option { return func(s *settings) { s.postgresURI = uri } }
+
+// WithDispatchCache turns SpiceDB's dispatch caches on (the default) or off
+// (cold-check measurements).
+func WithDispatchCache(on bool) Option { return func(s *settings) { s.noDispatchCache = !on } }
+
+// WithMaxUpdatesPerWrite replaces spicedb.MaxUpdatesPerWrite, for tests of a
+// SpiceDB that takes fewer updates per write.
+func WithMaxUpdatesPerWrite(n uint16) Option { return func(s *settings) { s.maxUpdates = n } }
