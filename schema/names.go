@@ -46,6 +46,14 @@ const (
 	RelationPrivileged              = "privileged"
 	RelationServiceAccount          = "service_account"
 	RelationMembership              = "membership"
+	// The shared-link flags of an item: the link's access (open or
+	// company) and what it allows.
+	RelationLinkView            = "link_view"
+	RelationLinkDownload        = "link_download"
+	RelationLinkEdit            = "link_edit"
+	RelationCompanyLinkView     = "company_link_view"
+	RelationCompanyLinkDownload = "company_link_download"
+	RelationCompanyLinkEdit     = "company_link_edit"
 	// RelationTokenSession on a user names its current token session.
 	RelationTokenSession = "token_session"
 )

@@ -29,6 +29,12 @@ func TestNamesAreInTheSchema(t *testing.T) {
 	}
 	uses := []struct{ def, name string }{
 		{TypeUser, RelationExists},
+		{TypeFolder, RelationLinkView},
+		{TypeFolder, RelationLinkDownload},
+		{TypeFile, RelationLinkEdit},
+		{TypeFolder, RelationCompanyLinkView},
+		{TypeFolder, RelationCompanyLinkDownload},
+		{TypeFile, RelationCompanyLinkEdit},
 		{TypeUser, RelationEnterprise},
 		{TypeUser, RelationServiceAccount},
 		{TypeUser, RelationTokenSession},

@@ -8,6 +8,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // A delete reads every item of the subtree it removes, and on a lazy store
@@ -113,7 +114,7 @@ func (l *subtreeLoad) scan(ctx context.Context, f *v1.RelationshipFilter, fn fun
 }
 
 func (l *subtreeLoad) put(sets map[string]*relSet, k string, r *v1.Relationship) {
-	sets[k].put(RelationshipKey(r), r)
+	sets[k].put(rel.Key(r), r)
 	l.st.kept++
 }
 

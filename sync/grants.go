@@ -9,6 +9,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 	"github.com/boxauthz/boxauthz/sync/event"
 )
 
@@ -26,14 +27,14 @@ func roleRelations(itemType string) []string {
 
 func collabSubject(s event.SubjectRef) *v1.SubjectReference {
 	if s.Type == schema.TypeGroup {
-		return subj(schema.TypeGroup, s.ID, relMembership)
+		return rel.Subject(schema.TypeGroup, s.ID, relMembership)
 	}
-	return subj(schema.TypeUser, s.ID, "")
+	return rel.Subject(schema.TypeUser, s.ID, "")
 }
 
 // record reads a collaboration's bookkeeping: its item and grantee.
 func (t *translator) record(ctx context.Context, id string) (item schema.ItemRef, who event.SubjectRef, ok bool, err error) {
-	rs, err := t.ov.read(ctx, filter(schema.TypeCollaboration, id, ""))
+	rs, err := t.ov.read(ctx, rel.Filter(schema.TypeCollaboration, id, ""))
 	if err != nil {
 		return item, who, false, err
 	}
@@ -53,7 +54,7 @@ func (t *translator) record(ctx context.Context, id string) (item schema.ItemRef
 func (t *translator) clearGrant(ctx context.Context, item schema.ItemRef, who event.SubjectRef) error {
 	s := collabSubject(who)
 	for _, relation := range roleRelations(item.Type) {
-		t.ov.delete(rel(item.Type, item.ID, relation, s))
+		t.ov.delete(rel.New(item.Type, item.ID, relation, s))
 	}
 	_ = ctx
 	return nil
@@ -79,7 +80,7 @@ func (t *translator) putCollaboration(ctx context.Context, c *event.Collaboratio
 	// One collaboration per item and grantee, as in Box
 	// (user_already_collaborator): the role relationship is that
 	// collaboration's alone.
-	others, err := t.ov.read(ctx, bySubject(schema.TypeCollaboration, relItem, c.Item.Type, c.Item.ID))
+	others, err := t.ov.read(ctx, rel.BySubject(schema.TypeCollaboration, relItem, c.Item.Type, c.Item.ID))
 	if err != nil {
 		return err
 	}
@@ -104,22 +105,22 @@ func (t *translator) putCollaboration(ctx context.Context, c *event.Collaboratio
 	if err := t.clearGrant(ctx, c.Item, c.AccessibleBy); err != nil {
 		return err
 	}
-	if err := t.replace(ctx, filter(schema.TypeCollaboration, c.ID, ""),
-		rel(schema.TypeCollaboration, c.ID, relItem, subj(c.Item.Type, c.Item.ID, "")),
-		rel(schema.TypeCollaboration, c.ID, relAccessibleBy, subj(c.AccessibleBy.Type, c.AccessibleBy.ID, "")),
+	if err := t.replace(ctx, rel.Filter(schema.TypeCollaboration, c.ID, ""),
+		rel.New(schema.TypeCollaboration, c.ID, relItem, rel.Subject(c.Item.Type, c.Item.ID, "")),
+		rel.New(schema.TypeCollaboration, c.ID, relAccessibleBy, rel.Subject(c.AccessibleBy.Type, c.AccessibleBy.ID, "")),
 	); err != nil {
 		return err
 	}
 	if c.Status != "accepted" {
 		return nil // pending and rejected grant nothing
 	}
-	grant := rel(c.Item.Type, c.Item.ID, c.Role.Relation(), collabSubject(c.AccessibleBy))
+	grant := rel.New(c.Item.Type, c.Item.ID, c.Role.Relation(), collabSubject(c.AccessibleBy))
 	if !c.ExpiresAt.IsZero() {
 		if !c.ExpiresAt.After(t.now) {
 			return nil // already over: it grants nothing
 		}
-		grant = withCaveat(grant, caveatNotExpired, map[string]any{"expires_at": c.ExpiresAt.UTC().Format(time.RFC3339Nano)})
-		grant = withExpiry(grant, c.ExpiresAt)
+		grant = rel.WithCaveat(grant, caveatNotExpired, map[string]any{"expires_at": c.ExpiresAt.UTC().Format(time.RFC3339Nano)})
+		grant = rel.WithExpiry(grant, c.ExpiresAt)
 	}
 	t.ov.touch(grant)
 	return nil
@@ -133,7 +134,7 @@ func (t *translator) deleteCollaboration(ctx context.Context, id string) error {
 	if err := t.clearGrant(ctx, item, who); err != nil {
 		return err
 	}
-	return t.deleteAll(ctx, filter(schema.TypeCollaboration, id, ""))
+	return t.deleteAll(ctx, rel.Filter(schema.TypeCollaboration, id, ""))
 }
 
 // refuseRestricted enforces is_collaboration_restricted_to_enterprise for a
@@ -144,7 +145,7 @@ func (t *translator) refuseRestricted(ctx context.Context, c *event.Collaboratio
 	typ, cur := c.Item.Type, c.Item.ID
 	for depth := 0; cur != "" && !restricted; depth++ {
 		if typ == schema.TypeFolder {
-			rs, err := t.ov.read(ctx, filter(schema.TypeFolder, cur, relCollabRestr))
+			rs, err := t.ov.read(ctx, rel.Filter(schema.TypeFolder, cur, relCollabRestr))
 			if err != nil {
 				return err
 			}
@@ -162,7 +163,7 @@ func (t *translator) refuseRestricted(ctx context.Context, c *event.Collaboratio
 	if !restricted {
 		return nil
 	}
-	owners, err := t.ov.read(ctx, filter(c.Item.Type, c.Item.ID, relOwner))
+	owners, err := t.ov.read(ctx, rel.Filter(c.Item.Type, c.Item.ID, relOwner))
 	if err != nil {
 		return err
 	}
@@ -185,7 +186,7 @@ func (t *translator) refuseRestricted(ctx context.Context, c *event.Collaboratio
 }
 
 func (t *translator) enterpriseOf(ctx context.Context, typ, id string) (string, error) {
-	rs, err := t.ov.read(ctx, filter(typ, id, relEnterprise))
+	rs, err := t.ov.read(ctx, rel.Filter(typ, id, relEnterprise))
 	if err != nil || len(rs) == 0 {
 		return "", err
 	}
@@ -204,13 +205,12 @@ func (t *translator) putLink(ctx context.Context, l *event.SharedLink, deleted b
 		if !ok {
 			return badField("shared_link.item", "%s %q does not exist", l.Item.Type, l.Item.ID)
 		}
-		prefix := ""
-		switch l.Access {
-		case "open":
-		case "company":
-			prefix = "company_"
-		default: // collaborators: nothing beyond the caller's own grants
+		view, download, edit := schema.RelationLinkView, schema.RelationLinkDownload, schema.RelationLinkEdit
+		if l.Access == "company" {
+			view, download, edit = schema.RelationCompanyLinkView, schema.RelationCompanyLinkDownload, schema.RelationCompanyLinkEdit
 		}
+		// A "collaborators" link grants nothing beyond the caller's own
+		// grants, so it writes no flags.
 		if l.Access == "open" || l.Access == "company" {
 			unshared := neverUnshared
 			if !l.UnsharedAt.IsZero() {
@@ -221,16 +221,16 @@ func (t *translator) putLink(ctx context.Context, l *event.SharedLink, deleted b
 				"unshared_at": unshared.UTC().Format(time.RFC3339Nano),
 			}
 			mk := func(relation string) *v1.Relationship {
-				return withCaveat(flag(l.Item.Type, l.Item.ID, prefix+relation), caveatLink, ctxVals)
+				return rel.WithCaveat(rel.Flag(l.Item.Type, l.Item.ID, relation), caveatLink, ctxVals)
 			}
-			want = append(want, mk("link_view"))
+			want = append(want, mk(view))
 			if l.CanDownload {
-				want = append(want, mk("link_download"))
+				want = append(want, mk(download))
 			}
 			if l.CanEdit && l.Item.Type == schema.TypeFile {
-				want = append(want, mk("link_edit"))
+				want = append(want, mk(edit))
 			}
 		}
 	}
-	return t.replaceRelations(ctx, filter(l.Item.Type, l.Item.ID, ""), linkRelations, want)
+	return t.replaceRelations(ctx, rel.Filter(l.Item.Type, l.Item.ID, ""), linkRelations, want)
 }

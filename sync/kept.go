@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 	"github.com/boxauthz/boxauthz/sync/event"
 )
 
@@ -25,7 +26,7 @@ func (t *translator) resolveKept(ctx context.Context, ev *event.Event) error {
 	if keep == 0 {
 		return nil
 	}
-	have, err := t.ov.read(ctx, filter(typ, id, ""))
+	have, err := t.ov.read(ctx, rel.Filter(typ, id, ""))
 	if err != nil {
 		return err
 	}

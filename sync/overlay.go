@@ -5,6 +5,8 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
+
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // Reader reads relationships from SpiceDB.
@@ -44,7 +46,7 @@ func newOverlay(base *store) *overlay {
 
 func (o *overlay) set(r *v1.Relationship, deleted bool) {
 	c := change{rel: r, deleted: deleted}
-	k := RelationshipKey(r)
+	k := rel.Key(r)
 	if _, ok := o.changes[k]; !ok {
 		res, sub := r.GetResource(), r.GetSubject().GetObject()
 		ok := objectKey(res.GetObjectType(), res.GetObjectId())
@@ -83,7 +85,7 @@ func (o *overlay) readAs(ctx context.Context, f *v1.RelationshipFilter, fresh bo
 	var out []*v1.Relationship
 	seen := map[string]bool{}
 	for _, r := range base {
-		k := RelationshipKey(r)
+		k := rel.Key(r)
 		seen[k] = true
 		if c, ok := o.changes[k]; ok {
 			if c.deleted {
@@ -116,7 +118,7 @@ func (o *overlay) readAs(ctx context.Context, f *v1.RelationshipFilter, fresh bo
 	}
 	for _, k := range candidates {
 		c := o.changes[k]
-		if !c.deleted && !seen[k] && matches(f, c.rel) {
+		if !c.deleted && !seen[k] && rel.Matches(f, c.rel) {
 			seen[k] = true
 			out = append(out, c.rel)
 		}
@@ -131,7 +133,7 @@ func updates(log []change) []*v1.RelationshipUpdate {
 	last := map[string]int{}
 	var order []string
 	for i, c := range log {
-		k := RelationshipKey(c.rel)
+		k := rel.Key(c.rel)
 		if _, ok := last[k]; !ok {
 			order = append(order, k)
 		}

@@ -10,6 +10,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 const (
@@ -82,7 +83,7 @@ func positionUpdates(source string, prev *v1.Relationship, pos string) ([]*v1.Re
 	if prev == nil {
 		return ups, []*v1.Precondition{{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: filter}}
 	}
-	if RelationshipKey(prev) != RelationshipKey(next) {
+	if rel.Key(prev) != rel.Key(next) {
 		ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: prev})
 	}
 	f := &v1.RelationshipFilter{

@@ -6,6 +6,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 	"github.com/boxauthz/boxauthz/sync/event"
 )
 
@@ -29,7 +30,7 @@ func SessionLive(id string) *v1.Relationship {
 // sessionOf is user's relationship naming its token session id.
 func sessionOf(user, id string) *v1.Relationship {
 	return &v1.Relationship{
-		Resource: obj(schema.TypeUser, user),
+		Resource: rel.Object(schema.TypeUser, user),
 		Relation: schema.RelationTokenSession,
 		Subject:  &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: schema.TypeUserSession, ObjectId: id}},
 	}
@@ -40,7 +41,7 @@ func sessionOf(user, id string) *v1.Relationship {
 // (a token was issued under the old enterprise's authorization of its
 // application) and ending the old one.
 func (t *translator) tokenSession(ctx context.Context, u *event.User) (*v1.Relationship, error) {
-	have, err := t.ov.read(ctx, filter(schema.TypeUser, u.ID, ""))
+	have, err := t.ov.read(ctx, rel.Filter(schema.TypeUser, u.ID, ""))
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +80,7 @@ func (t *translator) tokenSession(ctx context.Context, u *event.User) (*v1.Relat
 // and the legacy one, which the token part may have started without sync
 // knowing (deleting a switch that is not there changes nothing).
 func (t *translator) endTokenSessions(ctx context.Context, user string) error {
-	have, err := t.ov.read(ctx, filter(schema.TypeUser, user, schema.RelationTokenSession))
+	have, err := t.ov.read(ctx, rel.Filter(schema.TypeUser, user, schema.RelationTokenSession))
 	if err != nil {
 		return err
 	}

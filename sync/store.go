@@ -14,6 +14,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // store is the Applier's view of what SpiceDB holds, kept across batches.
@@ -136,7 +137,7 @@ func (s *store) preload(ctx context.Context) error {
 				return false
 			}
 			res, sub := r.GetResource(), r.GetSubject().GetObject()
-			k := RelationshipKey(r)
+			k := rel.Key(r)
 			ok, rk := objectKey(res.GetObjectType(), res.GetObjectId()), reverseKey(res.GetObjectType(), sub.GetObjectType(), sub.GetObjectId())
 			if objects[ok] == nil {
 				objects[ok] = newRelSet()
@@ -276,7 +277,7 @@ func (s *store) object(ctx context.Context, typ, id string) (*relSet, error) {
 	}
 	set := newRelSet()
 	for _, r := range rs {
-		set.put(RelationshipKey(r), r)
+		set.put(rel.Key(r), r)
 	}
 	s.objects[k] = set
 	return set, nil
@@ -309,7 +310,7 @@ func (s *store) reverseSet(ctx context.Context, resType, subType, subID string) 
 	}
 	set := newRelSet()
 	for _, r := range rs {
-		set.put(RelationshipKey(r), r)
+		set.put(rel.Key(r), r)
 	}
 	s.reverse[k] = set
 	return set, nil
@@ -344,7 +345,7 @@ func (s *store) fold(log []change) {
 	for _, c := range log {
 		r := c.rel
 		res, sub := r.GetResource(), r.GetSubject().GetObject()
-		k := RelationshipKey(r)
+		k := rel.Key(r)
 		if res.GetObjectType() == typeEvent && !c.deleted {
 			s.applied[res.GetObjectId()] = true
 		}
@@ -458,7 +459,7 @@ func (s *relSet) match(f *v1.RelationshipFilter) []*v1.Relationship {
 	}
 	keys := make([]string, 0, len(from))
 	for k, r := range from {
-		if matches(f, r) {
+		if rel.Matches(f, r) {
 			keys = append(keys, k)
 		}
 	}
@@ -478,7 +479,7 @@ func exactKey(f *v1.RelationshipFilter) (string, bool) {
 	if f.GetOptionalResourceId() == "" || f.GetOptionalRelation() == "" || sf.GetOptionalSubjectId() == "" || sf.GetOptionalRelation() == nil {
 		return "", false
 	}
-	return RelationshipKey(&v1.Relationship{
+	return rel.Key(&v1.Relationship{
 		Resource: &v1.ObjectReference{ObjectType: f.GetResourceType(), ObjectId: f.GetOptionalResourceId()},
 		Relation: f.GetOptionalRelation(),
 		Subject: &v1.SubjectReference{

@@ -9,6 +9,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 	"github.com/boxauthz/boxauthz/sync/event"
 )
 
@@ -38,7 +39,7 @@ func (t *translator) apply(ctx context.Context, ev event.Event) error {
 		if ev.Type.Verb() == "deleted" {
 			return t.deleteGroup(ctx, ev.Group.ID)
 		}
-		return t.replace(ctx, filter(schema.TypeGroup, ev.Group.ID, relEnterprise), rel(schema.TypeGroup, ev.Group.ID, relEnterprise, subj(schema.TypeEnterprise, ev.Group.Enterprise, "")))
+		return t.replace(ctx, rel.Filter(schema.TypeGroup, ev.Group.ID, relEnterprise), rel.New(schema.TypeGroup, ev.Group.ID, relEnterprise, rel.Subject(schema.TypeEnterprise, ev.Group.Enterprise, "")))
 	case "group_membership":
 		return t.putMembership(ctx, ev.GroupMembership, ev.Type.Verb() == "deleted")
 	case "folder", "file":
@@ -52,17 +53,6 @@ func (t *translator) apply(ctx context.Context, ev event.Event) error {
 		return t.putLink(ctx, ev.SharedLink, ev.Type.Verb() == "deleted")
 	}
 	return badField("type", "unknown type %q", ev.Type)
-}
-
-func filter(typ, id, relation string) *v1.RelationshipFilter {
-	return &v1.RelationshipFilter{ResourceType: typ, OptionalResourceId: schema.EncodeID(id), OptionalRelation: relation}
-}
-
-func bySubject(resType, relation, subjType, subjID string) *v1.RelationshipFilter {
-	return &v1.RelationshipFilter{
-		ResourceType: resType, OptionalRelation: relation,
-		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: subjType, OptionalSubjectId: schema.EncodeID(subjID)},
-	}
 }
 
 // replace makes the relationships matching f exactly want.
@@ -79,10 +69,10 @@ func (t *translator) replaceRelations(ctx context.Context, f *v1.RelationshipFil
 	}
 	keep := map[string]bool{}
 	for _, w := range want {
-		keep[RelationshipKey(w)] = true
+		keep[rel.Key(w)] = true
 	}
 	for _, h := range have {
-		if (relations == nil || slices.Contains(relations, h.GetRelation())) && !keep[RelationshipKey(h)] {
+		if (relations == nil || slices.Contains(relations, h.GetRelation())) && !keep[rel.Key(h)] {
 			t.ov.delete(h)
 		}
 	}
@@ -107,48 +97,48 @@ var privilegeRelations = map[string]string{
 
 func (t *translator) putUser(ctx context.Context, u *event.User) error {
 	// exists: an external user has no other relationship of its own.
-	own := []*v1.Relationship{flag(schema.TypeUser, u.ID, relExists)}
+	own := []*v1.Relationship{rel.Flag(schema.TypeUser, u.ID, relExists)}
 	var ent []*v1.Relationship
 	if u.Role != "user" && u.Role != "" && u.Enterprise == "" {
 		return badField("user.role", "role %q needs an enterprise: an external user has none", u.Role)
 	}
 	if u.Enterprise != "" {
-		own = append(own, rel(schema.TypeUser, u.ID, relEnterprise, subj(schema.TypeEnterprise, u.Enterprise, "")))
-		ent = append(ent, rel(schema.TypeEnterprise, u.Enterprise, relMember, subj(schema.TypeUser, u.ID, "")))
+		own = append(own, rel.New(schema.TypeUser, u.ID, relEnterprise, rel.Subject(schema.TypeEnterprise, u.Enterprise, "")))
+		ent = append(ent, rel.New(schema.TypeEnterprise, u.Enterprise, relMember, rel.Subject(schema.TypeUser, u.ID, "")))
 		switch u.Role {
 		case "admin":
-			ent = append(ent, rel(schema.TypeEnterprise, u.Enterprise, relAdmin, subj(schema.TypeUser, u.ID, "")))
+			ent = append(ent, rel.New(schema.TypeEnterprise, u.Enterprise, relAdmin, rel.Subject(schema.TypeUser, u.ID, "")))
 		case "coadmin":
-			ent = append(ent, rel(schema.TypeEnterprise, u.Enterprise, relCoadmin, subj(schema.TypeUser, u.ID, "")))
+			ent = append(ent, rel.New(schema.TypeEnterprise, u.Enterprise, relCoadmin, rel.Subject(schema.TypeUser, u.ID, "")))
 			for _, p := range u.CoadminPrivileges {
 				r, ok := privilegeRelations[p]
 				if !ok {
 					return badField("user.coadmin_privileges", "unknown privilege %q", p)
 				}
-				ent = append(ent, rel(schema.TypeEnterprise, u.Enterprise, r, subj(schema.TypeUser, u.ID, "")))
+				ent = append(ent, rel.New(schema.TypeEnterprise, u.Enterprise, r, rel.Subject(schema.TypeUser, u.ID, "")))
 			}
 		}
 		if u.Role == "admin" || u.Role == "coadmin" {
-			own = append(own, flag(schema.TypeUser, u.ID, relPrivileged))
+			own = append(own, rel.Flag(schema.TypeUser, u.ID, relPrivileged))
 		}
 	}
 	if u.IsServiceAccount {
-		own = append(own, flag(schema.TypeUser, u.ID, relServiceAcct))
+		own = append(own, rel.Flag(schema.TypeUser, u.ID, relServiceAcct))
 	}
 	session, err := t.tokenSession(ctx, u)
 	if err != nil {
 		return err
 	}
 	own = append(own, session)
-	if err := t.replace(ctx, filter(schema.TypeUser, u.ID, ""), own...); err != nil {
+	if err := t.replace(ctx, rel.Filter(schema.TypeUser, u.ID, ""), own...); err != nil {
 		return err
 	}
-	return t.replace(ctx, bySubject(schema.TypeEnterprise, "", schema.TypeUser, u.ID), ent...)
+	return t.replace(ctx, rel.BySubject(schema.TypeEnterprise, "", schema.TypeUser, u.ID), ent...)
 }
 
 func (t *translator) deleteUser(ctx context.Context, id string) error {
 	// Collaborations for the user go whole, bookkeeping included.
-	collabs, err := t.ov.read(ctx, bySubject(schema.TypeCollaboration, relAccessibleBy, schema.TypeUser, id))
+	collabs, err := t.ov.read(ctx, rel.BySubject(schema.TypeCollaboration, relAccessibleBy, schema.TypeUser, id))
 	if err != nil {
 		return err
 	}
@@ -158,18 +148,18 @@ func (t *translator) deleteUser(ctx context.Context, id string) error {
 		}
 	}
 	for _, typ := range []string{schema.TypeEnterprise, schema.TypeGroup, schema.TypeFolder, schema.TypeFile} {
-		if err := t.deleteAll(ctx, bySubject(typ, "", schema.TypeUser, id)); err != nil {
+		if err := t.deleteAll(ctx, rel.BySubject(typ, "", schema.TypeUser, id)); err != nil {
 			return err
 		}
 	}
 	if err := t.endTokenSessions(ctx, id); err != nil {
 		return err
 	}
-	return t.deleteAll(ctx, filter(schema.TypeUser, id, ""))
+	return t.deleteAll(ctx, rel.Filter(schema.TypeUser, id, ""))
 }
 
 func (t *translator) deleteGroup(ctx context.Context, id string) error {
-	collabs, err := t.ov.read(ctx, bySubject(schema.TypeCollaboration, relAccessibleBy, schema.TypeGroup, id))
+	collabs, err := t.ov.read(ctx, rel.BySubject(schema.TypeCollaboration, relAccessibleBy, schema.TypeGroup, id))
 	if err != nil {
 		return err
 	}
@@ -179,11 +169,11 @@ func (t *translator) deleteGroup(ctx context.Context, id string) error {
 		}
 	}
 	for _, typ := range []string{schema.TypeFolder, schema.TypeFile} {
-		if err := t.deleteAll(ctx, bySubject(typ, "", schema.TypeGroup, id)); err != nil {
+		if err := t.deleteAll(ctx, rel.BySubject(typ, "", schema.TypeGroup, id)); err != nil {
 			return err
 		}
 	}
-	return t.deleteAll(ctx, filter(schema.TypeGroup, id, ""))
+	return t.deleteAll(ctx, rel.Filter(schema.TypeGroup, id, ""))
 }
 
 func (t *translator) putMembership(ctx context.Context, m *event.GroupMembership, deleted bool) error {
@@ -193,7 +183,7 @@ func (t *translator) putMembership(ctx context.Context, m *event.GroupMembership
 		// for an object whose parent does not exist yet is bad input). A
 		// group exists while it has its enterprise. Deleting a membership
 		// of a group already gone is not refused: nothing of it is left.
-		rs, err := t.ov.read(ctx, filter(schema.TypeGroup, m.Group, relEnterprise))
+		rs, err := t.ov.read(ctx, rel.Filter(schema.TypeGroup, m.Group, relEnterprise))
 		if err != nil {
 			return err
 		}
@@ -204,12 +194,12 @@ func (t *translator) putMembership(ctx context.Context, m *event.GroupMembership
 		if m.Role == "admin" {
 			relation = relAdmin
 		}
-		want = append(want, rel(schema.TypeGroup, m.Group, relation, subj(schema.TypeUser, m.User, "")))
+		want = append(want, rel.New(schema.TypeGroup, m.Group, relation, rel.Subject(schema.TypeUser, m.User, "")))
 	}
 	for _, relation := range []string{relMember, relAdmin} {
 		// The one relationship exactly (the user with no relation of its
 		// own): read with one lookup however large the group.
-		f := filter(schema.TypeGroup, m.Group, relation)
+		f := rel.Filter(schema.TypeGroup, m.Group, relation)
 		f.OptionalSubjectFilter = &v1.SubjectFilter{
 			SubjectType: schema.TypeUser, OptionalSubjectId: schema.EncodeID(m.User),
 			OptionalRelation: &v1.SubjectFilter_RelationFilter{},
@@ -230,13 +220,13 @@ func (t *translator) putMembership(ctx context.Context, m *event.GroupMembership
 // --- folders and files ---
 
 func (t *translator) exists(ctx context.Context, typ, id string) (bool, error) {
-	rs, err := t.ov.read(ctx, filter(typ, id, relExists))
+	rs, err := t.ov.read(ctx, rel.Filter(typ, id, relExists))
 	return len(rs) > 0, err
 }
 
 // parentOf returns the parent folder id of an item, "" at the top level.
 func (t *translator) parentOf(ctx context.Context, typ, id string) (string, error) {
-	rs, err := t.ov.read(ctx, filter(typ, id, relParent))
+	rs, err := t.ov.read(ctx, rel.Filter(typ, id, relParent))
 	if err != nil || len(rs) == 0 {
 		return "", err
 	}
@@ -254,10 +244,10 @@ func (t *translator) item(ctx context.Context, ev event.Event) error {
 		f := ev.Folder
 		id, parent, owner = f.ID, f.Parent, f.Owner
 		if !f.CanNonOwnersInvite {
-			settings = append(settings, flag(typ, id, relInviteOff))
+			settings = append(settings, rel.Flag(typ, id, relInviteOff))
 		}
 		if f.IsCollaborationRestrictedToEnterprise {
-			settings = append(settings, flag(typ, id, relCollabRestr))
+			settings = append(settings, rel.Flag(typ, id, relCollabRestr))
 		}
 	} else {
 		id, parent, owner = ev.File.ID, ev.File.Parent, ev.File.Owner
@@ -272,16 +262,16 @@ func (t *translator) item(ctx context.Context, ev event.Event) error {
 			return badField(typ+".id", "%s %q does not exist", typ, id)
 		}
 		if ev.Type.Verb() == "trashed" {
-			t.ov.touch(flag(typ, id, relTrashed))
+			t.ov.touch(rel.Flag(typ, id, relTrashed))
 		} else {
-			t.ov.delete(flag(typ, id, relTrashed))
+			t.ov.delete(rel.Flag(typ, id, relTrashed))
 		}
 		return nil
 	case "deleted":
 		return t.deleteItem(ctx, typ, id)
 	}
 
-	want := []*v1.Relationship{flag(typ, id, relExists), rel(typ, id, relOwner, subj(schema.TypeUser, owner, ""))}
+	want := []*v1.Relationship{rel.Flag(typ, id, relExists), rel.New(typ, id, relOwner, rel.Subject(schema.TypeUser, owner, ""))}
 	if parent != schema.RootID {
 		ok, err := t.exists(ctx, schema.TypeFolder, parent)
 		if err != nil {
@@ -295,13 +285,13 @@ func (t *translator) item(ctx context.Context, ev event.Event) error {
 				return err
 			}
 		}
-		want = append(want, rel(typ, id, relParent, subj(schema.TypeFolder, parent, "")))
+		want = append(want, rel.New(typ, id, relParent, rel.Subject(schema.TypeFolder, parent, "")))
 	}
 	managed := []string{relExists, relOwner, relParent}
 	if typ == schema.TypeFolder {
 		managed = append(managed, relInviteOff, relCollabRestr)
 	}
-	return t.replaceRelations(ctx, filter(typ, id, ""), managed, append(want, settings...))
+	return t.replaceRelations(ctx, rel.Filter(typ, id, ""), managed, append(want, settings...))
 }
 
 // refuseCycle fails when putting folder id under parent would put it inside
@@ -334,11 +324,11 @@ func (t *translator) refuseCycle(ctx context.Context, id, parent string) error {
 func (t *translator) deleteItem(ctx context.Context, typ, id string) error {
 	// Not exists(): what an interrupted delete left of the item has no
 	// exists marker any more, and must go all the same.
-	root, err := t.ov.readFresh(ctx, filter(typ, id, ""))
+	root, err := t.ov.readFresh(ctx, rel.Filter(typ, id, ""))
 	if err != nil || len(root) == 0 {
 		return err
 	}
-	t.ov.touch(flag(typ, id, relTrashed))
+	t.ov.touch(rel.Flag(typ, id, relTrashed))
 	subtree := [][2]string{{typ, id}}
 	bulk := false
 	for i := 0; i < len(subtree); i++ {
@@ -355,7 +345,7 @@ func (t *translator) deleteItem(ctx context.Context, typ, id string) error {
 			continue
 		}
 		for _, childType := range []string{schema.TypeFolder, schema.TypeFile} {
-			children, err := t.ov.readFresh(ctx, bySubject(childType, relParent, schema.TypeFolder, cur[1]))
+			children, err := t.ov.readFresh(ctx, rel.BySubject(childType, relParent, schema.TypeFolder, cur[1]))
 			if err != nil {
 				return err
 			}
@@ -366,16 +356,16 @@ func (t *translator) deleteItem(ctx context.Context, typ, id string) error {
 	}
 	for i := len(subtree) - 1; i >= 0; i-- {
 		cur := subtree[i]
-		collabs, err := t.ov.readFresh(ctx, bySubject(schema.TypeCollaboration, relItem, cur[0], cur[1]))
+		collabs, err := t.ov.readFresh(ctx, rel.BySubject(schema.TypeCollaboration, relItem, cur[0], cur[1]))
 		if err != nil {
 			return err
 		}
 		for _, c := range collabs {
-			if err := t.deleteAll(ctx, filter(schema.TypeCollaboration, schema.DecodeID(c.GetResource().GetObjectId()), "")); err != nil {
+			if err := t.deleteAll(ctx, rel.Filter(schema.TypeCollaboration, schema.DecodeID(c.GetResource().GetObjectId()), "")); err != nil {
 				return err
 			}
 		}
-		rels, err := t.ov.readFresh(ctx, filter(cur[0], cur[1], ""))
+		rels, err := t.ov.readFresh(ctx, rel.Filter(cur[0], cur[1], ""))
 		if err != nil {
 			return err
 		}

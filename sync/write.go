@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // batchWrite is one batch being applied: its changes, computed against
@@ -52,7 +54,7 @@ func (w *batchWrite) translate(ctx context.Context) error {
 		if err := tr.apply(ctx, ev); err != nil {
 			return asEventError(err, i, ev)
 		}
-		ov.touch(withExpiry(rel(typeEvent, k, relApplied, subj(typeEvent, k, "")), a.now().Add(a.dedupWindow)))
+		ov.touch(rel.WithExpiry(rel.New(typeEvent, k, relApplied, rel.Subject(typeEvent, k, "")), a.now().Add(a.dedupWindow)))
 		w.spans = append(w.spans, span{start: start, end: ov.mark(), ev: i})
 		w.res.Applied++
 	}
@@ -91,7 +93,7 @@ func (w *batchWrite) writeAll(ctx context.Context) error {
 		upTo := w.done
 		for ; upTo < len(spans); upTo++ {
 			for _, c := range log[max(spans[upTo].start, w.from):spans[upTo].end] {
-				keys[RelationshipKey(c.rel)] = true
+				keys[rel.Key(c.rel)] = true
 			}
 			if len(keys) > limit {
 				break

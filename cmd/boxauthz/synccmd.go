@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/schema/rel"
 	"github.com/boxauthz/boxauthz/sync/reconcile"
 	"github.com/boxauthz/boxauthz/sync/source"
 )
@@ -91,15 +91,15 @@ func reconcileCmd(ctx context.Context, args []string, stdout io.Writer, logger *
 	}
 	if *dryRun {
 		for _, r := range d.Missing {
-			fmt.Fprintln(stdout, "+ "+sync.RelationshipString(r))
+			fmt.Fprintln(stdout, "+ "+rel.String(r))
 		}
 		for _, r := range d.Extra {
-			fmt.Fprintln(stdout, "- "+sync.RelationshipString(r))
+			fmt.Fprintln(stdout, "- "+rel.String(r))
 		}
 		// Restrictions the snapshot does not address stay; say which, so
 		// a snapshot that forgot them can be fixed.
 		for _, r := range d.Kept {
-			fmt.Fprintln(stdout, "= "+sync.RelationshipString(r)+" (kept: the snapshot does not address it)")
+			fmt.Fprintln(stdout, "= "+rel.String(r)+" (kept: the snapshot does not address it)")
 		}
 	}
 	verb := "repaired"

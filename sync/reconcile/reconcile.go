@@ -13,6 +13,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 	"github.com/boxauthz/boxauthz/sync"
 )
 
@@ -107,10 +108,10 @@ func Reconcile(ctx context.Context, target Client, snapshot io.Reader, dryRun bo
 		d.Extra = append(d.Extra, h)
 	}
 	for _, rs := range [][]*v1.Relationship{d.Missing, d.Extra, d.Kept} {
-		sort.Slice(rs, func(i, j int) bool { return sync.RelationshipKey(rs[i]) < sync.RelationshipKey(rs[j]) })
+		sort.Slice(rs, func(i, j int) bool { return rel.Key(rs[i]) < rel.Key(rs[j]) })
 	}
 	if len(d.Kept) > 0 {
-		logger.InfoContext(ctx, "kept restrictions the snapshot does not address", "kept", len(d.Kept), "first", sync.RelationshipString(d.Kept[0]))
+		logger.InfoContext(ctx, "kept restrictions the snapshot does not address", "kept", len(d.Kept), "first", rel.String(d.Kept[0]))
 	}
 	if dryRun || len(d.Missing)+len(d.Extra) == 0 {
 		return d, nil
@@ -162,7 +163,7 @@ func repairWrites(d Drift, have map[string]*v1.Relationship, ended []*v1.Relatio
 		case r.GetRelation() == schema.RelationParent:
 			parents = append(parents, touch(r))
 		default:
-			if h, ok := have[sync.RelationshipKey(r)]; ok {
+			if h, ok := have[rel.Key(r)]; ok {
 				revoke = append(revoke, del(h))
 			}
 			grant = append(grant, touch(r))
@@ -190,7 +191,7 @@ func repairWrites(d Drift, have map[string]*v1.Relationship, ended []*v1.Relatio
 		cur, at = nil, map[string]int{}
 	}
 	add := func(u *v1.RelationshipUpdate) {
-		k := sync.RelationshipKey(u.GetRelationship())
+		k := rel.Key(u.GetRelationship())
 		if i, ok := at[k]; ok {
 			// A grant removed and put back with a new caveat in the same
 			// write: one touch replaces it in one transaction, and SpiceDB
@@ -247,7 +248,7 @@ func readAll(ctx context.Context, c sync.Reader) (map[string]*v1.Relationship, m
 				sessions[u] = append(sessions[u], r)
 				continue
 			}
-			out[sync.RelationshipKey(r)] = r
+			out[rel.Key(r)] = r
 		}
 	}
 	return out, sessions, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 	"github.com/boxauthz/boxauthz/sync"
 	"github.com/boxauthz/boxauthz/sync/event"
 	"github.com/boxauthz/boxauthz/sync/reconcile"
@@ -51,8 +52,8 @@ func TestReconcileRepairsDrift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Missing) != 1 || sync.RelationshipString(d.Missing[0]) != "file:x#parent@folder:c" ||
-		len(d.Extra) != 1 || sync.RelationshipString(d.Extra[0]) != "folder:a#editor@user:mallory" {
+	if len(d.Missing) != 1 || rel.String(d.Missing[0]) != "file:x#parent@folder:c" ||
+		len(d.Extra) != 1 || rel.String(d.Extra[0]) != "folder:a#editor@user:mallory" {
 		t.Fatalf("dry run drift = missing %v extra %v", d.Missing, d.Extra)
 	}
 	if got := export(t, c); strings.Join(got, "\n") == strings.Join(want, "\n") {
@@ -110,7 +111,7 @@ func setField(id, field, value string) func(string) string {
 func relStrings(rs []*v1.Relationship) []string {
 	out := []string{}
 	for _, r := range rs {
-		out = append(out, sync.RelationshipString(r))
+		out = append(out, rel.String(r))
 	}
 	return out
 }
@@ -411,7 +412,7 @@ func TestReconcileWritesRestrictionsSafely(t *testing.T) {
 		for _, u := range ups {
 			p := phase(u)
 			if p < last {
-				t.Fatalf("write %d: %s (%s) after %s", w, names[p], sync.RelationshipString(u.GetRelationship()), names[last])
+				t.Fatalf("write %d: %s (%s) after %s", w, names[p], rel.String(u.GetRelationship()), names[last])
 			}
 			last = p
 			if p == 2 {

@@ -9,6 +9,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/schema/rel"
 	"github.com/boxauthz/boxauthz/sync"
 	"github.com/boxauthz/boxauthz/sync/event"
 	"github.com/boxauthz/boxauthz/sync/source"
@@ -28,7 +29,7 @@ func export(t *testing.T, c *spicedb.Client) []string {
 			t.Fatal(err)
 		}
 		for _, r := range rs {
-			out = append(out, sync.RelationshipString(r))
+			out = append(out, rel.String(r))
 		}
 	}
 	sort.Strings(out)

@@ -15,7 +15,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/testkit/eventgen"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
-	"github.com/boxauthz/boxauthz/sync"
+	"github.com/boxauthz/boxauthz/schema/rel"
 	"github.com/boxauthz/boxauthz/sync/reconcile"
 )
 
@@ -76,7 +76,7 @@ func snapshotDifferential(t *testing.T, seed uint64, n int) {
 	}
 	var kept []string
 	for _, k := range d.Kept {
-		kept = append(kept, sync.RelationshipString(k))
+		kept = append(kept, rel.String(k))
 	}
 	if want := st.restrictions(); !slices.Equal(kept, want) {
 		t.Fatalf("kept %d restrictions %v, want the model's %d %v", len(kept), kept, len(want), want)
@@ -112,7 +112,7 @@ func head(rs []*v1.Relationship) []string {
 			out = append(out, "...")
 			break
 		}
-		out = append(out, sync.RelationshipString(r))
+		out = append(out, rel.String(r))
 	}
 	return out
 }
