@@ -3,6 +3,7 @@ package checker_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -170,3 +171,5 @@ func TestExpiryInExplain(t *testing.T) {
 		t.Fatalf("after expiry: %+v %v; want denied, no_grant", ex, err)
 	}
 }
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

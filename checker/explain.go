@@ -121,20 +121,13 @@ func (c *Checker) confers(typ, permission string, hs []held) bool {
 func (c *Checker) checkPermissions(ctx context.Context, q Question, perms []string, cons Consistency) ([]bool, error) {
 	items := make([]*v1.CheckBulkPermissionsRequestItem, len(perms))
 	for i, p := range perms {
-		items[i] = &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(q.Item), Permission: p, Subject: userSubject(q.User), Context: c.caveatContext(q.SharedLink)}
+		items[i] = c.Item(Question{User: q.User, Action: schema.Action(p), Item: q.Item, SharedLink: q.SharedLink})
 	}
-	resp, err := c.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: cons.proto(), Items: items})
+	got, _, err := CheckItems(ctx, c.client, items, cons)
 	if err != nil {
 		return nil, fmt.Errorf("checking %s on %s: %w", strings.Join(perms, ", "), q.Item, err)
 	}
-	out := make([]bool, len(perms))
-	for i, p := range resp.GetPairs() {
-		if e := p.GetError(); e != nil {
-			return nil, fmt.Errorf("checking %s on %s: %s", perms[i], q.Item, e.GetMessage())
-		}
-		out[i] = p.GetItem().GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
-	}
-	return out, nil
+	return got, nil
 }
 
 // maxChain bounds the walk up the folder tree.

@@ -1,4 +1,4 @@
-package checker
+package oauth
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -59,52 +60,52 @@ type AuthorizeRequest struct {
 // Validate checks the request's fields and names the first bad one.
 func (r AuthorizeRequest) Validate() error {
 	if _, err := schema.ParseAction(string(r.Action)); err != nil {
-		return &FieldError{Field: "action", Err: err}
+		return &checker.FieldError{Field: "action", Err: err}
 	}
 	if r.AsUser != "" {
 		if err := schema.ValidateID(r.AsUser); err != nil {
-			return &FieldError{Field: "As-User", Err: err}
+			return &checker.FieldError{Field: "As-User", Err: err}
 		}
 	}
 	if r.SharedLink != nil {
 		if err := r.SharedLink.Validate(); err != nil {
-			return &FieldError{Field: "shared_link", Err: err}
+			return &checker.FieldError{Field: "shared_link", Err: err}
 		}
 	}
 	switch r.Action {
 	case schema.ActionManageUsers:
 		if r.Item != nil || r.Group != "" || r.SharedLink != nil {
-			return &FieldError{Field: "action", Err: errors.New("manage_users is asked of an enterprise only")}
+			return &checker.FieldError{Field: "action", Err: errors.New("manage_users is asked of an enterprise only")}
 		}
 		if r.Enterprise == "" {
-			return &FieldError{Field: "enterprise", Err: errors.New("required for manage_users")}
+			return &checker.FieldError{Field: "enterprise", Err: errors.New("required for manage_users")}
 		}
 		if err := schema.ValidateID(r.Enterprise); err != nil {
-			return &FieldError{Field: "enterprise", Err: err}
+			return &checker.FieldError{Field: "enterprise", Err: err}
 		}
 	case schema.ActionManageGroups:
 		if r.Item != nil || r.SharedLink != nil {
-			return &FieldError{Field: "action", Err: errors.New("manage_groups is asked of an enterprise or a group")}
+			return &checker.FieldError{Field: "action", Err: errors.New("manage_groups is asked of an enterprise or a group")}
 		}
 		if (r.Enterprise == "") == (r.Group == "") {
-			return &FieldError{Field: "group", Err: errors.New("manage_groups needs exactly one of enterprise and group")}
+			return &checker.FieldError{Field: "group", Err: errors.New("manage_groups needs exactly one of enterprise and group")}
 		}
 		for f, v := range map[string]string{"enterprise": r.Enterprise, "group": r.Group} {
 			if v != "" {
 				if err := schema.ValidateID(v); err != nil {
-					return &FieldError{Field: f, Err: err}
+					return &checker.FieldError{Field: f, Err: err}
 				}
 			}
 		}
 	default:
 		if r.Enterprise != "" || r.Group != "" {
-			return &FieldError{Field: "action", Err: fmt.Errorf("%s is asked of an item, not an enterprise or group", r.Action)}
+			return &checker.FieldError{Field: "action", Err: fmt.Errorf("%s is asked of an item, not an enterprise or group", r.Action)}
 		}
 		if r.Item == nil {
-			return &FieldError{Field: "item", Err: errors.New("required")}
+			return &checker.FieldError{Field: "item", Err: errors.New("required")}
 		}
 		if err := r.Item.Validate(); err != nil {
-			return &FieldError{Field: "item", Err: err}
+			return &checker.FieldError{Field: "item", Err: err}
 		}
 	}
 	return nil
@@ -113,17 +114,17 @@ func (r AuthorizeRequest) Validate() error {
 // Decision is the outcome of MODEL.md §7: the status and code the request
 // gets, and the user it acted as.
 type Decision struct {
-	Allowed     bool         `json:"allowed"`
-	Status      int          `json:"status"`
-	Code        string       `json:"code"`
-	User        string       `json:"user"`
-	Explanation *Explanation `json:"explanation,omitempty"`
+	Allowed     bool                 `json:"allowed"`
+	Status      int                  `json:"status"`
+	Code        string               `json:"code"`
+	User        string               `json:"user"`
+	Explanation *checker.Explanation `json:"explanation,omitempty"`
 }
 
 func deny(status int, code, user, reason string, explain bool) Decision {
 	d := Decision{Status: status, Code: code, User: user}
 	if explain {
-		d.Explanation = &Explanation{Reason: reason}
+		d.Explanation = &checker.Explanation{Reason: reason}
 	}
 	return d
 }
@@ -131,8 +132,8 @@ func deny(status int, code, user, reason string, explain bool) Decision {
 // Authorizer decides end-user requests: tokens and scopes (Tokens) combined
 // with graph checks (Checker).
 type Authorizer struct {
-	checker *Checker
-	tokens  *Tokens
+	graph  *checker.Checker
+	tokens *Tokens
 	// inflight counts decisions under way, to choose how to ask SpiceDB
 	// (see ask); oneRequest makes ask always choose one CheckBulk (tests).
 	inflight   atomic.Int64
@@ -140,7 +141,9 @@ type Authorizer struct {
 }
 
 // NewAuthorizer combines a checker and token storage on the same SpiceDB.
-func NewAuthorizer(c *Checker, t *Tokens) *Authorizer { return &Authorizer{checker: c, tokens: t} }
+func NewAuthorizer(c *checker.Checker, t *Tokens) *Authorizer {
+	return &Authorizer{graph: c, tokens: t}
+}
 
 // Tokens is the token storage the authorizer uses.
 func (a *Authorizer) Tokens() *Tokens { return a.tokens }
@@ -176,7 +179,7 @@ func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decisio
 	if !ok {
 		return deny(http.StatusUnauthorized, CodeInvalidToken, "", ReasonInvalidToken, r.Explain), nil
 	}
-	now := a.checker.now()
+	now := a.graph.Now()
 	if !now.Before(meta.expires) {
 		return deny(http.StatusUnauthorized, CodeInvalidToken, "", ReasonExpiredToken, r.Explain), nil
 	}
@@ -185,33 +188,11 @@ func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decisio
 	if asUser {
 		acting = r.AsUser
 	}
-	ctxStruct := a.checker.caveatContext(r.SharedLink)
+	ctxStruct := a.graph.CaveatContext(r.SharedLink)
 	// A token the revocation watch vouches for leaves its validity question
 	// out; tokenValid then proves the answer at the revisions of the rest.
 	vouched := a.tokens.validity.known(meta.hash, now)
-	p := &plan{at: map[string]int{}}
-	if !vouched {
-		p.ask("valid", validItem(meta.hash))
-	}
-	if asUser {
-		p.ask("app_as_user", &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, meta.hash), Permission: permMayActAsUsers, Subject: flagSubject()})
-		p.ask("act_as", &v1.CheckBulkPermissionsRequestItem{Resource: obj(schema.TypeUser, schema.EncodeID(acting)), Permission: permActAs,
-			Subject: userSubject(meta.user), Context: ctxStruct})
-	}
-	scopeOK := Covers(meta.scopes, r.Action)
-	if r.Item != nil {
-		if meta.resource != nil && *meta.resource != *r.Item && meta.resource.Type == schema.TypeFolder {
-			p.ask("within", &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: permWithin,
-				Subject: sub(schema.TypeFolder, schema.EncodeID(meta.resource.ID))})
-		}
-		p.ask(string(r.Action), &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: string(r.Action), Subject: userSubject(acting), Context: ctxStruct})
-	} else {
-		res := obj(schema.TypeEnterprise, schema.EncodeID(r.Enterprise))
-		if r.Group != "" {
-			res = obj(schema.TypeGroup, schema.EncodeID(r.Group))
-		}
-		p.ask(string(r.Action), &v1.CheckBulkPermissionsRequestItem{Resource: res, Permission: string(r.Action), Subject: userSubject(acting), Context: ctxStruct})
-	}
+	p := firstPlan(r, meta, acting, vouched, ctxStruct)
 	got, at, err := a.ask(ctx, p.items)
 	if err != nil {
 		return Decision{}, fmt.Errorf("authorizing %s for token %s: %w", r.Action, short(meta.hash), err)
@@ -221,34 +202,7 @@ func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decisio
 	if err != nil {
 		return Decision{}, fmt.Errorf("authorizing %s for token %s: %w", r.Action, short(meta.hash), err)
 	}
-
-	// 1-4: the token, As-User, scope, resource.
-	if !valid {
-		return deny(http.StatusUnauthorized, CodeInvalidToken, "", ReasonRevokedToken, r.Explain), nil
-	}
-	if asUser && !(ans("app_as_user") && ans("act_as")) {
-		return deny(http.StatusForbidden, CodeAccessDenied, meta.user, ReasonAsUserNotAllowed, r.Explain), nil
-	}
-	if !scopeOK {
-		return deny(http.StatusForbidden, CodeInsufficientScope, acting, ReasonMissingScope, r.Explain), nil
-	}
-	if meta.resource != nil {
-		inside := r.Item != nil && (*meta.resource == *r.Item || ans("within"))
-		if !inside {
-			return deny(http.StatusNotFound, CodeNotFound, acting, ReasonOutsideResource, r.Explain), nil
-		}
-	}
-	if r.Item == nil {
-		if !ans(string(r.Action)) {
-			return deny(http.StatusForbidden, CodeAccessDenied, acting, ReasonNoGrant, r.Explain), nil
-		}
-		d := Decision{Allowed: true, Status: http.StatusOK, User: acting}
-		if r.Explain {
-			d.Explanation = &Explanation{Allowed: true}
-			if asUser {
-				d.Explanation.Grants = append(d.Explanation.Grants, Grant{Kind: grantKindAsUser})
-			}
-		}
+	if d, done := tokenRows(r, meta, acting, valid, ans); done {
 		return d, nil
 	}
 
@@ -273,6 +227,70 @@ func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decisio
 	return d, nil
 }
 
+// firstPlan is a decision's first round trip: the token still valid
+// (unless vouched for), As-User, the resource and the action.
+func firstPlan(r AuthorizeRequest, meta *tokenMeta, acting string, vouched bool, ctxStruct *structpb.Struct) *plan {
+	p := &plan{at: map[string]int{}}
+	if !vouched {
+		p.ask("valid", validItem(meta.hash))
+	}
+	if acting != meta.user {
+		p.ask("app_as_user", &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, meta.hash), Permission: permMayActAsUsers, Subject: flagSubject()})
+		p.ask("act_as", &v1.CheckBulkPermissionsRequestItem{Resource: obj(schema.TypeUser, schema.EncodeID(acting)), Permission: permActAs,
+			Subject: checker.UserSubject(meta.user), Context: ctxStruct})
+	}
+	if r.Item != nil {
+		if meta.resource != nil && *meta.resource != *r.Item && meta.resource.Type == schema.TypeFolder {
+			p.ask("within", &v1.CheckBulkPermissionsRequestItem{Resource: checker.ItemObject(*r.Item), Permission: permWithin,
+				Subject: sub(schema.TypeFolder, schema.EncodeID(meta.resource.ID))})
+		}
+		p.ask(string(r.Action), &v1.CheckBulkPermissionsRequestItem{Resource: checker.ItemObject(*r.Item), Permission: string(r.Action), Subject: checker.UserSubject(acting), Context: ctxStruct})
+		return p
+	}
+	res := obj(schema.TypeEnterprise, schema.EncodeID(r.Enterprise))
+	if r.Group != "" {
+		res = obj(schema.TypeGroup, schema.EncodeID(r.Group))
+	}
+	p.ask(string(r.Action), &v1.CheckBulkPermissionsRequestItem{Resource: res, Permission: string(r.Action), Subject: checker.UserSubject(acting), Context: ctxStruct})
+	return p
+}
+
+// tokenRows decides MODEL.md §7 rows 1-4 (the token, As-User, scope,
+// resource) from the first round trip's answers, and a request of an
+// enterprise or group whole; done is false when the item's rows remain.
+func tokenRows(r AuthorizeRequest, meta *tokenMeta, acting string, valid bool, ans func(string) bool) (d Decision, done bool) {
+	asUser := acting != meta.user
+	if !valid {
+		return deny(http.StatusUnauthorized, CodeInvalidToken, "", ReasonRevokedToken, r.Explain), true
+	}
+	if asUser && !(ans("app_as_user") && ans("act_as")) {
+		return deny(http.StatusForbidden, CodeAccessDenied, meta.user, ReasonAsUserNotAllowed, r.Explain), true
+	}
+	if !Covers(meta.scopes, r.Action) {
+		return deny(http.StatusForbidden, CodeInsufficientScope, acting, ReasonMissingScope, r.Explain), true
+	}
+	if meta.resource != nil {
+		inside := r.Item != nil && (*meta.resource == *r.Item || ans("within"))
+		if !inside {
+			return deny(http.StatusNotFound, CodeNotFound, acting, ReasonOutsideResource, r.Explain), true
+		}
+	}
+	if r.Item != nil {
+		return Decision{}, false
+	}
+	if !ans(string(r.Action)) {
+		return deny(http.StatusForbidden, CodeAccessDenied, acting, checker.ReasonNoGrant, r.Explain), true
+	}
+	d = Decision{Allowed: true, Status: http.StatusOK, User: acting}
+	if r.Explain {
+		d.Explanation = &checker.Explanation{Allowed: true}
+		if asUser {
+			d.Explanation.Grants = append(d.Explanation.Grants, checker.Grant{Kind: grantKindAsUser})
+		}
+	}
+	return d, true
+}
+
 // ask asks a decision's items. With a CPU to spare per decision under way,
 // the action goes as its own CheckPermission alongside the rest: lower
 // latency, since two requests in flight together take one round trip and a
@@ -288,7 +306,7 @@ func (a *Authorizer) ask(ctx context.Context, items []*v1.CheckBulkPermissionsRe
 	if !a.oneRequest && n <= int64(runtime.GOMAXPROCS(0)) {
 		return a.tokens.checkAlongside(ctx, items)
 	}
-	got, at, err := a.tokens.checkSome(ctx, items)
+	got, at, err := a.tokens.check(ctx, items...)
 	return got, []*v1.ZedToken{at}, err
 }
 
@@ -312,10 +330,11 @@ func (a *Authorizer) tokenValid(ctx context.Context, meta *tokenMeta, vouched, a
 		return true, nil
 	}
 	t.validity.asked.Add(1)
-	ok, zt, err := t.checkOne(ctx, validItem(meta.hash))
+	got, zt, err := t.check(ctx, validItem(meta.hash))
 	if err != nil {
 		return false, err
 	}
+	ok := got[0]
 	if ok {
 		t.rememberValid(ctx, meta, now, zt)
 	}
@@ -328,12 +347,12 @@ func (a *Authorizer) tokenValid(ctx context.Context, meta *tokenMeta, vouched, a
 func (a *Authorizer) whyDenied(ctx context.Context, r AuthorizeRequest, meta *tokenMeta, acting string, ctxStruct *structpb.Struct) (d Decision, reach bool, err error) {
 	p := &plan{at: map[string]int{}}
 	for _, perm := range []string{schema.PermissionVisible, schema.PermissionTrashed} {
-		p.ask(perm, &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: perm, Subject: userSubject(acting), Context: ctxStruct})
+		p.ask(perm, &v1.CheckBulkPermissionsRequestItem{Resource: checker.ItemObject(*r.Item), Permission: perm, Subject: checker.UserSubject(acting), Context: ctxStruct})
 	}
 	if slices.Contains(meta.scopes, ScopeEnterpriseContent) && reachActions[r.Action] {
-		p.ask("reach", &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*r.Item), Permission: permEnterpriseReach, Subject: userSubject(acting), Context: ctxStruct})
+		p.ask("reach", &v1.CheckBulkPermissionsRequestItem{Resource: checker.ItemObject(*r.Item), Permission: permEnterpriseReach, Subject: checker.UserSubject(acting), Context: ctxStruct})
 	}
-	got, err := a.tokens.checkBulk(ctx, p.items)
+	got, _, err := a.tokens.check(ctx, p.items...)
 	if err != nil {
 		return Decision{}, false, fmt.Errorf("authorizing %s for token %s: %w", r.Action, short(meta.hash), err)
 	}
@@ -341,11 +360,11 @@ func (a *Authorizer) whyDenied(ctx context.Context, r AuthorizeRequest, meta *to
 	reach = ans("reach")
 	switch {
 	case !ans(schema.PermissionVisible) && !reach:
-		d = deny(http.StatusNotFound, CodeNotFound, acting, ReasonNoGrant, false)
+		d = deny(http.StatusNotFound, CodeNotFound, acting, checker.ReasonNoGrant, false)
 	case ans(schema.PermissionTrashed):
-		d = deny(http.StatusNotFound, CodeTrashed, acting, ReasonTrashed, false)
+		d = deny(http.StatusNotFound, CodeTrashed, acting, checker.ReasonTrashed, false)
 	case !reach:
-		d = deny(http.StatusForbidden, CodeAccessDenied, acting, ReasonActionNotInRole, false)
+		d = deny(http.StatusForbidden, CodeAccessDenied, acting, checker.ReasonActionNotInRole, false)
 	default:
 		d = Decision{Allowed: true, Status: http.StatusOK, User: acting}
 	}
@@ -355,25 +374,25 @@ func (a *Authorizer) whyDenied(ctx context.Context, r AuthorizeRequest, meta *to
 // reachActions are what enterprise_content lets an admin do (MODEL.md §5).
 var reachActions = map[schema.Action]bool{schema.ActionList: true, schema.ActionPreview: true, schema.ActionDownload: true}
 
-func (a *Authorizer) explainItem(ctx context.Context, r AuthorizeRequest, acting string, asUser, reach bool, d Decision) (*Explanation, error) {
-	ex, err := a.checker.Explain(ctx, Question{User: acting, Action: r.Action, Item: *r.Item, SharedLink: r.SharedLink}, Consistency{})
+func (a *Authorizer) explainItem(ctx context.Context, r AuthorizeRequest, acting string, asUser, reach bool, d Decision) (*checker.Explanation, error) {
+	ex, err := a.graph.Explain(ctx, checker.Question{User: acting, Action: r.Action, Item: *r.Item, SharedLink: r.SharedLink}, checker.Consistency{})
 	if err != nil {
 		return nil, fmt.Errorf("explaining %s on %s: %w", r.Action, r.Item, err)
 	}
 	ex.Allowed = d.Allowed
 	switch d.Code {
 	case CodeNotFound:
-		ex.Reason, ex.Grants = ReasonNoGrant, nil
+		ex.Reason, ex.Grants = checker.ReasonNoGrant, nil
 	case CodeTrashed:
-		ex.Reason = ReasonTrashed
+		ex.Reason = checker.ReasonTrashed
 	case "":
 		ex.Reason = ""
 		if reach && len(ex.Grants) == 0 {
-			ex.Grants = append(ex.Grants, Grant{Kind: grantKindEnterpriseCnt, On: *r.Item})
+			ex.Grants = append(ex.Grants, checker.Grant{Kind: grantKindEnterpriseCnt, On: *r.Item})
 		}
 	}
 	if asUser {
-		ex.Grants = append([]Grant{{Kind: grantKindAsUser}}, ex.Grants...)
+		ex.Grants = append([]checker.Grant{{Kind: grantKindAsUser}}, ex.Grants...)
 	}
 	return &ex, nil
 }
@@ -391,14 +410,14 @@ type UserInfo struct {
 func (a *Authorizer) Me(ctx context.Context, token, asUserID string) (UserInfo, Decision, error) {
 	if asUserID != "" {
 		if err := schema.ValidateID(asUserID); err != nil {
-			return UserInfo{}, Decision{}, &FieldError{Field: "As-User", Err: err}
+			return UserInfo{}, Decision{}, &checker.FieldError{Field: "As-User", Err: err}
 		}
 	}
 	meta, ok, err := a.tokens.access(ctx, token)
 	if err != nil {
 		return UserInfo{}, Decision{}, err
 	}
-	if !ok || !a.checker.now().Before(meta.expires) {
+	if !ok || !a.graph.Now().Before(meta.expires) {
 		return UserInfo{}, deny(http.StatusUnauthorized, CodeInvalidToken, "", "", false), nil
 	}
 	acting := meta.user
@@ -409,9 +428,9 @@ func (a *Authorizer) Me(ctx context.Context, token, asUserID string) (UserInfo, 
 		acting = asUserID
 		p.ask("app_as_user", &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, meta.hash), Permission: permMayActAsUsers, Subject: flagSubject()})
 		p.ask("act_as", &v1.CheckBulkPermissionsRequestItem{Resource: obj(schema.TypeUser, schema.EncodeID(acting)), Permission: permActAs,
-			Subject: userSubject(meta.user), Context: a.checker.caveatContext(nil)})
+			Subject: checker.UserSubject(meta.user), Context: a.graph.CaveatContext(nil)})
 	}
-	got, err := a.tokens.checkBulk(ctx, p.items)
+	got, _, err := a.tokens.check(ctx, p.items...)
 	if err != nil {
 		return UserInfo{}, Decision{}, err
 	}

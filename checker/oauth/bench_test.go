@@ -1,9 +1,8 @@
-package checker_test
+package oauth_test
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"slices"
 	"testing"
@@ -12,7 +11,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 )
 
@@ -24,7 +23,7 @@ import (
 //
 //	go test ./checker -run '^$' -bench AuthorizeVsRaw -benchtime 3000x
 func BenchmarkAuthorizeVsRaw(b *testing.B) {
-	env := newTokenEnv(b, benchDatastore(), checker.WithTokenLogger(quietLogger()))
+	env := newTokenEnv(b, benchDatastore(), oauth.WithLogger(quietLogger()))
 	ctx := context.Background()
 	tok := env.issue(b, "bob", "", "root_readwrite").AccessToken
 	req := onItem(tok, "download", "file:a")
@@ -78,7 +77,7 @@ func BenchmarkAuthorizeVsRaw(b *testing.B) {
 // BenchmarkAuthorizeThroughput and BenchmarkRawCheckThroughput are the same
 // questions from 8 goroutines at once: compare their ns/op.
 func BenchmarkAuthorizeThroughput(b *testing.B) {
-	env := newTokenEnv(b, testenv.Memory, checker.WithTokenLogger(quietLogger()))
+	env := newTokenEnv(b, testenv.Memory, oauth.WithLogger(quietLogger()))
 	tok := env.issue(b, "bob", "", "root_readwrite").AccessToken
 	req := onItem(tok, "download", "file:a")
 	b.SetParallelism(4)
@@ -94,7 +93,7 @@ func BenchmarkAuthorizeThroughput(b *testing.B) {
 }
 
 func BenchmarkRawCheckThroughput(b *testing.B) {
-	env := newTokenEnv(b, testenv.Memory, checker.WithTokenLogger(quietLogger()))
+	env := newTokenEnv(b, testenv.Memory, oauth.WithLogger(quietLogger()))
 	b.SetParallelism(4)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -137,5 +136,3 @@ func rawDownload(ctx context.Context, env *tokenEnv) error {
 	}
 	return nil
 }
-
-func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,17 +1,15 @@
-package checker
+package oauth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
-	gosync "sync"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
+	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -29,45 +27,13 @@ type ExchangeRequest struct {
 	Resource string
 }
 
-// resourceForms is what a token exchange's resource may be, for errors.
-const resourceForms = `"folder:<id>", "file:<id>", or a URL ending /2.0/folders/<id> or /2.0/files/<id>`
-
 // ParseResource reads a token exchange's resource: "folder:<id>",
-// "file:<id>", or an http(s) URL whose path ends /2.0/folders/<id> or
-// /2.0/files/<id>, with no query or fragment. Its errors name the resource
-// and the forms allowed.
+// "file:<id>", or a Box URL of the item (see schema.ParseItemURL). Its
+// errors name the resource and the forms allowed.
 func ParseResource(s string) (schema.ItemRef, error) {
-	bad := func(why string) error { return fmt.Errorf("resource %q: %s; want %s", s, why, resourceForms) }
-	if !strings.Contains(s, "/") {
-		typ, id, ok := strings.Cut(s, ":")
-		if !ok {
-			return schema.ItemRef{}, bad("no type")
-		}
-		r := schema.ItemRef{Type: typ, ID: id}
-		if err := r.Validate(); err != nil {
-			return schema.ItemRef{}, bad(err.Error())
-		}
-		return r, nil
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#") {
-		return schema.ItemRef{}, bad("not an http(s) URL without query or fragment")
-	}
-	parts := strings.Split(u.EscapedPath(), "/")
-	if len(parts) < 4 || parts[len(parts)-3] != "2.0" {
-		return schema.ItemRef{}, bad("the URL's path does not end /2.0/folders/<id> or /2.0/files/<id>")
-	}
-	r := schema.ItemRef{ID: parts[len(parts)-1]}
-	switch parts[len(parts)-2] {
-	case "folders":
-		r.Type = schema.TypeFolder
-	case "files":
-		r.Type = schema.TypeFile
-	default:
-		return schema.ItemRef{}, bad(fmt.Sprintf("the URL names %q, not folders or files", parts[len(parts)-2]))
-	}
-	if err := r.Validate(); err != nil {
-		return schema.ItemRef{}, bad(err.Error())
+	r, err := schema.ParseItemURL(s)
+	if err != nil {
+		return schema.ItemRef{}, fmt.Errorf("resource %q: %w; want %s", s, err, schema.ItemForms)
 	}
 	return r, nil
 }
@@ -103,27 +69,9 @@ func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, err
 	if err != nil {
 		return Issued{}, err
 	}
-	if req.SubjectToken == "" {
-		return Issued{}, oauthErr("invalid_request", "subject_token is required")
-	}
-	if strings.TrimSpace(req.Scopes) == "" {
-		return Issued{}, oauthErr("invalid_request", "scope is required: the space-separated scopes the new token holds")
-	}
-	fields, err := splitScopeParam(req.Scopes)
+	scopes, resource, err := parseExchange(req)
 	if err != nil {
-		return Issued{}, oauthErr("invalid_scope", "%v", err)
-	}
-	scopes, err := ParseScopes(fields)
-	if err != nil {
-		return Issued{}, oauthErr("invalid_scope", "scope %q: %v", req.Scopes, err)
-	}
-	var resource *schema.ItemRef
-	if req.Resource != "" {
-		r, err := ParseResource(req.Resource)
-		if err != nil {
-			return Issued{}, oauthErr("invalid_request", "%v", err)
-		}
-		resource = &r
+		return Issued{}, err
 	}
 	parent, ok, err := t.access(ctx, req.SubjectToken)
 	if err != nil {
@@ -143,9 +91,44 @@ func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, err
 			return Issued{}, oauthErr("invalid_scope", "scope %q is neither held nor covered by the subject token's scopes", s)
 		}
 	}
-	// One round trip: the parent still valid, and the resource inside the
-	// parent's own resource.
-	items := []*v1.CheckBulkPermissionsRequestItem{{Resource: obj(typeAccessToken, parent.hash), Permission: permValid, Subject: flagSubject()}}
+	if resource, err = t.downscopeInside(ctx, parent, resource); err != nil {
+		return Issued{}, err
+	}
+	return t.writeDownscoped(ctx, parent, scopes, resource, now)
+}
+
+// parseExchange reads an exchange request's subject token, scopes and
+// resource, before anything is asked of SpiceDB.
+func parseExchange(req ExchangeRequest) ([]Scope, *schema.ItemRef, error) {
+	if req.SubjectToken == "" {
+		return nil, nil, oauthErr("invalid_request", "subject_token is required")
+	}
+	if strings.TrimSpace(req.Scopes) == "" {
+		return nil, nil, oauthErr("invalid_request", "scope is required: the space-separated scopes the new token holds")
+	}
+	fields, err := splitScopeParam(req.Scopes)
+	if err != nil {
+		return nil, nil, oauthErr("invalid_scope", "%v", err)
+	}
+	scopes, err := ParseScopes(fields)
+	if err != nil {
+		return nil, nil, oauthErr("invalid_scope", "scope %q: %v", req.Scopes, err)
+	}
+	if req.Resource == "" {
+		return scopes, nil, nil
+	}
+	r, err := ParseResource(req.Resource)
+	if err != nil {
+		return nil, nil, oauthErr("invalid_request", "%v", err)
+	}
+	return scopes, &r, nil
+}
+
+// downscopeInside asks, in one round trip, that the parent is still valid
+// and that the resource asked for is inside the parent's own resource. It
+// returns the new token's resource: the one asked for, else the parent's.
+func (t *Tokens) downscopeInside(ctx context.Context, parent *tokenMeta, resource *schema.ItemRef) (*schema.ItemRef, error) {
+	items := []*v1.CheckBulkPermissionsRequestItem{validItem(parent.hash)}
 	inside := true
 	switch {
 	case parent.resource == nil:
@@ -153,25 +136,30 @@ func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, err
 		resource = parent.resource
 	case *resource == *parent.resource:
 	case parent.resource.Type == schema.TypeFolder:
-		items = append(items, &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(*resource), Permission: permWithin,
+		items = append(items, &v1.CheckBulkPermissionsRequestItem{Resource: checker.ItemObject(*resource), Permission: permWithin,
 			Subject: sub(schema.TypeFolder, schema.EncodeID(parent.resource.ID))})
 	default:
 		inside = false
 	}
-	got, err := t.checkBulk(ctx, items)
+	got, _, err := t.check(ctx, items...)
 	if err != nil {
-		return Issued{}, err
+		return nil, err
 	}
 	if !got[0] {
-		return Issued{}, oauthErr("invalid_grant", "the subject token is not a valid access token")
+		return nil, oauthErr("invalid_grant", "the subject token is not a valid access token")
 	}
 	if len(got) > 1 {
 		inside = got[1]
 	}
 	if !inside {
-		return Issued{}, oauthErr("invalid_scope", "resource %s is outside the subject token's resource %s", resource, parent.resource)
+		return nil, oauthErr("invalid_scope", "resource %s is outside the subject token's resource %s", resource, parent.resource)
 	}
+	return resource, nil
+}
 
+// writeDownscoped writes the downscoped token of parent, provided parent
+// is still alive.
+func (t *Tokens) writeDownscoped(ctx context.Context, parent *tokenMeta, scopes []Scope, resource *schema.ItemRef, now time.Time) (Issued, error) {
 	access, h, err := newSecret(accessPrefix)
 	if err != nil {
 		return Issued{}, err
@@ -210,77 +198,4 @@ func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, err
 	t.logger.Info("token downscoped", slog.String("user", parent.user), slog.String("parent", short(parent.hash)),
 		slog.String("token", short(h)), slog.Any("scopes", scopes))
 	return Issued{AccessToken: access, ExpiresIn: exp.Sub(now).Round(time.Second), RestrictedTo: restricted, Downscoped: true}, nil
-}
-
-// checkBulk asks SpiceDB several questions fully consistently, in order.
-func (t *Tokens) checkBulk(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, error) {
-	out, _, err := t.checkBulkAt(ctx, items)
-	return out, err
-}
-
-// checkBulkAt is checkBulk, also returning the revision SpiceDB answered at.
-func (t *Tokens) checkBulkAt(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, *v1.ZedToken, error) {
-	resp, err := t.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: fullyConsistent(), Items: items})
-	if err != nil {
-		return nil, nil, fmt.Errorf("checking %d permissions in spicedb: %w", len(items), err)
-	}
-	out := make([]bool, len(items))
-	for i, p := range resp.GetPairs() {
-		if e := p.GetError(); e != nil {
-			it := items[i]
-			return nil, nil, fmt.Errorf("checking %s on %s:%s: %s", it.GetPermission(), it.GetResource().GetObjectType(), it.GetResource().GetObjectId(), e.GetMessage())
-		}
-		out[i] = p.GetItem().GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
-	}
-	return out, resp.GetCheckedAt(), nil
-}
-
-// checkOne asks one item as a CheckPermission, fully consistent, and
-// returns the revision SpiceDB answered at.
-func (t *Tokens) checkOne(ctx context.Context, it *v1.CheckBulkPermissionsRequestItem) (bool, *v1.ZedToken, error) {
-	resp, err := t.client.CheckPermission(ctx, &v1.CheckPermissionRequest{Consistency: fullyConsistent(),
-		Resource: it.GetResource(), Permission: it.GetPermission(), Subject: it.GetSubject(), Context: it.GetContext()})
-	if err != nil {
-		return false, nil, fmt.Errorf("checking %s on %s:%s in spicedb: %w", it.GetPermission(), it.GetResource().GetObjectType(), it.GetResource().GetObjectId(), err)
-	}
-	return resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, resp.GetCheckedAt(), nil
-}
-
-// checkAlongside asks items fully consistent, the last one as its own
-// CheckPermission at the same time as the others: two requests in flight
-// together take one round trip of wall time, and a CheckBulkPermissions
-// costs more per request than a CheckPermission of the same question
-// (BenchmarkRequestShapes: 1.2x on PostgreSQL, 1.5x in memory). The two
-// requests may be answered at different revisions, each taken after the
-// call began: every answer held at some moment during the call. It returns
-// the revisions, the first request's (all items but the last) first.
-func (t *Tokens) checkAlongside(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, []*v1.ZedToken, error) {
-	n := len(items) - 1
-	if n == 0 {
-		out, at, err := t.checkSome(ctx, items)
-		return out, []*v1.ZedToken{at}, err
-	}
-	var (
-		last    bool
-		lastAt  *v1.ZedToken
-		lastErr error
-		wg      gosync.WaitGroup
-	)
-	wg.Go(func() { last, lastAt, lastErr = t.checkOne(ctx, items[n]) })
-	rest, at, err := t.checkSome(ctx, items[:n])
-	wg.Wait()
-	if err := errors.Join(err, lastErr); err != nil {
-		return nil, nil, err
-	}
-	return append(rest, last), []*v1.ZedToken{at, lastAt}, nil
-}
-
-// checkSome asks items in one request: a CheckPermission for one item (the
-// cheaper call), a CheckBulkPermissions for more.
-func (t *Tokens) checkSome(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem) ([]bool, *v1.ZedToken, error) {
-	if len(items) == 1 {
-		ok, at, err := t.checkOne(ctx, items[0])
-		return []bool{ok}, at, err
-	}
-	return t.checkBulkAt(ctx, items)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/internal/httpapi"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/sync"
@@ -49,9 +50,9 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	whSecondary := fs.String("webhook-secondary-key", "", "Box webhook secondary signature key")
 	whDead := fs.String("webhook-dead-letter", "webhooks.dead", "file webhooks that cannot be applied are appended to")
 	outbox := fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror and keep following")
-	accessTTL := fs.Duration("access-token-ttl", checker.DefaultAccessTTL, "lifetime of access tokens")
-	refreshTTL := fs.Duration("refresh-token-ttl", checker.DefaultRefreshTTL, "lifetime of refresh tokens (single use)")
-	reuseLeeway := fs.Duration("refresh-reuse-leeway", checker.DefaultRefreshReuseLeeway, "how long after a refresh the same client presenting the spent refresh token again gets the same new pair (a retry after a lost response) instead of its family being revoked (0: never)")
+	accessTTL := fs.Duration("access-token-ttl", oauth.DefaultAccessTTL, "lifetime of access tokens")
+	refreshTTL := fs.Duration("refresh-token-ttl", oauth.DefaultRefreshTTL, "lifetime of refresh tokens (single use)")
+	reuseLeeway := fs.Duration("refresh-reuse-leeway", oauth.DefaultRefreshReuseLeeway, "how long after a refresh the same client presenting the spent refresh token again gets the same new pair (a retry after a lost response) instead of its family being revoked (0: never)")
 	invalidLimit := fs.Int("invalid-token-limit", httpapi.DefaultInvalidTokenLimit, "bad credentials one client address, or one credential, may present per minute before a further bad one is answered 429 (negative: no limit)")
 	invalidBurst := fs.Int("invalid-token-burst", httpapi.DefaultInvalidTokenBurst, "bad credentials one client address, or one credential, may present in a row")
 	if _, err := parse(fs, args); err != nil {
@@ -85,8 +86,8 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	if *reuseLeeway < 0 {
 		return errors.New("--refresh-reuse-leeway must not be negative (0 turns it off)")
 	}
-	tokens := checker.NewTokens(st.client, checker.WithAccessTTL(*accessTTL), checker.WithRefreshTTL(*refreshTTL),
-		checker.WithRefreshReuseLeeway(*reuseLeeway), checker.WithTokenLogger(logger))
+	tokens := oauth.NewTokens(st.client, oauth.WithAccessTTL(*accessTTL), oauth.WithRefreshTTL(*refreshTTL),
+		oauth.WithRefreshReuseLeeway(*reuseLeeway), oauth.WithLogger(logger))
 	if err := tokens.Bootstrap(ctx); err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 			func() float64 { return float64(tokens.ValidityStats().Late) }))
 
 	api, err := httpapi.New(httpapi.Config{Checker: st.checker, Applier: st.applier, AdminKey: adminKey, TrustedProxies: proxies, Ready: st.ready, Logger: logger,
-		Authorizer: checker.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *invalidLimit, InvalidTokenBurst: *invalidBurst,
+		Authorizer: oauth.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *invalidLimit, InvalidTokenBurst: *invalidBurst,
 		WebhookKeys: sync.WebhookKeys{Primary: *whPrimary, Secondary: *whSecondary}, WebhookDeadLetter: *whDead,
 		Metrics: promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{})})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/internal/httpapi"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
@@ -42,12 +43,12 @@ func newBodyAPI(t *testing.T, reads int) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk := checker.NewTokens(c)
+	tk := oauth.NewTokens(c)
 	if err := tk.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	api, err := httpapi.New(httpapi.Config{Checker: ch, Applier: sync.NewApplier(c), AdminKey: adminKey,
-		Authorizer: checker.NewAuthorizer(ch, tk), WebhookKeys: sync.WebhookKeys{Primary: webhookKey},
+		Authorizer: oauth.NewAuthorizer(ch, tk), WebhookKeys: sync.WebhookKeys{Primary: webhookKey},
 		WebhookDeadLetter: t.TempDir() + "/dead", PublicBodyReads: reads})
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
 )
@@ -50,7 +51,7 @@ type Config struct {
 	Metrics http.Handler
 	// Authorizer, when set, serves the token, application and authorize
 	// endpoints (API.md Tokens, Authorize).
-	Authorizer *checker.Authorizer
+	Authorizer *oauth.Authorizer
 	// InvalidTokenLimit is how many bad credentials (unknown, expired or
 	// revoked tokens, a wrong admin key) one client address, and one
 	// presented credential, may present per minute before a further bad

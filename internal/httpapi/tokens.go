@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -70,13 +71,13 @@ func (s *Server) appFailed(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &fe):
 		s.badRequest(w, r, err)
-	case errors.Is(err, checker.ErrAppNotFound):
+	case errors.Is(err, oauth.ErrAppNotFound):
 		writeError(w, r, http.StatusNotFound, "not_found", err.Error())
-	case errors.Is(err, checker.ErrAppExists):
+	case errors.Is(err, oauth.ErrAppExists):
 		writeError(w, r, http.StatusConflict, "conflict", err.Error())
-	case errors.Is(err, checker.ErrBuiltinApp):
+	case errors.Is(err, oauth.ErrBuiltinApp):
 		s.badRequest(w, r, err)
-	case errors.Is(err, checker.ErrAppNotAuthorized):
+	case errors.Is(err, oauth.ErrAppNotAuthorized):
 		writeError(w, r, http.StatusForbidden, "access_denied_insufficient_permissions", err.Error())
 	default:
 		s.internal(w, r, "changing applications", err)
@@ -172,22 +173,22 @@ func (s *Server) withdrawApp(w http.ResponseWriter, r *http.Request) {
 
 // tokenAnswer is Box's token response.
 type tokenAnswer struct {
-	AccessToken     string                `json:"access_token"`
-	ExpiresIn       int64                 `json:"expires_in"`
-	TokenType       string                `json:"token_type"`
-	RefreshToken    string                `json:"refresh_token,omitempty"`
-	RestrictedTo    []checker.Restriction `json:"restricted_to"`
-	IssuedTokenType string                `json:"issued_token_type,omitempty"`
+	AccessToken     string              `json:"access_token"`
+	ExpiresIn       int64               `json:"expires_in"`
+	TokenType       string              `json:"token_type"`
+	RefreshToken    string              `json:"refresh_token,omitempty"`
+	RestrictedTo    []oauth.Restriction `json:"restricted_to"`
+	IssuedTokenType string              `json:"issued_token_type,omitempty"`
 }
 
-func answerOf(is checker.Issued) tokenAnswer {
+func answerOf(is oauth.Issued) tokenAnswer {
 	a := tokenAnswer{AccessToken: is.AccessToken, ExpiresIn: int64(is.ExpiresIn.Round(time.Second) / time.Second), TokenType: "bearer",
 		RefreshToken: is.RefreshToken, RestrictedTo: is.RestrictedTo}
 	if a.RestrictedTo == nil {
-		a.RestrictedTo = []checker.Restriction{}
+		a.RestrictedTo = []oauth.Restriction{}
 	}
 	if is.Downscoped {
-		a.IssuedTokenType = checker.TokenTypeAccess
+		a.IssuedTokenType = oauth.TokenTypeAccess
 	}
 	return a
 }
@@ -208,7 +209,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request) {
 		s.badRequest(w, r, err)
 		return
 	}
-	is, err := s.cfg.Authorizer.Tokens().Issue(r.Context(), checker.IssueRequest{User: b.User, Scopes: b.Scopes, App: b.App})
+	is, err := s.cfg.Authorizer.Tokens().Issue(r.Context(), oauth.IssueRequest{User: b.User, Scopes: b.Scopes, App: b.App})
 	if err != nil {
 		s.appFailed(w, r, err)
 		return
@@ -227,8 +228,8 @@ type oauthError struct {
 // client the client credentials: a refused grant is charged to the
 // bad-credential limit with the token, a failed client authentication with
 // the client secret, and answered 401 with WWW-Authenticate (RFC 6749 §5.2).
-func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, token string, client checker.ClientCredentials, err error) {
-	var oe *checker.OAuthError
+func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, token string, client oauth.ClientCredentials, err error) {
+	var oe *oauth.Error
 	if errors.As(err, &oe) {
 		switch oe.Code {
 		case "invalid_grant":
@@ -256,36 +257,36 @@ func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, token strin
 // an Authorization header of another scheme is no client authentication
 // boxauthz supports. No credentials at all is the zero value: the default
 // application's client.
-func clientOf(r *http.Request, f url.Values) (checker.ClientCredentials, error) {
+func clientOf(r *http.Request, f url.Values) (oauth.ClientCredentials, error) {
 	_, formID := f["client_id"]
 	_, formSecret := f["client_secret"]
 	if r.Header.Get("Authorization") == "" {
-		c := checker.ClientCredentials{ID: f.Get("client_id"), Secret: f.Get("client_secret")}
+		c := oauth.ClientCredentials{ID: f.Get("client_id"), Secret: f.Get("client_secret")}
 		if c.ID == "" && c.Secret != "" {
-			return c, &checker.OAuthError{Code: "invalid_request", Description: "client_secret given without client_id"}
+			return c, &oauth.Error{Code: "invalid_request", Description: "client_secret given without client_id"}
 		}
 		return c, nil
 	}
 	id, secret, ok := r.BasicAuth()
 	if !ok {
-		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_client",
+		return oauth.ClientCredentials{}, &oauth.Error{Code: "invalid_client",
 			Description: "Authorization: only HTTP Basic client authentication is accepted here (RFC 6749 §2.3.1)"}
 	}
 	if formID || formSecret {
-		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_request",
+		return oauth.ClientCredentials{}, &oauth.Error{Code: "invalid_request",
 			Description: "client credentials given both by HTTP Basic and as client_id/client_secret parameters: use one (RFC 6749 §2.3.1)"}
 	}
 	var err1, err2 error
 	id, err1 = url.QueryUnescape(id)
 	secret, err2 = url.QueryUnescape(secret)
 	if err1 != nil || err2 != nil {
-		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_request",
+		return oauth.ClientCredentials{}, &oauth.Error{Code: "invalid_request",
 			Description: "Authorization: the Basic client id and secret are not form-encoded (RFC 6749 §2.3.1)"}
 	}
 	if id == "" {
-		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_client", Description: "Authorization: HTTP Basic without a client id"}
+		return oauth.ClientCredentials{}, &oauth.Error{Code: "invalid_client", Description: "Authorization: HTTP Basic without a client id"}
 	}
-	return checker.ClientCredentials{ID: id, Secret: secret}, nil
+	return oauth.ClientCredentials{ID: id, Secret: secret}, nil
 }
 
 // readForm reads an application/x-www-form-urlencoded body. Parameters it
@@ -325,7 +326,7 @@ func readForm(r *http.Request, known ...string) (url.Values, error) {
 type tokenRequest struct {
 	grant    string
 	refresh  string
-	exchange checker.ExchangeRequest
+	exchange oauth.ExchangeRequest
 }
 
 // parseTokenForm reads the token endpoint's form; its errors are OAuth
@@ -334,24 +335,24 @@ func parseTokenForm(f url.Values) (tokenRequest, error) {
 	switch gt := f.Get("grant_type"); gt {
 	case grantRefresh:
 		if f.Get("refresh_token") == "" {
-			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: "refresh_token is required"}
+			return tokenRequest{}, &oauth.Error{Code: "invalid_request", Description: "refresh_token is required"}
 		}
 		return tokenRequest{grant: gt, refresh: f.Get("refresh_token")}, nil
 	case grantExchange:
 		if f.Get("subject_token_type") == "" {
-			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: "subject_token_type is required: want " + checker.TokenTypeAccess}
+			return tokenRequest{}, &oauth.Error{Code: "invalid_request", Description: "subject_token_type is required: want " + oauth.TokenTypeAccess}
 		}
-		if tt := f.Get("subject_token_type"); tt != checker.TokenTypeAccess {
-			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: fmt.Sprintf("subject_token_type %q: want %s", tt, checker.TokenTypeAccess)}
+		if tt := f.Get("subject_token_type"); tt != oauth.TokenTypeAccess {
+			return tokenRequest{}, &oauth.Error{Code: "invalid_request", Description: fmt.Sprintf("subject_token_type %q: want %s", tt, oauth.TokenTypeAccess)}
 		}
 		if f.Get("subject_token") == "" {
-			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: "subject_token is required"}
+			return tokenRequest{}, &oauth.Error{Code: "invalid_request", Description: "subject_token is required"}
 		}
-		return tokenRequest{grant: gt, exchange: checker.ExchangeRequest{SubjectToken: f.Get("subject_token"), Scopes: f.Get("scope"), Resource: f.Get("resource")}}, nil
+		return tokenRequest{grant: gt, exchange: oauth.ExchangeRequest{SubjectToken: f.Get("subject_token"), Scopes: f.Get("scope"), Resource: f.Get("resource")}}, nil
 	case "":
-		return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: "grant_type is required"}
+		return tokenRequest{}, &oauth.Error{Code: "invalid_request", Description: "grant_type is required"}
 	default:
-		return tokenRequest{}, &checker.OAuthError{Code: "unsupported_grant_type", Description: fmt.Sprintf("grant_type %q: want %s or %s", gt, grantRefresh, grantExchange)}
+		return tokenRequest{}, &oauth.Error{Code: "unsupported_grant_type", Description: fmt.Sprintf("grant_type %q: want %s or %s", gt, grantRefresh, grantExchange)}
 	}
 }
 
@@ -373,7 +374,7 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tk := s.cfg.Authorizer.Tokens()
-	var is checker.Issued
+	var is oauth.Issued
 	if req.grant == grantRefresh {
 		is, err = tk.RefreshAs(r.Context(), client, req.refresh)
 	} else {
@@ -413,7 +414,7 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(tok)
 }
 
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, d checker.Decision) {
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, d oauth.Decision) {
 	if d.Status == http.StatusUnauthorized {
 		if s.overLimit(w, r, classUser, bearer(r), false) {
 			return
@@ -448,15 +449,15 @@ type authorizeBody struct {
 
 // parseAuthorizeBody reads POST /v1/authorize's body into a request, naming
 // the first bad field.
-func parseAuthorizeBody(body []byte, token, asUser string) (checker.AuthorizeRequest, error) {
+func parseAuthorizeBody(body []byte, token, asUser string) (oauth.AuthorizeRequest, error) {
 	var b authorizeBody
 	if err := decodeStrict(strings.NewReader(string(body)), &b); err != nil {
-		return checker.AuthorizeRequest{}, err
+		return oauth.AuthorizeRequest{}, err
 	}
 	if b.Action == "" {
-		return checker.AuthorizeRequest{}, &checker.FieldError{Field: "action", Err: errors.New("required")}
+		return oauth.AuthorizeRequest{}, &checker.FieldError{Field: "action", Err: errors.New("required")}
 	}
-	req := checker.AuthorizeRequest{Token: token, AsUser: asUser, Action: schema.Action(b.Action), Item: b.Item,
+	req := oauth.AuthorizeRequest{Token: token, AsUser: asUser, Action: schema.Action(b.Action), Item: b.Item,
 		Enterprise: b.Enterprise, Group: b.Group, Explain: b.Explain}
 	if b.SharedLink != "" {
 		l, err := checker.ParseSharedLink(b.SharedLink)
