@@ -23,8 +23,10 @@ const maxBulk = 1000
 func CheckItems(ctx context.Context, c Client, items []*v1.CheckBulkPermissionsRequestItem, cons Consistency) ([]bool, *v1.ZedToken, error) {
 	if len(items) == 1 {
 		it := items[0]
-		resp, err := c.CheckPermission(ctx, &v1.CheckPermissionRequest{Consistency: cons.proto(),
-			Resource: it.GetResource(), Permission: it.GetPermission(), Subject: it.GetSubject(), Context: it.GetContext()})
+		resp, err := c.CheckPermission(ctx, &v1.CheckPermissionRequest{
+			Consistency: cons.proto(),
+			Resource:    it.GetResource(), Permission: it.GetPermission(), Subject: it.GetSubject(), Context: it.GetContext(),
+		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("checking %s in spicedb: %w", describe(it), err)
 		}
@@ -49,6 +51,12 @@ func CheckItems(ctx context.Context, c Client, items []*v1.CheckBulkPermissionsR
 		}
 	}
 	return out, first, nil
+}
+
+// CheckItems is CheckItems on the Checker's SpiceDB, for questions in
+// SpiceDB's own terms alongside graph checks (the authorize decision).
+func (c *Checker) CheckItems(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem, cons Consistency) ([]bool, *v1.ZedToken, error) {
+	return CheckItems(ctx, c.client, items, cons)
 }
 
 // describe names an item's question in errors.
