@@ -194,8 +194,10 @@ func (c *Checker) heldGrants(ctx context.Context, q Question, cons Consistency) 
 				case s.GetObject().GetObjectType() == schema.TypeGroup:
 					member, ok := inGroup[sid]
 					if !ok {
-						ms, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeGroup, OptionalResourceId: sid,
-							OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: user}}, cons)
+						ms, err := c.read(ctx, &v1.RelationshipFilter{
+							ResourceType: schema.TypeGroup, OptionalResourceId: sid,
+							OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: user},
+						}, cons)
 						if err != nil {
 							return nil, err
 						}
@@ -239,11 +241,14 @@ func expiresAt(r *v1.Relationship) string {
 
 func notExpired(r *v1.Relationship, now time.Time) bool {
 	e := expiresAt(r)
-	if e == "" {
-		return true
-	}
-	t, err := time.Parse(time.RFC3339Nano, e)
-	return err == nil && now.Before(t)
+	return e == "" || before(now, e)
+}
+
+// before reports whether now is before the RFC 3339 time t; a time that
+// does not parse is never ahead.
+func before(now time.Time, t string) bool {
+	u, err := time.Parse(time.RFC3339Nano, t)
+	return err == nil && now.Before(u)
 }
 
 // linkAdmits tells whether a shared-link relationship admits this request:
@@ -253,7 +258,7 @@ func (c *Checker) linkAdmits(ctx context.Context, r *v1.Relationship, presented,
 	if presented == "" || caveatString(r, "link") != presented {
 		return false, nil
 	}
-	if u, err := time.Parse(time.RFC3339Nano, caveatString(r, "unshared_at")); err != nil || !now.Before(u) {
+	if !before(now, caveatString(r, "unshared_at")) {
 		return false, nil
 	}
 	if !strings.HasPrefix(r.GetRelation(), "company_") {
@@ -266,8 +271,10 @@ func (c *Checker) linkAdmits(ctx context.Context, r *v1.Relationship, presented,
 	if err != nil || len(ents) == 0 {
 		return false, err
 	}
-	ms, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeEnterprise, OptionalResourceId: ents[0].GetSubject().GetObject().GetObjectId(), OptionalRelation: schema.RelationMember,
-		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: user}}, cons)
+	ms, err := c.read(ctx, &v1.RelationshipFilter{
+		ResourceType: schema.TypeEnterprise, OptionalResourceId: ents[0].GetSubject().GetObject().GetObjectId(), OptionalRelation: schema.RelationMember,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: user},
+	}, cons)
 	return len(ms) > 0, err
 }
 
@@ -283,8 +290,10 @@ func (c *Checker) nameCollaborations(ctx context.Context, user string, hs []held
 		if g.Group != "" {
 			want = &v1.ObjectReference{ObjectType: schema.TypeGroup, ObjectId: schema.EncodeID(g.Group)}
 		}
-		recs, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeCollaboration, OptionalRelation: schema.RelationItem,
-			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: g.On.Type, OptionalSubjectId: schema.EncodeID(g.On.ID)}}, cons)
+		recs, err := c.read(ctx, &v1.RelationshipFilter{
+			ResourceType: schema.TypeCollaboration, OptionalRelation: schema.RelationItem,
+			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: g.On.Type, OptionalSubjectId: schema.EncodeID(g.On.ID)},
+		}, cons)
 		if err != nil {
 			return err
 		}

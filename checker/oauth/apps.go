@@ -33,8 +33,10 @@ type App struct {
 	gen string // the graph object id, "<id>|<generation>"
 }
 
-const defaultAppObject = DefaultApp + "|builtin"
-const defaultGrantObject = DefaultApp + "|builtin|=any|builtin"
+const (
+	defaultAppObject   = DefaultApp + "|builtin"
+	defaultGrantObject = DefaultApp + "|builtin|=any|builtin"
+)
 
 // grant id for users without an enterprise: such users authorize an app
 // themselves when they take its token, so the app's own switch is enough.
@@ -105,8 +107,10 @@ func (t *Tokens) App(ctx context.Context, id string) (App, error) {
 	}
 	grants, _, err := spicedb.ReadAll(ctx, t.client, &v1.ReadRelationshipsRequest{
 		Consistency: fullyConsistent(),
-		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typeAppGrant, OptionalResourceIdPrefix: a.gen + "|",
-			OptionalRelation: relAuthorized},
+		RelationshipFilter: &v1.RelationshipFilter{
+			ResourceType: typeAppGrant, OptionalResourceIdPrefix: a.gen + "|",
+			OptionalRelation: relAuthorized,
+		},
 	})
 	if err != nil {
 		return App{}, fmt.Errorf("reading the enterprises that authorized %q: %w", id, err)
@@ -287,8 +291,10 @@ func (t *Tokens) AuthorizeApp(ctx context.Context, id, enterprise string) error 
 		touch(relationship(typeAppGrant, g, relApp, sub(typeApp, a.gen), time.Time{})),
 		touch(relationship(typeAppGrant, g, relAuthorized, flagSubject(), time.Time{})),
 	}
-	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups,
-		OptionalPreconditions: []*v1.Precondition{mustMatch(typeApp, a.gen, relLive)}}); err != nil {
+	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{
+		Updates:               ups,
+		OptionalPreconditions: []*v1.Precondition{mustMatch(typeApp, a.gen, relLive)},
+	}); err != nil {
 		if isPrecondition(err) {
 			return fmt.Errorf("authorizing application %q: %w", id, ErrAppNotFound)
 		}
@@ -330,8 +336,10 @@ func (t *Tokens) WithdrawApp(ctx context.Context, id, enterprise string) error {
 func (t *Tokens) currentGrant(ctx context.Context, gen, enterprise string) (string, bool) {
 	rels, _, err := spicedb.ReadAll(ctx, t.client, &v1.ReadRelationshipsRequest{
 		Consistency: fullyConsistent(),
-		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typeAppGrant,
-			OptionalResourceIdPrefix: enterpriseGrantPrefix(gen, enterprise), OptionalRelation: relAuthorized},
+		RelationshipFilter: &v1.RelationshipFilter{
+			ResourceType:             typeAppGrant,
+			OptionalResourceIdPrefix: enterpriseGrantPrefix(gen, enterprise), OptionalRelation: relAuthorized,
+		},
 	})
 	if err != nil || len(rels) == 0 {
 		return "", false

@@ -131,8 +131,11 @@ func rawDownload(ctx context.Context, env *tokenEnv) error {
 		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "bob"}},
 		Context:     linkContext(),
 	})
-	if err != nil || resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
-		return fmt.Errorf("raw check: %v %v", resp, err)
+	if err != nil {
+		return fmt.Errorf("raw check: %w", err)
+	}
+	if resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
+		return fmt.Errorf("raw check: %v", resp)
 	}
 	return nil
 }

@@ -58,11 +58,13 @@ func (t *Tokens) RotateClientSecret(ctx context.Context, id string) (App, error)
 			// one of the two fails here rather than both leaving a secret.
 			pre = append(pre, &v1.Precondition{Operation: v1.Precondition_OPERATION_MUST_MATCH, Filter: &v1.RelationshipFilter{
 				ResourceType: typeApp, OptionalResourceId: a.gen, OptionalRelation: relClientSecret,
-				OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: typeClientSecret, OptionalSubjectId: r.GetSubject().GetObject().GetObjectId()}}})
+				OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: typeClientSecret, OptionalSubjectId: r.GetSubject().GetObject().GetObjectId()},
+			}})
 		}
 		if replaced == 0 {
 			pre = append(pre, &v1.Precondition{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: &v1.RelationshipFilter{
-				ResourceType: typeApp, OptionalResourceId: a.gen, OptionalRelation: relClientSecret}})
+				ResourceType: typeApp, OptionalResourceId: a.gen, OptionalRelation: relClientSecret,
+			}})
 		}
 		_, err = t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre})
 		if isPrecondition(err) && attempt < writeAttempts {

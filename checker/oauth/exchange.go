@@ -136,8 +136,10 @@ func (t *Tokens) downscopeInside(ctx context.Context, parent *tokenMeta, resourc
 		resource = parent.resource
 	case *resource == *parent.resource:
 	case parent.resource.Type == schema.TypeFolder:
-		items = append(items, &v1.CheckBulkPermissionsRequestItem{Resource: checker.ItemObject(*resource), Permission: permWithin,
-			Subject: sub(schema.TypeFolder, schema.EncodeID(parent.resource.ID))})
+		items = append(items, &v1.CheckBulkPermissionsRequestItem{
+			Resource: checker.ItemObject(*resource), Permission: permWithin,
+			Subject: sub(schema.TypeFolder, schema.EncodeID(parent.resource.ID)),
+		})
 	default:
 		inside = false
 	}
@@ -193,8 +195,10 @@ func (t *Tokens) writeDownscoped(ctx context.Context, parent *tokenMeta, scopes 
 	if err := t.settle(ctx, fmt.Sprintf("downscoping token %s", short(parent.hash)), ups[0]); err != nil {
 		return Issued{}, err
 	}
-	t.meta.put(h, &tokenMeta{hash: h, user: parent.user, scopes: scopes, resource: resource, expires: exp,
-		parent: parent.hash, family: parent.family, grant: parent.grant, session: parent.session})
+	t.meta.put(h, &tokenMeta{
+		hash: h, user: parent.user, scopes: scopes, resource: resource, expires: exp,
+		parent: parent.hash, family: parent.family, grant: parent.grant, session: parent.session,
+	})
 	t.logger.Info("token downscoped", slog.String("user", parent.user), slog.String("parent", short(parent.hash)),
 		slog.String("token", short(h)), slog.Any("scopes", scopes))
 	return Issued{AccessToken: access, ExpiresIn: exp.Sub(now).Round(time.Second), RestrictedTo: restricted, Downscoped: true}, nil

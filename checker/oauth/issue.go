@@ -47,8 +47,10 @@ func (t *Tokens) readUser(ctx context.Context, id string) (userRecord, error) {
 	}
 	roles, _, err := spicedb.ReadAll(ctx, t.client, &v1.ReadRelationshipsRequest{
 		Consistency: fullyConsistent(),
-		RelationshipFilter: &v1.RelationshipFilter{ResourceType: schema.TypeEnterprise, OptionalResourceId: schema.EncodeID(u.enterprise),
-			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: schema.EncodeID(id)}},
+		RelationshipFilter: &v1.RelationshipFilter{
+			ResourceType: schema.TypeEnterprise, OptionalResourceId: schema.EncodeID(u.enterprise),
+			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: schema.EncodeID(id)},
+		},
 	})
 	if err != nil {
 		return u, fmt.Errorf("reading user %q's enterprise role: %w", id, err)
@@ -165,8 +167,10 @@ func userSession(user, current string) (string, []*v1.RelationshipUpdate, []*v1.
 			touch(relationship(schema.TypeUser, u, schema.RelationExists, sub(schema.TypeUser, "*"), time.Time{})),
 		}, []*v1.Precondition{
 			mustMatch(schema.TypeUser, u, schema.RelationExists),
-			{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: &v1.RelationshipFilter{ResourceType: schema.TypeUser,
-				OptionalResourceId: u, OptionalRelation: schema.RelationTokenSession}},
+			{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: &v1.RelationshipFilter{
+				ResourceType:       schema.TypeUser,
+				OptionalResourceId: u, OptionalRelation: schema.RelationTokenSession,
+			}},
 		}
 }
 

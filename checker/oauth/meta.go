@@ -90,7 +90,7 @@ type metaCache struct {
 	m   map[string]*tokenMeta
 }
 
-func newMetaCache(max int) *metaCache { return &metaCache{max: max, m: map[string]*tokenMeta{}} }
+func newMetaCache(limit int) *metaCache { return &metaCache{max: limit, m: map[string]*tokenMeta{}} }
 
 func (c *metaCache) get(h string) *tokenMeta {
 	c.mu.Lock()

@@ -107,8 +107,10 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 	// The watch starts after a fully consistent answer's revision: every
 	// change at or before it is already committed, so a token SpiceDB finds
 	// valid at a later revision has outlived it.
-	resp, err := t.client.CheckPermission(ctx, &v1.CheckPermissionRequest{Consistency: fullyConsistent(),
-		Resource: obj(typeAccessToken, "watch-start"), Permission: permValid, Subject: flagSubject()})
+	resp, err := t.client.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: fullyConsistent(),
+		Resource:    obj(typeAccessToken, "watch-start"), Permission: permValid, Subject: flagSubject(),
+	})
 	if err != nil {
 		return fmt.Errorf("finding where to start the revocation watch: %w", err)
 	}
@@ -132,8 +134,10 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 	stream, err := w.Watch(ctx, &v1.WatchRequest{
 		OptionalObjectTypes: watchedTypes(),
 		OptionalStartCursor: resp.GetCheckedAt(),
-		OptionalUpdateKinds: []v1.WatchKind{v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES,
-			v1.WatchKind_WATCH_KIND_INCLUDE_SCHEMA_UPDATES, v1.WatchKind_WATCH_KIND_INCLUDE_CHECKPOINTS},
+		OptionalUpdateKinds: []v1.WatchKind{
+			v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES,
+			v1.WatchKind_WATCH_KIND_INCLUDE_SCHEMA_UPDATES, v1.WatchKind_WATCH_KIND_INCLUDE_CHECKPOINTS,
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("starting the revocation watch: %w", err)

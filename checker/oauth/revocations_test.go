@@ -50,8 +50,10 @@ func watchWith(t testing.TB, r *tokenEnv, w oauth.RevocationWatcher) (stop func(
 
 // rel is the relationship resType:resID#relation@subType:subID.
 func rel(resType, resID, relation, subType, subID string) *v1.Relationship {
-	return &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: resType, ObjectId: resID}, Relation: relation,
-		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: subType, ObjectId: subID}}}
+	return &v1.Relationship{
+		Resource: &v1.ObjectReference{ObjectType: resType, ObjectId: resID}, Relation: relation,
+		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: subType, ObjectId: subID}},
+	}
 }
 
 // writeRels writes rels straight to SpiceDB, as something other than
@@ -416,7 +418,8 @@ func expiries(t *testing.T, c *spicedb.Client, token string) (tokenExp, familyEx
 	read := func(typ, id string) []*v1.Relationship {
 		rels, _, err := spicedb.ReadAll(context.Background(), c, &v1.ReadRelationshipsRequest{
 			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ, OptionalResourceId: id}})
+			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ, OptionalResourceId: id},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -79,8 +79,14 @@ func BenchmarkRequestShapes(b *testing.B) {
 		name string
 		f    func()
 	}{
-		{"raw", raw}, {"validonly", validOnly}, {"bulk1", bulkNoValid}, {"bulk2", bulk("download")}, {"bulk3", bulk("visible", "download")},
-		{"bulk4", bulk("visible", "trashed_any", "download")}, {"par2", par}, {"seq2", seq},
+		{"raw", raw},
+		{"validonly", validOnly},
+		{"bulk1", bulkNoValid},
+		{"bulk2", bulk("download")},
+		{"bulk3", bulk("visible", "download")},
+		{"bulk4", bulk("visible", "trashed_any", "download")},
+		{"par2", par},
+		{"seq2", seq},
 	}
 	for _, s := range shapes {
 		for range 50 {

@@ -271,7 +271,8 @@ func familyTokens(t *testing.T, c *spicedb.Client, token string) (access, refres
 	t.Helper()
 	read := func(f *v1.RelationshipFilter) []*v1.Relationship {
 		rels, _, err := spicedb.ReadAll(context.Background(), c, &v1.ReadRelationshipsRequest{
-			Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}, RelationshipFilter: f})
+			Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}, RelationshipFilter: f,
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -344,7 +345,8 @@ func TestRefreshIsSingleUse(t *testing.T) {
 			// with the leeway: no token string is in SpiceDB.
 			rels, _, err := spicedb.ReadAll(ctx, e.client, &v1.ReadRelationshipsRequest{
 				Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-				RelationshipFilter: &v1.RelationshipFilter{ResourceType: "boxauthz_refresh_token"}})
+				RelationshipFilter: &v1.RelationshipFilter{ResourceType: "boxauthz_refresh_token"},
+			})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -60,7 +60,7 @@ const (
 
 // Token type URNs of RFC 8693, as Box answers them.
 const (
-	TokenTypeAccess = "urn:ietf:params:oauth:token-type:access_token"
+	TokenTypeAccess = "urn:ietf:params:oauth:token-type:access_token" //nolint:gosec // G101: an RFC 8693 type name, not a credential.
 )
 
 // Client is what token storage needs of SpiceDB: the graph checks and
