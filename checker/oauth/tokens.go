@@ -6,9 +6,11 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	authzed "github.com/authzed/authzed-go/v1"
 	"google.golang.org/grpc"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -52,6 +54,9 @@ const (
 // authorized everywhere (MODEL.md §6).
 const DefaultApp = "default"
 
+// metaCacheMax bounds the access token descriptions a replica caches.
+const metaCacheMax = 100_000
+
 // Default lifetimes (MODEL.md §6).
 const (
 	DefaultAccessTTL  = 60 * time.Minute
@@ -70,6 +75,16 @@ type Client interface {
 	WriteRelationships(ctx context.Context, in *v1.WriteRelationshipsRequest, opts ...grpc.CallOption) (*v1.WriteRelationshipsResponse, error)
 	DeleteRelationships(ctx context.Context, in *v1.DeleteRelationshipsRequest, opts ...grpc.CallOption) (*v1.DeleteRelationshipsResponse, error)
 }
+
+// Both SpiceDB clients boxauthz is used with keep tokens and feed the
+// revocation watch: authzed-go's, for a library user's own connection, and
+// internal/spicedb's, which boxauthz dials and embeds.
+var (
+	_ Client            = (*authzed.Client)(nil)
+	_ Client            = (*spicedb.Client)(nil)
+	_ RevocationWatcher = (*authzed.Client)(nil)
+	_ RevocationWatcher = (*spicedb.Client)(nil)
+)
 
 // Tokens issues, refreshes, downscopes and revokes Box-style OAuth tokens,
 // and keeps applications. Everything lives in SpiceDB (see the schema's
@@ -99,10 +114,10 @@ type Option func(*Tokens)
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(t *Tokens) { t.now = now } }
 
-// WithAccessTTL sets how long access tokens live (default 60 minutes).
+// WithAccessTTL sets how long access tokens live (DefaultAccessTTL).
 func WithAccessTTL(d time.Duration) Option { return func(t *Tokens) { t.accessTTL = d } }
 
-// WithRefreshTTL sets how long refresh tokens live (default 60 days).
+// WithRefreshTTL sets how long refresh tokens live (DefaultRefreshTTL).
 func WithRefreshTTL(d time.Duration) Option { return func(t *Tokens) { t.refreshTTL = d } }
 
 // DefaultRefreshReuseLeeway is how long after a refresh the same client
@@ -124,7 +139,7 @@ func WithLogger(l *slog.Logger) Option { return func(t *Tokens) { t.logger = l }
 // NewTokens returns token storage on c. Call Bootstrap once SpiceDB holds
 // the schema.
 func NewTokens(c Client, opts ...Option) *Tokens {
-	t := &Tokens{client: c, now: time.Now, accessTTL: DefaultAccessTTL, refreshTTL: DefaultRefreshTTL, reuseLeeway: DefaultRefreshReuseLeeway, logger: slog.Default(), meta: newMetaCache(100_000), validity: newValidity()}
+	t := &Tokens{client: c, now: time.Now, accessTTL: DefaultAccessTTL, refreshTTL: DefaultRefreshTTL, reuseLeeway: DefaultRefreshReuseLeeway, logger: slog.Default(), meta: newMetaCache(metaCacheMax), validity: newValidity()}
 	for _, o := range opts {
 		o(t)
 	}
