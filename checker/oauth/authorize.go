@@ -190,7 +190,7 @@ func (a *Authorizer) Authorize(ctx context.Context, r AuthorizeRequest) (Decisio
 	}
 	ctxStruct := a.graph.CaveatContext(r.SharedLink)
 	// A token the revocation watch vouches for leaves its validity question
-	// out; tokenValid then proves the answer at the revisions of the rest.
+	// out; SettleValid then proves the answer at the revisions of the rest.
 	vouched := a.tokens.VouchesFor(tok.ID, now)
 	p := firstPlan(r, tok, acting, vouched, ctxStruct)
 	got, at, err := a.ask(ctx, p.items)

@@ -21,7 +21,7 @@ import (
 // noise hits both alike. It reports p50 and p99 of each and their ratios.
 // BOXAUTHZ_BENCH_DATASTORE=postgres runs it on SpiceDB on PostgreSQL.
 //
-//	go test ./checker -run '^$' -bench AuthorizeVsRaw -benchtime 3000x
+//	go test ./checker/oauth -run '^$' -bench AuthorizeVsRaw -benchtime 3000x
 func BenchmarkAuthorizeVsRaw(b *testing.B) {
 	env := newTokenEnv(b, benchDatastore(), oauth.WithLogger(quietLogger()))
 	ctx := context.Background()

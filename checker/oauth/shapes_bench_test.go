@@ -22,7 +22,7 @@ import (
 // CheckPermission calls, concurrent or one after the other), validonly. It
 // reports each shape's p50.
 //
-//	go test ./checker -run '^$' -bench RequestShapes -benchtime 2000x
+//	go test ./checker/oauth -run '^$' -bench RequestShapes -benchtime 2000x
 func BenchmarkRequestShapes(b *testing.B) {
 	env := newTokenEnv(b, benchDatastore(), oauth.WithLogger(quietLogger()))
 	ctx := context.Background()
