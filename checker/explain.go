@@ -192,17 +192,9 @@ func (c *Checker) heldGrants(ctx context.Context, q Question, cons Consistency) 
 				switch {
 				case s.GetObject().GetObjectType() == schema.TypeUser && sid == user:
 				case s.GetObject().GetObjectType() == schema.TypeGroup:
-					member, ok := inGroup[sid]
-					if !ok {
-						ms, err := c.read(ctx, &v1.RelationshipFilter{
-							ResourceType: schema.TypeGroup, OptionalResourceId: sid,
-							OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: user},
-						}, cons)
-						if err != nil {
-							return nil, err
-						}
-						member = len(ms) > 0
-						inGroup[sid] = member
+					member, err := c.inGroup(ctx, inGroup, sid, user, cons)
+					if err != nil {
+						return nil, err
 					}
 					if !member {
 						continue
@@ -217,6 +209,23 @@ func (c *Checker) heldGrants(ctx context.Context, q Question, cons Consistency) 
 		node = next
 	}
 	return out, c.nameCollaborations(ctx, q.User, out, cons)
+}
+
+// inGroup tells whether user (encoded) is a member of group (encoded),
+// remembering answers in known for the rest of one explanation.
+func (c *Checker) inGroup(ctx context.Context, known map[string]bool, group, user string, cons Consistency) (bool, error) {
+	if member, ok := known[group]; ok {
+		return member, nil
+	}
+	ms, err := c.read(ctx, &v1.RelationshipFilter{
+		ResourceType: schema.TypeGroup, OptionalResourceId: group,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: user},
+	}, cons)
+	if err != nil {
+		return false, err
+	}
+	known[group] = len(ms) > 0
+	return known[group], nil
 }
 
 func roleOf(relation string) string {
