@@ -65,9 +65,9 @@ func describe(it *v1.CheckBulkPermissionsRequestItem) string {
 	return fmt.Sprintf("%s on %s:%s for %s:%s", it.GetPermission(), r.GetObjectType(), r.GetObjectId(), s.GetObjectType(), s.GetObjectId())
 }
 
-// Item is q as a SpiceDB check item, with the caveat context every check
+// checkItem is q as a SpiceDB check item, with the caveat context every check
 // passes.
-func (c *Checker) Item(q Question) *v1.CheckBulkPermissionsRequestItem {
+func (c *Checker) checkItem(q Question) *v1.CheckBulkPermissionsRequestItem {
 	return &v1.CheckBulkPermissionsRequestItem{Resource: ItemObject(q.Item), Permission: string(q.Action), Subject: UserSubject(q.User), Context: c.CaveatContext(q.SharedLink)}
 }
 

@@ -121,7 +121,7 @@ func (c *Checker) confers(typ, permission string, hs []held) bool {
 func (c *Checker) checkPermissions(ctx context.Context, q Question, perms []string, cons Consistency) ([]bool, error) {
 	items := make([]*v1.CheckBulkPermissionsRequestItem, len(perms))
 	for i, p := range perms {
-		items[i] = c.Item(Question{User: q.User, Action: schema.Action(p), Item: q.Item, SharedLink: q.SharedLink})
+		items[i] = c.checkItem(Question{User: q.User, Action: schema.Action(p), Item: q.Item, SharedLink: q.SharedLink})
 	}
 	got, _, err := CheckItems(ctx, c.client, items, cons)
 	if err != nil {

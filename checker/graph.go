@@ -113,7 +113,7 @@ func (c *Checker) CheckBulk(ctx context.Context, qs []Question, cons Consistency
 			}
 			return nil, err
 		}
-		items = append(items, c.Item(q))
+		items = append(items, c.checkItem(q))
 	}
 	got, _, err := CheckItems(ctx, c.client, items, cons)
 	if err != nil {
