@@ -162,16 +162,18 @@ func userSession(user, current string) (string, []*v1.RelationshipUpdate, []*v1.
 	}
 	id := schema.LegacyUserSessionID(user)
 	u := schema.EncodeID(user)
-	return id, []*v1.RelationshipUpdate{
-			touch(relationship(typeSession, id, relLive, flagSubject(), time.Time{})),
-			touch(relationship(schema.TypeUser, u, schema.RelationExists, sub(schema.TypeUser, "*"), time.Time{})),
-		}, []*v1.Precondition{
-			mustMatch(schema.TypeUser, u, schema.RelationExists),
-			{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: &v1.RelationshipFilter{
-				ResourceType:       schema.TypeUser,
-				OptionalResourceId: u, OptionalRelation: schema.RelationTokenSession,
-			}},
-		}
+	ups := []*v1.RelationshipUpdate{
+		touch(relationship(typeSession, id, relLive, flagSubject(), time.Time{})),
+		touch(relationship(schema.TypeUser, u, schema.RelationExists, sub(schema.TypeUser, "*"), time.Time{})),
+	}
+	pre := []*v1.Precondition{
+		mustMatch(schema.TypeUser, u, schema.RelationExists),
+		{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: &v1.RelationshipFilter{
+			ResourceType:       schema.TypeUser,
+			OptionalResourceId: u, OptionalRelation: schema.RelationTokenSession,
+		}},
+	}
+	return id, ups, pre
 }
 
 // grantApp is the app object a grant object belongs to: a grant's id is
