@@ -3,6 +3,7 @@ package checker_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -51,8 +52,10 @@ func item(s string) schema.ItemRef {
 func TestDeepTree(t *testing.T) {
 	for _, ds := range testenv.Datastores() {
 		t.Run(string(ds), func(t *testing.T) {
-			evs := []string{`{"id":"u","type":"user.created","user":{"id":"alice","enterprise":"e"}}`,
-				`{"id":"d0","type":"folder.created","folder":{"id":"d0","parent":"0","owner":"alice"}}`}
+			evs := []string{
+				`{"id":"u","type":"user.created","user":{"id":"alice","enterprise":"e"}}`,
+				`{"id":"d0","type":"folder.created","folder":{"id":"d0","parent":"0","owner":"alice"}}`,
+			}
 			for i := 1; i <= 120; i++ {
 				evs = append(evs, fmt.Sprintf(`{"id":"d%d","type":"folder.created","folder":{"id":"d%d","parent":"d%d","owner":"alice"}}`, i, i, i-1))
 			}
@@ -72,8 +75,10 @@ func TestDeepTree(t *testing.T) {
 }
 
 func TestLookupItemsPages(t *testing.T) {
-	evs := []string{`{"id":"u","type":"user.created","user":{"id":"alice","enterprise":"e"}}`,
-		`{"id":"r","type":"folder.created","folder":{"id":"r","parent":"0","owner":"alice"}}`}
+	evs := []string{
+		`{"id":"u","type":"user.created","user":{"id":"alice","enterprise":"e"}}`,
+		`{"id":"r","type":"folder.created","folder":{"id":"r","parent":"0","owner":"alice"}}`,
+	}
 	for i := 0; i < 25; i++ {
 		evs = append(evs, fmt.Sprintf(`{"id":"f%d","type":"file.created","file":{"id":"f%02d","parent":"r","owner":"alice"}}`, i, i))
 	}
@@ -171,3 +176,5 @@ func TestExpiryInExplain(t *testing.T) {
 		t.Fatalf("after expiry: %+v %v; want denied, no_grant", ex, err)
 	}
 }
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

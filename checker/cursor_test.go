@@ -22,10 +22,12 @@ import (
 // the folders back.
 func TestLookupCursorsCannotReadThePast(t *testing.T) {
 	ctx := context.Background()
-	evs := []string{`{"id":"u1","type":"user.created","user":{"id":"alice","enterprise":"acme"}}`,
+	evs := []string{
+		`{"id":"u1","type":"user.created","user":{"id":"alice","enterprise":"acme"}}`,
 		`{"id":"u2","type":"user.created","user":{"id":"gina","enterprise":"acme"}}`,
 		`{"id":"r","type":"folder.created","folder":{"id":"r","parent":"0","owner":"alice"}}`,
-		`{"id":"c1","type":"collaboration.created","collaboration":{"id":"c1","item":{"type":"folder","id":"r"},"accessible_by":{"type":"user","id":"gina"},"role":"viewer"}}`}
+		`{"id":"c1","type":"collaboration.created","collaboration":{"id":"c1","item":{"type":"folder","id":"r"},"accessible_by":{"type":"user","id":"gina"},"role":"viewer"}}`,
+	}
 	for i := range 20 {
 		evs = append(evs, fmt.Sprintf(`{"id":"f%d","type":"folder.created","folder":{"id":"f%02d","parent":"r","owner":"alice"}}`, i, i))
 	}
@@ -56,13 +58,13 @@ func TestLookupCursorsCannotReadThePast(t *testing.T) {
 		b, _ := json.Marshal(fields)
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
-	var real map[string]any
+	var issued map[string]any
 	b, _ := base64.RawURLEncoding.DecodeString(first.Cursor)
-	if err := json.Unmarshal(b, &real); err != nil {
+	if err := json.Unmarshal(b, &issued); err != nil {
 		t.Fatalf("reading the real cursor: %v", err)
 	}
 	altered := map[string]any{}
-	for k, v := range real {
+	for k, v := range issued {
 		altered[k] = v
 	}
 	altered["a"] = "!" // before every id: the whole old answer
@@ -105,8 +107,10 @@ func TestLookupCursorsCannotReadThePast(t *testing.T) {
 
 // TestLookupUsersPages: user lookups page like item lookups, each page once.
 func TestLookupUsersPages(t *testing.T) {
-	evs := []string{`{"id":"u0","type":"user.created","user":{"id":"owner","enterprise":"e"}}`,
-		`{"id":"r","type":"folder.created","folder":{"id":"r","parent":"0","owner":"owner"}}`}
+	evs := []string{
+		`{"id":"u0","type":"user.created","user":{"id":"owner","enterprise":"e"}}`,
+		`{"id":"r","type":"folder.created","folder":{"id":"r","parent":"0","owner":"owner"}}`,
+	}
 	for i := range 7 {
 		evs = append(evs, fmt.Sprintf(`{"id":"u%d","type":"user.created","user":{"id":"user%d","enterprise":"e"}}`, i+1, i),
 			fmt.Sprintf(`{"id":"c%d","type":"collaboration.created","collaboration":{"id":"c%d","item":{"type":"folder","id":"r"},"accessible_by":{"type":"user","id":"user%d"},"role":"viewer"}}`, i, i, i))

@@ -1,6 +1,7 @@
 // Package checker answers "can this user do this action on this item":
-// graph checks against boxauthz's SpiceDB schema, lookups in both
-// directions, and (with tokens) Box-style authorization decisions.
+// graph checks against boxauthz's SpiceDB schema, explanations, and lookups
+// in both directions. Tokens and the authorize decision are package
+// checker/oauth, which asks its questions through CheckItems.
 //
 // Every check supplies the caveat context the schema needs: the current time,
 // so that collaboration expiry and shared-link unsharing are exact to the

@@ -121,20 +121,13 @@ func (c *Checker) confers(typ, permission string, hs []held) bool {
 func (c *Checker) checkPermissions(ctx context.Context, q Question, perms []string, cons Consistency) ([]bool, error) {
 	items := make([]*v1.CheckBulkPermissionsRequestItem, len(perms))
 	for i, p := range perms {
-		items[i] = &v1.CheckBulkPermissionsRequestItem{Resource: itemObject(q.Item), Permission: p, Subject: userSubject(q.User), Context: c.caveatContext(q.SharedLink)}
+		items[i] = c.checkItem(Question{User: q.User, Action: schema.Action(p), Item: q.Item, SharedLink: q.SharedLink})
 	}
-	resp, err := c.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: cons.proto(), Items: items})
+	got, _, err := CheckItems(ctx, c.client, items, cons)
 	if err != nil {
 		return nil, fmt.Errorf("checking %s on %s: %w", strings.Join(perms, ", "), q.Item, err)
 	}
-	out := make([]bool, len(perms))
-	for i, p := range resp.GetPairs() {
-		if e := p.GetError(); e != nil {
-			return nil, fmt.Errorf("checking %s on %s: %s", perms[i], q.Item, e.GetMessage())
-		}
-		out[i] = p.GetItem().GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
-	}
-	return out, nil
+	return got, nil
 }
 
 // maxChain bounds the walk up the folder tree.
@@ -199,15 +192,9 @@ func (c *Checker) heldGrants(ctx context.Context, q Question, cons Consistency) 
 				switch {
 				case s.GetObject().GetObjectType() == schema.TypeUser && sid == user:
 				case s.GetObject().GetObjectType() == schema.TypeGroup:
-					member, ok := inGroup[sid]
-					if !ok {
-						ms, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeGroup, OptionalResourceId: sid,
-							OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: user}}, cons)
-						if err != nil {
-							return nil, err
-						}
-						member = len(ms) > 0
-						inGroup[sid] = member
+					member, err := c.inGroup(ctx, inGroup, sid, user, cons)
+					if err != nil {
+						return nil, err
 					}
 					if !member {
 						continue
@@ -222,6 +209,23 @@ func (c *Checker) heldGrants(ctx context.Context, q Question, cons Consistency) 
 		node = next
 	}
 	return out, c.nameCollaborations(ctx, q.User, out, cons)
+}
+
+// inGroup tells whether user (encoded) is a member of group (encoded),
+// remembering answers in known for the rest of one explanation.
+func (c *Checker) inGroup(ctx context.Context, known map[string]bool, group, user string, cons Consistency) (bool, error) {
+	if member, ok := known[group]; ok {
+		return member, nil
+	}
+	ms, err := c.read(ctx, &v1.RelationshipFilter{
+		ResourceType: schema.TypeGroup, OptionalResourceId: group,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: user},
+	}, cons)
+	if err != nil {
+		return false, err
+	}
+	known[group] = len(ms) > 0
+	return known[group], nil
 }
 
 func roleOf(relation string) string {
@@ -246,11 +250,14 @@ func expiresAt(r *v1.Relationship) string {
 
 func notExpired(r *v1.Relationship, now time.Time) bool {
 	e := expiresAt(r)
-	if e == "" {
-		return true
-	}
-	t, err := time.Parse(time.RFC3339Nano, e)
-	return err == nil && now.Before(t)
+	return e == "" || before(now, e)
+}
+
+// before reports whether now is before the RFC 3339 time t; a time that
+// does not parse is never ahead.
+func before(now time.Time, t string) bool {
+	u, err := time.Parse(time.RFC3339Nano, t)
+	return err == nil && now.Before(u)
 }
 
 // linkAdmits tells whether a shared-link relationship admits this request:
@@ -260,7 +267,7 @@ func (c *Checker) linkAdmits(ctx context.Context, r *v1.Relationship, presented,
 	if presented == "" || caveatString(r, "link") != presented {
 		return false, nil
 	}
-	if u, err := time.Parse(time.RFC3339Nano, caveatString(r, "unshared_at")); err != nil || !now.Before(u) {
+	if !before(now, caveatString(r, "unshared_at")) {
 		return false, nil
 	}
 	if !strings.HasPrefix(r.GetRelation(), "company_") {
@@ -273,8 +280,10 @@ func (c *Checker) linkAdmits(ctx context.Context, r *v1.Relationship, presented,
 	if err != nil || len(ents) == 0 {
 		return false, err
 	}
-	ms, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeEnterprise, OptionalResourceId: ents[0].GetSubject().GetObject().GetObjectId(), OptionalRelation: schema.RelationMember,
-		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: user}}, cons)
+	ms, err := c.read(ctx, &v1.RelationshipFilter{
+		ResourceType: schema.TypeEnterprise, OptionalResourceId: ents[0].GetSubject().GetObject().GetObjectId(), OptionalRelation: schema.RelationMember,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: user},
+	}, cons)
 	return len(ms) > 0, err
 }
 
@@ -290,8 +299,10 @@ func (c *Checker) nameCollaborations(ctx context.Context, user string, hs []held
 		if g.Group != "" {
 			want = &v1.ObjectReference{ObjectType: schema.TypeGroup, ObjectId: schema.EncodeID(g.Group)}
 		}
-		recs, err := c.read(ctx, &v1.RelationshipFilter{ResourceType: schema.TypeCollaboration, OptionalRelation: schema.RelationItem,
-			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: g.On.Type, OptionalSubjectId: schema.EncodeID(g.On.ID)}}, cons)
+		recs, err := c.read(ctx, &v1.RelationshipFilter{
+			ResourceType: schema.TypeCollaboration, OptionalRelation: schema.RelationItem,
+			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: g.On.Type, OptionalSubjectId: schema.EncodeID(g.On.ID)},
+		}, cons)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -19,7 +20,7 @@ func FuzzParseLinkAndResource(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		for name, parse := range map[string]func(string) (schema.ItemRef, error){
-			"shared link": checker.ParseSharedLink, "resource": checker.ParseResource, "item": schema.ParseItemRef,
+			"shared link": checker.ParseSharedLink, "resource": oauth.ParseResource, "item": schema.ParseItemRef,
 		} {
 			r, err := parse(s)
 			if err != nil {

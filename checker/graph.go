@@ -5,24 +5,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
-	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/boxauthz/boxauthz/schema"
 )
-
-// Client is what the checker needs of SpiceDB.
-type Client interface {
-	CheckPermission(ctx context.Context, in *v1.CheckPermissionRequest, opts ...grpc.CallOption) (*v1.CheckPermissionResponse, error)
-	CheckBulkPermissions(ctx context.Context, in *v1.CheckBulkPermissionsRequest, opts ...grpc.CallOption) (*v1.CheckBulkPermissionsResponse, error)
-	LookupResources(ctx context.Context, in *v1.LookupResourcesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.LookupResourcesResponse], error)
-	LookupSubjects(ctx context.Context, in *v1.LookupSubjectsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.LookupSubjectsResponse], error)
-	ReadRelationships(ctx context.Context, in *v1.ReadRelationshipsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.ReadRelationshipsResponse], error)
-}
 
 // Checker answers graph questions.
 type Checker struct {
@@ -99,31 +87,6 @@ type Answer struct {
 	Allowed bool
 }
 
-func userSubject(user string) *v1.SubjectReference {
-	id := schema.AnonymousUser
-	if user != "" {
-		id = schema.EncodeID(user)
-	}
-	return &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: schema.TypeUser, ObjectId: id}}
-}
-
-func itemObject(r schema.ItemRef) *v1.ObjectReference {
-	return &v1.ObjectReference{ObjectType: r.Type, ObjectId: schema.EncodeID(r.ID)}
-}
-
-// caveatContext is what every check passes for the schema's caveats.
-func (c *Checker) caveatContext(link *schema.ItemRef) *structpb.Struct {
-	presented := ""
-	if link != nil {
-		presented = link.Type + ":" + schema.EncodeID(link.ID)
-	}
-	st, _ := structpb.NewStruct(map[string]any{
-		"now":            c.now().UTC().Format(time.RFC3339Nano),
-		"presented_link": presented,
-	})
-	return st
-}
-
 // Check answers one question.
 func (c *Checker) Check(ctx context.Context, q Question, cons Consistency) (Answer, error) {
 	as, err := c.CheckBulk(ctx, []Question{q}, cons)
@@ -133,15 +96,13 @@ func (c *Checker) Check(ctx context.Context, q Question, cons Consistency) (Answ
 	return as[0], nil
 }
 
-// maxBulk is SpiceDB's default limit of items in one CheckBulkPermissions.
-const maxBulk = 1000
-
 // CheckBulk answers many questions, in order, in as few SpiceDB calls as
 // the bulk limit allows.
 func (c *Checker) CheckBulk(ctx context.Context, qs []Question, cons Consistency) ([]Answer, error) {
 	if err := cons.Validate(); err != nil {
 		return nil, err
 	}
+	items := make([]*v1.CheckBulkPermissionsRequestItem, 0, len(qs))
 	for i, q := range qs {
 		if err := q.Validate(); err != nil {
 			if len(qs) > 1 {
@@ -152,48 +113,25 @@ func (c *Checker) CheckBulk(ctx context.Context, qs []Question, cons Consistency
 			}
 			return nil, err
 		}
+		items = append(items, c.checkItem(q))
 	}
-	out := make([]Answer, 0, len(qs))
-	for start := 0; start < len(qs); start += maxBulk {
-		end := min(start+maxBulk, len(qs))
-		items := make([]*v1.CheckBulkPermissionsRequestItem, 0, end-start)
-		for _, q := range qs[start:end] {
-			items = append(items, &v1.CheckBulkPermissionsRequestItem{
-				Resource:   itemObject(q.Item),
-				Permission: string(q.Action),
-				Subject:    userSubject(q.User),
-				Context:    c.caveatContext(q.SharedLink),
-			})
-		}
-		resp, err := c.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: cons.proto(), Items: items})
-		if err != nil {
-			return nil, fmt.Errorf("checking %d permissions in spicedb: %w", len(items), err)
-		}
-		for i, p := range resp.GetPairs() {
-			if e := p.GetError(); e != nil {
-				return nil, fmt.Errorf("checking %s on %s for %q: %s", qs[start+i].Action, qs[start+i].Item, qs[start+i].User, e.GetMessage())
-			}
-			out = append(out, Answer{Allowed: p.GetItem().GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION})
-		}
+	got, _, err := CheckItems(ctx, c.client, items, cons)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Answer, len(got))
+	for i, ok := range got {
+		out[i] = Answer{Allowed: ok}
 	}
 	return out, nil
 }
 
-// ParseSharedLink reads a presented shared link: "folder:123" or a Box-style
-// URL ending /folders/123 or /files/123.
+// ParseSharedLink reads a presented shared link: "folder:123" or a Box URL
+// of the item (see schema.ParseItemURL).
 func ParseSharedLink(s string) (schema.ItemRef, error) {
-	if i := strings.LastIndex(s, "/"); i >= 0 && strings.Contains(s, "://") {
-		rest := strings.TrimSuffix(s[:i], "/")
-		id := s[i+1:]
-		switch {
-		case strings.HasSuffix(rest, "/folders"):
-			r := schema.ItemRef{Type: schema.TypeFolder, ID: id}
-			return r, r.Validate()
-		case strings.HasSuffix(rest, "/files"):
-			r := schema.ItemRef{Type: schema.TypeFile, ID: id}
-			return r, r.Validate()
-		}
-		return schema.ItemRef{}, errors.New("a link URL must end /folders/<id> or /files/<id>")
+	r, err := schema.ParseItemURL(s)
+	if err != nil {
+		return schema.ItemRef{}, fmt.Errorf("shared link: %w; want %s", err, schema.ItemForms)
 	}
-	return schema.ParseItemRef(s)
+	return r, nil
 }

@@ -108,7 +108,7 @@ func (c *Checker) LookupItems(ctx context.Context, user string, action schema.Ac
 		Consistency:        consistency,
 		ResourceObjectType: typ,
 		Permission:         string(action),
-		Subject:            userSubject(user),
+		Subject:            UserSubject(user),
 		Context:            st,
 	})
 	if err != nil {
@@ -164,7 +164,7 @@ func (c *Checker) LookupUsers(ctx context.Context, item schema.ItemRef, action s
 	st, _ := structpb.NewStruct(map[string]any{"now": cur.Now.Format(time.RFC3339Nano), "presented_link": ""})
 	stream, err := c.client.LookupSubjects(ctx, &v1.LookupSubjectsRequest{
 		Consistency:       consistency,
-		Resource:          itemObject(item),
+		Resource:          ItemObject(item),
 		Permission:        string(action),
 		SubjectObjectType: schema.TypeUser,
 		Context:           st,

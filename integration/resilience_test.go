@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/integration"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/testkit/eventgen"
@@ -338,7 +339,7 @@ func (c *cluster) tokenTraffic(ctx context.Context, rounds, errs *atomic.Int64) 
 	for _, r := range []*replica{c.a, c.b} {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				p, err := r.tokens.Issue(ctx, checker.IssueRequest{User: "alice", Scopes: []string{"root_readonly"}})
+				p, err := r.tokens.Issue(ctx, oauth.IssueRequest{User: "alice", Scopes: []string{"root_readonly"}})
 				if err == nil {
 					_, err = r.authorizer.Authorize(ctx, onFile(p.AccessToken, "q3"))
 				}
@@ -615,8 +616,8 @@ func killContainer(ctx context.Context, t *testing.T, c *integration.Container) 
 type replica struct {
 	client     *spicedb.Client
 	checker    *checker.Checker
-	tokens     *checker.Tokens
-	authorizer *checker.Authorizer
+	tokens     *oauth.Tokens
+	authorizer *oauth.Authorizer
 	applier    *sync.Applier
 }
 
@@ -626,12 +627,12 @@ func newReplica(ctx context.Context, t *testing.T, c *spicedb.Client) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens := checker.NewTokens(c, checker.WithTokenLogger(discardLogger()))
+	tokens := oauth.NewTokens(c, oauth.WithLogger(discardLogger()))
 	if err := tokens.Bootstrap(ctx); err != nil {
 		t.Fatalf("token bootstrap: %v", err)
 	}
 	return &replica{
-		client: c, checker: ch, tokens: tokens, authorizer: checker.NewAuthorizer(ch, tokens),
+		client: c, checker: ch, tokens: tokens, authorizer: oauth.NewAuthorizer(ch, tokens),
 		applier: sync.NewApplier(c, sync.WithLogger(discardLogger())),
 	}
 }
@@ -660,7 +661,7 @@ func (r *replica) wantCheck(ctx context.Context, t *testing.T, when string, q ch
 
 func (r *replica) issue(ctx context.Context, t *testing.T, user string) string {
 	t.Helper()
-	p, err := r.tokens.Issue(ctx, checker.IssueRequest{User: user, Scopes: []string{"root_readonly"}})
+	p, err := r.tokens.Issue(ctx, oauth.IssueRequest{User: user, Scopes: []string{"root_readonly"}})
 	if err != nil {
 		t.Fatalf("issuing a token to %s: %v", user, err)
 	}
@@ -679,8 +680,8 @@ func (r *replica) wantAuthorized(ctx context.Context, t *testing.T, when, token 
 	}
 }
 
-func onFile(token, id string) checker.AuthorizeRequest {
-	return checker.AuthorizeRequest{Token: token, Action: schema.ActionPreview, Item: &schema.ItemRef{Type: schema.TypeFile, ID: id}}
+func onFile(token, id string) oauth.AuthorizeRequest {
+	return oauth.AuthorizeRequest{Token: token, Action: schema.ActionPreview, Item: &schema.ItemRef{Type: schema.TypeFile, ID: id}}
 }
 
 // newNetwork creates a Docker network removed when t ends (after the

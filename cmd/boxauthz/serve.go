@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/internal/httpapi"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/sync/source"
@@ -69,9 +70,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.whSecondary = fs.String("webhook-secondary-key", "", "Box webhook secondary signature key")
 	f.whDead = fs.String("webhook-dead-letter", "webhooks.dead", "file webhooks that cannot be applied are appended to")
 	f.outbox = fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror and keep following")
-	f.accessTTL = fs.Duration("access-token-ttl", checker.DefaultAccessTTL, "lifetime of access tokens")
-	f.refreshTTL = fs.Duration("refresh-token-ttl", checker.DefaultRefreshTTL, "lifetime of refresh tokens (single use)")
-	f.reuseLeeway = fs.Duration("refresh-reuse-leeway", checker.DefaultRefreshReuseLeeway, "how long after a refresh the same client presenting the spent refresh token again gets the same new pair (a retry after a lost response) instead of its family being revoked (0: never)")
+	f.accessTTL = fs.Duration("access-token-ttl", oauth.DefaultAccessTTL, "lifetime of access tokens")
+	f.refreshTTL = fs.Duration("refresh-token-ttl", oauth.DefaultRefreshTTL, "lifetime of refresh tokens (single use)")
+	f.reuseLeeway = fs.Duration("refresh-reuse-leeway", oauth.DefaultRefreshReuseLeeway, "how long after a refresh the same client presenting the spent refresh token again gets the same new pair (a retry after a lost response) instead of its family being revoked (0: never)")
 	f.invalidLimit = fs.Int("invalid-token-limit", httpapi.DefaultInvalidTokenLimit, "bad credentials one client address, or one credential, may present per minute before a further bad one is answered 429 (negative: no limit)")
 	f.invalidBurst = fs.Int("invalid-token-burst", httpapi.DefaultInvalidTokenBurst, "bad credentials one client address, or one credential, may present in a row")
 }
@@ -111,7 +112,7 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	api, err := httpapi.New(httpapi.Config{
 		Checker: st.checker, Applier: st.applier, AdminKey: adminKey, TrustedProxies: proxies, Ready: st.ready, Logger: logger,
-		Authorizer: checker.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *f.invalidLimit, InvalidTokenBurst: *f.invalidBurst,
+		Authorizer: oauth.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *f.invalidLimit, InvalidTokenBurst: *f.invalidBurst,
 		WebhookKeys: source.WebhookKeys{Primary: *f.whPrimary, Secondary: *f.whSecondary}, WebhookDeadLetter: *f.whDead,
 		Metrics: promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{}),
 	})
@@ -130,15 +131,15 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 
 // startTokens issues and checks tokens on st's SpiceDB, with the token
 // validity counters on its registry.
-func (f *serveFlags) startTokens(ctx context.Context, st *stack, logger *slog.Logger) (*checker.Tokens, error) {
+func (f *serveFlags) startTokens(ctx context.Context, st *stack, logger *slog.Logger) (*oauth.Tokens, error) {
 	if *f.accessTTL <= 0 || *f.refreshTTL <= 0 {
 		return nil, errors.New("--access-token-ttl and --refresh-token-ttl must be positive")
 	}
 	if *f.reuseLeeway < 0 {
 		return nil, errors.New("--refresh-reuse-leeway must not be negative (0 turns it off)")
 	}
-	tokens := checker.NewTokens(st.client, checker.WithAccessTTL(*f.accessTTL), checker.WithRefreshTTL(*f.refreshTTL),
-		checker.WithRefreshReuseLeeway(*f.reuseLeeway), checker.WithTokenLogger(logger))
+	tokens := oauth.NewTokens(st.client, oauth.WithAccessTTL(*f.accessTTL), oauth.WithRefreshTTL(*f.refreshTTL),
+		oauth.WithRefreshReuseLeeway(*f.reuseLeeway), oauth.WithLogger(logger))
 	if err := tokens.Bootstrap(ctx); err != nil {
 		return nil, err
 	}
@@ -161,7 +162,7 @@ func (f *serveFlags) startTokens(ctx context.Context, st *stack, logger *slog.Lo
 // startMirroring follows the event sources the flags name and, on the
 // embedded store, the revocation watch and the size warnings, until ctx
 // ends. A source the flags describe wrongly fails the start.
-func (f *serveFlags) startMirroring(ctx context.Context, st *stack, tokens *checker.Tokens, logger *slog.Logger) error {
+func (f *serveFlags) startMirroring(ctx context.Context, st *stack, tokens *oauth.Tokens, logger *slog.Logger) error {
 	if *f.events != "" {
 		src, err := source.NewFileSource(*f.events, source.WithDeadLetter(*f.dead), source.WithFollow(true), source.WithLogger(logger))
 		if err != nil {

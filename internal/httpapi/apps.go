@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 )
 
 type appBody struct {
@@ -18,13 +19,13 @@ func (s *Server) appFailed(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &fe):
 		s.badRequest(w, r, err)
-	case errors.Is(err, checker.ErrAppNotFound):
+	case errors.Is(err, oauth.ErrAppNotFound):
 		writeError(w, r, http.StatusNotFound, "not_found", err.Error())
-	case errors.Is(err, checker.ErrAppExists):
+	case errors.Is(err, oauth.ErrAppExists):
 		writeError(w, r, http.StatusConflict, "conflict", err.Error())
-	case errors.Is(err, checker.ErrBuiltinApp):
+	case errors.Is(err, oauth.ErrBuiltinApp):
 		s.badRequest(w, r, err)
-	case errors.Is(err, checker.ErrAppNotAuthorized):
+	case errors.Is(err, oauth.ErrAppNotAuthorized):
 		writeError(w, r, http.StatusForbidden, "access_denied_insufficient_permissions", err.Error())
 	default:
 		s.internal(w, r, "changing applications", err)

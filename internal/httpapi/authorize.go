@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -18,7 +19,7 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(tok)
 }
 
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, d checker.Decision) {
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, d oauth.Decision) {
 	if d.Status == http.StatusUnauthorized {
 		if s.overLimit(w, r, classUser, bearer(r), false) {
 			return
@@ -53,15 +54,15 @@ type authorizeBody struct {
 
 // parseAuthorizeBody reads POST /v1/authorize's body into a request, naming
 // the first bad field.
-func parseAuthorizeBody(body []byte, token, asUser string) (checker.AuthorizeRequest, error) {
+func parseAuthorizeBody(body []byte, token, asUser string) (oauth.AuthorizeRequest, error) {
 	var b authorizeBody
 	if err := decodeStrict(strings.NewReader(string(body)), &b); err != nil {
-		return checker.AuthorizeRequest{}, err
+		return oauth.AuthorizeRequest{}, err
 	}
 	if b.Action == "" {
-		return checker.AuthorizeRequest{}, &checker.FieldError{Field: "action", Err: errors.New("required")}
+		return oauth.AuthorizeRequest{}, &checker.FieldError{Field: "action", Err: errors.New("required")}
 	}
-	req := checker.AuthorizeRequest{
+	req := oauth.AuthorizeRequest{
 		Token: token, AsUser: asUser, Action: schema.Action(b.Action), Item: b.Item,
 		Enterprise: b.Enterprise, Group: b.Group, Explain: b.Explain,
 	}

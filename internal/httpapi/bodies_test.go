@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/internal/httpapi"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
@@ -43,13 +44,13 @@ func newBodyAPI(t *testing.T, reads int) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk := checker.NewTokens(c)
+	tk := oauth.NewTokens(c)
 	if err := tk.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	api, err := httpapi.New(httpapi.Config{
 		Checker: ch, Applier: sync.NewApplier(c), AdminKey: adminKey,
-		Authorizer: checker.NewAuthorizer(ch, tk), WebhookKeys: source.WebhookKeys{Primary: webhookKey},
+		Authorizer: oauth.NewAuthorizer(ch, tk), WebhookKeys: source.WebhookKeys{Primary: webhookKey},
 		WebhookDeadLetter: t.TempDir() + "/dead", PublicBodyReads: reads,
 	})
 	if err != nil {

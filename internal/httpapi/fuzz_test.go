@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 )
 
 // FuzzTokenForm: any body sent to POST /oauth2/token parses without panic
@@ -31,7 +31,7 @@ func FuzzTokenForm(f *testing.F) {
 		}
 		req, err := parseTokenForm(form)
 		if err != nil {
-			var oe *checker.OAuthError
+			var oe *oauth.Error
 			if !errors.As(err, &oe) || (oe.Code != "invalid_request" && oe.Code != "unsupported_grant_type") || oe.Description == "" {
 				t.Fatalf("form %q: %v is not an invalid_request or unsupported_grant_type OAuth error", body, err)
 			}

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 )
 
 // Grant types of POST /oauth2/token.
@@ -20,8 +20,8 @@ const (
 // client the client credentials: a refused grant is charged to the
 // bad-credential limit with the token, a failed client authentication with
 // the client secret, and answered 401 with WWW-Authenticate (RFC 6749 §5.2).
-func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, token string, client checker.ClientCredentials, err error) {
-	var oe *checker.OAuthError
+func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, token string, client oauth.ClientCredentials, err error) {
+	var oe *oauth.Error
 	if errors.As(err, &oe) {
 		switch oe.Code {
 		case "invalid_grant":
@@ -49,25 +49,25 @@ func (s *Server) oauthFailed(w http.ResponseWriter, r *http.Request, token strin
 // an Authorization header of another scheme is no client authentication
 // boxauthz supports. No credentials at all is the zero value: the default
 // application's client.
-func clientOf(r *http.Request, f url.Values) (checker.ClientCredentials, error) {
+func clientOf(r *http.Request, f url.Values) (oauth.ClientCredentials, error) {
 	_, formID := f["client_id"]
 	_, formSecret := f["client_secret"]
 	if r.Header.Get("Authorization") == "" {
-		c := checker.ClientCredentials{ID: f.Get("client_id"), Secret: f.Get("client_secret")}
+		c := oauth.ClientCredentials{ID: f.Get("client_id"), Secret: f.Get("client_secret")}
 		if c.ID == "" && c.Secret != "" {
-			return c, &checker.OAuthError{Code: "invalid_request", Description: "client_secret given without client_id"}
+			return c, &oauth.Error{Code: "invalid_request", Description: "client_secret given without client_id"}
 		}
 		return c, nil
 	}
 	id, secret, ok := r.BasicAuth()
 	if !ok {
-		return checker.ClientCredentials{}, &checker.OAuthError{
+		return oauth.ClientCredentials{}, &oauth.Error{
 			Code:        "invalid_client",
 			Description: "Authorization: only HTTP Basic client authentication is accepted here (RFC 6749 §2.3.1)",
 		}
 	}
 	if formID || formSecret {
-		return checker.ClientCredentials{}, &checker.OAuthError{
+		return oauth.ClientCredentials{}, &oauth.Error{
 			Code:        "invalid_request",
 			Description: "client credentials given both by HTTP Basic and as client_id/client_secret parameters: use one (RFC 6749 §2.3.1)",
 		}
@@ -76,15 +76,15 @@ func clientOf(r *http.Request, f url.Values) (checker.ClientCredentials, error) 
 	id, err1 = url.QueryUnescape(id)
 	secret, err2 = url.QueryUnescape(secret)
 	if err1 != nil || err2 != nil {
-		return checker.ClientCredentials{}, &checker.OAuthError{
+		return oauth.ClientCredentials{}, &oauth.Error{
 			Code:        "invalid_request",
 			Description: "Authorization: the Basic client id and secret are not form-encoded (RFC 6749 §2.3.1)",
 		}
 	}
 	if id == "" {
-		return checker.ClientCredentials{}, &checker.OAuthError{Code: "invalid_client", Description: "Authorization: HTTP Basic without a client id"}
+		return oauth.ClientCredentials{}, &oauth.Error{Code: "invalid_client", Description: "Authorization: HTTP Basic without a client id"}
 	}
-	return checker.ClientCredentials{ID: id, Secret: secret}, nil
+	return oauth.ClientCredentials{ID: id, Secret: secret}, nil
 }
 
 // readForm reads an application/x-www-form-urlencoded body. Parameters it
@@ -124,7 +124,7 @@ func readForm(r *http.Request, known ...string) (url.Values, error) {
 type tokenRequest struct {
 	grant    string
 	refresh  string
-	exchange checker.ExchangeRequest
+	exchange oauth.ExchangeRequest
 }
 
 // parseTokenForm reads the token endpoint's form; its errors are OAuth
@@ -133,24 +133,24 @@ func parseTokenForm(f url.Values) (tokenRequest, error) {
 	switch gt := f.Get("grant_type"); gt {
 	case grantRefresh:
 		if f.Get("refresh_token") == "" {
-			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: "refresh_token is required"}
+			return tokenRequest{}, &oauth.Error{Code: "invalid_request", Description: "refresh_token is required"}
 		}
 		return tokenRequest{grant: gt, refresh: f.Get("refresh_token")}, nil
 	case grantExchange:
 		if f.Get("subject_token_type") == "" {
-			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: "subject_token_type is required: want " + checker.TokenTypeAccess}
+			return tokenRequest{}, &oauth.Error{Code: "invalid_request", Description: "subject_token_type is required: want " + oauth.TokenTypeAccess}
 		}
-		if tt := f.Get("subject_token_type"); tt != checker.TokenTypeAccess {
-			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: fmt.Sprintf("subject_token_type %q: want %s", tt, checker.TokenTypeAccess)}
+		if tt := f.Get("subject_token_type"); tt != oauth.TokenTypeAccess {
+			return tokenRequest{}, &oauth.Error{Code: "invalid_request", Description: fmt.Sprintf("subject_token_type %q: want %s", tt, oauth.TokenTypeAccess)}
 		}
 		if f.Get("subject_token") == "" {
-			return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: "subject_token is required"}
+			return tokenRequest{}, &oauth.Error{Code: "invalid_request", Description: "subject_token is required"}
 		}
-		return tokenRequest{grant: gt, exchange: checker.ExchangeRequest{SubjectToken: f.Get("subject_token"), Scopes: f.Get("scope"), Resource: f.Get("resource")}}, nil
+		return tokenRequest{grant: gt, exchange: oauth.ExchangeRequest{SubjectToken: f.Get("subject_token"), Scopes: f.Get("scope"), Resource: f.Get("resource")}}, nil
 	case "":
-		return tokenRequest{}, &checker.OAuthError{Code: "invalid_request", Description: "grant_type is required"}
+		return tokenRequest{}, &oauth.Error{Code: "invalid_request", Description: "grant_type is required"}
 	default:
-		return tokenRequest{}, &checker.OAuthError{Code: "unsupported_grant_type", Description: fmt.Sprintf("grant_type %q: want %s or %s", gt, grantRefresh, grantExchange)}
+		return tokenRequest{}, &oauth.Error{Code: "unsupported_grant_type", Description: fmt.Sprintf("grant_type %q: want %s or %s", gt, grantRefresh, grantExchange)}
 	}
 }
 
@@ -172,7 +172,7 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tk := s.cfg.Authorizer.Tokens()
-	var is checker.Issued
+	var is oauth.Issued
 	if req.grant == grantRefresh {
 		is, err = tk.RefreshAs(r.Context(), client, req.refresh)
 	} else {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/sync"
 	"github.com/boxauthz/boxauthz/sync/source"
 )
@@ -45,7 +46,7 @@ type Config struct {
 	Metrics http.Handler
 	// Authorizer, when set, serves the token, application and authorize
 	// endpoints (API.md Tokens, Authorize).
-	Authorizer *checker.Authorizer
+	Authorizer *oauth.Authorizer
 	// InvalidTokenLimit is how many bad credentials (unknown, expired or
 	// revoked tokens, a wrong admin key) one client address, and one
 	// presented credential, may present per minute before a further bad

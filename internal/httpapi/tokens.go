@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 )
 
 func (s *Server) routeTokens() {
@@ -45,24 +45,24 @@ func (s *Server) overLimit(w http.ResponseWriter, r *http.Request, class, creden
 
 // tokenAnswer is Box's token response.
 type tokenAnswer struct {
-	AccessToken     string                `json:"access_token"`
-	ExpiresIn       int64                 `json:"expires_in"`
-	TokenType       string                `json:"token_type"`
-	RefreshToken    string                `json:"refresh_token,omitempty"`
-	RestrictedTo    []checker.Restriction `json:"restricted_to"`
-	IssuedTokenType string                `json:"issued_token_type,omitempty"`
+	AccessToken     string              `json:"access_token"`
+	ExpiresIn       int64               `json:"expires_in"`
+	TokenType       string              `json:"token_type"`
+	RefreshToken    string              `json:"refresh_token,omitempty"`
+	RestrictedTo    []oauth.Restriction `json:"restricted_to"`
+	IssuedTokenType string              `json:"issued_token_type,omitempty"`
 }
 
-func answerOf(is checker.Issued) tokenAnswer {
+func answerOf(is oauth.Issued) tokenAnswer {
 	a := tokenAnswer{
 		AccessToken: is.AccessToken, ExpiresIn: int64(is.ExpiresIn.Round(time.Second) / time.Second), TokenType: "bearer",
 		RefreshToken: is.RefreshToken, RestrictedTo: is.RestrictedTo,
 	}
 	if a.RestrictedTo == nil {
-		a.RestrictedTo = []checker.Restriction{}
+		a.RestrictedTo = []oauth.Restriction{}
 	}
 	if is.Downscoped {
-		a.IssuedTokenType = checker.TokenTypeAccess
+		a.IssuedTokenType = oauth.TokenTypeAccess
 	}
 	return a
 }
@@ -83,7 +83,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request) {
 		s.badRequest(w, r, err)
 		return
 	}
-	is, err := s.cfg.Authorizer.Tokens().Issue(r.Context(), checker.IssueRequest{User: b.User, Scopes: b.Scopes, App: b.App})
+	is, err := s.cfg.Authorizer.Tokens().Issue(r.Context(), oauth.IssueRequest{User: b.User, Scopes: b.Scopes, App: b.App})
 	if err != nil {
 		s.appFailed(w, r, err)
 		return

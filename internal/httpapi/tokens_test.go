@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/internal/httpapi"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
@@ -31,13 +32,13 @@ func newTokenAPI(t *testing.T, limit, burst int) (*httptest.Server, *testenv.Loc
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk := checker.NewTokens(c, checker.WithTokenLogger(logger))
+	tk := oauth.NewTokens(c, oauth.WithLogger(logger))
 	if err := tk.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	api, err := httpapi.New(httpapi.Config{
 		Checker: ch, Applier: sync.NewApplier(c, sync.WithLogger(logger)), AdminKey: adminKey,
-		Authorizer: checker.NewAuthorizer(ch, tk), Logger: logger, InvalidTokenLimit: limit, InvalidTokenBurst: burst,
+		Authorizer: oauth.NewAuthorizer(ch, tk), Logger: logger, InvalidTokenLimit: limit, InvalidTokenBurst: burst,
 	})
 	if err != nil {
 		t.Fatal(err)

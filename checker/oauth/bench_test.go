@@ -1,9 +1,8 @@
-package checker_test
+package oauth_test
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"slices"
 	"testing"
@@ -12,7 +11,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 )
 
@@ -22,9 +21,9 @@ import (
 // noise hits both alike. It reports p50 and p99 of each and their ratios.
 // BOXAUTHZ_BENCH_DATASTORE=postgres runs it on SpiceDB on PostgreSQL.
 //
-//	go test ./checker -run '^$' -bench AuthorizeVsRaw -benchtime 3000x
+//	go test ./checker/oauth -run '^$' -bench AuthorizeVsRaw -benchtime 3000x
 func BenchmarkAuthorizeVsRaw(b *testing.B) {
-	env := newTokenEnv(b, benchDatastore(), checker.WithTokenLogger(quietLogger()))
+	env := newTokenEnv(b, benchDatastore(), oauth.WithLogger(quietLogger()))
 	ctx := context.Background()
 	tok := env.issue(b, "bob", "", "root_readwrite").AccessToken
 	req := onItem(tok, "download", "file:a")
@@ -78,7 +77,7 @@ func BenchmarkAuthorizeVsRaw(b *testing.B) {
 // BenchmarkAuthorizeThroughput and BenchmarkRawCheckThroughput are the same
 // questions from 8 goroutines at once: compare their ns/op.
 func BenchmarkAuthorizeThroughput(b *testing.B) {
-	env := newTokenEnv(b, testenv.Memory, checker.WithTokenLogger(quietLogger()))
+	env := newTokenEnv(b, testenv.Memory, oauth.WithLogger(quietLogger()))
 	tok := env.issue(b, "bob", "", "root_readwrite").AccessToken
 	req := onItem(tok, "download", "file:a")
 	b.SetParallelism(4)
@@ -94,7 +93,7 @@ func BenchmarkAuthorizeThroughput(b *testing.B) {
 }
 
 func BenchmarkRawCheckThroughput(b *testing.B) {
-	env := newTokenEnv(b, testenv.Memory, checker.WithTokenLogger(quietLogger()))
+	env := newTokenEnv(b, testenv.Memory, oauth.WithLogger(quietLogger()))
 	b.SetParallelism(4)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -132,10 +131,11 @@ func rawDownload(ctx context.Context, env *tokenEnv) error {
 		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "bob"}},
 		Context:     linkContext(),
 	})
-	if err != nil || resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
-		return fmt.Errorf("raw check: %v %v", resp, err)
+	if err != nil {
+		return fmt.Errorf("raw check: %w", err)
+	}
+	if resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
+		return fmt.Errorf("raw check: %v", resp)
 	}
 	return nil
 }
-
-func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,4 +1,4 @@
-package checker_test
+package oauth_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
@@ -47,12 +48,12 @@ var tokenWorld = []string{
 
 type tokenEnv struct {
 	client *spicedb.Client
-	tokens *checker.Tokens
-	authz  *checker.Authorizer
+	tokens *oauth.Tokens
+	authz  *oauth.Authorizer
 	now    *atomic.Int64 // unix nanos; 0 = the real clock
 }
 
-func newTokenEnv(t testing.TB, ds testenv.Datastore, opts ...checker.TokenOption) *tokenEnv {
+func newTokenEnv(t testing.TB, ds testenv.Datastore, opts ...oauth.Option) *tokenEnv {
 	t.Helper()
 	env := &tokenEnv{now: &atomic.Int64{}}
 	clock := func() time.Time {
@@ -61,17 +62,17 @@ func newTokenEnv(t testing.TB, ds testenv.Datastore, opts ...checker.TokenOption
 		}
 		return time.Now()
 	}
-	_, c, _ := setup(t, ds, tokenWorld...)
+	c := world(t, ds, tokenWorld...)
 	env.client = c
 	ch, err := checker.New(c, checker.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.tokens = checker.NewTokens(c, append([]checker.TokenOption{checker.WithTokenClock(clock)}, opts...)...)
+	env.tokens = oauth.NewTokens(c, append([]oauth.Option{oauth.WithClock(clock)}, opts...)...)
 	if err := env.tokens.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	env.authz = checker.NewAuthorizer(ch, env.tokens)
+	env.authz = oauth.NewAuthorizer(ch, env.tokens)
 	if ds == testenv.Memory {
 		// As boxauthz serve does on the embedded store.
 		t.Cleanup(watchWith(t, env, c))
@@ -79,16 +80,16 @@ func newTokenEnv(t testing.TB, ds testenv.Datastore, opts ...checker.TokenOption
 	return env
 }
 
-func (e *tokenEnv) issue(t testing.TB, user, app string, scopes ...string) checker.Issued {
+func (e *tokenEnv) issue(t testing.TB, user, app string, scopes ...string) oauth.Issued {
 	t.Helper()
-	is, err := e.tokens.Issue(context.Background(), checker.IssueRequest{User: user, Scopes: scopes, App: app})
+	is, err := e.tokens.Issue(context.Background(), oauth.IssueRequest{User: user, Scopes: scopes, App: app})
 	if err != nil {
 		t.Fatalf("issuing %v to %s of %q: %v", scopes, user, app, err)
 	}
 	return is
 }
 
-func (e *tokenEnv) decide(t *testing.T, r checker.AuthorizeRequest) checker.Decision {
+func (e *tokenEnv) decide(t *testing.T, r oauth.AuthorizeRequest) oauth.Decision {
 	t.Helper()
 	d, err := e.authz.Authorize(context.Background(), r)
 	if err != nil {
@@ -97,12 +98,12 @@ func (e *tokenEnv) decide(t *testing.T, r checker.AuthorizeRequest) checker.Deci
 	return d
 }
 
-func onItem(token, action, ref string) checker.AuthorizeRequest {
+func onItem(token, action, ref string) oauth.AuthorizeRequest {
 	it := item(ref)
-	return checker.AuthorizeRequest{Token: token, Action: schema.Action(action), Item: &it}
+	return oauth.AuthorizeRequest{Token: token, Action: schema.Action(action), Item: &it}
 }
 
-func wantDecision(t *testing.T, name string, d checker.Decision, status int, code string) {
+func wantDecision(t *testing.T, name string, d oauth.Decision, status int, code string) {
 	t.Helper()
 	if d.Status != status || d.Code != code || d.Allowed != (status == http.StatusOK) {
 		t.Errorf("%s: got %d %q allowed=%v, want %d %q", name, d.Status, d.Code, d.Allowed, status, code)
@@ -125,14 +126,14 @@ func TestDecisionTable(t *testing.T) {
 				t.Fatal(err)
 			}
 			xav := e.issue(t, "xavier", "", "root_readwrite")
-			down, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: bob.AccessToken, Scopes: "item_preview item_download", Resource: "folder:sub"})
+			down, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: bob.AccessToken, Scopes: "item_preview item_download", Resource: "folder:sub"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			asUser := func(r checker.AuthorizeRequest, u string) checker.AuthorizeRequest { r.AsUser = u; return r }
+			asUser := func(r oauth.AuthorizeRequest, u string) oauth.AuthorizeRequest { r.AsUser = u; return r }
 			rows := []struct {
 				name   string
-				req    checker.AuthorizeRequest
+				req    oauth.AuthorizeRequest
 				status int
 				code   string
 				user   string
@@ -165,7 +166,7 @@ func TestDecisionTable(t *testing.T) {
 				{"8 As-User oneself", asUser(onItem(bob.AccessToken, "preview", "file:a"), "bob"), 200, "", "bob"},
 			}
 			for _, one := range []bool{false, true} {
-				checker.SetOneRequest(e.authz, one)
+				oauth.SetOneRequest(e.authz, one)
 				for _, r := range rows {
 					name := fmt.Sprintf("%s (one request: %v)", r.name, one)
 					d := e.decide(t, r.req)
@@ -202,17 +203,17 @@ func TestScopeTable(t *testing.T) {
 		"manage_groups":      {"manage_groups"},
 	}
 	e := newTokenEnv(t, testenv.Memory)
-	for _, sc := range checker.AllScopes() {
+	for _, sc := range oauth.AllScopes() {
 		// alice is the admin: every enterprise action; sub is bob's, so
 		// alice acts as bob for items.
 		tok := e.issue(t, "alice", "", string(sc)).AccessToken
 		for action, scopes := range table {
-			var req checker.AuthorizeRequest
+			var req oauth.AuthorizeRequest
 			switch action {
 			case "manage_users":
-				req = checker.AuthorizeRequest{Token: tok, Action: schema.Action(action), Enterprise: "acme"}
+				req = oauth.AuthorizeRequest{Token: tok, Action: schema.Action(action), Enterprise: "acme"}
 			case "manage_groups":
-				req = checker.AuthorizeRequest{Token: tok, Action: schema.Action(action), Group: "eng"}
+				req = oauth.AuthorizeRequest{Token: tok, Action: schema.Action(action), Group: "eng"}
 			default:
 				req = onItem(tok, action, "folder:sub")
 				req.AsUser = "bob"
@@ -242,17 +243,17 @@ func TestEnterpriseActions(t *testing.T) {
 	aliceGCM := tok("alice", "enterprise_content")
 	for _, c := range []struct {
 		name   string
-		req    checker.AuthorizeRequest
+		req    oauth.AuthorizeRequest
 		status int
 		code   string
 	}{
-		{"admin manages users", checker.AuthorizeRequest{Token: alice, Action: "manage_users", Enterprise: "acme"}, 200, ""},
-		{"co-admin with manage_users", checker.AuthorizeRequest{Token: carol, Action: "manage_users", Enterprise: "acme"}, 200, ""},
-		{"co-admin without", checker.AuthorizeRequest{Token: dave, Action: "manage_users", Enterprise: "acme"}, 403, "access_denied_insufficient_permissions"},
-		{"admin of another enterprise", checker.AuthorizeRequest{Token: alice, Action: "manage_users", Enterprise: "other"}, 403, "access_denied_insufficient_permissions"},
-		{"group admin manages the group", checker.AuthorizeRequest{Token: bob, Action: "manage_groups", Group: "eng"}, 200, ""},
-		{"group admin is no enterprise group manager", checker.AuthorizeRequest{Token: bob, Action: "manage_groups", Enterprise: "acme"}, 403, "access_denied_insufficient_permissions"},
-		{"admin manages groups", checker.AuthorizeRequest{Token: alice, Action: "manage_groups", Enterprise: "acme"}, 200, ""},
+		{"admin manages users", oauth.AuthorizeRequest{Token: alice, Action: "manage_users", Enterprise: "acme"}, 200, ""},
+		{"co-admin with manage_users", oauth.AuthorizeRequest{Token: carol, Action: "manage_users", Enterprise: "acme"}, 200, ""},
+		{"co-admin without", oauth.AuthorizeRequest{Token: dave, Action: "manage_users", Enterprise: "acme"}, 403, "access_denied_insufficient_permissions"},
+		{"admin of another enterprise", oauth.AuthorizeRequest{Token: alice, Action: "manage_users", Enterprise: "other"}, 403, "access_denied_insufficient_permissions"},
+		{"group admin manages the group", oauth.AuthorizeRequest{Token: bob, Action: "manage_groups", Group: "eng"}, 200, ""},
+		{"group admin is no enterprise group manager", oauth.AuthorizeRequest{Token: bob, Action: "manage_groups", Enterprise: "acme"}, 403, "access_denied_insufficient_permissions"},
+		{"admin manages groups", oauth.AuthorizeRequest{Token: alice, Action: "manage_groups", Enterprise: "acme"}, 200, ""},
 		{"admin without enterprise_content sees nothing", onItem(alice, "preview", "file:a"), 404, "not_found"},
 		{"admin with enterprise_content previews", onItem(aliceGCM, "download", "file:a"), 200, ""},
 		{"enterprise_content does not edit", onItem(aliceGCM, "edit", "file:a"), 403, "insufficient_scope"},
@@ -270,15 +271,16 @@ func familyTokens(t *testing.T, c *spicedb.Client, token string) (access, refres
 	t.Helper()
 	read := func(f *v1.RelationshipFilter) []*v1.Relationship {
 		rels, _, err := spicedb.ReadAll(context.Background(), c, &v1.ReadRelationshipsRequest{
-			Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}, RelationshipFilter: f})
+			Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}, RelationshipFilter: f,
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return rels
 	}
-	own := read(&v1.RelationshipFilter{ResourceType: "boxauthz_access_token", OptionalResourceId: checker.TokenID(token), OptionalRelation: "family"})
+	own := read(&v1.RelationshipFilter{ResourceType: "boxauthz_access_token", OptionalResourceId: oauth.TokenID(token), OptionalRelation: "family"})
 	if len(own) != 1 {
-		t.Fatalf("token %s has %d families", checker.TokenID(token)[:8], len(own))
+		t.Fatalf("token %s has %d families", oauth.TokenID(token)[:8], len(own))
 	}
 	family := &v1.SubjectFilter{SubjectType: "boxauthz_token_family", OptionalSubjectId: own[0].GetSubject().GetObject().GetObjectId()}
 	access = len(read(&v1.RelationshipFilter{ResourceType: "boxauthz_access_token", OptionalRelation: "family", OptionalSubjectFilter: family}))
@@ -300,7 +302,7 @@ func TestRefreshIsSingleUse(t *testing.T) {
 			var (
 				wg   gosync.WaitGroup
 				mu   gosync.Mutex
-				wins []checker.Issued
+				wins []oauth.Issued
 				errs []error
 			)
 			start := make(chan struct{})
@@ -343,7 +345,8 @@ func TestRefreshIsSingleUse(t *testing.T) {
 			// with the leeway: no token string is in SpiceDB.
 			rels, _, err := spicedb.ReadAll(ctx, e.client, &v1.ReadRelationshipsRequest{
 				Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-				RelationshipFilter: &v1.RelationshipFilter{ResourceType: "boxauthz_refresh_token"}})
+				RelationshipFilter: &v1.RelationshipFilter{ResourceType: "boxauthz_refresh_token"},
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -356,7 +359,7 @@ func TestRefreshIsSingleUse(t *testing.T) {
 				}
 				if r.GetRelation() == "successor" {
 					successors++
-					if left := time.Until(r.GetOptionalExpiresAt().AsTime()); left <= 0 || left > checker.DefaultRefreshReuseLeeway {
+					if left := time.Until(r.GetOptionalExpiresAt().AsTime()); left <= 0 || left > oauth.DefaultRefreshReuseLeeway {
 						t.Errorf("the sealed pair expires in %s, want within the leeway", left)
 					}
 				}
@@ -366,7 +369,7 @@ func TestRefreshIsSingleUse(t *testing.T) {
 			}
 
 			// After the leeway: a copy of the spent token revokes the family.
-			e.now.Store(time.Now().Add(checker.DefaultRefreshReuseLeeway + time.Second).UnixNano())
+			e.now.Store(time.Now().Add(oauth.DefaultRefreshReuseLeeway + time.Second).UnixNano())
 			_, err = e.tokens.Refresh(ctx, first.RefreshToken)
 			wantOAuth(t, "the spent token after the leeway", err, "invalid_grant")
 			wantDecision(t, "the new pair after the family is revoked", e.decide(t, onItem(w.AccessToken, "preview", "file:a")), 401, "invalid_token")
@@ -385,9 +388,9 @@ func TestRefreshIsSingleUse(t *testing.T) {
 // refresh token; presenting it again within the leeway gives that pair
 // again, later it ends the family. With no leeway, at once.
 func TestRefreshChain(t *testing.T) {
-	for _, leeway := range []time.Duration{checker.DefaultRefreshReuseLeeway, 0} {
+	for _, leeway := range []time.Duration{oauth.DefaultRefreshReuseLeeway, 0} {
 		t.Run(fmt.Sprintf("leeway %s", leeway), func(t *testing.T) {
-			e := newTokenEnv(t, testenv.Memory, checker.WithRefreshReuseLeeway(leeway))
+			e := newTokenEnv(t, testenv.Memory, oauth.WithRefreshReuseLeeway(leeway))
 			ctx := context.Background()
 			p1 := e.issue(t, "bob", "", "root_readonly")
 			p2, err := e.tokens.Refresh(ctx, p1.RefreshToken)
@@ -408,7 +411,7 @@ func TestRefreshChain(t *testing.T) {
 				if err != nil || again.AccessToken != p2.AccessToken || again.RefreshToken != p2.RefreshToken {
 					t.Fatalf("p1's refresh token again within the leeway: %v, want p2 again", err)
 				}
-				for i, p := range []checker.Issued{p1, p2, p3} {
+				for i, p := range []oauth.Issued{p1, p2, p3} {
 					wantDecision(t, fmt.Sprintf("pair %d after a retry", i+1), e.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
 				}
 				// A retry hands out no pair revoked meanwhile.
@@ -422,7 +425,7 @@ func TestRefreshChain(t *testing.T) {
 			}
 			_, err = e.tokens.Refresh(ctx, p1.RefreshToken)
 			wantOAuth(t, "reusing a spent refresh token", err, "invalid_grant")
-			for i, p := range []checker.Issued{p1, p2, p3} {
+			for i, p := range []oauth.Issued{p1, p2, p3} {
 				wantDecision(t, fmt.Sprintf("pair %d after reuse", i+1), e.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
 			}
 			if _, err := e.tokens.Refresh(ctx, "bxrt_unknown"); err == nil {
@@ -449,13 +452,13 @@ func TestRefreshRetryByClient(t *testing.T) {
 	if err := e.tokens.AuthorizeApp(ctx, "crm", "acme"); err != nil {
 		t.Fatal(err)
 	}
-	client := checker.ClientCredentials{ID: "crm", Secret: crm.ClientSecret}
+	client := oauth.ClientCredentials{ID: "crm", Secret: crm.ClientSecret}
 	p := e.issue(t, "bob", "crm", "root_readonly")
 	p2, err := e.tokens.RefreshAs(ctx, client, p.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, c := range map[string]checker.ClientCredentials{"no client": {}, "another app": {ID: "hr", Secret: hr.ClientSecret}} {
+	for name, c := range map[string]oauth.ClientCredentials{"no client": {}, "another app": {ID: "hr", Secret: hr.ClientSecret}} {
 		_, err := e.tokens.RefreshAs(ctx, c, p.RefreshToken)
 		wantOAuth(t, "a retry by "+name, err, "invalid_client")
 	}
@@ -475,11 +478,11 @@ func TestRevokeEndsPairAndChildren(t *testing.T) {
 			ctx := context.Background()
 			p := e.issue(t, "bob", "", "root_readwrite")
 			other := e.issue(t, "bob", "", "root_readwrite")
-			child, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: p.AccessToken, Scopes: "item_preview"})
+			child, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: p.AccessToken, Scopes: "item_preview"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			grandchild, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: child.AccessToken, Scopes: "item_preview", Resource: "folder:sub"})
+			grandchild, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: child.AccessToken, Scopes: "item_preview", Resource: "folder:sub"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -561,7 +564,7 @@ func TestRevokeRacesAuthorizations(t *testing.T) {
 // revokes it on issuer, until ctx ends: writes and revocations elsewhere.
 func churnTokens(ctx context.Context, issuer, user *tokenEnv) {
 	for ctx.Err() == nil {
-		p, err := issuer.tokens.Issue(ctx, checker.IssueRequest{User: "xavier", Scopes: []string{"root_readonly"}})
+		p, err := issuer.tokens.Issue(ctx, oauth.IssueRequest{User: "xavier", Scopes: []string{"root_readonly"}})
 		if err != nil {
 			return // cancelled
 		}
@@ -609,7 +612,7 @@ func TestTokenWritesSeenUnderConcurrentWrites(t *testing.T) {
 					t.Fatalf("step %d: refresh: %v", i, err)
 				}
 				want(i, "a token just refreshed", r.AccessToken, true)
-				down, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: r.AccessToken, Scopes: "item_preview"})
+				down, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: r.AccessToken, Scopes: "item_preview"})
 				if err != nil {
 					t.Fatalf("step %d: exchange: %v", i, err)
 				}
@@ -630,7 +633,7 @@ func TestTokenWritesSeenUnderConcurrentWrites(t *testing.T) {
 func TestShortTTLExpiry(t *testing.T) {
 	for _, ds := range testenv.Datastores() {
 		t.Run(string(ds), func(t *testing.T) {
-			e := newTokenEnv(t, ds, checker.WithAccessTTL(1500*time.Millisecond), checker.WithRefreshTTL(2500*time.Millisecond))
+			e := newTokenEnv(t, ds, oauth.WithAccessTTL(1500*time.Millisecond), oauth.WithRefreshTTL(2500*time.Millisecond))
 			ctx := context.Background()
 			p := e.issue(t, "bob", "", "root_readwrite")
 			if p.ExpiresIn != 1500*time.Millisecond {
@@ -673,8 +676,8 @@ func TestExchange(t *testing.T) {
 		{"bad resource type", rw, "item_preview", "group:1", "invalid_request"},
 		{"unknown subject", "bxat_nope", "item_preview", "", "invalid_grant"},
 	} {
-		is, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: c.subject, Scopes: c.scopes, Resource: c.resource})
-		var oe *checker.OAuthError
+		is, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: c.subject, Scopes: c.scopes, Resource: c.resource})
+		var oe *oauth.Error
 		switch {
 		case c.code == "" && err != nil:
 			t.Errorf("%s: %v", c.name, err)
@@ -685,29 +688,29 @@ func TestExchange(t *testing.T) {
 		}
 	}
 	// restricted_to, a child's resource inside its parent's, never outside.
-	sub, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: rw, Scopes: "item_preview item_download", Resource: "folder:sub"})
+	sub, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: rw, Scopes: "item_preview item_download", Resource: "folder:sub"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []checker.Restriction{{Scope: "item_download", Object: item("folder:sub")}, {Scope: "item_preview", Object: item("folder:sub")}}
+	want := []oauth.Restriction{{Scope: "item_download", Object: item("folder:sub")}, {Scope: "item_preview", Object: item("folder:sub")}}
 	if !slices.Equal(sub.RestrictedTo, want) {
 		t.Errorf("restricted_to %+v, want %+v", sub.RestrictedTo, want)
 	}
-	if _, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: sub.AccessToken, Scopes: "item_preview", Resource: "file:a"}); err != nil {
+	if _, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: sub.AccessToken, Scopes: "item_preview", Resource: "file:a"}); err != nil {
 		t.Errorf("narrowing folder:sub to file:a inside it: %v", err)
 	}
 	for _, outside := range []string{"folder:docs", "file:b"} {
-		if _, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: sub.AccessToken, Scopes: "item_preview", Resource: outside}); err == nil {
+		if _, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: sub.AccessToken, Scopes: "item_preview", Resource: outside}); err == nil {
 			t.Errorf("widening folder:sub to %s was allowed", outside)
 		}
 	}
-	inherit, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: sub.AccessToken, Scopes: "item_preview"})
+	inherit, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: sub.AccessToken, Scopes: "item_preview"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantDecision(t, "a child without a resource keeps its parent's", e.decide(t, onItem(inherit.AccessToken, "preview", "file:b")), 404, "not_found")
 	wantDecision(t, "and works inside it", e.decide(t, onItem(inherit.AccessToken, "preview", "file:a")), 200, "")
-	if _, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: sub.AccessToken, Scopes: "item_upload"}); err == nil {
+	if _, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: sub.AccessToken, Scopes: "item_upload"}); err == nil {
 		t.Error("a downscoped token was exchanged for a scope beyond its own")
 	}
 }
@@ -722,13 +725,13 @@ func TestApplications(t *testing.T) {
 	if _, err := tk.CreateApp(ctx, "crm", []string{"root_readonly"}, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tk.CreateApp(ctx, "crm", []string{"root_readonly"}, false); !errors.Is(err, checker.ErrAppExists) {
+	if _, err := tk.CreateApp(ctx, "crm", []string{"root_readonly"}, false); !errors.Is(err, oauth.ErrAppExists) {
 		t.Errorf("creating crm twice: %v", err)
 	}
 	if _, err := tk.CreateApp(ctx, "bad", []string{"root_everything"}, false); err == nil {
 		t.Error("an unknown scope was accepted for an app")
 	}
-	if _, err := tk.Issue(ctx, checker.IssueRequest{User: "bob", Scopes: []string{"root_readonly"}, App: "crm"}); !errors.Is(err, checker.ErrAppNotAuthorized) {
+	if _, err := tk.Issue(ctx, oauth.IssueRequest{User: "bob", Scopes: []string{"root_readonly"}, App: "crm"}); !errors.Is(err, oauth.ErrAppNotAuthorized) {
 		t.Fatalf("issue before acme authorized crm: %v, want not authorized", err)
 	}
 	// An external user needs no enterprise's authorization.
@@ -738,10 +741,10 @@ func TestApplications(t *testing.T) {
 	}
 	bob := e.issue(t, "bob", "crm", "root_readonly")
 	var fe *checker.FieldError
-	if _, err := tk.Issue(ctx, checker.IssueRequest{User: "bob", Scopes: []string{"root_readwrite"}, App: "crm"}); !errors.As(err, &fe) || fe.Field != "scopes" {
+	if _, err := tk.Issue(ctx, oauth.IssueRequest{User: "bob", Scopes: []string{"root_readwrite"}, App: "crm"}); !errors.As(err, &fe) || fe.Field != "scopes" {
 		t.Errorf("a scope the app lacks: %v", err)
 	}
-	for _, bad := range []checker.IssueRequest{
+	for _, bad := range []oauth.IssueRequest{
 		{User: "nobody", Scopes: []string{"root_readonly"}},
 		{User: "bob", Scopes: []string{"root_readonly"}, App: "nope"},
 		{User: "bob", Scopes: []string{"rooot"}},
@@ -807,7 +810,7 @@ func TestApplications(t *testing.T) {
 	wantDecision(t, "recreated app: old token stays ended", e.decide(t, onItem(bob3.AccessToken, "preview", "file:a")), 401, "invalid_token")
 
 	// The built-in app cannot be changed.
-	if err := tk.DeleteApp(ctx, checker.DefaultApp); !errors.Is(err, checker.ErrBuiltinApp) {
+	if err := tk.DeleteApp(ctx, oauth.DefaultApp); !errors.Is(err, oauth.ErrBuiltinApp) {
 		t.Errorf("deleting the default app: %v", err)
 	}
 }
@@ -818,11 +821,11 @@ func TestMe(t *testing.T) {
 	ctx := context.Background()
 	alice := e.issue(t, "alice", "", "root_readonly")
 	u, d, err := e.authz.Me(ctx, alice.AccessToken, "")
-	if err != nil || !d.Allowed || u != (checker.UserInfo{Type: "user", ID: "alice", Enterprise: "acme", Role: "admin"}) {
+	if err != nil || !d.Allowed || u != (oauth.UserInfo{Type: "user", ID: "alice", Enterprise: "acme", Role: "admin"}) {
 		t.Errorf("me: %+v %+v %v", u, d, err)
 	}
 	u, d, err = e.authz.Me(ctx, alice.AccessToken, "bob")
-	if err != nil || !d.Allowed || u != (checker.UserInfo{Type: "user", ID: "bob", Enterprise: "acme", Role: "user"}) {
+	if err != nil || !d.Allowed || u != (oauth.UserInfo{Type: "user", ID: "bob", Enterprise: "acme", Role: "user"}) {
 		t.Errorf("me as bob: %+v %+v %v", u, d, err)
 	}
 	if _, d, _ := e.authz.Me(ctx, alice.AccessToken, "eve"); d.Status != 403 {
@@ -844,11 +847,11 @@ func TestAuthorizeExplain(t *testing.T) {
 	bob := e.issue(t, "bob", "", "root_readonly")
 	xav := e.issue(t, "xavier", "", "root_readwrite")
 	alice := e.issue(t, "alice", "", "root_readwrite", "enterprise_content")
-	down, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: bob.AccessToken, Scopes: "item_preview", Resource: "file:a"})
+	down, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: bob.AccessToken, Scopes: "item_preview", Resource: "file:a"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	explain := func(r checker.AuthorizeRequest) *checker.Explanation {
+	explain := func(r oauth.AuthorizeRequest) *checker.Explanation {
 		r.Explain = true
 		d := e.decide(t, r)
 		if d.Explanation == nil {
@@ -858,13 +861,13 @@ func TestAuthorizeExplain(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name   string
-		req    checker.AuthorizeRequest
+		req    oauth.AuthorizeRequest
 		reason string
 		kind   string
 	}{
-		{"unknown token", onItem("bxat_x", "preview", "file:a"), checker.ReasonInvalidToken, ""},
-		{"missing scope", onItem(bob.AccessToken, "edit", "file:a"), checker.ReasonMissingScope, ""},
-		{"outside resource", onItem(down.AccessToken, "preview", "file:b"), checker.ReasonOutsideResource, ""},
+		{"unknown token", onItem("bxat_x", "preview", "file:a"), oauth.ReasonInvalidToken, ""},
+		{"missing scope", onItem(bob.AccessToken, "edit", "file:a"), oauth.ReasonMissingScope, ""},
+		{"outside resource", onItem(down.AccessToken, "preview", "file:b"), oauth.ReasonOutsideResource, ""},
 		{"no grant", onItem(xav.AccessToken, "preview", "file:junk"), checker.ReasonNoGrant, ""},
 		{"trashed", onItem(bob.AccessToken, "preview", "file:junk"), checker.ReasonTrashed, ""},
 		{"action not in role", onItem(xav.AccessToken, "download", "file:a"), checker.ReasonActionNotInRole, ""},
@@ -892,15 +895,15 @@ func TestAuthorizeExplain(t *testing.T) {
 }
 
 func TestMayDownscopeTo(t *testing.T) {
-	ro := []checker.Scope{checker.ScopeRootReadonly}
-	rw := []checker.Scope{checker.ScopeRootReadwrite}
-	for _, s := range checker.AllScopes() {
-		wantRW := s.IsDownscope() || s == checker.ScopeRootReadwrite
-		if got := checker.MayDownscopeTo(rw, s); got != wantRW {
+	ro := []oauth.Scope{oauth.ScopeRootReadonly}
+	rw := []oauth.Scope{oauth.ScopeRootReadwrite}
+	for _, s := range oauth.AllScopes() {
+		wantRW := s.IsDownscope() || s == oauth.ScopeRootReadwrite
+		if got := oauth.MayDownscopeTo(rw, s); got != wantRW {
 			t.Errorf("root_readwrite to %s: %v, want %v", s, got, wantRW)
 		}
-		wantRO := slices.Contains([]checker.Scope{"root_readonly", "item_preview", "item_download", "base_explorer", "base_preview", "base_picker"}, s)
-		if got := checker.MayDownscopeTo(ro, s); got != wantRO {
+		wantRO := slices.Contains([]oauth.Scope{"root_readonly", "item_preview", "item_download", "base_explorer", "base_preview", "base_picker"}, s)
+		if got := oauth.MayDownscopeTo(ro, s); got != wantRO {
 			t.Errorf("root_readonly to %s: %v, want %v", s, got, wantRO)
 		}
 	}
@@ -936,8 +939,8 @@ func TestExchangeInputStrict(t *testing.T) {
 		{"URL of a user", "item_preview", "https://api.box.com/2.0/users/1", "invalid_request", []string{"resource", "/2.0/files/<id>"}},
 		{"path inside an id", "item_preview", "folder:x/2.0/files/a", "invalid_request", []string{"resource"}},
 	} {
-		_, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: rw, Scopes: c.scopes, Resource: c.resource})
-		var oe *checker.OAuthError
+		_, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: rw, Scopes: c.scopes, Resource: c.resource})
+		var oe *oauth.Error
 		if !errors.As(err, &oe) || oe.Code != c.code {
 			t.Errorf("%s: got %v, want %s", c.name, err, c.code)
 			continue
@@ -953,7 +956,7 @@ func TestExchangeInputStrict(t *testing.T) {
 		{"item_preview", "https://api.box.com/2.0/folders/sub"},
 		{"item_preview", "https://api.box.com/2.0/files/a"},
 	} {
-		if _, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: rw, Scopes: ok.scopes, Resource: ok.resource}); err != nil {
+		if _, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: rw, Scopes: ok.scopes, Resource: ok.resource}); err != nil {
 			t.Errorf("scope %q resource %q: %v", ok.scopes, ok.resource, err)
 		}
 	}
@@ -961,7 +964,7 @@ func TestExchangeInputStrict(t *testing.T) {
 
 func wantOAuth(t *testing.T, what string, err error, code string) {
 	t.Helper()
-	var oe *checker.OAuthError
+	var oe *oauth.Error
 	if !errors.As(err, &oe) || oe.Code != code {
 		t.Errorf("%s: %v, want %s", what, err, code)
 	}
@@ -1018,21 +1021,21 @@ func TestClientAuthentication(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			crmClient := checker.ClientCredentials{ID: "crm", Secret: crm.ClientSecret}
-			hrClient := checker.ClientCredentials{ID: "hr", Secret: hr.ClientSecret}
+			crmClient := oauth.ClientCredentials{ID: "crm", Secret: crm.ClientSecret}
+			hrClient := oauth.ClientCredentials{ID: "hr", Secret: hr.ClientSecret}
 			p := e.issue(t, "bob", "crm", "root_readwrite")
-			bad := map[string]checker.ClientCredentials{
+			bad := map[string]oauth.ClientCredentials{
 				"no client":          {},
 				"no secret":          {ID: "crm"},
 				"wrong secret":       {ID: "crm", Secret: hr.ClientSecret},
 				"unknown client":     {ID: "nope", Secret: crm.ClientSecret},
-				"the default client": {ID: checker.DefaultApp},
+				"the default client": {ID: oauth.DefaultApp},
 				"another app":        hrClient,
 			}
 			for name, c := range bad {
 				_, err := tk.RefreshAs(ctx, c, p.RefreshToken)
 				wantOAuth(t, "refresh, "+name, err, "invalid_client")
-				_, err = tk.Exchange(ctx, checker.ExchangeRequest{Client: c, SubjectToken: p.AccessToken, Scopes: "item_preview"})
+				_, err = tk.Exchange(ctx, oauth.ExchangeRequest{Client: c, SubjectToken: p.AccessToken, Scopes: "item_preview"})
 				wantOAuth(t, "exchange, "+name, err, "invalid_client")
 				wantOAuth(t, "revoke, "+name, tk.RevokeAs(ctx, c, p.AccessToken), "invalid_client")
 			}
@@ -1043,7 +1046,7 @@ func TestClientAuthentication(t *testing.T) {
 			if err != nil {
 				t.Fatalf("refresh by the token's own client: %v", err)
 			}
-			if _, err := tk.Exchange(ctx, checker.ExchangeRequest{Client: crmClient, SubjectToken: p2.AccessToken, Scopes: "item_preview"}); err != nil {
+			if _, err := tk.Exchange(ctx, oauth.ExchangeRequest{Client: crmClient, SubjectToken: p2.AccessToken, Scopes: "item_preview"}); err != nil {
 				t.Errorf("exchange by the token's own client: %v", err)
 			}
 			// Authentication comes first: bad credentials fail even with a
@@ -1058,21 +1061,21 @@ func TestClientAuthentication(t *testing.T) {
 			d := e.issue(t, "bob", "", "root_readwrite")
 			_, err = tk.RefreshAs(ctx, crmClient, d.RefreshToken)
 			wantOAuth(t, "a default token refreshed by crm's client", err, "invalid_client")
-			d2, err := tk.RefreshAs(ctx, checker.ClientCredentials{ID: checker.DefaultApp}, d.RefreshToken)
+			d2, err := tk.RefreshAs(ctx, oauth.ClientCredentials{ID: oauth.DefaultApp}, d.RefreshToken)
 			if err != nil {
 				t.Fatalf("a default token refreshed as client default: %v", err)
 			}
 			if _, err := tk.Refresh(ctx, d2.RefreshToken); err != nil {
 				t.Errorf("a default token refreshed with no client: %v", err)
 			}
-			_, err = tk.RefreshAs(ctx, checker.ClientCredentials{ID: checker.DefaultApp, Secret: "x"}, d2.RefreshToken)
+			_, err = tk.RefreshAs(ctx, oauth.ClientCredentials{ID: oauth.DefaultApp, Secret: "x"}, d2.RefreshToken)
 			wantOAuth(t, "the default client with a secret", err, "invalid_client")
 
 			// Rotation: the old secret fails, the new one works, one is stored.
-			if _, err := tk.RotateClientSecret(ctx, checker.DefaultApp); !errors.Is(err, checker.ErrBuiltinApp) {
+			if _, err := tk.RotateClientSecret(ctx, oauth.DefaultApp); !errors.Is(err, oauth.ErrBuiltinApp) {
 				t.Errorf("rotating the default app's secret: %v", err)
 			}
-			if _, err := tk.RotateClientSecret(ctx, "nope"); !errors.Is(err, checker.ErrAppNotFound) {
+			if _, err := tk.RotateClientSecret(ctx, "nope"); !errors.Is(err, oauth.ErrAppNotFound) {
 				t.Errorf("rotating an unknown app's secret: %v", err)
 			}
 			var (
@@ -1108,7 +1111,7 @@ func TestClientAuthentication(t *testing.T) {
 			}
 			_, err = tk.RefreshAs(ctx, crmClient, p2.RefreshToken)
 			wantOAuth(t, "refresh with the secret rotated away", err, "invalid_client")
-			if _, err := tk.RefreshAs(ctx, checker.ClientCredentials{ID: "crm", Secret: current}, p2.RefreshToken); err != nil {
+			if _, err := tk.RefreshAs(ctx, oauth.ClientCredentials{ID: "crm", Secret: current}, p2.RefreshToken); err != nil {
 				t.Errorf("refresh with the new secret: %v", err)
 			}
 		})

@@ -1,4 +1,4 @@
-package checker_test
+package oauth_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
@@ -26,19 +27,19 @@ func replicaOf(t testing.TB, e *tokenEnv) *tokenEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &tokenEnv{client: e.client, tokens: checker.NewTokens(e.client, checker.WithTokenLogger(quietLogger())), now: e.now}
-	r.authz = checker.NewAuthorizer(ch, r.tokens)
+	r := &tokenEnv{client: e.client, tokens: oauth.NewTokens(e.client, oauth.WithLogger(quietLogger())), now: e.now}
+	r.authz = oauth.NewAuthorizer(ch, r.tokens)
 	return r
 }
 
 // watchWith runs r's revocation watch through w until the returned stop is
 // called, once the watch is following SpiceDB.
-func watchWith(t testing.TB, r *tokenEnv, w checker.RevocationWatcher) (stop func()) {
+func watchWith(t testing.TB, r *tokenEnv, w oauth.RevocationWatcher) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); r.tokens.WatchRevocations(ctx, w, spicedb.MemoryRevision) }()
-	for deadline := time.Now().Add(10 * time.Second); !checker.Watching(r.tokens); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); !oauth.Watching(r.tokens); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			cancel()
 			t.Fatal("the revocation watch did not start in 10 s")
@@ -49,8 +50,10 @@ func watchWith(t testing.TB, r *tokenEnv, w checker.RevocationWatcher) (stop fun
 
 // rel is the relationship resType:resID#relation@subType:subID.
 func rel(resType, resID, relation, subType, subID string) *v1.Relationship {
-	return &v1.Relationship{Resource: &v1.ObjectReference{ObjectType: resType, ObjectId: resID}, Relation: relation,
-		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: subType, ObjectId: subID}}}
+	return &v1.Relationship{
+		Resource: &v1.ObjectReference{ObjectType: resType, ObjectId: resID}, Relation: relation,
+		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: subType, ObjectId: subID}},
+	}
 }
 
 // writeRels writes rels straight to SpiceDB, as something other than
@@ -73,7 +76,7 @@ func writeRels(t *testing.T, c *spicedb.Client, op v1.RelationshipUpdate_Operati
 func TestRevocationWatchAcrossReplicas(t *testing.T) {
 	// No reuse leeway: a spent refresh token presented again at once ends
 	// its family rather than being taken for a retry.
-	a := newTokenEnv(t, testenv.Memory, checker.WithTokenLogger(quietLogger()), checker.WithRefreshReuseLeeway(0))
+	a := newTokenEnv(t, testenv.Memory, oauth.WithLogger(quietLogger()), oauth.WithRefreshReuseLeeway(0))
 	b := replicaOf(t, a)
 	defer watchWith(t, b, a.client)()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -87,18 +90,18 @@ func TestRevocationWatchAcrossReplicas(t *testing.T) {
 	ends := []struct {
 		name string
 		app  bool
-		end  func(p, r checker.Issued) error
+		end  func(p, r oauth.Issued) error
 	}{
-		{"revoke the access token", false, func(_, r checker.Issued) error { return a.tokens.Revoke(ctx, r.AccessToken) }},
-		{"revoke the refresh token", false, func(_, r checker.Issued) error { return a.tokens.Revoke(ctx, r.RefreshToken) }},
-		{"present a spent refresh token", false, func(p, _ checker.Issued) error {
+		{"revoke the access token", false, func(_, r oauth.Issued) error { return a.tokens.Revoke(ctx, r.AccessToken) }},
+		{"revoke the refresh token", false, func(_, r oauth.Issued) error { return a.tokens.Revoke(ctx, r.RefreshToken) }},
+		{"present a spent refresh token", false, func(p, _ oauth.Issued) error {
 			if _, err := a.tokens.Refresh(ctx, p.RefreshToken); err == nil {
 				t.Error("a spent refresh token refreshed")
 			}
 			return nil
 		}},
-		{"withdraw the app", true, func(_, _ checker.Issued) error { return a.tokens.WithdrawApp(ctx, "crm", "acme") }},
-		{"delete the app", true, func(_, _ checker.Issued) error {
+		{"withdraw the app", true, func(_, _ oauth.Issued) error { return a.tokens.WithdrawApp(ctx, "crm", "acme") }},
+		{"delete the app", true, func(_, _ oauth.Issued) error {
 			if err := a.tokens.DeleteApp(ctx, "crm"); err != nil {
 				return err
 			}
@@ -120,21 +123,21 @@ func TestRevocationWatchAcrossReplicas(t *testing.T) {
 				}
 			}
 			p := a.issue(t, "bob", app, "root_readwrite")
-			var client checker.ClientCredentials
+			var client oauth.ClientCredentials
 			if k.app {
-				client = checker.ClientCredentials{ID: "crm", Secret: crm.ClientSecret}
+				client = oauth.ClientCredentials{ID: "crm", Secret: crm.ClientSecret}
 			}
 			r, err := a.tokens.RefreshAs(ctx, client, p.RefreshToken)
 			if err != nil {
 				t.Fatal(err)
 			}
-			down, err := a.tokens.Exchange(ctx, checker.ExchangeRequest{Client: client, SubjectToken: r.AccessToken, Scopes: "item_preview"})
+			down, err := a.tokens.Exchange(ctx, oauth.ExchangeRequest{Client: client, SubjectToken: r.AccessToken, Scopes: "item_preview"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, tok := range []string{r.AccessToken, down.AccessToken} {
 				wantDecision(t, k.name+": first use", b.decide(t, onItem(tok, "preview", "file:a")), 200, "")
-				if !checker.Vouched(b.tokens, tok) {
+				if !oauth.Vouched(b.tokens, tok) {
 					t.Fatalf("round %d, %s: b's watch does not vouch for a token it found valid", i, k.name)
 				}
 				wantDecision(t, k.name+": vouched for", b.decide(t, onItem(tok, "preview", "file:a")), 200, "")
@@ -163,15 +166,15 @@ func TestRevocationWatchDown(t *testing.T) {
 	stop := watchWith(t, b, a.client)
 	p := a.issue(t, "bob", "", "root_readwrite")
 	wantDecision(t, "watched", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
-	if !checker.Vouched(b.tokens, p.AccessToken) {
+	if !oauth.Vouched(b.tokens, p.AccessToken) {
 		t.Fatal("not vouched for after a use")
 	}
 	stop()
-	if checker.Vouched(b.tokens, p.AccessToken) || checker.Watching(b.tokens) {
+	if oauth.Vouched(b.tokens, p.AccessToken) || oauth.Watching(b.tokens) {
 		t.Fatal("vouched for with the watch down")
 	}
 	wantDecision(t, "watch down", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
-	if checker.Vouched(b.tokens, p.AccessToken) {
+	if oauth.Vouched(b.tokens, p.AccessToken) {
 		t.Fatal("remembered with the watch down")
 	}
 	if err := a.tokens.Revoke(context.Background(), p.RefreshToken); err != nil {
@@ -181,7 +184,7 @@ func TestRevocationWatchDown(t *testing.T) {
 	defer watchWith(t, b, a.client)()
 	q := a.issue(t, "bob", "", "root_readwrite")
 	wantDecision(t, "watched again", b.decide(t, onItem(q.AccessToken, "preview", "file:a")), 200, "")
-	if !checker.Vouched(b.tokens, q.AccessToken) {
+	if !oauth.Vouched(b.tokens, q.AccessToken) {
 		t.Fatal("not vouched for once the watch is back")
 	}
 	wantDecision(t, "revoked, watch back", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 401, "invalid_token")
@@ -190,7 +193,7 @@ func TestRevocationWatchDown(t *testing.T) {
 // slowWatcher delivers SpiceDB's watch messages late, as a loaded replica
 // would see them.
 type slowWatcher struct {
-	checker.RevocationWatcher
+	oauth.RevocationWatcher
 	delay time.Duration
 }
 
@@ -224,7 +227,7 @@ func TestRevocationWatchLagging(t *testing.T) {
 				p := a.issue(t, "bob", "", "root_readwrite")
 				wantDecision(t, "fresh", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
 				time.Sleep(3 * delay) // let the watch catch up with the issue
-				if !checker.Vouched(b.tokens, p.AccessToken) {
+				if !oauth.Vouched(b.tokens, p.AccessToken) {
 					t.Fatalf("round %d: not vouched for", i)
 				}
 				if err := a.tokens.Revoke(context.Background(), p.AccessToken); err != nil {
@@ -239,7 +242,7 @@ func TestRevocationWatchLagging(t *testing.T) {
 // frozenWatcher's first watches start and then deliver nothing, as a stuck
 // stream would; later ones are SpiceDB's own.
 type frozenWatcher struct {
-	checker.RevocationWatcher
+	oauth.RevocationWatcher
 	frozen int32
 	calls  *atomic.Int32
 }
@@ -269,13 +272,13 @@ func (s frozenStream) Recv() (*v1.WatchResponse, error) {
 func TestRevocationWatchStalled(t *testing.T) {
 	a := newTokenEnv(t, testenv.Memory)
 	b := replicaOf(t, a)
-	checker.SetWatchStallLimit(b.tokens, 300*time.Millisecond)
+	oauth.SetWatchStallLimit(b.tokens, 300*time.Millisecond)
 	calls := &atomic.Int32{}
 	defer watchWith(t, b, frozenWatcher{a.client, 1, calls})()
 	p := a.issue(t, "bob", "", "root_readwrite")
 	// Found valid at a revision the watch began before: remembered.
 	wantDecision(t, "fresh", b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
-	if !checker.Vouched(b.tokens, p.AccessToken) {
+	if !oauth.Vouched(b.tokens, p.AccessToken) {
 		t.Fatal("not vouched for after SpiceDB found it valid")
 	}
 	a.issue(t, "alice", "", "root_readwrite") // moves SpiceDB past what the frozen watch shows
@@ -295,7 +298,7 @@ func TestRevocationWatchStalled(t *testing.T) {
 	q := a.issue(t, "bob", "", "root_readwrite")
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		wantDecision(t, "after the restart", b.decide(t, onItem(q.AccessToken, "preview", "file:a")), 200, "")
-		if calls.Load() >= 2 && checker.Vouched(b.tokens, q.AccessToken) {
+		if calls.Load() >= 2 && oauth.Vouched(b.tokens, q.AccessToken) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -310,7 +313,7 @@ func TestRevocationWatchStalled(t *testing.T) {
 // token of that application.
 func TestReplicaStartKeepsVouching(t *testing.T) {
 	a := newTokenEnv(t, testenv.Memory)
-	checker.SetFenceWait(a.tokens, 10*time.Second) // the watch confirms, however loaded the machine
+	oauth.SetFenceWait(a.tokens, 10*time.Second) // the watch confirms, however loaded the machine
 	p := a.issue(t, "bob", "", "root_readwrite")
 	wantDecision(t, "first", a.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
 	before := a.tokens.ValidityStats()
@@ -333,7 +336,7 @@ func TestIrregularTokenNotVouched(t *testing.T) {
 	b := replicaOf(t, a) // reads the token from SpiceDB, not from its issue
 	defer watchWith(t, b, a.client)()
 	p := a.issue(t, "bob", "", "root_readwrite")
-	extra := rel("boxauthz_access_token", checker.TokenID(p.AccessToken), "grant", "boxauthz_app_grant", "other|g|e|n")
+	extra := rel("boxauthz_access_token", oauth.TokenID(p.AccessToken), "grant", "boxauthz_app_grant", "other|g|e|n")
 	extra.OptionalExpiresAt = timestamppb.New(time.Now().Add(time.Hour))
 	writeRels(t, a.client, v1.RelationshipUpdate_OPERATION_TOUCH, extra)
 	q := a.issue(t, "bob", "", "root_readwrite")
@@ -341,10 +344,10 @@ func TestIrregularTokenNotVouched(t *testing.T) {
 		wantDecision(t, step, b.decide(t, onItem(p.AccessToken, "preview", "file:a")), 200, "")
 		wantDecision(t, step, b.decide(t, onItem(q.AccessToken, "preview", "file:a")), 200, "")
 	}
-	if checker.Vouched(b.tokens, p.AccessToken) {
+	if oauth.Vouched(b.tokens, p.AccessToken) {
 		t.Error("a token with two grants is vouched for")
 	}
-	if !checker.Vouched(b.tokens, q.AccessToken) {
+	if !oauth.Vouched(b.tokens, q.AccessToken) {
 		t.Error("a regular token used twice is not vouched for")
 	}
 }
@@ -370,7 +373,7 @@ func familySwitchOutlivesItsTokens(t *testing.T, ds testenv.Datastore) {
 	}
 	c := replicaOf(t, a) // no watch
 	ctx := context.Background()
-	short := checker.NewTokens(a.client, checker.WithAccessTTL(2*time.Second), checker.WithRefreshTTL(500*time.Millisecond), checker.WithTokenLogger(quietLogger()))
+	short := oauth.NewTokens(a.client, oauth.WithAccessTTL(2*time.Second), oauth.WithRefreshTTL(500*time.Millisecond), oauth.WithLogger(quietLogger()))
 	use := func(name, token string, status int) {
 		t.Helper()
 		for _, r := range []*tokenEnv{b, c, b} { // b twice: the second use is vouched for
@@ -378,7 +381,7 @@ func familySwitchOutlivesItsTokens(t *testing.T, ds testenv.Datastore) {
 		}
 	}
 	// Issued where refresh tokens live 0.5 s and access tokens 2 s.
-	issued, err := short.Issue(ctx, checker.IssueRequest{User: "bob", Scopes: []string{"root_readwrite"}})
+	issued, err := short.Issue(ctx, oauth.IssueRequest{User: "bob", Scopes: []string{"root_readwrite"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,14 +418,15 @@ func expiries(t *testing.T, c *spicedb.Client, token string) (tokenExp, familyEx
 	read := func(typ, id string) []*v1.Relationship {
 		rels, _, err := spicedb.ReadAll(context.Background(), c, &v1.ReadRelationshipsRequest{
 			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ, OptionalResourceId: id}})
+			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ, OptionalResourceId: id},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return rels
 	}
 	family := ""
-	for _, r := range read("boxauthz_access_token", checker.TokenID(token)) {
+	for _, r := range read("boxauthz_access_token", oauth.TokenID(token)) {
 		switch r.GetRelation() {
 		case "alive":
 			tokenExp = r.GetOptionalExpiresAt().AsTime()
@@ -488,20 +492,20 @@ func TestRevocationWatchSchemaChange(t *testing.T) {
 	}
 	vouchedAfterUse := func() bool {
 		use("use", 200, "")
-		return checker.Vouched(a.tokens, p.AccessToken)
+		return oauth.Vouched(a.tokens, p.AccessToken)
 	}
 	use("first use", 200, "")
-	if !checker.Vouched(a.tokens, p.AccessToken) {
+	if !oauth.Vouched(a.tokens, p.AccessToken) {
 		t.Fatal("not vouched for after a use")
 	}
 	restarted := func(what string) {
 		t.Helper()
-		n := checker.WatchesStarted(a.tokens)
-		eventually(what, func() bool { return checker.WatchesStarted(a.tokens) > n })
+		n := oauth.WatchesStarted(a.tokens)
+		eventually(what, func() bool { return oauth.WatchesStarted(a.tokens) > n })
 	}
 	writeSchema(schema.Text())
 	restarted("watch restarted after a schema write")
-	if checker.Vouched(a.tokens, p.AccessToken) {
+	if oauth.Vouched(a.tokens, p.AccessToken) {
 		t.Fatal("still vouched for after a schema write")
 	}
 	eventually("vouched for again under the same schema", vouchedAfterUse)
@@ -517,11 +521,11 @@ func TestRevocationWatchSchemaChange(t *testing.T) {
 	}
 	writeSchema(killable)
 	restarted("watch restarted under a changed token definition")
-	kill := rel("boxauthz_access_token", checker.TokenID(p.AccessToken), "kill", "boxauthz_killswitch", "k")
+	kill := rel("boxauthz_access_token", oauth.TokenID(p.AccessToken), "kill", "boxauthz_killswitch", "k")
 	on := rel("boxauthz_killswitch", "k", "engaged", "boxauthz_flag", "on")
 	writeRels(t, a.client, v1.RelationshipUpdate_OPERATION_TOUCH, kill)
 	use("with its kill switch off", 200, "")
-	if checker.Vouched(a.tokens, p.AccessToken) {
+	if oauth.Vouched(a.tokens, p.AccessToken) {
 		t.Fatal("vouched for under a schema that changes boxauthz's token definitions")
 	}
 	writeRels(t, a.client, v1.RelationshipUpdate_OPERATION_TOUCH, on) // a change on an object the watch does not follow

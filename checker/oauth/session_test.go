@@ -1,4 +1,4 @@
-package checker_test
+package oauth_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
-	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
@@ -33,7 +33,7 @@ func applyEvents(t *testing.T, c *spicedb.Client, lines ...string) {
 
 func wantInvalidGrant(t *testing.T, step string, err error) {
 	t.Helper()
-	var oe *checker.OAuthError
+	var oe *oauth.Error
 	if !errors.As(err, &oe) || oe.Code != "invalid_grant" {
 		t.Errorf("%s: refresh gave %v, want invalid_grant", step, err)
 	}
@@ -48,7 +48,7 @@ func TestUserChangesEndTokens(t *testing.T) {
 			ctx := context.Background()
 			e := newTokenEnv(t, ds)
 			p := e.issue(t, "bob", "", "root_readwrite")
-			down, err := e.tokens.Exchange(ctx, checker.ExchangeRequest{SubjectToken: p.AccessToken, Scopes: "item_preview"})
+			down, err := e.tokens.Exchange(ctx, oauth.ExchangeRequest{SubjectToken: p.AccessToken, Scopes: "item_preview"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +108,7 @@ func TestLegacyUserTokens(t *testing.T) {
 	if _, d, _ := e.authz.Me(ctx, p.AccessToken, ""); d.Status != 401 {
 		t.Errorf("a legacy user's token after the id is re-created: %+v, want 401", d)
 	}
-	if _, err := e.tokens.Issue(ctx, checker.IssueRequest{User: "gone", Scopes: []string{"root_readonly"}}); err == nil {
+	if _, err := e.tokens.Issue(ctx, oauth.IssueRequest{User: "gone", Scopes: []string{"root_readonly"}}); err == nil {
 		t.Error("a token issued to a user that does not exist")
 	}
 }

@@ -1,4 +1,4 @@
-package checker_test
+package oauth_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/oauth"
 )
 
 // BenchmarkRequestShapes prices the ways of asking SpiceDB what an allowed
@@ -22,12 +22,12 @@ import (
 // CheckPermission calls, concurrent or one after the other), validonly. It
 // reports each shape's p50.
 //
-//	go test ./checker -run '^$' -bench RequestShapes -benchtime 2000x
+//	go test ./checker/oauth -run '^$' -bench RequestShapes -benchtime 2000x
 func BenchmarkRequestShapes(b *testing.B) {
-	env := newTokenEnv(b, benchDatastore(), checker.WithTokenLogger(quietLogger()))
+	env := newTokenEnv(b, benchDatastore(), oauth.WithLogger(quietLogger()))
 	ctx := context.Background()
 	tok := env.issue(b, "bob", "", "root_readwrite").AccessToken
-	h := checker.TokenID(tok)
+	h := oauth.TokenID(tok)
 	fc := &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
 	file := &v1.ObjectReference{ObjectType: "file", ObjectId: "a"}
 	bob := &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "bob"}}
@@ -79,8 +79,14 @@ func BenchmarkRequestShapes(b *testing.B) {
 		name string
 		f    func()
 	}{
-		{"raw", raw}, {"validonly", validOnly}, {"bulk1", bulkNoValid}, {"bulk2", bulk("download")}, {"bulk3", bulk("visible", "download")},
-		{"bulk4", bulk("visible", "trashed_any", "download")}, {"par2", par}, {"seq2", seq},
+		{"raw", raw},
+		{"validonly", validOnly},
+		{"bulk1", bulkNoValid},
+		{"bulk2", bulk("download")},
+		{"bulk3", bulk("visible", "download")},
+		{"bulk4", bulk("visible", "trashed_any", "download")},
+		{"par2", par},
+		{"seq2", seq},
 	}
 	for _, s := range shapes {
 		for range 50 {
