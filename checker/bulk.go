@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // maxBulk is SpiceDB's default limit of items in one CheckBulkPermissions.
@@ -80,12 +81,12 @@ func UserSubject(user string) *v1.SubjectReference {
 	if user != "" {
 		id = schema.EncodeID(user)
 	}
-	return &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: schema.TypeUser, ObjectId: id}}
+	return rel.RawSubject(schema.TypeUser, id)
 }
 
 // ItemObject is r as a SpiceDB object.
 func ItemObject(r schema.ItemRef) *v1.ObjectReference {
-	return &v1.ObjectReference{ObjectType: r.Type, ObjectId: schema.EncodeID(r.ID)}
+	return rel.Object(r.Type, r.ID)
 }
 
 // CaveatContext is what every check passes for the schema's caveats: the

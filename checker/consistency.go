@@ -6,6 +6,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // Consistency is how fresh an answer must be: at least as fresh as Token
@@ -35,5 +36,5 @@ func (c Consistency) proto() *v1.Consistency {
 	if c.Token != "" {
 		return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: &v1.ZedToken{Token: c.Token}}}
 	}
-	return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
+	return rel.FullyConsistent()
 }

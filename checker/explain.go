@@ -10,6 +10,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // Grant is one thing that gives a user capabilities on an item.
@@ -295,9 +296,9 @@ func (c *Checker) nameCollaborations(ctx context.Context, user string, hs []held
 		if g.Kind != "collaboration" {
 			continue
 		}
-		want := &v1.ObjectReference{ObjectType: schema.TypeUser, ObjectId: schema.EncodeID(user)}
+		want := rel.Object(schema.TypeUser, user)
 		if g.Group != "" {
-			want = &v1.ObjectReference{ObjectType: schema.TypeGroup, ObjectId: schema.EncodeID(g.Group)}
+			want = rel.Object(schema.TypeGroup, g.Group)
 		}
 		recs, err := c.read(ctx, &v1.RelationshipFilter{
 			ResourceType: schema.TypeCollaboration, OptionalRelation: schema.RelationItem,

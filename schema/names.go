@@ -10,7 +10,7 @@ const (
 	TypeEvent = "boxauthz_event"
 	// TypeSource holds a streaming source's committed position.
 	TypeSource = "boxauthz_source"
-	// TypeFlag is the one subject type every switch names.
+	// TypeFlag is the one subject type every flag names.
 	TypeFlag = "boxauthz_flag"
 	// TypeScope is an OAuth scope a token or application holds.
 	TypeScope        = "boxauthz_scope"
@@ -25,7 +25,7 @@ const (
 	TypeSealedPair   = "boxauthz_sealed_pair"
 )
 
-// FlagOn is the one flag object: a switch is on while a relationship to
+// FlagOn is the one flag object: a flag is on while a relationship to
 // boxauthz_flag:on exists.
 const FlagOn = "on"
 
@@ -62,10 +62,10 @@ const (
 const (
 	RelationApplied  = "applied"
 	RelationPosition = "position"
-	// RelationLive is the switch of an application, a grant's app and a
+	// RelationLive is the flag of an application, a grant's app and a
 	// token session.
 	RelationLive = "live"
-	// RelationAlive is the switch of a token and a token family.
+	// RelationAlive is the flag of a token and a token family.
 	RelationAlive        = "alive"
 	RelationRoot         = "root"
 	RelationFamily       = "family"

@@ -39,9 +39,9 @@ func validPosition(p string) error {
 func positionRelationship(source string, pos string) *v1.Relationship {
 	k := sourceKey(source)
 	return &v1.Relationship{
-		Resource: &v1.ObjectReference{ObjectType: typeSource, ObjectId: k},
+		Resource: rel.RawObject(typeSource, k),
 		Relation: relPosition,
-		Subject:  &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: typeSource, ObjectId: pos}},
+		Subject:  rel.RawSubject(typeSource, pos),
 	}
 }
 
@@ -78,13 +78,13 @@ func (a *Applier) Position(ctx context.Context, source string) (string, error) {
 // the condition that nobody else moved it meanwhile.
 func positionUpdates(source string, prev *v1.Relationship, pos string) ([]*v1.RelationshipUpdate, []*v1.Precondition) {
 	next := positionRelationship(source, pos)
-	ups := []*v1.RelationshipUpdate{{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: next}}
+	ups := []*v1.RelationshipUpdate{rel.Touch(next)}
 	filter := &v1.RelationshipFilter{ResourceType: typeSource, OptionalResourceId: sourceKey(source), OptionalRelation: relPosition}
 	if prev == nil {
 		return ups, []*v1.Precondition{{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: filter}}
 	}
 	if rel.Key(prev) != rel.Key(next) {
-		ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: prev})
+		ups = append(ups, rel.Delete(prev))
 	}
 	f := &v1.RelationshipFilter{
 		ResourceType: typeSource, OptionalResourceId: sourceKey(source), OptionalRelation: relPosition,

@@ -21,9 +21,9 @@ import (
 // the session holds only while it is there.
 func SessionLive(id string) *v1.Relationship {
 	return &v1.Relationship{
-		Resource: &v1.ObjectReference{ObjectType: schema.TypeUserSession, ObjectId: id},
+		Resource: rel.RawObject(schema.TypeUserSession, id),
 		Relation: schema.RelationLive,
-		Subject:  &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: schema.TypeFlag, ObjectId: schema.FlagOn}},
+		Subject:  rel.RawSubject(schema.TypeFlag, schema.FlagOn),
 	}
 }
 
@@ -32,7 +32,7 @@ func sessionOf(user, id string) *v1.Relationship {
 	return &v1.Relationship{
 		Resource: rel.Object(schema.TypeUser, user),
 		Relation: schema.RelationTokenSession,
-		Subject:  &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: schema.TypeUserSession, ObjectId: id}},
+		Subject:  rel.RawSubject(schema.TypeUserSession, id),
 	}
 }
 

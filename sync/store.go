@@ -170,7 +170,7 @@ func (s *store) scan(ctx context.Context, f *v1.RelationshipFilter, fn func(*v1.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := s.base.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		Consistency:        rel.FullyConsistent(),
 		RelationshipFilter: f,
 	})
 	if err != nil {
@@ -208,7 +208,7 @@ func (s *store) epochUpdate() (ups []*v1.RelationshipUpdate, pre []*v1.Precondit
 // it moved. Without it, a check or a read right after Apply returned could
 // be answered from before the batch.
 func (s *store) settle(ctx context.Context) error {
-	return spicedb.Settle(ctx, s.base, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: s.epoch})
+	return spicedb.Settle(ctx, s.base, rel.Touch(s.epoch))
 }
 
 func objectKey(typ, id string) string { return typ + ":" + id }
@@ -318,7 +318,7 @@ func (s *store) reverseSet(ctx context.Context, resType, subType, subID string) 
 
 func (s *store) fetch(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Relationship, error) {
 	rs, _, err := spicedb.ReadAll(ctx, s.base, &v1.ReadRelationshipsRequest{
-		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		Consistency:        rel.FullyConsistent(),
 		RelationshipFilter: f,
 	})
 	if err != nil {
@@ -331,7 +331,7 @@ func (s *store) fetch(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Rela
 // anything was ever written (nothing to read carries no revision).
 func (s *store) token(ctx context.Context) (*v1.ZedToken, error) {
 	_, tok, err := spicedb.ReadAll(ctx, s.base, &v1.ReadRelationshipsRequest{
-		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		Consistency:        rel.FullyConsistent(),
 		RelationshipFilter: epochFilter(),
 	})
 	if err != nil {

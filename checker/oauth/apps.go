@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // App is an application (the seed's Developer Console).
@@ -39,7 +39,7 @@ const (
 )
 
 // grant id for users without an enterprise: such users authorize an app
-// themselves when they take its token, so the app's own switch is enough.
+// themselves when they take its token, so the app's own flag is enough.
 func externalGrant(appObj string) string { return appObj + "|=external|0" }
 
 func enterpriseGrantPrefix(appObj, enterprise string) string {
@@ -53,10 +53,10 @@ func enterpriseGrantPrefix(appObj, enterprise string) string {
 // make the revocation watch forget the default app's tokens.
 func (t *Tokens) Bootstrap(ctx context.Context) error {
 	ups := []*v1.RelationshipUpdate{
-		touch(relationship(typeApp, defaultAppObject, relLive, flagSubject(), time.Time{})),
-		touch(relationship(typeApp, defaultAppObject, relAsUser, flagSubject(), time.Time{})),
-		touch(relationship(typeAppGrant, defaultGrantObject, relApp, sub(typeApp, defaultAppObject), time.Time{})),
-		touch(relationship(typeAppGrant, defaultGrantObject, relAuthorized, flagSubject(), time.Time{})),
+		rel.Touch(rel.NewRaw(typeApp, defaultAppObject, relLive, flagOnSubject())),
+		rel.Touch(rel.NewRaw(typeApp, defaultAppObject, relAsUser, flagOnSubject())),
+		rel.Touch(rel.NewRaw(typeAppGrant, defaultGrantObject, relApp, rel.RawSubject(typeApp, defaultAppObject))),
+		rel.Touch(rel.NewRaw(typeAppGrant, defaultGrantObject, relAuthorized, flagOnSubject())),
 	}
 	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups}); err != nil {
 		return fmt.Errorf("writing the built-in application %q: %w", DefaultApp, err)
@@ -83,7 +83,7 @@ func (t *Tokens) App(ctx context.Context, id string) (App, error) {
 		return App{}, err
 	}
 	rels, _, err := spicedb.ReadAll(ctx, t.client, &v1.ReadRelationshipsRequest{
-		Consistency:        fullyConsistent(),
+		Consistency:        rel.FullyConsistent(),
 		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typeApp, OptionalResourceIdPrefix: schema.EncodeID(id) + "|"},
 	})
 	if err != nil {
@@ -106,7 +106,7 @@ func (t *Tokens) App(ctx context.Context, id string) (App, error) {
 		return App{}, fmt.Errorf("application %q: %w", id, ErrAppNotFound)
 	}
 	grants, _, err := spicedb.ReadAll(ctx, t.client, &v1.ReadRelationshipsRequest{
-		Consistency: fullyConsistent(),
+		Consistency: rel.FullyConsistent(),
 		RelationshipFilter: &v1.RelationshipFilter{
 			ResourceType: typeAppGrant, OptionalResourceIdPrefix: a.gen + "|",
 			OptionalRelation: relAuthorized,
@@ -152,12 +152,12 @@ func (t *Tokens) CreateApp(ctx context.Context, id string, scopes []string, asUs
 	a := App{ID: id, ClientID: id, ClientSecret: secret, Scopes: sc, AsUser: asUser, gen: schema.EncodeID(id) + "|" + gen}
 	ups := t.appUpdates(a)
 	ups = append(ups,
-		touch(relationship(typeApp, a.gen, relClientSecret, sub(typeClientSecret, secretHash), time.Time{})),
-		touch(relationship(typeApp, a.gen, relLive, flagSubject(), time.Time{})),
-		touch(relationship(typeAppGrant, externalGrant(a.gen), relApp, sub(typeApp, a.gen), time.Time{})),
-		touch(relationship(typeAppGrant, externalGrant(a.gen), relAuthorized, flagSubject(), time.Time{})),
+		rel.Touch(rel.NewRaw(typeApp, a.gen, relClientSecret, rel.RawSubject(typeClientSecret, secretHash))),
+		rel.Touch(rel.NewRaw(typeApp, a.gen, relLive, flagOnSubject())),
+		rel.Touch(rel.NewRaw(typeAppGrant, externalGrant(a.gen), relApp, rel.RawSubject(typeApp, a.gen))),
+		rel.Touch(rel.NewRaw(typeAppGrant, externalGrant(a.gen), relAuthorized, flagOnSubject())),
 	)
-	// Two creates racing: the second finds the first's live switch.
+	// Two creates racing: the second finds the first's live flag.
 	pre := []*v1.Precondition{{
 		Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH,
 		Filter:    &v1.RelationshipFilter{ResourceType: typeApp, OptionalResourceIdPrefix: schema.EncodeID(id) + "|", OptionalRelation: relLive},
@@ -178,10 +178,10 @@ func (t *Tokens) CreateApp(ctx context.Context, id string, scopes []string, asUs
 func (t *Tokens) appUpdates(a App) []*v1.RelationshipUpdate {
 	var ups []*v1.RelationshipUpdate
 	for _, s := range a.Scopes {
-		ups = append(ups, touch(relationship(typeApp, a.gen, relScope, sub(typeScope, string(s)), time.Time{})))
+		ups = append(ups, rel.Touch(rel.NewRaw(typeApp, a.gen, relScope, rel.RawSubject(typeScope, string(s)))))
 	}
 	if a.AsUser {
-		ups = append(ups, touch(relationship(typeApp, a.gen, relAsUser, flagSubject(), time.Time{})))
+		ups = append(ups, rel.Touch(rel.NewRaw(typeApp, a.gen, relAsUser, flagOnSubject())))
 	}
 	return ups
 }
@@ -220,13 +220,13 @@ func (t *Tokens) UpdateApp(ctx context.Context, id string, scopes []string, asUs
 	for _, r := range old {
 		switch {
 		case r.GetRelation() == relScope && !keep[r.GetSubject().GetObject().GetObjectId()]:
-			ups = append(ups, del(r))
+			ups = append(ups, rel.Delete(r))
 		case r.GetRelation() == relAsUser && !a.AsUser:
-			ups = append(ups, del(r))
+			ups = append(ups, rel.Delete(r))
 		}
 	}
 	ups = append(ups, t.appUpdates(a)...)
-	pre := []*v1.Precondition{mustMatch(typeApp, a.gen, relLive)}
+	pre := []*v1.Precondition{rel.MustMatch(rel.RawFilter(typeApp, a.gen, relLive))}
 	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre}); err != nil {
 		if isPrecondition(err) {
 			return App{}, fmt.Errorf("changing application %q: %w", id, ErrAppNotFound)
@@ -241,7 +241,7 @@ func (t *Tokens) UpdateApp(ctx context.Context, id string, scopes []string, asUs
 }
 
 // DeleteApp removes an application; every token of it stops working at once
-// (its switch is off) and SpiceDB drops the tokens as they expire.
+// (its flag is off) and SpiceDB drops the tokens as they expire.
 func (t *Tokens) DeleteApp(ctx context.Context, id string) error {
 	if id == DefaultApp {
 		return fmt.Errorf("deleting %q: %w", id, ErrBuiltinApp)
@@ -288,12 +288,12 @@ func (t *Tokens) AuthorizeApp(ctx context.Context, id, enterprise string) error 
 	}
 	g := enterpriseGrantPrefix(a.gen, enterprise) + nonce
 	ups := []*v1.RelationshipUpdate{
-		touch(relationship(typeAppGrant, g, relApp, sub(typeApp, a.gen), time.Time{})),
-		touch(relationship(typeAppGrant, g, relAuthorized, flagSubject(), time.Time{})),
+		rel.Touch(rel.NewRaw(typeAppGrant, g, relApp, rel.RawSubject(typeApp, a.gen))),
+		rel.Touch(rel.NewRaw(typeAppGrant, g, relAuthorized, flagOnSubject())),
 	}
 	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{
 		Updates:               ups,
-		OptionalPreconditions: []*v1.Precondition{mustMatch(typeApp, a.gen, relLive)},
+		OptionalPreconditions: []*v1.Precondition{rel.MustMatch(rel.RawFilter(typeApp, a.gen, relLive))},
 	}); err != nil {
 		if isPrecondition(err) {
 			return fmt.Errorf("authorizing application %q: %w", id, ErrAppNotFound)
@@ -335,7 +335,7 @@ func (t *Tokens) WithdrawApp(ctx context.Context, id, enterprise string) error {
 // enterprise.
 func (t *Tokens) currentGrant(ctx context.Context, gen, enterprise string) (string, bool) {
 	rels, _, err := spicedb.ReadAll(ctx, t.client, &v1.ReadRelationshipsRequest{
-		Consistency: fullyConsistent(),
+		Consistency: rel.FullyConsistent(),
 		RelationshipFilter: &v1.RelationshipFilter{
 			ResourceType:             typeAppGrant,
 			OptionalResourceIdPrefix: enterpriseGrantPrefix(gen, enterprise), OptionalRelation: relAuthorized,

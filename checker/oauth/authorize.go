@@ -15,6 +15,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // Codes of MODEL.md §7.
@@ -235,9 +236,9 @@ func firstPlan(r AuthorizeRequest, tok AccessToken, acting string, vouched bool,
 		p.ask("valid", validItem(tok.ID))
 	}
 	if acting != tok.User {
-		p.ask("app_as_user", &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, tok.ID), Permission: permMayActAsUsers, Subject: flagSubject()})
+		p.ask("app_as_user", &v1.CheckBulkPermissionsRequestItem{Resource: rel.RawObject(typeAccessToken, tok.ID), Permission: permMayActAsUsers, Subject: flagOnSubject()})
 		p.ask("act_as", &v1.CheckBulkPermissionsRequestItem{
-			Resource: obj(schema.TypeUser, schema.EncodeID(acting)), Permission: permActAs,
+			Resource: rel.Object(schema.TypeUser, acting), Permission: permActAs,
 			Subject: checker.UserSubject(tok.User), Context: ctxStruct,
 		})
 	}
@@ -245,15 +246,15 @@ func firstPlan(r AuthorizeRequest, tok AccessToken, acting string, vouched bool,
 		if tok.Resource != nil && *tok.Resource != *r.Item && tok.Resource.Type == schema.TypeFolder {
 			p.ask("within", &v1.CheckBulkPermissionsRequestItem{
 				Resource: checker.ItemObject(*r.Item), Permission: permWithin,
-				Subject: sub(schema.TypeFolder, schema.EncodeID(tok.Resource.ID)),
+				Subject: rel.Subject(schema.TypeFolder, tok.Resource.ID, ""),
 			})
 		}
 		p.ask(string(r.Action), &v1.CheckBulkPermissionsRequestItem{Resource: checker.ItemObject(*r.Item), Permission: string(r.Action), Subject: checker.UserSubject(acting), Context: ctxStruct})
 		return p
 	}
-	res := obj(schema.TypeEnterprise, schema.EncodeID(r.Enterprise))
+	res := rel.Object(schema.TypeEnterprise, r.Enterprise)
 	if r.Group != "" {
-		res = obj(schema.TypeGroup, schema.EncodeID(r.Group))
+		res = rel.Object(schema.TypeGroup, r.Group)
 	}
 	p.ask(string(r.Action), &v1.CheckBulkPermissionsRequestItem{Resource: res, Permission: string(r.Action), Subject: checker.UserSubject(acting), Context: ctxStruct})
 	return p
@@ -428,9 +429,9 @@ func (a *Authorizer) Me(ctx context.Context, token, asUserID string) (UserInfo, 
 	p.ask("valid", validItem(tok.ID))
 	if asUser {
 		acting = asUserID
-		p.ask("app_as_user", &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, tok.ID), Permission: permMayActAsUsers, Subject: flagSubject()})
+		p.ask("app_as_user", &v1.CheckBulkPermissionsRequestItem{Resource: rel.RawObject(typeAccessToken, tok.ID), Permission: permMayActAsUsers, Subject: flagOnSubject()})
 		p.ask("act_as", &v1.CheckBulkPermissionsRequestItem{
-			Resource: obj(schema.TypeUser, schema.EncodeID(acting)), Permission: permActAs,
+			Resource: rel.Object(schema.TypeUser, acting), Permission: permActAs,
 			Subject: checker.UserSubject(tok.User), Context: a.graph.CaveatContext(nil),
 		})
 	}

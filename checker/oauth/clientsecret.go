@@ -5,12 +5,12 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
-	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // ClientCredentials is what a request to the token endpoints presented to
@@ -44,16 +44,16 @@ func (t *Tokens) RotateClientSecret(ctx context.Context, id string) (App, error)
 		if err != nil {
 			return App{}, err
 		}
-		neu := touch(relationship(typeApp, a.gen, relClientSecret, sub(typeClientSecret, secretHash), time.Time{}))
+		neu := rel.Touch(rel.NewRaw(typeApp, a.gen, relClientSecret, rel.RawSubject(typeClientSecret, secretHash)))
 		ups := []*v1.RelationshipUpdate{neu}
-		pre := []*v1.Precondition{mustMatch(typeApp, a.gen, relLive)}
+		pre := []*v1.Precondition{rel.MustMatch(rel.RawFilter(typeApp, a.gen, relLive))}
 		replaced := 0
 		for _, r := range old {
 			if r.GetRelation() != relClientSecret {
 				continue
 			}
 			replaced++
-			ups = append(ups, del(r))
+			ups = append(ups, rel.Delete(r))
 			// A rotation racing this one removes what this one read, and
 			// one of the two fails here rather than both leaving a secret.
 			pre = append(pre, &v1.Precondition{Operation: v1.Precondition_OPERATION_MUST_MATCH, Filter: &v1.RelationshipFilter{
@@ -110,7 +110,7 @@ func (t *Tokens) authenticate(ctx context.Context, c ClientCredentials) (string,
 		return "", failed
 	}
 	rels, _, err := spicedb.ReadAll(ctx, t.client, &v1.ReadRelationshipsRequest{
-		Consistency:        fullyConsistent(),
+		Consistency:        rel.FullyConsistent(),
 		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typeApp, OptionalResourceIdPrefix: schema.EncodeID(c.ID) + "|"},
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // ExchangeRequest asks to downscope an access token (RFC 8693 token
@@ -138,7 +139,7 @@ func (t *Tokens) downscopeInside(ctx context.Context, parent *tokenMeta, resourc
 	case parent.resource.Type == schema.TypeFolder:
 		items = append(items, &v1.CheckBulkPermissionsRequestItem{
 			Resource: checker.ItemObject(*resource), Permission: permWithin,
-			Subject: sub(schema.TypeFolder, schema.EncodeID(parent.resource.ID)),
+			Subject: rel.Subject(schema.TypeFolder, parent.resource.ID, ""),
 		})
 	default:
 		inside = false
@@ -168,24 +169,24 @@ func (t *Tokens) writeDownscoped(ctx context.Context, parent *tokenMeta, scopes 
 	}
 	exp := parent.expires
 	ups := []*v1.RelationshipUpdate{
-		touch(relationship(typeAccessToken, h, relAlive, flagSubject(), exp)),
-		touch(relationship(typeAccessToken, h, relParent, sub(typeAccessToken, parent.hash), exp)),
-		touch(relationship(typeAccessToken, h, relFamily, sub(typeFamily, parent.family), exp)),
-		touch(relationship(typeAccessToken, h, relGrant, sub(typeAppGrant, parent.grant), exp)),
-		touch(relationship(typeAccessToken, h, relSession, sub(typeSession, parent.session), exp)),
-		touch(relationship(typeAccessToken, h, relUser, sub(schema.TypeUser, schema.EncodeID(parent.user)), exp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, h, relAlive, flagOnSubject()), exp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, h, relParent, rel.RawSubject(typeAccessToken, parent.hash)), exp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, h, relFamily, rel.RawSubject(typeFamily, parent.family)), exp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, h, relGrant, rel.RawSubject(typeAppGrant, parent.grant)), exp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, h, relSession, rel.RawSubject(typeSession, parent.session)), exp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, h, relUser, rel.Subject(schema.TypeUser, parent.user, "")), exp)),
 	}
 	for _, s := range scopes {
-		ups = append(ups, touch(relationship(typeAccessToken, h, relScope, sub(typeScope, string(s)), exp)))
+		ups = append(ups, rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, h, relScope, rel.RawSubject(typeScope, string(s))), exp)))
 	}
 	restricted := []Restriction{}
 	if resource != nil {
-		ups = append(ups, touch(relationship(typeAccessToken, h, relResource, sub(resource.Type, schema.EncodeID(resource.ID)), exp)))
+		ups = append(ups, rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, h, relResource, rel.Subject(resource.Type, resource.ID, "")), exp)))
 		for _, s := range scopes {
 			restricted = append(restricted, Restriction{Scope: s, Object: *resource})
 		}
 	}
-	pre := []*v1.Precondition{mustMatch(typeAccessToken, parent.hash, relAlive)}
+	pre := []*v1.Precondition{rel.MustMatch(rel.RawFilter(typeAccessToken, parent.hash, relAlive))}
 	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre}); err != nil {
 		if isPrecondition(err) {
 			return Issued{}, oauthErr("invalid_grant", "the subject token was revoked")

@@ -14,6 +14,7 @@ import (
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // userRecord is what the graph says of a user.
@@ -46,7 +47,7 @@ func (t *Tokens) readUser(ctx context.Context, id string) (userRecord, error) {
 		return u, nil
 	}
 	roles, _, err := spicedb.ReadAll(ctx, t.client, &v1.ReadRelationshipsRequest{
-		Consistency: fullyConsistent(),
+		Consistency: rel.FullyConsistent(),
 		RelationshipFilter: &v1.RelationshipFilter{
 			ResourceType: schema.TypeEnterprise, OptionalResourceId: schema.EncodeID(u.enterprise),
 			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: schema.TypeUser, OptionalSubjectId: schema.EncodeID(id)},
@@ -129,12 +130,12 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (Issued, error) {
 	if err != nil {
 		return Issued{}, err
 	}
-	ups = append(ups, touch(relationship(typeFamily, family, relAlive, flagSubject(), t.familyExpiry(time.Time{}))))
+	ups = append(ups, rel.Touch(rel.WithExpiry(rel.NewRaw(typeFamily, family, relAlive, flagOnSubject()), t.familyExpiry(time.Time{}))))
 	ups = append(ups, sessionUps...)
 	// The grant must still be on when the pair is written: a withdrawal
 	// racing this issue either ends the pair or makes the issue fail. So
 	// must the user's session: a deletion or move racing it likewise.
-	pre := []*v1.Precondition{mustMatch(typeAppGrant, grant, relAuthorized), mustMatch(typeApp, app.gen, relLive)}
+	pre := []*v1.Precondition{rel.MustMatch(rel.RawFilter(typeAppGrant, grant, relAuthorized)), rel.MustMatch(rel.RawFilter(typeApp, app.gen, relLive))}
 	pre = append(pre, sessionPre...)
 	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre}); err != nil {
 		if isPrecondition(err) {
@@ -158,16 +159,16 @@ func (t *Tokens) Issue(ctx context.Context, req IssueRequest) (Issued, error) {
 // rather than slipping past its preconditions.
 func userSession(user, current string) (string, []*v1.RelationshipUpdate, []*v1.Precondition) {
 	if current != "" {
-		return current, nil, []*v1.Precondition{mustMatch(typeSession, current, relLive)}
+		return current, nil, []*v1.Precondition{rel.MustMatch(rel.RawFilter(typeSession, current, relLive))}
 	}
 	id := schema.LegacyUserSessionID(user)
 	u := schema.EncodeID(user)
 	ups := []*v1.RelationshipUpdate{
-		touch(relationship(typeSession, id, relLive, flagSubject(), time.Time{})),
-		touch(relationship(schema.TypeUser, u, schema.RelationExists, sub(schema.TypeUser, "*"), time.Time{})),
+		rel.Touch(rel.NewRaw(typeSession, id, relLive, flagOnSubject())),
+		rel.Touch(rel.NewRaw(schema.TypeUser, u, schema.RelationExists, rel.RawSubject(schema.TypeUser, "*"))),
 	}
 	pre := []*v1.Precondition{
-		mustMatch(schema.TypeUser, u, schema.RelationExists),
+		rel.MustMatch(rel.RawFilter(schema.TypeUser, u, schema.RelationExists)),
 		{Operation: v1.Precondition_OPERATION_MUST_NOT_MATCH, Filter: &v1.RelationshipFilter{
 			ResourceType:       schema.TypeUser,
 			OptionalResourceId: u, OptionalRelation: schema.RelationTokenSession,
@@ -187,9 +188,9 @@ func grantApp(grant string) (string, bool) {
 	return parts[0] + "|" + parts[1], true
 }
 
-// familyExpiry is when a refresh family's switch expires once a pair is
+// familyExpiry is when a refresh family's flag expires once a pair is
 // issued now into it: no sooner than either token of the pair, nor than
-// the switch already does (an access token issued earlier, by a replica
+// the flag already does (an access token issued earlier, by a replica
 // with a longer access lifetime, may outlive this pair's refresh token).
 // So a token's own expiry is always the first on its validity path, and
 // the checker, which enforces that one itself, needs no other: the
@@ -215,27 +216,27 @@ func (t *Tokens) newPairOf(p pairSecrets, now time.Time, user, session string, s
 	access, refresh := p.strings()
 	ah, rh := hashToken(access), hashToken(refresh)
 	aExp, rExp := now.Add(t.accessTTL), now.Add(t.refreshTTL)
-	userSub := sub(schema.TypeUser, schema.EncodeID(user))
+	userSub := rel.Subject(schema.TypeUser, user, "")
 	ups := []*v1.RelationshipUpdate{
-		touch(relationship(typeAccessToken, ah, relAlive, flagSubject(), aExp)),
-		touch(relationship(typeAccessToken, ah, relRoot, flagSubject(), aExp)),
-		touch(relationship(typeAccessToken, ah, relFamily, sub(typeFamily, family), aExp)),
-		touch(relationship(typeAccessToken, ah, relGrant, sub(typeAppGrant, grant), aExp)),
-		touch(relationship(typeAccessToken, ah, relSession, sub(typeSession, session), aExp)),
-		touch(relationship(typeAccessToken, ah, relUser, userSub, aExp)),
-		touch(relationship(typeAccessToken, ah, relRefresh, sub(typeRefreshToken, rh), aExp)),
-		touch(relationship(typeRefreshToken, rh, relAlive, flagSubject(), rExp)),
-		touch(relationship(typeRefreshToken, rh, relUnspent, flagSubject(), rExp)),
-		touch(relationship(typeRefreshToken, rh, relFamily, sub(typeFamily, family), rExp)),
-		touch(relationship(typeRefreshToken, rh, relGrant, sub(typeAppGrant, grant), rExp)),
-		touch(relationship(typeRefreshToken, rh, relSession, sub(typeSession, session), rExp)),
-		touch(relationship(typeRefreshToken, rh, relUser, userSub, rExp)),
-		touch(relationship(typeRefreshToken, rh, relAccess, sub(typeAccessToken, ah), rExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, ah, relAlive, flagOnSubject()), aExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, ah, relRoot, flagOnSubject()), aExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, ah, relFamily, rel.RawSubject(typeFamily, family)), aExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, ah, relGrant, rel.RawSubject(typeAppGrant, grant)), aExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, ah, relSession, rel.RawSubject(typeSession, session)), aExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, ah, relUser, userSub), aExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, ah, relRefresh, rel.RawSubject(typeRefreshToken, rh)), aExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeRefreshToken, rh, relAlive, flagOnSubject()), rExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeRefreshToken, rh, relUnspent, flagOnSubject()), rExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeRefreshToken, rh, relFamily, rel.RawSubject(typeFamily, family)), rExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeRefreshToken, rh, relGrant, rel.RawSubject(typeAppGrant, grant)), rExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeRefreshToken, rh, relSession, rel.RawSubject(typeSession, session)), rExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeRefreshToken, rh, relUser, userSub), rExp)),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeRefreshToken, rh, relAccess, rel.RawSubject(typeAccessToken, ah)), rExp)),
 	}
 	for _, s := range scopes {
 		ups = append(ups,
-			touch(relationship(typeAccessToken, ah, relScope, sub(typeScope, string(s)), aExp)),
-			touch(relationship(typeRefreshToken, rh, relScope, sub(typeScope, string(s)), rExp)))
+			rel.Touch(rel.WithExpiry(rel.NewRaw(typeAccessToken, ah, relScope, rel.RawSubject(typeScope, string(s))), aExp)),
+			rel.Touch(rel.WithExpiry(rel.NewRaw(typeRefreshToken, rh, relScope, rel.RawSubject(typeScope, string(s))), rExp)))
 	}
 	t.meta.put(ah, &tokenMeta{hash: ah, user: user, scopes: scopes, expires: aExp, refresh: rh, family: family, grant: grant, session: session})
 	return Issued{AccessToken: access, ExpiresIn: aExp.Sub(now), RefreshToken: refresh, RestrictedTo: []Restriction{}}, ups

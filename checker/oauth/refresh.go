@@ -12,6 +12,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/schema"
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // refreshMeta is a refresh token as stored.
@@ -70,7 +71,7 @@ func (t *Tokens) readRefresh(ctx context.Context, hash string) (refreshMeta, boo
 // unspent, so of any number of concurrent refreshes exactly one wins.
 // Presenting a spent token again within the reuse leeway is a retry after
 // a lost response and gets the pair the winner wrote; after it, the token
-// was copied: the whole refresh family is switched off, the new pair
+// was copied: the whole refresh family is turned off, the new pair
 // included (MODEL.md §6).
 //
 // Refresh presents no client credentials: only the default application's
@@ -129,8 +130,8 @@ func (t *Tokens) RefreshAs(ctx context.Context, c ClientCredentials, refreshToke
 	now := t.now()
 	out, ups := t.newPairOf(secrets, now, m.user, m.session, scopes, m.family, m.grant)
 	ups = append(ups,
-		del(relationship(typeRefreshToken, h, relUnspent, flagSubject(), time.Time{})),
-		touch(relationship(typeFamily, m.family, relAlive, flagSubject(), t.familyExpiry(familyExp))))
+		rel.Delete(rel.NewRaw(typeRefreshToken, h, relUnspent, flagOnSubject())),
+		rel.Touch(rel.WithExpiry(rel.NewRaw(typeFamily, m.family, relAlive, flagOnSubject()), t.familyExpiry(familyExp))))
 	if t.reuseLeeway > 0 {
 		// Written with the spend, so whoever sees the token spent sees
 		// the pair it was spent for.
@@ -138,19 +139,19 @@ func (t *Tokens) RefreshAs(ctx context.Context, c ClientCredentials, refreshToke
 		if err != nil {
 			return Issued{}, err
 		}
-		ups = append(ups, touch(relationship(typeRefreshToken, h, relSuccessor, sub(typeSealedPair, sealed), now.Add(t.reuseLeeway))))
+		ups = append(ups, rel.Touch(rel.WithExpiry(rel.NewRaw(typeRefreshToken, h, relSuccessor, rel.RawSubject(typeSealedPair, sealed)), now.Add(t.reuseLeeway))))
 	}
 	pre := []*v1.Precondition{
-		mustMatch(typeRefreshToken, h, relUnspent),
-		mustMatch(typeRefreshToken, h, relAlive),
-		mustMatch(typeFamily, m.family, relAlive),
-		mustMatch(typeAppGrant, m.grant, relAuthorized),
-		mustMatch(typeApp, appObj, relLive),
-		mustMatch(typeSession, m.session, relLive),
+		rel.MustMatch(rel.RawFilter(typeRefreshToken, h, relUnspent)),
+		rel.MustMatch(rel.RawFilter(typeRefreshToken, h, relAlive)),
+		rel.MustMatch(rel.RawFilter(typeFamily, m.family, relAlive)),
+		rel.MustMatch(rel.RawFilter(typeAppGrant, m.grant, relAuthorized)),
+		rel.MustMatch(rel.RawFilter(typeApp, appObj, relLive)),
+		rel.MustMatch(rel.RawFilter(typeSession, m.session, relLive)),
 	}
 	_, err = t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre})
 	if err == nil {
-		// ups[0] is the new access token's switch.
+		// ups[0] is the new access token's flag.
 		if err := t.settle(ctx, fmt.Sprintf("spending refresh token %s", short(h)), ups[0]); err != nil {
 			return Issued{}, err
 		}
@@ -186,7 +187,7 @@ func (t *Tokens) refreshScopes(ctx context.Context, m refreshMeta) ([]Scope, str
 	return intersectScopes(m.scopes, app.Scopes), appObj, nil
 }
 
-// familyExpires is when a refresh family's switch expires (zero: never).
+// familyExpires is when a refresh family's flag expires (zero: never).
 func (t *Tokens) familyExpires(ctx context.Context, family string) (time.Time, error) {
 	rels, err := t.readObject(ctx, typeFamily, family)
 	if err != nil {
@@ -202,7 +203,7 @@ func (t *Tokens) familyExpires(ctx context.Context, family string) (time.Time, e
 }
 
 // lostSpend answers a refresh whose spend failed its preconditions: it lost
-// a race, or something was switched off meanwhile; which one? A read just
+// a race, or something was turned off meanwhile; which one? A read just
 // after losing can still be answered from before the winner's write (see
 // spicedb.Settle), so a token that still reads unspent is read again a few
 // times, briefly.
@@ -258,7 +259,7 @@ func (t *Tokens) spentAgain(ctx context.Context, refreshToken, h string, m refre
 	return Issued{AccessToken: access, ExpiresIn: accessExp.Sub(now), RefreshToken: refresh, RestrictedTo: []Restriction{}}, nil
 }
 
-// reuse switches off the family of a refresh token presented again.
+// reuse flags off the family of a refresh token presented again.
 func (t *Tokens) reuse(ctx context.Context, h string, m refreshMeta) error {
 	f := &v1.RelationshipFilter{ResourceType: typeFamily, OptionalResourceId: m.family, OptionalRelation: relAlive}
 	if _, err := t.client.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{RelationshipFilter: f}); err != nil {

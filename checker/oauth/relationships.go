@@ -10,51 +10,18 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
-func obj(typ, id string) *v1.ObjectReference {
-	return &v1.ObjectReference{ObjectType: typ, ObjectId: id}
-}
-
-func sub(typ, id string) *v1.SubjectReference {
-	return &v1.SubjectReference{Object: obj(typ, id)}
-}
-
-func flagSubject() *v1.SubjectReference { return sub(typeFlag, flagOn) }
-
-func relationship(resType, resID, relation string, s *v1.SubjectReference, expires time.Time) *v1.Relationship {
-	r := &v1.Relationship{Resource: obj(resType, resID), Relation: relation, Subject: s}
-	if !expires.IsZero() {
-		r.OptionalExpiresAt = timestamppb.New(expires)
-	}
-	return r
-}
-
-func touch(r *v1.Relationship) *v1.RelationshipUpdate {
-	return &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: r}
-}
-
-func del(r *v1.Relationship) *v1.RelationshipUpdate {
-	return &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: r}
-}
-
-func mustMatch(resType, resID, relation string) *v1.Precondition {
-	return &v1.Precondition{
-		Operation: v1.Precondition_OPERATION_MUST_MATCH,
-		Filter:    &v1.RelationshipFilter{ResourceType: resType, OptionalResourceId: resID, OptionalRelation: relation},
-	}
-}
-
-func fullyConsistent() *v1.Consistency {
-	return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
-}
+// flagOnSubject is boxauthz_flag:on, the subject of every token, family,
+// app and session flag.
+func flagOnSubject() *v1.SubjectReference { return rel.RawSubject(typeFlag, flagOn) }
 
 func (t *Tokens) readObject(ctx context.Context, typ, id string) ([]*v1.Relationship, error) {
 	rels, _, err := spicedb.ReadAll(ctx, t.client, &v1.ReadRelationshipsRequest{
-		Consistency:        fullyConsistent(),
+		Consistency:        rel.FullyConsistent(),
 		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ, OptionalResourceId: id},
 	})
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
+
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // RevisionOrder places a zedtoken in its SpiceDB's order of revisions: a
@@ -108,8 +110,8 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 	// change at or before it is already committed, so a token SpiceDB finds
 	// valid at a later revision has outlived it.
 	resp, err := t.client.CheckPermission(ctx, &v1.CheckPermissionRequest{
-		Consistency: fullyConsistent(),
-		Resource:    obj(typeAccessToken, "watch-start"), Permission: permValid, Subject: flagSubject(),
+		Consistency: rel.FullyConsistent(),
+		Resource:    rel.RawObject(typeAccessToken, "watch-start"), Permission: permValid, Subject: flagOnSubject(),
 	})
 	if err != nil {
 		return fmt.Errorf("finding where to start the revocation watch: %w", err)
@@ -169,7 +171,7 @@ func (t *Tokens) watchOnce(ctx context.Context, w RevocationWatcher, order Revis
 			return fmt.Errorf("following the revocation watch: %w", err)
 		}
 		// Any change, not only a deletion: a touch can shorten an
-		// expiry (a refresh rewrites its family's switch).
+		// expiry (a refresh rewrites its family's flag).
 		var changed []string
 		for _, u := range msg.GetUpdates() {
 			res := u.GetRelationship().GetResource()
@@ -184,7 +186,7 @@ func dependency(typ, id string) string { return typ + ":" + id }
 
 // validItem asks whether an access token is valid.
 func validItem(hash string) *v1.CheckBulkPermissionsRequestItem {
-	return &v1.CheckBulkPermissionsRequestItem{Resource: obj(typeAccessToken, hash), Permission: permValid, Subject: flagSubject()}
+	return &v1.CheckBulkPermissionsRequestItem{Resource: rel.RawObject(typeAccessToken, hash), Permission: permValid, Subject: flagOnSubject()}
 }
 
 // rememberValid remembers that SpiceDB found an access token valid at

@@ -352,20 +352,20 @@ func TestIrregularTokenNotVouched(t *testing.T) {
 	}
 }
 
-// TestFamilySwitchOutlivesItsTokens: a token also ends when its refresh
-// family's switch expires, and replicas may set that switch with different
-// lifetimes (at issue, and again at every refresh). The switch is kept at
+// TestFamilyFlagOutlivesItsTokens: a token also ends when its refresh
+// family's flag expires, and replicas may set that flag with different
+// lifetimes (at issue, and again at every refresh). The flag is kept at
 // or past every token of the family, so each token lives exactly to its own
 // expiry, on a replica with the revocation watch and on one without, on
-// both datastores. (SpiceDB's own expiry of the switch is not exact on
+// both datastores. (SpiceDB's own expiry of the flag is not exact on
 // either, so the test also reads the stored expiries.)
-func TestFamilySwitchOutlivesItsTokens(t *testing.T) {
+func TestFamilyFlagOutlivesItsTokens(t *testing.T) {
 	for _, ds := range testenv.Datastores() {
-		t.Run(string(ds), func(t *testing.T) { familySwitchOutlivesItsTokens(t, ds) })
+		t.Run(string(ds), func(t *testing.T) { familyFlagOutlivesItsTokens(t, ds) })
 	}
 }
 
-func familySwitchOutlivesItsTokens(t *testing.T, ds testenv.Datastore) {
+func familyFlagOutlivesItsTokens(t *testing.T, ds testenv.Datastore) {
 	a := newTokenEnv(t, ds)
 	b := replicaOf(t, a)
 	if ds == testenv.Memory {
@@ -395,10 +395,10 @@ func familySwitchOutlivesItsTokens(t *testing.T, ds testenv.Datastore) {
 	}
 	for _, tok := range []string{issued.AccessToken, refreshed.AccessToken, p.AccessToken} {
 		use("fresh", tok, 200)
-		// SpiceDB's own expiry of the switch is not exact (nor is it of any
+		// SpiceDB's own expiry of the flag is not exact (nor is it of any
 		// relationship: boxauthz enforces expiry itself), so look at it.
 		if tokenExp, familyExp := expiries(t, a.client, tok); familyExp.Before(tokenExp) {
-			t.Errorf("the family switch expires at %s, before its token (%s)", familyExp, tokenExp)
+			t.Errorf("the family flag expires at %s, before its token (%s)", familyExp, tokenExp)
 		}
 	}
 	time.Sleep(time.Second) // past the refresh lifetime, not the access one
@@ -412,7 +412,7 @@ func familySwitchOutlivesItsTokens(t *testing.T, ds testenv.Datastore) {
 	use("the default token, still within its 60 minutes", p.AccessToken, 200)
 }
 
-// expiries reads when an access token's switch and its family's expire.
+// expiries reads when an access token's flag and its family's expire.
 func expiries(t *testing.T, c *spicedb.Client, token string) (tokenExp, familyExp time.Time) {
 	t.Helper()
 	read := func(typ, id string) []*v1.Relationship {
@@ -466,7 +466,7 @@ func TestTokenValidityIsMonotone(t *testing.T) {
 // and the watch starts again from the new one. A schema that changes
 // boxauthz's token definitions can make validity depend on objects the
 // watch does not follow (here an exclusion through a kill switch): under
-// it nothing is vouched for, so turning the switch on ends the token at
+// it nothing is vouched for, so turning the flag on ends the token at
 // once; with boxauthz's definitions back, tokens are vouched for again.
 func TestRevocationWatchSchemaChange(t *testing.T) {
 	ctx := context.Background()

@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // Revoke ends the pair a token (access or refresh) belongs to, and every
@@ -52,10 +53,10 @@ func (t *Tokens) RevokeAs(ctx context.Context, c ClientCredentials, token string
 	}
 	var ups []*v1.RelationshipUpdate
 	if access != "" {
-		ups = append(ups, del(relationship(typeAccessToken, access, relAlive, flagSubject(), time.Time{})))
+		ups = append(ups, rel.Delete(rel.NewRaw(typeAccessToken, access, relAlive, flagOnSubject())))
 	}
 	if refresh != "" {
-		ups = append(ups, del(relationship(typeRefreshToken, refresh, relAlive, flagSubject(), time.Time{})))
+		ups = append(ups, rel.Delete(rel.NewRaw(typeRefreshToken, refresh, relAlive, flagOnSubject())))
 	}
 	if _, err := t.write(ctx, &v1.WriteRelationshipsRequest{Updates: ups}); err != nil {
 		return fmt.Errorf("revoking token %s: %w", short(h), err)

@@ -24,8 +24,10 @@ func RawFilter(typ, id, relation string) *v1.RelationshipFilter {
 // BySubject matches the relationships of resType's relation, every object,
 // whose subject is the Box object subjBoxID of subjType.
 func BySubject(resType, relation, subjType, subjBoxID string) *v1.RelationshipFilter {
-	return &v1.RelationshipFilter{ResourceType: resType, OptionalRelation: relation,
-		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: subjType, OptionalSubjectId: schema.EncodeID(subjBoxID)}}
+	return &v1.RelationshipFilter{
+		ResourceType: resType, OptionalRelation: relation,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: subjType, OptionalSubjectId: schema.EncodeID(subjBoxID)},
+	}
 }
 
 // MustMatch is the precondition that some relationship matches f.

@@ -150,10 +150,10 @@ func Reconcile(ctx context.Context, target Client, snapshot io.Reader, dryRun bo
 // ones, so access stays within the old state's, then within the new state's.
 func repairWrites(d Drift, have map[string]*v1.Relationship, ended []*v1.RelationshipUpdate, limit int) [][]*v1.RelationshipUpdate {
 	touch := func(r *v1.Relationship) *v1.RelationshipUpdate {
-		return &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: r}
+		return rel.Touch(r)
 	}
 	del := func(r *v1.Relationship) *v1.RelationshipUpdate {
-		return &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: r}
+		return rel.Delete(r)
 	}
 	var restrict, revoke, parents, grant, lift []*v1.RelationshipUpdate
 	for _, r := range d.Missing {
@@ -234,7 +234,7 @@ func readAll(ctx context.Context, c sync.Reader) (map[string]*v1.Relationship, m
 	sessions := map[string][]*v1.Relationship{}
 	for _, typ := range sync.ModelTypes() {
 		rs, _, err := spicedb.ReadAll(ctx, c, &v1.ReadRelationshipsRequest{
-			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+			Consistency:        rel.FullyConsistent(),
 			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ},
 		})
 		if err != nil {
@@ -273,10 +273,10 @@ func endedSessions(d Drift, sessions map[string][]*v1.Relationship) []*v1.Relati
 		ids := []string{schema.LegacyUserSessionID(schema.DecodeID(u))}
 		for _, r := range sessions[u] {
 			ids = append(ids, r.GetSubject().GetObject().GetObjectId())
-			ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: r})
+			ups = append(ups, rel.Delete(r))
 		}
 		for _, id := range ids {
-			ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: sync.SessionLive(id)})
+			ups = append(ups, rel.Delete(sync.SessionLive(id)))
 		}
 	}
 	return ups
