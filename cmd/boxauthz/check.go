@@ -55,7 +55,7 @@ func checkCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		defer st.Close()
 		q := checker.Question{User: pos[0], Action: schema.Action(pos[1]), Item: item}
 		if *link != "" {
-			l, err := schema.ParseItemRef(*link)
+			l, err := schema.ParseItemURL(*link)
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("--shared-link: %w", err)}
 			}

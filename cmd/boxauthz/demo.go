@@ -70,7 +70,7 @@ func demoCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		q := checker.Question{User: s.user, Action: s.action, Item: item}
 		if s.link != "" {
-			l, err := schema.ParseItemRef(s.link)
+			l, err := schema.ParseItemURL(s.link)
 			if err != nil {
 				return err
 			}

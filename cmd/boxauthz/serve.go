@@ -68,7 +68,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.dead = fs.String("dead-letter", "", "file bad events from --events are appended to (default <events>.dead)")
 	f.whPrimary = fs.String("webhook-primary-key", "", "Box webhook primary signature key (enables POST /webhooks/box)")
 	f.whSecondary = fs.String("webhook-secondary-key", "", "Box webhook secondary signature key")
-	f.whDead = fs.String("webhook-dead-letter", "webhooks.dead", "file webhooks that cannot be applied are appended to")
+	f.whDead = fs.String("webhook-dead-letter", httpapi.DefaultWebhookDeadLetter, "file webhooks that cannot be applied are appended to")
 	f.outbox = fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror and keep following")
 	f.accessTTL = fs.Duration("access-token-ttl", oauth.DefaultAccessTTL, "lifetime of access tokens")
 	f.refreshTTL = fs.Duration("refresh-token-ttl", oauth.DefaultRefreshTTL, "lifetime of refresh tokens (single use)")
@@ -110,12 +110,15 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(httpapi.Config{
-		Checker: st.checker, Applier: st.applier, AdminKey: adminKey, TrustedProxies: proxies, Ready: st.ready, Logger: logger,
-		Authorizer: oauth.NewAuthorizer(st.checker, tokens), InvalidTokenLimit: *f.invalidLimit, InvalidTokenBurst: *f.invalidBurst,
-		WebhookKeys: source.WebhookKeys{Primary: *f.whPrimary, Secondary: *f.whSecondary}, WebhookDeadLetter: *f.whDead,
-		Metrics: promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{}),
-	})
+	api, err := httpapi.New(st.checker, st.applier, adminKey,
+		httpapi.WithReady(st.ready),
+		httpapi.WithLogger(logger),
+		httpapi.WithWebhookKeys(source.WebhookKeys{Primary: *f.whPrimary, Secondary: *f.whSecondary}),
+		httpapi.WithWebhookDeadLetter(*f.whDead),
+		httpapi.WithMetrics(promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{})),
+		httpapi.WithAuthorizer(oauth.NewAuthorizer(st.checker, tokens)),
+		httpapi.WithInvalidTokenLimit(*f.invalidLimit, *f.invalidBurst),
+		httpapi.WithTrustedProxies(proxies))
 	if err != nil {
 		return err
 	}

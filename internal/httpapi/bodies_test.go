@@ -48,11 +48,11 @@ func newBodyAPI(t *testing.T, reads int) http.Handler {
 	if err := tk.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{
-		Checker: ch, Applier: sync.NewApplier(c), AdminKey: adminKey,
-		Authorizer: oauth.NewAuthorizer(ch, tk), WebhookKeys: source.WebhookKeys{Primary: webhookKey},
-		WebhookDeadLetter: t.TempDir() + "/dead", PublicBodyReads: reads,
-	})
+	api, err := httpapi.New(ch, sync.NewApplier(c), adminKey,
+		httpapi.WithPublicBodyReads(reads),
+		httpapi.WithWebhookKeys(source.WebhookKeys{Primary: webhookKey}),
+		httpapi.WithWebhookDeadLetter(t.TempDir()+"/dead"),
+		httpapi.WithAuthorizer(oauth.NewAuthorizer(ch, tk)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,10 +157,8 @@ func TestSmallerHardening(t *testing.T) {
 	c := testenv.SpiceDB(t, testenv.Memory)
 	ch, _ := checker.New(c)
 	secret := errors.New("dial tcp 10.20.30.40:50051: connection refused")
-	api, err := httpapi.New(httpapi.Config{
-		Checker: ch, Applier: sync.NewApplier(c), AdminKey: adminKey,
-		Ready: func(context.Context) error { return secret },
-	})
+	api, err := httpapi.New(ch, sync.NewApplier(c), adminKey,
+		httpapi.WithReady(func(context.Context) error { return secret }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,10 +40,9 @@ func TestEventsFailureNamesAppliedEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{
-		Checker: ch, AdminKey: adminKey,
-		Applier: sync.NewApplier(&secondWriteFails{Client: c}, sync.WithMaxUpdatesPerWrite(30)),
-	})
+	api, err := httpapi.New(ch,
+		sync.NewApplier(&secondWriteFails{Client: c}, sync.WithMaxUpdatesPerWrite(30)),
+		adminKey)
 	if err != nil {
 		t.Fatal(err)
 	}

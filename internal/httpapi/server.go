@@ -9,61 +9,17 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/boxauthz/boxauthz/checker"
-	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/sync"
 	"github.com/boxauthz/boxauthz/sync/source"
 )
 
-// Config wires the API to its parts.
-type Config struct {
-	Checker *checker.Checker
-	Applier *sync.Applier
-	// AdminKey guards the trusted endpoints. Required.
-	AdminKey string
-	// Ready reports whether SpiceDB answers and holds the schema.
-	Ready  func(context.Context) error
-	Logger *slog.Logger
-	// MaxBodyBytes bounds admin request bodies (default
-	// DefaultMaxBodyBytes); routes any caller reaches have smaller limits
-	// of their own (MaxPublicBodyBytes, MaxWebhookBodyBytes).
-	MaxBodyBytes int64
-	// PublicBodyReads bounds the bodies of unauthenticated requests read at
-	// once (default DefaultPublicBodyReads).
-	PublicBodyReads int
-	// WebhookKeys verify Box webhook deliveries at /webhooks/box; with no
-	// key the endpoint is off (404).
-	WebhookKeys source.WebhookKeys
-	// WebhookDeadLetter is the file webhooks that cannot be applied go to.
-	WebhookDeadLetter string
-	// Now is the clock (tests); default time.Now.
-	Now func() time.Time
-	// Metrics, when set, serves GET /metrics (Prometheus text format).
-	Metrics http.Handler
-	// Authorizer, when set, serves the token, application and authorize
-	// endpoints (API.md Tokens, Authorize).
-	Authorizer *oauth.Authorizer
-	// InvalidTokenLimit is how many bad credentials (unknown, expired or
-	// revoked tokens, a wrong admin key) one client address, and one
-	// presented credential, may present per minute before a further bad
-	// one is answered 429; InvalidTokenBurst how many in a row. The admin
-	// key's failures are counted apart from end users'. 0 means
-	// DefaultInvalidTokenLimit and DefaultInvalidTokenBurst; negative turns
-	// the limit off.
-	InvalidTokenLimit int
-	InvalidTokenBurst int
-	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
-	// the client address the limit counts. Empty: the connection's peer.
-	TrustedProxies []netip.Prefix
-}
-
 // Server is the HTTP API.
 type Server struct {
-	cfg      Config
+	cfg      config
 	adminSum [32]byte
 	mux      *http.ServeMux
 	limiter  *failureLimiter
@@ -71,28 +27,21 @@ type Server struct {
 	publicReads chan struct{}
 }
 
-// New returns the API's handler.
-func New(cfg Config) (*Server, error) {
-	if cfg.AdminKey == "" {
+// New returns the API's handler: checks on c, events applied by a, the
+// trusted endpoints guarded by adminKey (required).
+func New(c *checker.Checker, a *sync.Applier, adminKey string, opts ...Option) (*Server, error) {
+	if adminKey == "" {
 		return nil, errors.New("http api: an admin key is required")
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	cfg := config{
+		Checker: c, Applier: a, AdminKey: adminKey,
+		Logger: slog.Default(), Now: time.Now,
+		MaxBodyBytes: DefaultMaxBodyBytes, PublicBodyReads: DefaultPublicBodyReads,
+		WebhookDeadLetter: DefaultWebhookDeadLetter,
+		InvalidTokenLimit: DefaultInvalidTokenLimit, InvalidTokenBurst: DefaultInvalidTokenBurst,
 	}
-	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if cfg.PublicBodyReads <= 0 {
-		cfg.PublicBodyReads = DefaultPublicBodyReads
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.WebhookDeadLetter == "" {
-		cfg.WebhookDeadLetter = "webhooks.dead"
-	}
-	if cfg.InvalidTokenLimit == 0 {
-		cfg.InvalidTokenLimit, cfg.InvalidTokenBurst = DefaultInvalidTokenLimit, DefaultInvalidTokenBurst
+	for _, o := range opts {
+		o(&cfg)
 	}
 	s := &Server{
 		cfg: cfg, adminSum: sha256.Sum256([]byte(cfg.AdminKey)), mux: http.NewServeMux(),

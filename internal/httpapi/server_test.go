@@ -39,14 +39,10 @@ func newAPIOn(t *testing.T, ds testenv.Datastore) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{
-		WebhookKeys:       source.WebhookKeys{Primary: webhookKey},
-		WebhookDeadLetter: filepath.Join(t.TempDir(), "webhooks.dead"),
-		Checker:           ch,
-		Applier:           sync.NewApplier(c),
-		AdminKey:          adminKey,
-		Ready:             func(ctx context.Context) error { _, err := upgrade.Inspect(ctx, c); return err },
-	})
+	api, err := httpapi.New(ch, sync.NewApplier(c), adminKey,
+		httpapi.WithReady(func(ctx context.Context) error { _, err := upgrade.Inspect(ctx, c); return err }),
+		httpapi.WithWebhookKeys(source.WebhookKeys{Primary: webhookKey}),
+		httpapi.WithWebhookDeadLetter(filepath.Join(t.TempDir(), "webhooks.dead")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,10 +36,12 @@ func newTokenAPI(t *testing.T, limit, burst int) (*httptest.Server, *testenv.Loc
 	if err := tk.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{
-		Checker: ch, Applier: sync.NewApplier(c, sync.WithLogger(logger)), AdminKey: adminKey,
-		Authorizer: oauth.NewAuthorizer(ch, tk), Logger: logger, InvalidTokenLimit: limit, InvalidTokenBurst: burst,
-	})
+	api, err := httpapi.New(ch,
+		sync.NewApplier(c, sync.WithLogger(logger)),
+		adminKey,
+		httpapi.WithLogger(logger),
+		httpapi.WithAuthorizer(oauth.NewAuthorizer(ch, tk)),
+		httpapi.WithInvalidTokenLimit(limit, burst))
 	if err != nil {
 		t.Fatal(err)
 	}
