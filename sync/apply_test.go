@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,69 +14,11 @@ import (
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
+	"github.com/boxauthz/boxauthz/internal/testkit/fixture"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
-	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
 	"github.com/boxauthz/boxauthz/sync/event"
-)
-
-// export lists every relationship SpiceDB holds except sync's own
-// bookkeeping, as sorted strings.
-func export(t *testing.T, c *spicedb.Client) []string {
-	t.Helper()
-	var out []string
-	for _, typ := range []string{schema.TypeUser, schema.TypeEnterprise, schema.TypeGroup, schema.TypeFolder, schema.TypeFile, schema.TypeCollaboration} {
-		stream, err := c.ReadRelationships(context.Background(), &v1.ReadRelationshipsRequest{
-			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			r, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			rel := r.GetRelationship()
-			s := rel.GetResource().GetObjectType() + ":" + rel.GetResource().GetObjectId() + "#" + rel.GetRelation() + "@" +
-				rel.GetSubject().GetObject().GetObjectType() + ":" + rel.GetSubject().GetObject().GetObjectId()
-			if sr := rel.GetSubject().GetOptionalRelation(); sr != "" {
-				s += "#" + sr
-			}
-			if cv := rel.GetOptionalCaveat(); cv != nil {
-				s += "[" + cv.GetCaveatName() + "]"
-			}
-			out = append(out, s)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func decode(t *testing.T, lines ...string) []event.Event {
-	t.Helper()
-	evs, err := event.DecodeEvents([]byte(strings.Join(lines, "\n")), true)
-	if err != nil {
-		t.Fatalf("decoding test events: %v", err)
-	}
-	return evs
-}
-
-var (
-	entAcme  = `{"id":"u1","type":"user.created","user":{"id":"alice","enterprise":"acme"}}`
-	userBob  = `{"id":"u2","type":"user.created","user":{"id":"bob","enterprise":"acme"}}`
-	extXav   = `{"id":"u3","type":"user.created","user":{"id":"xav@ext.example"}}`
-	rootA    = `{"id":"f1","type":"folder.created","folder":{"id":"a","parent":"0","owner":"alice"}}`
-	subB     = `{"id":"f2","type":"folder.created","folder":{"id":"b","parent":"a","owner":"alice"}}`
-	subC     = `{"id":"f3","type":"folder.created","folder":{"id":"c","parent":"b","owner":"alice"}}`
-	fileX    = `{"id":"f4","type":"file.created","file":{"id":"x","parent":"c","owner":"alice"}}`
-	collabB  = `{"id":"c1","type":"collaboration.created","collaboration":{"id":"k1","item":{"type":"folder","id":"b"},"accessible_by":{"type":"user","id":"bob"},"role":"viewer"}}`
-	baseTree = []string{entAcme, userBob, extXav, rootA, subB, subC, fileX}
 )
 
 func TestApplyEvents(t *testing.T) {
@@ -90,35 +30,35 @@ func TestApplyEvents(t *testing.T) {
 	}{
 		{
 			name:   "create tree",
-			events: baseTree,
+			events: fixture.BaseTree(),
 			has:    []string{"folder:b#parent@folder:a", "file:x#parent@folder:c", "file:x#owner@user:alice"},
 		},
 		{
 			name:   "move drops the old parent",
-			events: append(append([]string{}, baseTree...), `{"id":"m1","type":"folder.moved","folder":{"id":"c","parent":"a","owner":"alice"}}`),
+			events: append(append([]string{}, fixture.BaseTree()...), `{"id":"m1","type":"folder.moved","folder":{"id":"c","parent":"a","owner":"alice"}}`),
 			has:    []string{"folder:c#parent@folder:a"},
 			hasNot: []string{"folder:c#parent@folder:b"},
 		},
 		{
 			name:   "role change replaces the old role",
-			events: append(append([]string{}, baseTree...), collabB, `{"id":"c2","type":"collaboration.updated","collaboration":{"id":"k1","item":{"type":"folder","id":"b"},"accessible_by":{"type":"user","id":"bob"},"role":"editor"}}`),
+			events: append(append([]string{}, fixture.BaseTree()...), fixture.CollabB, `{"id":"c2","type":"collaboration.updated","collaboration":{"id":"k1","item":{"type":"folder","id":"b"},"accessible_by":{"type":"user","id":"bob"},"role":"editor"}}`),
 			has:    []string{"folder:b#editor@user:bob", "collaboration:k1#item@folder:b"},
 			hasNot: []string{"folder:b#viewer@user:bob"},
 		},
 		{
 			name:   "pending grants nothing",
-			events: append(append([]string{}, baseTree...), `{"id":"c3","type":"collaboration.created","collaboration":{"id":"k2","item":{"type":"folder","id":"b"},"accessible_by":{"type":"user","id":"bob"},"role":"viewer","status":"pending"}}`),
+			events: append(append([]string{}, fixture.BaseTree()...), `{"id":"c3","type":"collaboration.created","collaboration":{"id":"k2","item":{"type":"folder","id":"b"},"accessible_by":{"type":"user","id":"bob"},"role":"viewer","status":"pending"}}`),
 			has:    []string{"collaboration:k2#accessible_by@user:bob"},
 			hasNot: []string{"folder:b#viewer@user:bob"},
 		},
 		{
 			name:   "expiring collaboration carries the caveat",
-			events: append(append([]string{}, baseTree...), `{"id":"c4","type":"collaboration.created","collaboration":{"id":"k3","item":{"type":"file","id":"x"},"accessible_by":{"type":"user","id":"bob"},"role":"editor","expires_at":"2099-01-01T00:00:00Z"}}`),
+			events: append(append([]string{}, fixture.BaseTree()...), `{"id":"c4","type":"collaboration.created","collaboration":{"id":"k3","item":{"type":"file","id":"x"},"accessible_by":{"type":"user","id":"bob"},"role":"editor","expires_at":"2099-01-01T00:00:00Z"}}`),
 			has:    []string{"file:x#editor@user:bob[not_expired]"},
 		},
 		{
 			name: "deleting a folder takes its subtree, collaborations and links",
-			events: append(append([]string{}, baseTree...), collabB,
+			events: append(append([]string{}, fixture.BaseTree()...), fixture.CollabB,
 				`{"id":"l1","type":"shared_link.created","shared_link":{"item":{"type":"file","id":"x"},"access":"open"}}`,
 				`{"id":"d1","type":"folder.deleted","folder":{"id":"b"}}`),
 			has:    []string{"folder:a#owner@user:alice"},
@@ -126,7 +66,7 @@ func TestApplyEvents(t *testing.T) {
 		},
 		{
 			name: "deleting a user leaves nothing that names it",
-			events: append(append([]string{}, baseTree...), collabB,
+			events: append(append([]string{}, fixture.BaseTree()...), fixture.CollabB,
 				`{"id":"g1","type":"group.created","group":{"id":"g","enterprise":"acme"}}`,
 				`{"id":"g2","type":"group_membership.created","group_membership":{"id":"gm","group":"g","user":"bob","role":"admin"}}`,
 				`{"id":"d2","type":"user.deleted","user":{"id":"bob"}}`),
@@ -134,7 +74,7 @@ func TestApplyEvents(t *testing.T) {
 		},
 		{
 			name: "trash and restore",
-			events: append(append([]string{}, baseTree...),
+			events: append(append([]string{}, fixture.BaseTree()...),
 				`{"id":"t1","type":"folder.trashed","folder":{"id":"b"}}`,
 				`{"id":"t2","type":"folder.trashed","folder":{"id":"c"}}`,
 				`{"id":"t3","type":"folder.restored","folder":{"id":"c"}}`),
@@ -143,7 +83,7 @@ func TestApplyEvents(t *testing.T) {
 		},
 		{
 			name: "link replaced by a narrower one",
-			events: append(append([]string{}, baseTree...),
+			events: append(append([]string{}, fixture.BaseTree()...),
 				`{"id":"l1","type":"shared_link.created","shared_link":{"item":{"type":"file","id":"x"},"access":"open","permissions":{"can_download":true,"can_edit":true}}}`,
 				`{"id":"l2","type":"shared_link.updated","shared_link":{"item":{"type":"file","id":"x"},"access":"company"}}`),
 			has:    []string{"file:x#company_link_view@user:*[shared_link]"},
@@ -151,7 +91,7 @@ func TestApplyEvents(t *testing.T) {
 		},
 		{
 			name: "user role change",
-			events: append(append([]string{}, baseTree...),
+			events: append(append([]string{}, fixture.BaseTree()...),
 				`{"id":"r1","type":"user.updated","user":{"id":"bob","enterprise":"acme","role":"coadmin","coadmin_privileges":["manage_users"]}}`,
 				`{"id":"r2","type":"user.updated","user":{"id":"bob","enterprise":"acme","role":"user"}}`),
 			has:    []string{"enterprise:acme#member@user:bob"},
@@ -162,10 +102,10 @@ func TestApplyEvents(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := testenv.SpiceDB(t, testenv.Memory)
 			a := sync.NewApplier(c)
-			if _, err := a.Apply(context.Background(), decode(t, tt.events...)); err != nil {
+			if _, err := a.Apply(context.Background(), fixture.Decode(t, tt.events...)); err != nil {
 				t.Fatalf("apply: %v", err)
 			}
-			rels := export(t, c)
+			rels := fixture.Export(t, c)
 			all := strings.Join(rels, "\n")
 			for _, h := range tt.has {
 				if !strings.Contains(all, h) {
@@ -186,12 +126,12 @@ func TestApplyEvents(t *testing.T) {
 func TestApplyIsIdempotentAndSkipsDuplicates(t *testing.T) {
 	c := testenv.SpiceDB(t, testenv.Memory)
 	a := sync.NewApplier(c)
-	evs := decode(t, append(append([]string{}, baseTree...), collabB)...)
+	evs := fixture.Decode(t, append(append([]string{}, fixture.BaseTree()...), fixture.CollabB)...)
 	r1, err := a.Apply(context.Background(), evs)
 	if err != nil || r1.Applied != len(evs) {
 		t.Fatalf("first apply: %+v %v", r1, err)
 	}
-	before := export(t, c)
+	before := fixture.Export(t, c)
 	r2, err := a.Apply(context.Background(), evs)
 	if err != nil || r2.Applied != 0 || r2.Duplicates != len(evs) || r2.Token == nil {
 		t.Fatalf("second apply: %+v %v; want all duplicates and a token", r2, err)
@@ -205,7 +145,7 @@ func TestApplyIsIdempotentAndSkipsDuplicates(t *testing.T) {
 	if _, err := a.Apply(context.Background(), renamed); err != nil {
 		t.Fatal(err)
 	}
-	if after := export(t, c); strings.Join(after, "\n") != strings.Join(before, "\n") {
+	if after := fixture.Export(t, c); strings.Join(after, "\n") != strings.Join(before, "\n") {
 		t.Fatalf("re-applying the same states changed relationships:\nbefore %v\nafter  %v", before, after)
 	}
 }
@@ -229,12 +169,12 @@ func TestApplyRefusesBadBatchesWhole(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := testenv.SpiceDB(t, testenv.Memory)
 			a := sync.NewApplier(c)
-			if _, err := a.Apply(context.Background(), decode(t, append(append([]string{}, baseTree...), collabB)...)); err != nil {
+			if _, err := a.Apply(context.Background(), fixture.Decode(t, append(append([]string{}, fixture.BaseTree()...), fixture.CollabB)...)); err != nil {
 				t.Fatal(err)
 			}
-			before := export(t, c)
+			before := fixture.Export(t, c)
 			good := `{"id":"good","type":"folder.created","folder":{"id":"new","parent":"a","owner":"alice"}}`
-			_, err := a.Apply(context.Background(), decode(t, good, tt.event))
+			_, err := a.Apply(context.Background(), fixture.Decode(t, good, tt.event))
 			var ee *event.Error
 			if !errors.As(err, &ee) || ee.EventID != tt.id || ee.Field != tt.field || ee.Index != 1 {
 				t.Fatalf("err = %v, want *EventError for event %q field %q index 1", err, tt.id, tt.field)
@@ -242,7 +182,7 @@ func TestApplyRefusesBadBatchesWhole(t *testing.T) {
 			if strings.Contains(tt.event, `"nope"`) && !strings.Contains(ee.Error(), `"nope"`) {
 				t.Errorf("err = %v, want it to name the missing %q", err, "nope")
 			}
-			if after := export(t, c); strings.Join(after, "\n") != strings.Join(before, "\n") {
+			if after := fixture.Export(t, c); strings.Join(after, "\n") != strings.Join(before, "\n") {
 				t.Fatalf("a refused batch changed relationships")
 			}
 		})
@@ -253,21 +193,21 @@ func TestApplyRestrictedToEnterprise(t *testing.T) {
 	c := testenv.SpiceDB(t, testenv.Memory)
 	a := sync.NewApplier(c)
 	ctx := context.Background()
-	if _, err := a.Apply(ctx, decode(t, entAcme, userBob, extXav,
+	if _, err := a.Apply(ctx, fixture.Decode(t, fixture.EntAcme, fixture.UserBob, fixture.ExtXav,
 		`{"id":"f1","type":"folder.created","folder":{"id":"r","parent":"0","owner":"alice","is_collaboration_restricted_to_enterprise":true}}`,
 		`{"id":"f2","type":"file.created","file":{"id":"y","parent":"r","owner":"alice"}}`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Apply(ctx, decode(t, `{"id":"ok","type":"collaboration.created","collaboration":{"id":"k1","item":{"type":"file","id":"y"},"accessible_by":{"type":"user","id":"bob"},"role":"viewer"}}`)); err != nil {
+	if _, err := a.Apply(ctx, fixture.Decode(t, `{"id":"ok","type":"collaboration.created","collaboration":{"id":"k1","item":{"type":"file","id":"y"},"accessible_by":{"type":"user","id":"bob"},"role":"viewer"}}`)); err != nil {
 		t.Fatalf("member of the enterprise refused: %v", err)
 	}
-	_, err := a.Apply(ctx, decode(t, `{"id":"no","type":"collaboration.created","collaboration":{"id":"k2","item":{"type":"file","id":"y"},"accessible_by":{"type":"user","id":"xav@ext.example"},"role":"viewer"}}`))
+	_, err := a.Apply(ctx, fixture.Decode(t, `{"id":"no","type":"collaboration.created","collaboration":{"id":"k2","item":{"type":"file","id":"y"},"accessible_by":{"type":"user","id":"xav@ext.example"},"role":"viewer"}}`))
 	var ee *event.Error
 	if !errors.As(err, &ee) || ee.Field != "collaboration.accessible_by" {
 		t.Fatalf("external collaborator: err = %v, want refusal naming collaboration.accessible_by", err)
 	}
 	// An existing collaboration is unaffected by the setting.
-	if _, err := a.Apply(ctx, decode(t, `{"id":"ok2","type":"collaboration.updated","collaboration":{"id":"k1","item":{"type":"file","id":"y"},"accessible_by":{"type":"user","id":"bob"},"role":"editor"}}`)); err != nil {
+	if _, err := a.Apply(ctx, fixture.Decode(t, `{"id":"ok2","type":"collaboration.updated","collaboration":{"id":"k1","item":{"type":"file","id":"y"},"accessible_by":{"type":"user","id":"bob"},"role":"editor"}}`)); err != nil {
 		t.Fatalf("updating an existing collaboration refused: %v", err)
 	}
 }
@@ -276,19 +216,19 @@ func TestApplyLargeDelete(t *testing.T) {
 	// More updates than one SpiceDB write takes: still ends correct.
 	c := testenv.SpiceDB(t, testenv.Memory)
 	a := sync.NewApplier(c, sync.WithMaxUpdatesPerWrite(100))
-	lines := []string{entAcme, rootA}
+	lines := []string{fixture.EntAcme, fixture.RootA}
 	for i := 0; i < 150; i++ {
 		id := "f" + strings.Repeat("0", 3-len(itoa(i))) + itoa(i)
 		lines = append(lines, `{"id":"e`+id+`","type":"file.created","file":{"id":"`+id+`","parent":"a","owner":"alice"}}`)
 	}
 	ctx := context.Background()
-	if _, err := a.Apply(ctx, decode(t, lines...)); err != nil {
+	if _, err := a.Apply(ctx, fixture.Decode(t, lines...)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Apply(ctx, decode(t, `{"id":"del","type":"folder.deleted","folder":{"id":"a"}}`)); err != nil {
+	if _, err := a.Apply(ctx, fixture.Decode(t, `{"id":"del","type":"folder.deleted","folder":{"id":"a"}}`)); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range export(t, c) {
+	for _, r := range fixture.Export(t, c) {
 		if strings.HasPrefix(r, "file:") || strings.HasPrefix(r, "folder:") {
 			t.Fatalf("left behind after deleting the folder: %s", r)
 		}
@@ -315,20 +255,20 @@ func (f *failingWrites) WriteRelationships(ctx context.Context, in *v1.WriteRela
 func TestInterruptedLargeDeleteIsSafeAndResumes(t *testing.T) {
 	c := testenv.SpiceDB(t, testenv.Memory)
 	ctx := context.Background()
-	lines := []string{entAcme, userBob, rootA, subB, collabB}
+	lines := []string{fixture.EntAcme, fixture.UserBob, fixture.RootA, fixture.SubB, fixture.CollabB}
 	for i := 0; i < 120; i++ {
 		id := "x" + itoa(i)
 		lines = append(lines, `{"id":"e`+id+`","type":"file.created","file":{"id":"`+id+`","parent":"b","owner":"alice"}}`)
 	}
-	if _, err := sync.NewApplier(c).Apply(ctx, decode(t, lines...)); err != nil {
+	if _, err := sync.NewApplier(c).Apply(ctx, fixture.Decode(t, lines...)); err != nil {
 		t.Fatal(err)
 	}
-	del := decode(t, `{"id":"del","type":"folder.deleted","folder":{"id":"a"}}`)
+	del := fixture.Decode(t, `{"id":"del","type":"folder.deleted","folder":{"id":"a"}}`)
 	broken := sync.NewApplier(&failingWrites{Client: c, n: 3}, sync.WithMaxUpdatesPerWrite(50))
 	if _, err := broken.Apply(ctx, del); err == nil {
 		t.Fatal("want the injected failure")
 	}
-	mid := strings.Join(export(t, c), "\n")
+	mid := strings.Join(fixture.Export(t, c), "\n")
 	if !strings.Contains(mid, "folder:a#trashed@user:*") {
 		t.Fatalf("an interrupted delete must leave the folder in the trash:\n%s", mid)
 	}
@@ -336,7 +276,7 @@ func TestInterruptedLargeDeleteIsSafeAndResumes(t *testing.T) {
 	if err != nil || res.Applied != 1 {
 		t.Fatalf("resume: %+v %v; want the delete applied (not a duplicate: it never finished)", res, err)
 	}
-	for _, r := range export(t, c) {
+	for _, r := range fixture.Export(t, c) {
 		if strings.HasPrefix(r, "file:") || strings.HasPrefix(r, "folder:") || strings.HasPrefix(r, "collaboration:") {
 			t.Fatalf("left behind after the resumed delete: %s", r)
 		}
@@ -347,7 +287,7 @@ func TestSourcePositionCommittedWithWrites(t *testing.T) {
 	c := testenv.SpiceDB(t, testenv.Memory)
 	ctx := context.Background()
 	a := sync.NewApplier(c, sync.WithMaxUpdatesPerWrite(10))
-	evs := decode(t, baseTree...)
+	evs := fixture.Decode(t, fixture.BaseTree()...)
 	pos := make([]string, len(evs))
 	for i := range pos {
 		pos[i] = fmt.Sprintf("%03d", 100*(i+1))
@@ -377,14 +317,14 @@ func TestSourcePositionCommittedWithWrites(t *testing.T) {
 	if got, _ := a.Position(ctx, b.Source); got != "750" {
 		t.Fatalf("position after resume = %s, want 750", got)
 	}
-	want := export(t, func() *spicedb.Client {
+	want := fixture.Export(t, func() *spicedb.Client {
 		c2 := testenv.SpiceDB(t, testenv.Memory)
 		if _, err := sync.NewApplier(c2).Apply(ctx, evs); err != nil {
 			t.Fatal(err)
 		}
 		return c2
 	}())
-	if got := export(t, c); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := fixture.Export(t, c); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("interrupted and resumed run differs from an uninterrupted one:\n%v\n%v", got, want)
 	}
 }
@@ -393,18 +333,18 @@ func TestSourcePositionCommittedWithWrites(t *testing.T) {
 // base tree: an event is applied exactly when its file is in SpiceDB.
 func fileEvents(t *testing.T, n int) []event.Event {
 	t.Helper()
-	lines := append([]string{}, baseTree...)
+	lines := append([]string{}, fixture.BaseTree()...)
 	for i := 0; i < n; i++ {
 		lines = append(lines, fmt.Sprintf(`{"id":"ef%d","type":"file.created","file":{"id":"n%d","parent":"a","owner":"alice"}}`, i, i))
 	}
-	return decode(t, lines...)
+	return fixture.Decode(t, lines...)
 }
 
 // appliedFiles lists the ids of the events of fileEvents whose file is in
 // SpiceDB, in batch order.
 func appliedFiles(t *testing.T, c *spicedb.Client, evs []event.Event) []string {
 	t.Helper()
-	all := strings.Join(export(t, c), "\n")
+	all := strings.Join(fixture.Export(t, c), "\n")
 	var out []string
 	for _, e := range evs {
 		if strings.HasPrefix(e.ID, "ef") && strings.Contains(all, "file:"+e.File.ID+"#exists@") {
@@ -568,9 +508,9 @@ func TestLowerSpiceDBLimitIsLearned(t *testing.T) {
 	if res, err := a.Apply(ctx, memberships(t, 1250)[2:]); err != nil || res.Duplicates != 1250 {
 		t.Fatalf("%+v %v", res, err)
 	}
-	evs := decode(t, `{"id":"g2","type":"group.created","group":{"id":"g2","enterprise":"acme"}}`)
+	evs := fixture.Decode(t, `{"id":"g2","type":"group.created","group":{"id":"g2","enterprise":"acme"}}`)
 	for i := 0; i < 600; i++ {
-		evs = append(evs, decode(t, fmt.Sprintf(`{"id":"x%d","type":"group_membership.created","group_membership":{"id":"x%d","group":"g2","user":"u%d"}}`, i, i, i))...)
+		evs = append(evs, fixture.Decode(t, fmt.Sprintf(`{"id":"x%d","type":"group_membership.created","group_membership":{"id":"x%d","group":"g2","user":"u%d"}}`, i, i, i))...)
 	}
 	if res, err := a.Apply(ctx, evs); err != nil || res.Writes != 2 || c.writes != 2 {
 		t.Fatalf("%+v %v after %d calls; want 2 writes and no refusal", res, err, c.writes)
@@ -580,11 +520,11 @@ func TestLowerSpiceDBLimitIsLearned(t *testing.T) {
 // memberships is a group and n memberships in it, each for its own user.
 func memberships(t *testing.T, n int) []event.Event {
 	t.Helper()
-	lines := []string{entAcme, `{"id":"g1","type":"group.created","group":{"id":"g","enterprise":"acme"}}`}
+	lines := []string{fixture.EntAcme, `{"id":"g1","type":"group.created","group":{"id":"g","enterprise":"acme"}}`}
 	for i := 0; i < n; i++ {
 		lines = append(lines, fmt.Sprintf(`{"id":"m%d","type":"group_membership.created","group_membership":{"id":"m%d","group":"g","user":"u%d"}}`, i, i, i))
 	}
-	return decode(t, lines...)
+	return fixture.Decode(t, lines...)
 }
 
 // TestCancelledBatchStopsPromptly cancels a batch of 30,000 memberships of

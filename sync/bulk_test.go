@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/testkit/fixture"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
 )
@@ -49,7 +50,7 @@ func (c *countingReads) WriteRelationships(ctx context.Context, in *v1.WriteRela
 func TestLazyStoreDeletesLargeSubtreeInBulk(t *testing.T) {
 	const folders, filesPer = 10, 20 // 421 items under top, 201 collaborations
 	lines := []string{
-		entAcme, userBob,
+		fixture.EntAcme, fixture.UserBob,
 		`{"id":"g1","type":"group.created","group":{"id":"g","enterprise":"acme"}}`,
 		`{"id":"m1","type":"group_membership.created","group_membership":{"id":"m1","group":"g","user":"bob"}}`,
 		`{"id":"top","type":"folder.created","folder":{"id":"top","parent":"0","owner":"alice"}}`,
@@ -98,20 +99,20 @@ func TestLazyStoreDeletesLargeSubtreeInBulk(t *testing.T) {
 			ref := testenv.SpiceDB(t, ds)
 			a := sync.NewApplier(ref, sync.WithLogger(quiet))
 			for _, b := range [][]string{lines, del, after} {
-				if _, err := a.Apply(ctx, decode(t, b...)); err != nil {
+				if _, err := a.Apply(ctx, fixture.Decode(t, b...)); err != nil {
 					t.Fatal(err)
 				}
 			}
 
 			c := testenv.SpiceDB(t, ds)
-			if _, err := sync.NewApplier(c, sync.WithLogger(quiet)).Apply(ctx, decode(t, lines...)); err != nil {
+			if _, err := sync.NewApplier(c, sync.WithLogger(quiet)).Apply(ctx, fixture.Decode(t, lines...)); err != nil {
 				t.Fatal(err)
 			}
 			broken := &countingReads{Client: c, n: 4}
-			if _, err := sync.NewApplier(broken, lazyOpts...).Apply(ctx, decode(t, del...)); err == nil || !broken.failedWrite {
+			if _, err := sync.NewApplier(broken, lazyOpts...).Apply(ctx, fixture.Decode(t, del...)); err == nil || !broken.failedWrite {
 				t.Fatalf("want the injected failure, got %v", err)
 			}
-			mid := export(t, c)
+			mid := fixture.Export(t, c)
 			if !strings.Contains(strings.Join(mid, "\n"), "folder:top#trashed@user:*") {
 				t.Fatal("the half-deleted folder is not in the trash")
 			}
@@ -121,7 +122,7 @@ func TestLazyStoreDeletesLargeSubtreeInBulk(t *testing.T) {
 
 			counted := &countingReads{Client: c}
 			lazy := sync.NewApplier(counted, lazyOpts...)
-			res, err := lazy.Apply(ctx, decode(t, del...))
+			res, err := lazy.Apply(ctx, fixture.Decode(t, del...))
 			if err != nil || res.Applied != 1 || res.Duplicates != 2 || res.Writes < 3 {
 				t.Fatalf("resume: %+v %v", res, err)
 			}
@@ -130,11 +131,11 @@ func TestLazyStoreDeletesLargeSubtreeInBulk(t *testing.T) {
 				t.Fatalf("the resumed delete made %d reads: not in bulk", counted.reads)
 			}
 			t.Logf("resumed delete: %d writes, %d reads", res.Writes, counted.reads)
-			if _, err := lazy.Apply(ctx, decode(t, after...)); err != nil {
+			if _, err := lazy.Apply(ctx, fixture.Decode(t, after...)); err != nil {
 				t.Fatal(err)
 			}
 
-			got, want := export(t, c), export(t, ref)
+			got, want := fixture.Export(t, c), fixture.Export(t, ref)
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Fatalf("the lazy store's bulk delete differs from a preloaded one's:\n got %d: %v\nwant %d: %v", len(got), got, len(want), want)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/boxauthz/boxauthz/internal/testkit/fixture"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
 )
@@ -39,7 +40,7 @@ func TestDeleteHugeFolderInterruptedAndResumed(t *testing.T) {
 	quiet := slog.New(slog.DiscardHandler)
 	a := sync.NewApplier(c, sync.WithLogger(quiet))
 	lines := []string{
-		entAcme, userBob, `{"id":"top","type":"folder.created","folder":{"id":"top","parent":"0","owner":"alice"}}`,
+		fixture.EntAcme, fixture.UserBob, `{"id":"top","type":"folder.created","folder":{"id":"top","parent":"0","owner":"alice"}}`,
 		`{"id":"keep","type":"folder.created","folder":{"id":"keep","parent":"0","owner":"alice"}}`,
 		`{"id":"cb","type":"collaboration.created","collaboration":{"id":"kb","item":{"type":"folder","id":"top"},"accessible_by":{"type":"user","id":"bob"},"role":"editor"}}`,
 	}
@@ -50,7 +51,7 @@ func TestDeleteHugeFolderInterruptedAndResumed(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	evs := decode(t, lines...)
+	evs := fixture.Decode(t, lines...)
 	for s := 0; s < len(evs); s += 1000 {
 		if _, err := a.Apply(ctx, evs[s:min(s+1000, len(evs))]); err != nil {
 			t.Fatal(err)
@@ -58,14 +59,14 @@ func TestDeleteHugeFolderInterruptedAndResumed(t *testing.T) {
 	}
 	t.Logf("created %d items in %s", folders*(filesPer+1)+1, time.Since(start))
 
-	del := decode(t, `{"id":"del-top","type":"folder.deleted","folder":{"id":"top"}}`)
+	del := fixture.Decode(t, `{"id":"del-top","type":"folder.deleted","folder":{"id":"top"}}`)
 	broken := sync.NewApplier(&failingWrites{Client: c, n: 5}, sync.WithLogger(quiet))
 	start = time.Now()
 	if _, err := broken.Apply(ctx, del); err == nil {
 		t.Fatal("want the injected failure")
 	}
 	t.Logf("delete interrupted at its 5th write after %s", time.Since(start))
-	mid := export(t, c)
+	mid := fixture.Export(t, c)
 	if !strings.Contains(strings.Join(mid, "\n"), "folder:top#trashed@user:*") {
 		t.Fatal("the half-deleted folder is not in the trash")
 	}
@@ -84,12 +85,12 @@ func TestDeleteHugeFolderInterruptedAndResumed(t *testing.T) {
 		t.Fatalf("resume: %+v %v", res, err)
 	}
 	t.Logf("resumed delete in %d writes, %s", res.Writes, time.Since(start))
-	for _, r := range export(t, c) {
+	for _, r := range fixture.Export(t, c) {
 		if strings.Contains(r, ":top") || strings.HasPrefix(r, "file:") || strings.HasPrefix(r, "folder:d") || strings.HasPrefix(r, "collaboration:") {
 			t.Fatalf("left behind: %s", r)
 		}
 	}
-	if !strings.Contains(strings.Join(export(t, c), "\n"), "folder:keep#owner@user:alice") {
+	if !strings.Contains(strings.Join(fixture.Export(t, c), "\n"), "folder:keep#owner@user:alice") {
 		t.Fatal("the delete took a folder beside it")
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/examples"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/testkit/fixture"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/schema/rel"
@@ -24,11 +25,11 @@ import (
 func TestReconcileRepairsDrift(t *testing.T) {
 	ctx := context.Background()
 	c := testenv.SpiceDB(t, testenv.Memory)
-	state := append(append([]string{}, baseTree...), collabB)
-	if _, err := sync.NewApplier(c).Apply(ctx, decode(t, state...)); err != nil {
+	state := append(append([]string{}, fixture.BaseTree()...), fixture.CollabB)
+	if _, err := sync.NewApplier(c).Apply(ctx, fixture.Decode(t, state...)); err != nil {
 		t.Fatal(err)
 	}
-	want := export(t, c)
+	want := fixture.Export(t, c)
 
 	// Drift: a grant nobody made, and a lost parent.
 	stray := &v1.Relationship{
@@ -46,7 +47,7 @@ func TestReconcileRepairsDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The snapshot lists current objects in any order, children first here.
-	snapshot := strings.Join([]string{collabB, fileX, subC, subB, rootA, extXav, userBob, entAcme}, "\n")
+	snapshot := strings.Join([]string{fixture.CollabB, fixture.FileX, fixture.SubC, fixture.SubB, fixture.RootA, fixture.ExtXav, fixture.UserBob, fixture.EntAcme}, "\n")
 	quiet := slog.New(slog.DiscardHandler)
 	d, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
 	if err != nil {
@@ -56,13 +57,13 @@ func TestReconcileRepairsDrift(t *testing.T) {
 		len(d.Extra) != 1 || rel.String(d.Extra[0]) != "folder:a#editor@user:mallory" {
 		t.Fatalf("dry run drift = missing %v extra %v", d.Missing, d.Extra)
 	}
-	if got := export(t, c); strings.Join(got, "\n") == strings.Join(want, "\n") {
+	if got := fixture.Export(t, c); strings.Join(got, "\n") == strings.Join(want, "\n") {
 		t.Fatal("a dry run changed spicedb")
 	}
 	if _, err := reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), false, quiet); err != nil {
 		t.Fatal(err)
 	}
-	if got := export(t, c); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := fixture.Export(t, c); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("after reconcile:\n%v\nwant\n%v", got, want)
 	}
 	d, err = reconcile.Reconcile(ctx, c, strings.NewReader(snapshot), true, quiet)
@@ -139,7 +140,7 @@ func TestReconcileKeepsTrash(t *testing.T) {
 					t.Fatalf("dry run %v: kept %v, want the archive's trash", dry, got)
 				}
 			}
-			if !slices.Contains(export(t, c), "folder:archive#trashed@user:*") {
+			if !slices.Contains(fixture.Export(t, c), "folder:archive#trashed@user:*") {
 				t.Fatal("reconcile took the archive out of the trash")
 			}
 		})
@@ -251,7 +252,7 @@ func TestReconcileStatesEveryRestriction(t *testing.T) {
 				return l
 			})
 			if len(tc.live) > 0 {
-				if _, err := sync.NewApplier(c).Apply(ctx, decode(t, tc.live...)); err != nil {
+				if _, err := sync.NewApplier(c).Apply(ctx, fixture.Decode(t, tc.live...)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -293,7 +294,7 @@ func TestReconcileRefusesBadSnapshots(t *testing.T) {
 	ctx := context.Background()
 	c := testenv.SpiceDB(t, testenv.Memory)
 	acme(t, c, same)
-	before := export(t, c)
+	before := fixture.Export(t, c)
 	quiet := slog.New(slog.DiscardHandler)
 	root := `{"id":"s1","type":"folder.created","folder":{"id":"a","parent":"0","owner":"alice"}}`
 	for _, tc := range []struct{ line, want string }{
@@ -311,7 +312,7 @@ func TestReconcileRefusesBadSnapshots(t *testing.T) {
 			}
 		}
 	}
-	if after := export(t, c); !slices.Equal(after, before) {
+	if after := fixture.Export(t, c); !slices.Equal(after, before) {
 		t.Error("a refused snapshot changed spicedb")
 	}
 }
@@ -337,8 +338,8 @@ func TestReconcileWritesRestrictionsSafely(t *testing.T) {
 	const n = 600
 	var live, snap []string
 	old := `{"id":"old","type":"folder.created","folder":{"id":"old","parent":"0","owner":"alice"}}`
-	live = append(live, entAcme, userBob, old)
-	snap = append(snap, entAcme, userBob, old)
+	live = append(live, fixture.EntAcme, fixture.UserBob, old)
+	snap = append(snap, fixture.EntAcme, fixture.UserBob, old)
 	for i := range n {
 		f := fmt.Sprintf(`{"id":"f%d","type":"folder.created","folder":{"id":"d%d","parent":"old","owner":"alice"}}`, i, i)
 		live = append(live, f, fmt.Sprintf(`{"id":"t%d","type":"folder.trashed","folder":{"id":"d%d"}}`, i, i))
@@ -357,7 +358,7 @@ func TestReconcileWritesRestrictionsSafely(t *testing.T) {
 	}
 	live = append(live[:3], append([]string{`{"id":"new","type":"folder.created","folder":{"id":"new","parent":"0","owner":"alice"}}`}, live[3:]...)...)
 	snap = append(snap, `{"id":"new","type":"folder.created","folder":{"id":"new","parent":"0","owner":"alice","trashed":true}}`)
-	if _, err := sync.NewApplier(c).Apply(ctx, decode(t, live...)); err != nil {
+	if _, err := sync.NewApplier(c).Apply(ctx, fixture.Decode(t, live...)); err != nil {
 		t.Fatal(err)
 	}
 	// Drift to remove: a grant on every folder.

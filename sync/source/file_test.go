@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/testkit/fixture"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
 	"github.com/boxauthz/boxauthz/sync/source"
@@ -62,11 +63,11 @@ func TestFileSourceDeadLettersAndResumes(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "events.jsonl")
-	writeLines(t, path, append(append([]string{}, baseTree...),
+	writeLines(t, path, append(append([]string{}, fixture.BaseTree()...),
 		`{"id":"oops", "type":`,
 		`{"id":"orphan","type":"file.created","file":{"id":"o","parent":"missing","owner":"alice"}}`,
 		"",
-		collabB,
+		fixture.CollabB,
 		`{"id":"late-bad","type":"collaboration.created","collaboration":{"id":"k5","item":{"type":"file","id":"nope"},"accessible_by":{"type":"user","id":"bob"},"role":"viewer"}}`)...)
 	src := fileSource(t, path, source.WithBatchSize(3))
 	st, err := src.Run(ctx, sync.NewApplier(c))
@@ -74,8 +75,8 @@ func TestFileSourceDeadLettersAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	fi, _ := os.Stat(path)
-	if st.Applied != len(baseTree)+1 || st.DeadLetters != 3 || st.Position != fi.Size() {
-		t.Fatalf("stats %+v; want %d applied, 3 dead letters, position %d", st, len(baseTree)+1, fi.Size())
+	if st.Applied != len(fixture.BaseTree())+1 || st.DeadLetters != 3 || st.Position != fi.Size() {
+		t.Fatalf("stats %+v; want %d applied, 3 dead letters, position %d", st, len(fixture.BaseTree())+1, fi.Size())
 	}
 	dl := readDeadLetters(t, path+".dead")
 	if len(dl) != 3 || dl[0].Raw == "" || dl[1].EventID != "orphan" || !strings.Contains(dl[1].Error, "file.parent") || dl[2].EventID != "late-bad" || len(dl[2].Line) == 0 {
@@ -95,7 +96,7 @@ func TestFileSourceDeadLettersAndResumes(t *testing.T) {
 	if err != nil || st.Applied != 1 {
 		t.Fatalf("third run: %+v %v; want the one new event", st, err)
 	}
-	if !strings.Contains(strings.Join(export(t, c), "\n"), "folder:b#trashed@user:*") {
+	if !strings.Contains(strings.Join(fixture.Export(t, c), "\n"), "folder:b#trashed@user:*") {
 		t.Fatal("appended event not applied")
 	}
 }
@@ -104,7 +105,7 @@ func TestFileSourceFollows(t *testing.T) {
 	c := testenv.SpiceDB(t, testenv.Memory)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "events.jsonl")
-	writeLines(t, path, baseTree[:3]...)
+	writeLines(t, path, fixture.BaseTree()[:3]...)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	reg := prometheus.NewRegistry()
@@ -122,7 +123,7 @@ func TestFileSourceFollows(t *testing.T) {
 		done <- st
 	}()
 	// Half a line first: it must wait for the rest.
-	line := baseTree[3]
+	line := fixture.BaseTree()[3]
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +138,7 @@ func TestFileSourceFollows(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	writeLines(t, path, baseTree[4:]...)
+	writeLines(t, path, fixture.BaseTree()[4:]...)
 	// The committed position shows before Run has counted the batch that
 	// carried it; the lag gauge is set once the batch is counted.
 	fi, err := os.Stat(path)
@@ -158,8 +159,8 @@ func TestFileSourceFollows(t *testing.T) {
 	}
 	cancel()
 	st := <-done
-	if st.Applied != len(baseTree) || st.DeadLetters != 0 {
-		t.Fatalf("stats %+v, want %d applied and no dead letters (a half-written line is not bad)", st, len(baseTree))
+	if st.Applied != len(fixture.BaseTree()) || st.DeadLetters != 0 {
+		t.Fatalf("stats %+v, want %d applied and no dead letters (a half-written line is not bad)", st, len(fixture.BaseTree()))
 	}
 }
 
@@ -183,12 +184,12 @@ func TestStdinSourceSkipsCommitted(t *testing.T) {
 	ctx := context.Background()
 	a := sync.NewApplier(c)
 	dir := t.TempDir()
-	input := strings.Join(baseTree, "\n") + "\n"
+	input := strings.Join(fixture.BaseTree(), "\n") + "\n"
 	st, err := fileSource(t, "-", source.WithStdin(strings.NewReader(input)), source.WithDeadLetter(filepath.Join(dir, "d"))).Run(ctx, a)
-	if err != nil || st.Applied != len(baseTree) {
+	if err != nil || st.Applied != len(fixture.BaseTree()) {
 		t.Fatalf("first: %+v %v", st, err)
 	}
-	input += collabB + "\n"
+	input += fixture.CollabB + "\n"
 	st, err = fileSource(t, "-", source.WithStdin(strings.NewReader(input)), source.WithDeadLetter(filepath.Join(dir, "d"))).Run(ctx, a)
 	if err != nil || st.Applied != 1 || st.Duplicates != 0 {
 		t.Fatalf("second: %+v %v; want only the new event", st, err)
@@ -208,7 +209,7 @@ func userEvents(prefix string, n int) []string {
 // hasUsers fails unless SpiceDB holds a user created by each event.
 func hasUsers(t *testing.T, c *spicedb.Client, events []string) {
 	t.Helper()
-	all := strings.Join(export(t, c), "\n")
+	all := strings.Join(fixture.Export(t, c), "\n")
 	for _, e := range events {
 		var ev struct {
 			User struct{ ID string } `json:"user"`
@@ -256,7 +257,7 @@ func gauge(t *testing.T, g prometheus.Gatherer, name string) float64 {
 // changed, and with RestartReplaced reads the new file from its start, so
 // no event of it is skipped.
 func TestFileSourceRefusesAnotherFile(t *testing.T) {
-	old := append([]string{entAcme}, userEvents("old", 30)...)
+	old := append([]string{fixture.EntAcme}, userEvents("old", 30)...)
 	tests := []struct {
 		name   string
 		change func(t *testing.T, path string) []string // returns the new content
@@ -264,12 +265,12 @@ func TestFileSourceRefusesAnotherFile(t *testing.T) {
 		follow bool
 	}{
 		{"replaced by a larger file", func(t *testing.T, path string) []string {
-			lines := append([]string{entAcme}, userEvents("new", 60)...)
+			lines := append([]string{fixture.EntAcme}, userEvents("new", 60)...)
 			replaceFile(t, path, lines...)
 			return lines
 		}, "another file", false},
 		{"rewritten in place, larger", func(t *testing.T, path string) []string {
-			lines := append([]string{entAcme}, userEvents("new", 60)...)
+			lines := append([]string{fixture.EntAcme}, userEvents("new", 60)...)
 			if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -304,7 +305,7 @@ func TestFileSourceRefusesAnotherFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			lines := tt.change(t, path)
-			before := export(t, c)
+			before := fixture.Export(t, c)
 
 			reg := prometheus.NewRegistry()
 			m, err := sync.NewMetrics(reg)
@@ -320,7 +321,7 @@ func TestFileSourceRefusesAnotherFile(t *testing.T) {
 			if st.Applied != 0 || st.DeadLetters != 0 {
 				t.Fatalf("refusing run did something: %+v", st)
 			}
-			if got := export(t, c); strings.Join(got, "\n") != strings.Join(before, "\n") {
+			if got := fixture.Export(t, c); strings.Join(got, "\n") != strings.Join(before, "\n") {
 				t.Fatal("refusing run changed SpiceDB")
 			}
 			if pos, _ := sync.NewApplier(c).Position(ctx, "file:"+path); pos != committed {
@@ -357,19 +358,19 @@ func TestFileSourceFinishesRotatedFile(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "events.jsonl")
-	first := append([]string{entAcme}, userEvents("a", 20)...)
+	first := append([]string{fixture.EntAcme}, userEvents("a", 20)...)
 	writeLines(t, path, first...)
 	if st, err := fileSource(t, path).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != len(first) {
 		t.Fatalf("first run: %+v %v", st, err)
 	}
 	// More events, the last creating the folder the new file's first event
 	// needs: applied out of order, that one would be set aside.
-	late := append(userEvents("b", 5), rootA)
+	late := append(userEvents("b", 5), fixture.RootA)
 	writeLines(t, path, late...)
 	if err := os.Rename(path, path+".1"); err != nil {
 		t.Fatal(err)
 	}
-	next := append([]string{subB}, userEvents("c", 10)...)
+	next := append([]string{fixture.SubB}, userEvents("c", 10)...)
 	writeLines(t, path, next...)
 	old := time.Now().Add(-time.Minute)
 	if err := os.Chtimes(path+".1", old, old); err != nil {
@@ -381,7 +382,7 @@ func TestFileSourceFinishesRotatedFile(t *testing.T) {
 		t.Fatalf("run after the rotation: %+v %v; want the %d late events of the old file and the %d of the new one", st, err, len(late), len(next))
 	}
 	hasUsers(t, c, append(late[:5:5], next[1:]...))
-	if !strings.Contains(strings.Join(export(t, c), "\n"), "folder:b#parent@folder:a") {
+	if !strings.Contains(strings.Join(fixture.Export(t, c), "\n"), "folder:b#parent@folder:a") {
 		t.Fatal("the new file's folder was not applied after the old file's")
 	}
 	fi, _ := os.Stat(path)
@@ -443,7 +444,7 @@ func TestFileSourceFollowsRotation(t *testing.T) {
 			c := testenv.SpiceDB(t, testenv.Memory)
 			dir := t.TempDir()
 			path := filepath.Join(dir, "events.jsonl")
-			first := append([]string{entAcme}, userEvents("a", 10)...)
+			first := append([]string{fixture.EntAcme}, userEvents("a", 10)...)
 			writeLines(t, path, first...)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -467,7 +468,7 @@ func TestFileSourceFollowsRotation(t *testing.T) {
 			waitPosition(t, a, path, size(t, path))
 			// Late events, perhaps not read before the rotation; the
 			// last creates the folder the new file's first event needs.
-			late := append(userEvents("b", 5), rootA)
+			late := append(userEvents("b", 5), fixture.RootA)
 			writeLines(t, path, late...)
 			if tt.settle {
 				waitPosition(t, a, path, size(t, path))
@@ -477,7 +478,7 @@ func TestFileSourceFollowsRotation(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := f.WriteString(collabB[:20]); err != nil {
+				if _, err := f.WriteString(fixture.CollabB[:20]); err != nil {
 					t.Fatal(err)
 				}
 				if err := f.Close(); err != nil {
@@ -486,13 +487,13 @@ func TestFileSourceFollowsRotation(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 			tt.rotate(t, path)
-			next := append([]string{subB}, userEvents("c", 10)...)
+			next := append([]string{fixture.SubB}, userEvents("c", 10)...)
 			writeLines(t, path, next...)
 			if tt.after != nil {
 				tt.after(t, path)
 			}
 			waitPosition(t, a, path, size(t, path))
-			if !strings.Contains(strings.Join(export(t, c), "\n"), "folder:b#parent@folder:a") {
+			if !strings.Contains(strings.Join(fixture.Export(t, c), "\n"), "folder:b#parent@folder:a") {
 				t.Fatal("the new file's folder was not applied")
 			}
 			cancel()
@@ -578,9 +579,9 @@ func TestFileSourceLeavesPartialLine(t *testing.T) {
 	c := testenv.SpiceDB(t, testenv.Memory)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "events.jsonl")
-	writeLines(t, path, baseTree[:3]...)
+	writeLines(t, path, fixture.BaseTree()[:3]...)
 	complete, _ := os.Stat(path)
-	line := baseTree[3]
+	line := fixture.BaseTree()[3]
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -600,7 +601,7 @@ func TestFileSourceLeavesPartialLine(t *testing.T) {
 	if err != nil || st.Applied != 1 || st.DeadLetters != 0 {
 		t.Fatalf("run once the line is complete: %+v %v; want it applied", st, err)
 	}
-	if !strings.Contains(strings.Join(export(t, c), "\n"), "folder:a#owner@user:alice") {
+	if !strings.Contains(strings.Join(fixture.Export(t, c), "\n"), "folder:a#owner@user:alice") {
 		t.Fatal("the completed line was not applied")
 	}
 }
@@ -608,7 +609,7 @@ func TestFileSourceLeavesPartialLine(t *testing.T) {
 // A position committed before positions named their file (an offset only)
 // is trusted where it still ends a line of the file, and refused elsewhere.
 func TestFileSourceLegacyPosition(t *testing.T) {
-	lines := baseTree[:3]
+	lines := fixture.BaseTree()[:3]
 	lineEnd := int64(len(lines[0]) + 1)
 	tests := []struct {
 		name    string
@@ -645,7 +646,7 @@ func TestFileSourceWaitsForRotatedWriter(t *testing.T) {
 	c := testenv.SpiceDB(t, testenv.Memory)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "events.jsonl")
-	first := append([]string{entAcme}, userEvents("a", 4)...)
+	first := append([]string{fixture.EntAcme}, userEvents("a", 4)...)
 	writeLines(t, path, first...)
 	if st, err := fileSource(t, path).Run(ctx, sync.NewApplier(c)); err != nil || st.Applied != len(first) {
 		t.Fatalf("first run: %+v %v", st, err)
@@ -661,7 +662,7 @@ func TestFileSourceWaitsForRotatedWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.WriteString(collabB[:20]); err != nil {
+	if _, err := f.WriteString(fixture.CollabB[:20]); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
@@ -676,7 +677,7 @@ func TestFileSourceWaitsForRotatedWriter(t *testing.T) {
 	if err != nil || st.Applied != len(next) || st.DeadLetters != 1 {
 		t.Fatalf("run once the old file is quiet: %+v %v; want the new file's %d events and the fragment set aside", st, err, len(next))
 	}
-	if dl := readDeadLetters(t, path+".dead"); len(dl) != 1 || dl[0].Raw != collabB[:20] || !strings.Contains(dl[0].Error, "never completed") {
+	if dl := readDeadLetters(t, path+".dead"); len(dl) != 1 || dl[0].Raw != fixture.CollabB[:20] || !strings.Contains(dl[0].Error, "never completed") {
 		t.Fatalf("dead letters %+v, want the unfinished line", dl)
 	}
 	hasUsers(t, c, append(late, next...))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/boxauthz/boxauthz/internal/testkit/fixture"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/sync"
 	"github.com/boxauthz/boxauthz/sync/source"
@@ -66,15 +67,15 @@ func TestOutboxSource(t *testing.T) {
 	}
 
 	tx, _ := app.Begin(ctx)
-	for _, ev := range baseTree {
+	for _, ev := range fixture.BaseTree() {
 		insert(tx, ev)
 	}
 	insert(tx, `{"id":"broken","type":"folder.exploded","folder":{"id":"z"}}`)
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st := runUntil("first run", func(st source.OutboxStats) bool { return st.Applied+st.DeadLetters >= len(baseTree)+1 })
-	if st.Applied != len(baseTree) || st.DeadLetters != 1 {
+	st := runUntil("first run", func(st source.OutboxStats) bool { return st.Applied+st.DeadLetters >= len(fixture.BaseTree())+1 })
+	if st.Applied != len(fixture.BaseTree()) || st.DeadLetters != 1 {
 		t.Fatalf("first run: %+v", st)
 	}
 
@@ -86,7 +87,7 @@ func TestOutboxSource(t *testing.T) {
 	}
 	defer other.Close(ctx)
 	slow, _ := other.Begin(ctx)
-	insert(slow, collabB)
+	insert(slow, fixture.CollabB)
 	fast, _ := app.Begin(ctx)
 	insert(fast, `{"id":"c-del","type":"collaboration.deleted","collaboration":{"id":"k1"}}`)
 	if err := fast.Commit(ctx); err != nil {
@@ -107,7 +108,7 @@ func TestOutboxSource(t *testing.T) {
 	}
 	// The slow transaction's id is older: it applies first, and the
 	// collaboration ends deleted, as its transactions ordered it.
-	if all := strings.Join(export(t, c), "\n"); strings.Contains(all, "collaboration:k1") {
+	if all := strings.Join(fixture.Export(t, c), "\n"); strings.Contains(all, "collaboration:k1") {
 		t.Fatalf("rows applied out of transaction order:\n%s", all)
 	}
 
@@ -151,7 +152,7 @@ func TestOutboxWaitsForTransactionsElsewhere(t *testing.T) {
 	if _, err := long.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil { // takes an xid, as a writer does
 		t.Fatal(err)
 	}
-	for _, ev := range baseTree[:3] {
+	for _, ev := range fixture.BaseTree()[:3] {
 		if _, err := app.Exec(ctx, `INSERT INTO boxauthz_outbox (event) VALUES ($1)`, ev); err != nil {
 			t.Fatal(err)
 		}

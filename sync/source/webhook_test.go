@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/internal/testkit/fixture"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/sync"
@@ -157,7 +158,7 @@ func TestWebhookLeavesUnstatedFieldsAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Apply(ctx, decode(t, launchTree...)); err != nil {
+	if _, err := a.Apply(ctx, fixture.Decode(t, launchTree...)); err != nil {
 		t.Fatal(err)
 	}
 	bobInvites := func() bool {
@@ -171,7 +172,7 @@ func TestWebhookLeavesUnstatedFieldsAlone(t *testing.T) {
 	state := func() string {
 		t.Helper()
 		var out []string
-		for _, r := range export(t, c) {
+		for _, r := range fixture.Export(t, c) {
 			if strings.HasPrefix(r, "folder:launch#") {
 				out = append(out, r)
 			}
@@ -231,7 +232,7 @@ func TestWebhookLeavesUnstatedFieldsAlone(t *testing.T) {
 	if _, err := deliver(t, a, `{"type":"webhook_event","id":"n1","trigger":"FOLDER.CREATED","source":{"type":"folder","id":"fresh","parent":{"type":"folder","id":"0"},"owned_by":{"type":"user","id":"alice"}}}`); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range export(t, c) {
+	for _, r := range fixture.Export(t, c) {
 		if strings.HasPrefix(r, "folder:fresh#non_owners_invite_off") || strings.HasPrefix(r, "folder:fresh#collaboration_restricted") {
 			t.Errorf("new folder has %s", r)
 		}
@@ -300,11 +301,11 @@ func TestWebhookIDsDoNotCollideWithEventIDs(t *testing.T) {
 	ctx := context.Background()
 	c := testenv.SpiceDB(t, testenv.Memory)
 	a := sync.NewApplier(c)
-	if _, err := a.Apply(ctx, decode(t, launchTree...)); err != nil {
+	if _, err := a.Apply(ctx, fixture.Decode(t, launchTree...)); err != nil {
 		t.Fatal(err)
 	}
 	// The caller's own event first, then a webhook with the same id.
-	if res, err := a.Apply(ctx, decode(t, `{"id":"wh-7","type":"folder.created","folder":{"id":"from-http","parent":"0","owner":"alice"}}`)); err != nil || res.Applied != 1 {
+	if res, err := a.Apply(ctx, fixture.Decode(t, `{"id":"wh-7","type":"folder.created","folder":{"id":"from-http","parent":"0","owner":"alice"}}`)); err != nil || res.Applied != 1 {
 		t.Fatalf("event: %+v %v", res, err)
 	}
 	hook := `{"type":"webhook_event","id":"wh-7","trigger":"FOLDER.CREATED","source":{"type":"folder","id":"from-box","parent":{"type":"folder","id":"0"},"owned_by":{"type":"user","id":"alice"}}}`
@@ -317,12 +318,12 @@ func TestWebhookIDsDoNotCollideWithEventIDs(t *testing.T) {
 	if res, err := deliver(t, a, restore); err != nil || res.Applied != 2 {
 		t.Fatalf("restore webhook: %+v %v", res, err)
 	}
-	if res, err := a.Apply(ctx, decode(t,
+	if res, err := a.Apply(ctx, fixture.Decode(t,
 		`{"id":"wh-8","type":"folder.created","folder":{"id":"from-http-2","parent":"0","owner":"alice"}}`,
 		`{"id":"wh-8/moved","type":"folder.created","folder":{"id":"from-http-3","parent":"0","owner":"alice"}}`)); err != nil || res.Applied != 2 {
 		t.Fatalf("events after a webhook with their ids: %+v %v; want both applied", res, err)
 	}
-	all := strings.Join(export(t, c), "\n")
+	all := strings.Join(fixture.Export(t, c), "\n")
 	for _, f := range []string{"from-http", "from-box", "from-http-2", "from-http-3"} {
 		if !strings.Contains(all, "folder:"+f+"#owner@user:alice") {
 			t.Errorf("folder %s missing", f)
@@ -332,7 +333,7 @@ func TestWebhookIDsDoNotCollideWithEventIDs(t *testing.T) {
 	if res, err := deliver(t, a, hook); err != nil || res.Applied != 0 || res.Duplicates != 1 {
 		t.Errorf("redelivered webhook: %+v %v; want a duplicate", res, err)
 	}
-	if res, err := a.Apply(ctx, decode(t, `{"id":"wh-7","type":"folder.created","folder":{"id":"from-http","parent":"0","owner":"alice"}}`)); err != nil || res.Duplicates != 1 {
+	if res, err := a.Apply(ctx, fixture.Decode(t, `{"id":"wh-7","type":"folder.created","folder":{"id":"from-http","parent":"0","owner":"alice"}}`)); err != nil || res.Duplicates != 1 {
 		t.Errorf("repeated event: %+v %v; want a duplicate", res, err)
 	}
 }
@@ -343,16 +344,16 @@ func TestDeleteEventsCarryingLastState(t *testing.T) {
 	ctx := context.Background()
 	c := testenv.SpiceDB(t, testenv.Memory)
 	a := sync.NewApplier(c)
-	if _, err := a.Apply(ctx, decode(t, launchTree...)); err != nil {
+	if _, err := a.Apply(ctx, fixture.Decode(t, launchTree...)); err != nil {
 		t.Fatal(err)
 	}
-	res, err := a.Apply(ctx, decode(t,
+	res, err := a.Apply(ctx, fixture.Decode(t,
 		`{"id":"d1","type":"collaboration.deleted","collaboration":{"id":"k1","item":{"type":"folder","id":"launch"},"accessible_by":{"type":"user","id":"bob"},"role":"editor","status":"accepted","expires_at":null}}`,
 		`{"id":"d2","type":"folder.deleted","folder":{"id":"archive","parent":"0","owner":"alice","can_non_owners_invite":true}}`))
 	if err != nil || res.Applied != 2 {
 		t.Fatalf("apply: %+v %v", res, err)
 	}
-	for _, r := range export(t, c) {
+	for _, r := range fixture.Export(t, c) {
 		if strings.HasPrefix(r, "collaboration:k1#") || strings.Contains(r, "@user:bob") && strings.HasPrefix(r, "folder:launch#") || strings.HasPrefix(r, "folder:archive#") {
 			t.Errorf("left behind: %s", r)
 		}
