@@ -150,20 +150,3 @@ func updates(log []change) []*v1.RelationshipUpdate {
 	}
 	return out
 }
-
-func describe(f *v1.RelationshipFilter) string {
-	s := f.GetResourceType()
-	if f.GetOptionalResourceId() != "" {
-		s += ":" + f.GetOptionalResourceId()
-	}
-	if f.GetOptionalRelation() != "" {
-		s += "#" + f.GetOptionalRelation()
-	}
-	if sf := f.GetOptionalSubjectFilter(); sf != nil {
-		s += "@" + sf.GetSubjectType()
-		if sf.GetOptionalSubjectId() != "" {
-			s += ":" + sf.GetOptionalSubjectId()
-		}
-	}
-	return s
-}

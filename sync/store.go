@@ -174,7 +174,7 @@ func (s *store) scan(ctx context.Context, f *v1.RelationshipFilter, fn func(*v1.
 		RelationshipFilter: f,
 	})
 	if err != nil {
-		return fmt.Errorf("reading relationships %s: %w", describe(f), err)
+		return fmt.Errorf("reading relationships %s: %w", rel.FilterString(f), err)
 	}
 	for {
 		resp, err := stream.Recv()
@@ -182,7 +182,7 @@ func (s *store) scan(ctx context.Context, f *v1.RelationshipFilter, fn func(*v1.
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("reading relationships %s: %w", describe(f), err)
+			return fmt.Errorf("reading relationships %s: %w", rel.FilterString(f), err)
 		}
 		if !fn(resp.GetRelationship()) {
 			return nil
@@ -322,7 +322,7 @@ func (s *store) fetch(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Rela
 		RelationshipFilter: f,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading relationships %s: %w", describe(f), err)
+		return nil, fmt.Errorf("reading relationships %s: %w", rel.FilterString(f), err)
 	}
 	return rs, nil
 }

@@ -10,6 +10,8 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
 // Why settling exists: SpiceDB (v1.56) answers a fully consistent request at
@@ -60,11 +62,11 @@ func settleUpdates(ctx context.Context, r RelationshipReader, updates []*v1.Rela
 		f := &v1.RelationshipFilter{ResourceType: o.typ, OptionalResourceId: o.id}
 		err := settle(ctx, r, f, 0, func(rels []*v1.Relationship) bool {
 			have := make(map[string]bool, len(rels))
-			for _, rel := range rels {
-				have[relationshipKey(rel)] = true
+			for _, r := range rels {
+				have[rel.Key(r)] = true
 			}
 			for _, u := range byObject[o] {
-				if have[relationshipKey(u.GetRelationship())] == (u.GetOperation() == v1.RelationshipUpdate_OPERATION_DELETE) {
+				if have[rel.Key(u.GetRelationship())] == (u.GetOperation() == v1.RelationshipUpdate_OPERATION_DELETE) {
 					return false
 				}
 			}
@@ -139,41 +141,19 @@ func settle(ctx context.Context, r RelationshipReader, f *v1.RelationshipFilter,
 			OptionalLimit:      limit,
 		})
 		if err != nil {
-			return fmt.Errorf("reading back a write (%s): %w", describeFilter(f), err)
+			return fmt.Errorf("reading back a write (%s): %w", rel.FilterString(f), err)
 		}
 		if shows(rels) {
 			return nil
 		}
 		if attempt == settleAttempts {
-			return fmt.Errorf("reading back a write: %s does not show it after %d fully consistent reads; spicedb answers from before the write, or another writer changed it since", describeFilter(f), attempt)
+			return fmt.Errorf("reading back a write: %s does not show it after %d fully consistent reads; spicedb answers from before the write, or another writer changed it since", rel.FilterString(f), attempt)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("reading back a write (%s): %w", describeFilter(f), ctx.Err())
+			return fmt.Errorf("reading back a write (%s): %w", rel.FilterString(f), ctx.Err())
 		case <-time.After(wait):
 		}
 		wait *= 2
 	}
-}
-
-func describeFilter(f *v1.RelationshipFilter) string {
-	s := f.GetResourceType()
-	if id := f.GetOptionalResourceId(); id != "" {
-		s += ":" + id
-	}
-	if rel := f.GetOptionalRelation(); rel != "" {
-		s += "#" + rel
-	}
-	if sf := f.GetOptionalSubjectFilter(); sf != nil {
-		s += "@" + sf.GetSubjectType()
-		if id := sf.GetOptionalSubjectId(); id != "" {
-			s += ":" + id
-		}
-	}
-	return s
-}
-
-func relationshipKey(r *v1.Relationship) string {
-	return r.GetResource().GetObjectType() + ":" + r.GetResource().GetObjectId() + "#" + r.GetRelation() + "@" +
-		r.GetSubject().GetObject().GetObjectType() + ":" + r.GetSubject().GetObject().GetObjectId() + "#" + r.GetSubject().GetOptionalRelation()
 }

@@ -36,3 +36,25 @@ func String(r *v1.Relationship) string {
 	}
 	return s
 }
+
+// FilterString renders a filter in the same notation, for errors:
+// "type[:id][#relation][@subjecttype[:id]]".
+func FilterString(f *v1.RelationshipFilter) string {
+	s := f.GetResourceType()
+	if id := f.GetOptionalResourceId(); id != "" {
+		s += ":" + id
+	}
+	if p := f.GetOptionalResourceIdPrefix(); p != "" {
+		s += ":" + p + "*"
+	}
+	if r := f.GetOptionalRelation(); r != "" {
+		s += "#" + r
+	}
+	if sf := f.GetOptionalSubjectFilter(); sf != nil {
+		s += "@" + sf.GetSubjectType()
+		if id := sf.GetOptionalSubjectId(); id != "" {
+			s += ":" + id
+		}
+	}
+	return s
+}
