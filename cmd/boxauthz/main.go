@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -25,7 +24,8 @@ Usage:
   boxauthz healthcheck [--url URL]                 exit 0 when a running server is ready (container health checks)
 
 Every flag can also be set as BOXAUTHZ_<FLAG>, e.g. BOXAUTHZ_ADMIN_KEY.
-BOXAUTHZ_LOG_LEVEL sets the log level (debug, info, warn, error; default info).
+BOXAUTHZ_LOG_LEVEL sets the log level (debug, info, warn, error; default info);
+BOXAUTHZ_LOG_FORMAT the log format (text or json, one object a line; default text).
 Run "boxauthz <command> -h" for a command's flags.
 `
 
@@ -41,15 +41,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	var level slog.Level
-	if v := os.Getenv("BOXAUTHZ_LOG_LEVEL"); v != "" {
-		if err := level.UnmarshalText([]byte(v)); err != nil {
-			fmt.Fprintf(stderr, "boxauthz: BOXAUTHZ_LOG_LEVEL=%q: want debug, info, warn or error\n", v)
-			return 2
-		}
+	logger, err := newLogger(stderr, os.Getenv("BOXAUTHZ_LOG_LEVEL"), os.Getenv("BOXAUTHZ_LOG_FORMAT"))
+	if err != nil {
+		fmt.Fprintf(stderr, "boxauthz: %v\n", err)
+		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	var err error
 	switch args[0] {
 	case "serve":
 		err = serveCmd(ctx, args[1:], logger)
