@@ -85,6 +85,12 @@ func TestUnknownRoutesAnswerBoxErrors(t *testing.T) {
 	w, out = serve(t, api, "POST", "/webhooks/box", nil, "{}")
 	wantBoxError(t, "webhooks off", w, out, 404, "not_found")
 
+	// Under /oauth2/ errors take OAuth's shape.
+	w, out = serve(t, api, "GET", "/oauth2/nope", nil, "")
+	if w.Code != 404 || out["error"] != "invalid_request" || out["error_description"] == "" || w.Header().Get("X-Request-Id") == "" {
+		t.Errorf("unknown /oauth2 path: %d %v, want an OAuth-shaped 404", w.Code, out)
+	}
+
 	// A route that is served still answers as before.
 	if w, out := serve(t, api, "GET", "/healthz", nil, ""); w.Code != 200 || out["status"] != "ok" {
 		t.Errorf("healthz = %d %v", w.Code, out)
