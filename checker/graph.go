@@ -85,6 +85,10 @@ func (q Question) Validate() error {
 // Answer is the outcome of one Question.
 type Answer struct {
 	Allowed bool
+	// ConsistencyToken is the revision SpiceDB answered at (a zedtoken),
+	// so a caller can read again no older than this answer. A bulk check
+	// larger than one SpiceDB call carries the first call's revision.
+	ConsistencyToken string
 }
 
 // Check answers one question.
@@ -115,13 +119,13 @@ func (c *Checker) CheckBulk(ctx context.Context, qs []Question, cons Consistency
 		}
 		items = append(items, c.checkItem(q))
 	}
-	got, _, err := CheckItems(ctx, c.client, items, cons)
+	got, at, err := CheckItems(ctx, c.client, items, cons)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Answer, len(got))
 	for i, ok := range got {
-		out[i] = Answer{Allowed: ok}
+		out[i] = Answer{Allowed: ok, ConsistencyToken: at.GetToken()}
 	}
 	return out, nil
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -73,7 +72,11 @@ func (s *Server) readPublicBody(w http.ResponseWriter, r *http.Request, limit in
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			publicError(w, r, http.StatusRequestEntityTooLarge, "invalid_request", "request body larger than "+strconv.FormatInt(limit, 10)+" bytes")
+			code := codeTooLarge
+			if strings.HasPrefix(r.URL.Path, "/oauth2/") {
+				code = "invalid_request"
+			}
+			publicError(w, r, http.StatusRequestEntityTooLarge, code, (&bodyTooLargeError{limit: limit}).Error()+splitHint(r.URL.Path, limit))
 			return false
 		}
 		publicError(w, r, http.StatusBadRequest, "invalid_request", "reading the request body: "+err.Error())
@@ -139,7 +142,7 @@ func describeJSONError(err error) error {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return fmt.Errorf("request body larger than %d bytes", mbe.Limit)
+		return &bodyTooLargeError{limit: mbe.Limit}
 	case errors.As(err, &te) && te.Field == "":
 		return fmt.Errorf("request body: want %s, got JSON %s", jsonstrict.TypeName(te.Type), te.Value)
 	case errors.As(err, &te):

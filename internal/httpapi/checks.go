@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/schema"
@@ -17,6 +19,17 @@ type checkBody struct {
 	SharedLink       string         `json:"shared_link,omitempty"`
 	ConsistencyToken string         `json:"consistency_token,omitempty"`
 	Explain          bool           `json:"explain,omitempty"`
+}
+
+// MaxCheckIDLength bounds the correlation id a bulk check may carry.
+const MaxCheckIDLength = 128
+
+// bulkCheckBody is one check of a bulk request: a check and the caller's
+// optional id, echoed in its result so results need not be matched by
+// position alone.
+type bulkCheckBody struct {
+	checkBody
+	ID string `json:"id,omitempty"`
 }
 
 func (b checkBody) question() (checker.Question, error) {
@@ -53,7 +66,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 		s.checkFailed(w, r, err)
 		return
 	}
-	out := map[string]any{"allowed": ans.Allowed}
+	out := map[string]any{"allowed": ans.Allowed, "consistency_token": ans.ConsistencyToken}
 	if b.Explain {
 		ex, err := s.cfg.Checker.Explain(r.Context(), q, checker.Consistency{Token: b.ConsistencyToken})
 		if err != nil {
@@ -76,8 +89,8 @@ func (s *Server) checkFailed(w http.ResponseWriter, r *http.Request, err error) 
 
 func (s *Server) checkBulk(w http.ResponseWriter, r *http.Request) {
 	var b struct {
-		Checks           []checkBody `json:"checks"`
-		ConsistencyToken string      `json:"consistency_token,omitempty"`
+		Checks           []bulkCheckBody `json:"checks"`
+		ConsistencyToken string          `json:"consistency_token,omitempty"`
 	}
 	if err := decodeStrict(r.Body, &b); err != nil {
 		s.badRequest(w, r, err)
@@ -91,6 +104,10 @@ func (s *Server) checkBulk(w http.ResponseWriter, r *http.Request) {
 	for i, c := range b.Checks {
 		if c.ConsistencyToken != "" || c.Explain {
 			s.badRequest(w, r, &checker.FieldError{Field: "checks[" + strconv.Itoa(i) + "]", Err: errors.New("consistency_token and explain go on the request, not on one check")})
+			return
+		}
+		if n := utf8.RuneCountInString(c.ID); n > MaxCheckIDLength {
+			s.badRequest(w, r, &checker.FieldError{Field: "checks[" + strconv.Itoa(i) + "].id", Err: fmt.Errorf("%d characters, want at most %d", n, MaxCheckIDLength)})
 			return
 		}
 		q, err := c.question()
@@ -109,11 +126,19 @@ func (s *Server) checkBulk(w http.ResponseWriter, r *http.Request) {
 		s.checkFailed(w, r, err)
 		return
 	}
-	results := make([]map[string]bool, len(as))
+	results := make([]bulkResult, len(as))
+	token := ""
 	for i, a := range as {
-		results[i] = map[string]bool{"allowed": a.Allowed}
+		results[i] = bulkResult{ID: b.Checks[i].ID, Allowed: a.Allowed}
+		token = a.ConsistencyToken
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+	writeJSON(w, http.StatusOK, map[string]any{"results": results, "consistency_token": token})
+}
+
+// bulkResult is one answer of a bulk check, with the id its check carried.
+type bulkResult struct {
+	ID      string `json:"id,omitempty"`
+	Allowed bool   `json:"allowed"`
 }
 
 func (s *Server) lookupItems(w http.ResponseWriter, r *http.Request) {

@@ -17,7 +17,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		writeError(w, r, http.StatusBadRequest, "bad_request", describeJSONError(err).Error())
+		s.badRequest(w, r, describeJSONError(err))
 		return
 	}
 	evs, err := event.DecodeEvents(body, ct == "application/x-ndjson")

@@ -74,12 +74,10 @@ func requestID(ctx context.Context) string {
 }
 
 // ServeHTTP gives every request an id (echoed in X-Request-Id), bounds its
-// body and logs it.
+// body, routes it and logs it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	id := hex.EncodeToString(b[:])
+	id := inboundRequestID(r.Header.Get("X-Request-Id"))
 	w.Header().Set("X-Request-Id", id)
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -91,9 +89,65 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 	}
-	s.mux.ServeHTTP(rec, r)
+	s.route(rec, r)
 	s.logRequest(r, id, rec.status, start)
 }
+
+// MaxRequestIDLength bounds an inbound X-Request-Id kept as the request's
+// id.
+const MaxRequestIDLength = 128
+
+// inboundRequestID is the caller's request id when it is well formed (1 to
+// MaxRequestIDLength of [A-Za-z0-9._-], so it cannot forge log lines or
+// headers), else a new one.
+func inboundRequestID(in string) string {
+	if validRequestID(in) {
+		return in
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > MaxRequestIDLength {
+		return false
+	}
+	for _, c := range []byte(id) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// route serves r by the mux, answering what no route takes (404, 405) in
+// the API's error shape rather than the mux's plain text.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		// ServeHTTP again rather than h: it sets the path values.
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	probe := &noRouteProbe{header: http.Header{}, status: http.StatusNotFound}
+	h.ServeHTTP(probe, r)
+	noRoute(w, r, probe.status, probe.header.Get("Allow"))
+}
+
+// noRouteProbe takes the mux's own answer to a request no route takes,
+// keeping only its status and Allow header.
+type noRouteProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *noRouteProbe) Header() http.Header { return p.header }
+
+func (p *noRouteProbe) Write(b []byte) (int, error) { return len(b), nil }
+
+func (p *noRouteProbe) WriteHeader(code int) { p.status = code }
 
 // precheck refuses what needs no body to refuse, before the body is read:
 // a webhook delivery whose signature headers cannot verify.
@@ -106,6 +160,8 @@ func (s *Server) precheck(w http.ResponseWriter, r *http.Request) bool {
 	}
 	return true
 }
+
+var _ http.ResponseWriter = (*noRouteProbe)(nil)
 
 func (s *Server) logRequest(r *http.Request, id string, status int, start time.Time) {
 	// Paths only: a query string or header could carry a secret.
