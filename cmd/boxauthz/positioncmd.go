@@ -143,12 +143,17 @@ func describePosition(kind, pos string) string {
 	return ""
 }
 
-// validateFor checks that pos is a position a source of kind can resume from.
-func validateFor(kind, pos string) error {
+// validateFor checks that pos is a position the source name, of kind, can
+// resume from.
+func validateFor(kind, name, pos string) error {
 	switch kind {
 	case kindFile:
 		if _, err := source.FileOffset(pos); err != nil {
 			return fmt.Errorf("--position: %w", err)
+		}
+		// A stream cannot be identified: its position is a bare offset.
+		if name == source.StdinName && strings.HasPrefix(pos, "f2|") {
+			return fmt.Errorf("--position %q: standard input's position is a byte count, not a file's position", pos)
 		}
 	case kindOutbox:
 		if !outboxPosition.MatchString(pos) {
@@ -185,7 +190,7 @@ func positionSetCmd(ctx context.Context, args []string, stdout io.Writer, logger
 	if err != nil {
 		return err
 	}
-	if err := validateFor(pf.sourceKind(cur), *to); err != nil {
+	if err := validateFor(pf.sourceKind(cur), pf.source, *to); err != nil {
 		return err
 	}
 	if *from != "" && *from != cur {

@@ -56,12 +56,27 @@ func TestSyncPosition(t *testing.T) {
 		t.Fatalf("position after set = %q (%v), want 0", got, err)
 	}
 	// A writer committing within the window is running: set refuses.
+	stop := make(chan struct{})
+	writing := make(chan struct{})
 	go func() {
-		time.Sleep(100 * time.Millisecond)
-		_ = st.applier.SetPosition(ctx, name, "0", strconv.Itoa(len(line)))
+		defer close(writing)
+		for n := 1; ; n++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			cur, err := st.applier.Position(ctx, name)
+			if err == nil {
+				_ = st.applier.SetPosition(ctx, name, cur, strconv.Itoa(n))
+			}
+		}
 	}()
-	slow := append([]string{"sync", "position", "set", "--source", name, "--quiet-window", "2s", "--position", "0"}, remote...)
-	if code, _, errs := runCmd(t, ctx, slow...); code != 2 || !strings.Contains(errs, "a writer is committing positions") {
+	slow := append([]string{"sync", "position", "set", "--source", name, "--quiet-window", "1s", "--position", "0"}, remote...)
+	code, _, errs = runCmd(t, ctx, slow...)
+	close(stop)
+	<-writing
+	if code != 2 || !strings.Contains(errs, "a writer is committing positions") {
 		t.Fatalf("set while a writer commits: exit %d, %s", code, errs)
 	}
 }
@@ -94,6 +109,26 @@ func TestDescribePosition(t *testing.T) {
 	} {
 		if got := describePosition(tc.kind, tc.pos); !strings.Contains(got, tc.want) || (tc.want == "" && got != "") {
 			t.Errorf("describePosition(%s, %s) = %q, want %q", tc.kind, tc.pos, got, tc.want)
+		}
+	}
+}
+
+func TestValidateFor(t *testing.T) {
+	for _, tc := range []struct {
+		kind, name, pos string
+		ok              bool
+	}{
+		{kindFile, "file:/x", "0", true},
+		{kindFile, "file:/x", "f2|40|1|2|40|ab", true},
+		{kindFile, "file:/x", "12-3", false},
+		{kindFile, "stdin", "40", true},
+		{kindFile, "stdin", "f2|40|1|2|40|ab", false},
+		{kindOutbox, "outbox:h:5432/db", "12-3", true},
+		{kindOutbox, "outbox:h:5432/db", "12", false},
+		{"", "custom", "12", false},
+	} {
+		if err := validateFor(tc.kind, tc.name, tc.pos); (err == nil) != tc.ok {
+			t.Errorf("validateFor(%s, %s, %s) = %v, want ok %v", tc.kind, tc.name, tc.pos, err, tc.ok)
 		}
 	}
 }
