@@ -76,3 +76,11 @@ func (e *tooManyUpdatesError) Error() string {
 }
 
 func (e *tooManyUpdatesError) Unwrap() error { return e.err }
+
+var (
+	// ErrPositionMoved is a position change refused because the source's
+	// committed position is not the one the change was made against.
+	ErrPositionMoved = errors.New("the committed position moved")
+	// ErrNoSource is a position change that names no source.
+	ErrNoSource = errors.New("no source named")
+)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/schema/rel"
@@ -91,4 +93,38 @@ func positionUpdates(source string, prev *v1.Relationship, pos string) ([]*v1.Re
 		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: typeSource, OptionalSubjectId: prev.GetSubject().GetObject().GetObjectId()},
 	}
 	return ups, []*v1.Precondition{{Operation: v1.Precondition_OPERATION_MUST_MATCH, Filter: f}}
+}
+
+// SetPosition moves the position committed for source from from ("": none
+// is committed) to to, in one write conditioned on the position still being
+// from: an operator moving a position must not overwrite one a writer
+// committed after the operator looked. It returns an error wrapping
+// ErrPositionMoved when the position is not from. It does not stop a
+// writer that is running: one that commits after it overwrites it, so
+// stop the source's writers first.
+func (a *Applier) SetPosition(ctx context.Context, source, from, to string) error {
+	if source == "" {
+		return fmt.Errorf("setting a position: %w", ErrNoSource)
+	}
+	if err := validPosition(to); err != nil {
+		return fmt.Errorf("setting the position of %s: %w", source, err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	prev, err := a.positionRel(ctx, source)
+	if err != nil {
+		return err
+	}
+	if cur := positionOf(prev); cur != from {
+		return fmt.Errorf("setting the position of %s to %q: %w: it is %q, not %q", source, to, ErrPositionMoved, cur, from)
+	}
+	ups, pre := positionUpdates(source, prev, to)
+	_, err = a.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups, OptionalPreconditions: pre})
+	if status.Code(err) == codes.FailedPrecondition {
+		return fmt.Errorf("setting the position of %s to %q: %w since it was read as %q", source, to, ErrPositionMoved, from)
+	}
+	if err != nil {
+		return fmt.Errorf("setting the position of %s to %q: %w", source, to, err)
+	}
+	return nil
 }

@@ -19,6 +19,7 @@ Usage:
   boxauthz sync   --events <file|-> [--follow]     mirror a JSONL event file into SpiceDB, resuming where it stopped
   boxauthz sync   --outbox-dsn <dsn> [--follow]    mirror an application's transactional outbox table
   boxauthz sync reconcile --snapshot <file> [--dry-run]   repair drift against a snapshot of every object
+  boxauthz sync position show|set --source <name> [--position <p>]   inspect or move a source's committed position
   boxauthz schema print | validate <file> | apply  the SpiceDB schema and its validation files
   boxauthz demo                                    load a sample enterprise and show real answers
   boxauthz healthcheck [--url URL]                 exit 0 when a running server is ready (container health checks)

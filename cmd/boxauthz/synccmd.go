@@ -18,6 +18,9 @@ func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	if len(args) > 0 && args[0] == "reconcile" {
 		return reconcileCmd(ctx, args[1:], stdout, logger)
 	}
+	if len(args) > 0 && args[0] == "position" {
+		return positionCmd(ctx, args[1:], stdout, logger)
+	}
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	var sf spicedbFlags
 	sf.register(fs, false)

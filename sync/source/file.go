@@ -147,8 +147,8 @@ func (f *FileSource) start(ctx context.Context, a *sync.Applier, committed strin
 	if p.legacy {
 		where = "the position, from before positions named their file, cannot tell which file it was"
 	}
-	err = fmt.Errorf("events file %s is not the file position %s was committed for: %s; the events after offset %d of that file cannot be read and %s (restore it, or run boxauthz sync --restart-replaced to read %s from its start: events already applied are skipped as duplicates)",
-		f.path, committed, why, p.offset, where, f.path)
+	err = fmt.Errorf("events file %s is not the file position %s was committed for: %s; the events after offset %d of that file cannot be read and %s (restore it, or run boxauthz sync --restart-replaced to read %s from its start: events already applied are skipped as duplicates, or move the position with boxauthz sync position set --source %s)",
+		f.path, committed, why, p.offset, where, f.path, f.name)
 	f.logger.ErrorContext(ctx, "events file source stopped", "source", f.name, "error", err)
 	return nil, err
 }

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/boxauthz/boxauthz/sync/source"
+)
+
+// DefaultQuietWindow is how long `sync position set` watches a position
+// before moving it: a writer that commits within it is running.
+const DefaultQuietWindow = 5 * time.Second
+
+// Source kinds, as --kind names them.
+const (
+	kindFile   = "file"
+	kindOutbox = "outbox"
+)
+
+// outboxPosition is an outbox source's position: the txid and id of the
+// last row applied.
+var outboxPosition = regexp.MustCompile(`^(\d+)-(\d+)$`)
+
+const positionUsage = `usage:
+  boxauthz sync position show --source NAME                 print the position committed for a source
+  boxauthz sync position set  --source NAME --position P    move it (stop the source's writers first)`
+
+func positionCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	if len(args) == 0 {
+		return errors.New(positionUsage)
+	}
+	switch args[0] {
+	case "show":
+		return positionShowCmd(ctx, args[1:], stdout, logger)
+	case "set":
+		return positionSetCmd(ctx, args[1:], stdout, logger)
+	}
+	return fmt.Errorf("unknown position command %q\n%s", args[0], positionUsage)
+}
+
+// positionFlags are the flags show and set share.
+type positionFlags struct {
+	sf     spicedbFlags
+	source string
+	kind   string
+}
+
+func (p *positionFlags) register(fs *flag.FlagSet) {
+	p.sf.register(fs, false)
+	fs.StringVar(&p.source, "source", "", "name the position is committed under, as sync prints it (file:<absolute path>, stdin, outbox:<host:port/db>, or its --source-name)")
+	fs.StringVar(&p.kind, "kind", "", "file or outbox (default: from the name, else from the committed position)")
+}
+
+func (p *positionFlags) check() error {
+	if p.source == "" {
+		return errors.New("needs --source NAME")
+	}
+	if p.sf.endpoint == "" {
+		return errors.New("needs --spicedb-endpoint: positions are committed in a SpiceDB that outlives this command")
+	}
+	if p.kind != "" && p.kind != kindFile && p.kind != kindOutbox {
+		return fmt.Errorf("--kind %q: want file or outbox", p.kind)
+	}
+	return nil
+}
+
+// sourceKind is the kind of source name: from --kind, the name's prefix,
+// or the shape of its committed position; "" when none tells.
+func (p *positionFlags) sourceKind(committed string) string {
+	switch {
+	case p.kind != "":
+		return p.kind
+	case p.source == source.StdinName || strings.HasPrefix(p.source, "file:"):
+		return kindFile
+	case strings.HasPrefix(p.source, "outbox:"):
+		return kindOutbox
+	case committed == "":
+		return ""
+	case outboxPosition.MatchString(committed):
+		return kindOutbox
+	}
+	if _, err := source.FileOffset(committed); err == nil {
+		return kindFile
+	}
+	return ""
+}
+
+func positionShowCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("sync position show", flag.ContinueOnError)
+	var pf positionFlags
+	pf.register(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := pf.check(); err != nil {
+		return err
+	}
+	st, err := openStack(ctx, &pf.sf, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pos, err := st.applier.Position(ctx, pf.source)
+	if err != nil {
+		return err
+	}
+	if pos == "" {
+		fmt.Fprintf(stdout, "%s: no position committed (its first run reads from the start)\n", pf.source)
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", pf.source, pos)
+	if d := describePosition(pf.sourceKind(pos), pos); d != "" {
+		fmt.Fprintln(stdout, "  "+d)
+	}
+	return nil
+}
+
+// describePosition decodes a committed position for a reader.
+func describePosition(kind, pos string) string {
+	switch kind {
+	case kindOutbox:
+		if m := outboxPosition.FindStringSubmatch(pos); m != nil {
+			return fmt.Sprintf("after outbox row txid %s, id %s", m[1], m[2])
+		}
+	case kindFile:
+		off, err := source.FileOffset(pos)
+		if err != nil {
+			return ""
+		}
+		f := strings.Split(pos, "|")
+		if len(f) != 6 {
+			return fmt.Sprintf("offset %d (from before positions named their file: any file at the path is taken as it)", off)
+		}
+		return fmt.Sprintf("offset %d of the file with device %s, inode %s, whose first %s bytes hash to %s", off, f[2], f[3], f[4], f[5])
+	}
+	return ""
+}
+
+// validateFor checks that pos is a position the source name, of kind, can
+// resume from.
+func validateFor(kind, name, pos string) error {
+	switch kind {
+	case kindFile:
+		if _, err := source.FileOffset(pos); err != nil {
+			return fmt.Errorf("--position: %w", err)
+		}
+		// A stream cannot be identified: its position is a bare offset.
+		if name == source.StdinName && strings.HasPrefix(pos, "f2|") {
+			return fmt.Errorf("--position %q: standard input's position is a byte count, not a file's position", pos)
+		}
+	case kindOutbox:
+		if !outboxPosition.MatchString(pos) {
+			return fmt.Errorf("--position %q is not an outbox position (txid-id)", pos)
+		}
+	default:
+		return errors.New("cannot tell whether the source is a file or an outbox: give --kind")
+	}
+	return nil
+}
+
+func positionSetCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("sync position set", flag.ContinueOnError)
+	var pf positionFlags
+	pf.register(fs)
+	to := fs.String("position", "", "the position to commit: for a file, a byte offset at a line start (or a full position as show prints it); for an outbox, txid-id")
+	from := fs.String("from", "", "the position expected now, as show printed it: refused if it is another (default: the one read)")
+	quiet := fs.Duration("quiet-window", DefaultQuietWindow, "how long the position must stay unchanged before it is moved: a writer that commits meanwhile is running")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := pf.check(); err != nil {
+		return err
+	}
+	if *to == "" {
+		return errors.New("needs --position P")
+	}
+	st, err := openStack(ctx, &pf.sf, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cur, err := st.applier.Position(ctx, pf.source)
+	if err != nil {
+		return err
+	}
+	if err := validateFor(pf.sourceKind(cur), pf.source, *to); err != nil {
+		return err
+	}
+	if *from != "" && *from != cur {
+		return fmt.Errorf("the position of %s is %q, not the %q given by --from: it moved since you looked", pf.source, cur, *from)
+	}
+	if err := waitQuiet(ctx, st.applier.Position, pf.source, cur, *quiet); err != nil {
+		return err
+	}
+	if err := st.applier.SetPosition(ctx, pf.source, cur, *to); err != nil {
+		return err
+	}
+	was := cur
+	if was == "" {
+		was = "none"
+	}
+	fmt.Fprintf(stdout, "%s: position moved from %s to %s\n", pf.source, was, *to)
+	return nil
+}
+
+// waitQuiet refuses to go on while a writer commits positions of source:
+// nothing else marks a running writer, so one is taken to be running when
+// the committed position moves within the window. A writer that is running
+// but has nothing to commit (a follower caught up) is not seen.
+func waitQuiet(ctx context.Context, position func(context.Context, string) (string, error), src, cur string, window time.Duration) error {
+	if window <= 0 {
+		return nil
+	}
+	t := time.NewTimer(window)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("watching the position of %s: %w", src, ctx.Err())
+	case <-t.C:
+	}
+	now, err := position(ctx, src)
+	if err != nil {
+		return err
+	}
+	if now != cur {
+		return fmt.Errorf("a writer is committing positions of %s (it moved from %q to %q within %s): stop it, then set the position", src, cur, now, window)
+	}
+	return nil
+}
