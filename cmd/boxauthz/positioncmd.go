@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
 
@@ -23,10 +22,6 @@ const (
 	kindFile   = "file"
 	kindOutbox = "outbox"
 )
-
-// outboxPosition is an outbox source's position: the txid and id of the
-// last row applied.
-var outboxPosition = regexp.MustCompile(`^(\d+)-(\d+)$`)
 
 const positionUsage = `usage:
   boxauthz sync position show --source NAME                 print the position committed for a source
@@ -83,10 +78,10 @@ func (p *positionFlags) sourceKind(committed string) string {
 		return kindOutbox
 	case committed == "":
 		return ""
-	case outboxPosition.MatchString(committed):
+	case isOutboxPosition(committed):
 		return kindOutbox
 	}
-	if _, err := source.FileOffset(committed); err == nil {
+	if _, err := source.ParseFilePosition(committed); err == nil {
 		return kindFile
 	}
 	return ""
@@ -126,19 +121,18 @@ func positionShowCmd(ctx context.Context, args []string, stdout io.Writer, logge
 func describePosition(kind, pos string) string {
 	switch kind {
 	case kindOutbox:
-		if m := outboxPosition.FindStringSubmatch(pos); m != nil {
-			return fmt.Sprintf("after outbox row txid %s, id %s", m[1], m[2])
+		if op, err := source.ParseOutboxPosition(pos); err == nil {
+			return fmt.Sprintf("after outbox row txid %s, id %s", op.TxID, op.ID)
 		}
 	case kindFile:
-		off, err := source.FileOffset(pos)
+		fp, err := source.ParseFilePosition(pos)
 		if err != nil {
 			return ""
 		}
-		f := strings.Split(pos, "|")
-		if len(f) != 6 {
-			return fmt.Sprintf("offset %d (from before positions named their file: any file at the path is taken as it)", off)
+		if fp.Legacy {
+			return fmt.Sprintf("offset %d (from before positions named their file: any file at the path is taken as it)", fp.Offset)
 		}
-		return fmt.Sprintf("offset %d of the file with device %s, inode %s, whose first %s bytes hash to %s", off, f[2], f[3], f[4], f[5])
+		return fmt.Sprintf("offset %d of the file with device %d, inode %d, whose first %d bytes hash to %s", fp.Offset, fp.Device, fp.Inode, fp.HeadLength, fp.HeadHash)
 	}
 	return ""
 }
@@ -148,16 +142,17 @@ func describePosition(kind, pos string) string {
 func validateFor(kind, name, pos string) error {
 	switch kind {
 	case kindFile:
-		if _, err := source.FileOffset(pos); err != nil {
+		fp, err := source.ParseFilePosition(pos)
+		if err != nil {
 			return fmt.Errorf("--position: %w", err)
 		}
 		// A stream cannot be identified: its position is a bare offset.
-		if name == source.StdinName && strings.HasPrefix(pos, "f2|") {
+		if name == source.StdinName && !fp.Legacy {
 			return fmt.Errorf("--position %q: standard input's position is a byte count, not a file's position", pos)
 		}
 	case kindOutbox:
-		if !outboxPosition.MatchString(pos) {
-			return fmt.Errorf("--position %q is not an outbox position (txid-id)", pos)
+		if _, err := source.ParseOutboxPosition(pos); err != nil {
+			return fmt.Errorf("--position: %w", err)
 		}
 	default:
 		return errors.New("cannot tell whether the source is a file or an outbox: give --kind")
@@ -233,4 +228,9 @@ func waitQuiet(ctx context.Context, position func(context.Context, string) (stri
 		return fmt.Errorf("a writer is committing positions of %s (it moved from %q to %q within %s): stop it, then set the position", src, cur, now, window)
 	}
 	return nil
+}
+
+func isOutboxPosition(pos string) bool {
+	_, err := source.ParseOutboxPosition(pos)
+	return err == nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -55,8 +54,6 @@ type OutboxStats struct {
 	Lag time.Duration
 }
 
-var positionRE = regexp.MustCompile(`^(\d+)-(\d+)$`)
-
 // NewOutboxSource is a source of the outbox of the database at dsn.
 // Options for file sources only are ignored.
 func NewOutboxSource(dsn string, opts ...Option) (*OutboxSource, error) {
@@ -99,13 +96,13 @@ func (o *OutboxSource) Run(ctx context.Context, a *sync.Applier) (OutboxStats, e
 	if pos == "" {
 		pos = "0-0"
 	}
-	m := positionRE.FindStringSubmatch(pos)
-	if m == nil {
-		return st, fmt.Errorf("position %q committed for %s is not an outbox position", pos, o.name)
+	op, err := ParseOutboxPosition(pos)
+	if err != nil {
+		return st, fmt.Errorf("the position committed for %s: %w", o.name, err)
 	}
 	st.Position = pos
 	o.logger.InfoContext(ctx, "mirroring outbox", "source", o.name, "from", pos, "follow", o.follow)
-	of := &outboxFeed{o: o, a: a, conn: conn, st: &st, txid: m[1], id: m[2]}
+	of := &outboxFeed{o: o, a: a, conn: conn, st: &st, txid: op.TxID, id: op.ID}
 	err = follow(ctx, a, of, &o.options, &st.Counts)
 	return st, err
 }
