@@ -118,7 +118,8 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 		httpapi.WithMetrics(promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{})),
 		httpapi.WithAuthorizer(oauth.NewAuthorizer(st.checker, tokens)),
 		httpapi.WithInvalidTokenLimit(*f.invalidLimit, *f.invalidBurst),
-		httpapi.WithTrustedProxies(proxies))
+		httpapi.WithTrustedProxies(proxies),
+		httpapi.WithRegisterer(st.registry))
 	if err != nil {
 		return err
 	}

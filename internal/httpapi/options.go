@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/sync"
@@ -37,6 +39,7 @@ type config struct {
 	InvalidTokenLimit int
 	InvalidTokenBurst int
 	TrustedProxies    []netip.Prefix
+	Registerer        prometheus.Registerer
 }
 
 // WithReady reports whether SpiceDB answers and holds the schema, for
@@ -112,3 +115,7 @@ func WithInvalidTokenLimit(limit, burst int) Option {
 // the client address the limit counts. Default: none, the connection's
 // peer.
 func WithTrustedProxies(ps []netip.Prefix) Option { return func(c *config) { c.TrustedProxies = ps } }
+
+// WithRegisterer registers the API's own metrics (requests by route and
+// status, latency by route) with reg; without it they are not kept.
+func WithRegisterer(reg prometheus.Registerer) Option { return func(c *config) { c.Registerer = reg } }

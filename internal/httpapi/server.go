@@ -20,6 +20,7 @@ import (
 // Server is the HTTP API.
 type Server struct {
 	cfg      config
+	metrics  *httpMetrics
 	adminSum [32]byte
 	mux      *http.ServeMux
 	limiter  *failureLimiter
@@ -43,8 +44,16 @@ func New(c *checker.Checker, a *sync.Applier, adminKey string, opts ...Option) (
 	for _, o := range opts {
 		o(&cfg)
 	}
+	var metrics *httpMetrics
+	if cfg.Registerer != nil {
+		m, err := newHTTPMetrics(cfg.Registerer)
+		if err != nil {
+			return nil, err
+		}
+		metrics = m
+	}
 	s := &Server{
-		cfg: cfg, adminSum: sha256.Sum256([]byte(cfg.AdminKey)), mux: http.NewServeMux(),
+		cfg: cfg, metrics: metrics, adminSum: sha256.Sum256([]byte(cfg.AdminKey)), mux: http.NewServeMux(),
 		limiter: newFailureLimiter(cfg.InvalidTokenLimit, cfg.InvalidTokenBurst, cfg.Now), publicReads: make(chan struct{}, cfg.PublicBodyReads),
 	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
@@ -81,16 +90,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", id)
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	_, pattern := s.mux.Handler(r)
+	defer func() {
+		s.metrics.observe(pattern, rec.status, time.Since(start))
+		s.logRequest(r, id, rec.status, start)
+	}()
 	if limit := publicBodyLimit(r.URL.Path); limit > 0 {
 		if !s.precheck(rec, r) || !s.readPublicBody(rec, r, limit) {
-			s.logRequest(r, id, rec.status, start)
 			return
 		}
 	} else {
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 	}
 	s.route(rec, r)
-	s.logRequest(r, id, rec.status, start)
 }
 
 // MaxRequestIDLength bounds an inbound X-Request-Id kept as the request's
