@@ -90,7 +90,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", id)
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	_, pattern := s.mux.Handler(r)
+	// One route lookup labels the metrics and, below, tells a request no
+	// route takes.
+	h, pattern := s.mux.Handler(r)
 	defer func() {
 		s.metrics.observe(pattern, rec.status, time.Since(start))
 		s.logRequest(r, id, rec.status, start)
@@ -102,7 +104,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 	}
-	s.route(rec, r)
+	s.route(rec, r, h, pattern)
 }
 
 // MaxRequestIDLength bounds an inbound X-Request-Id kept as the request's
@@ -135,9 +137,9 @@ func validRequestID(id string) bool {
 }
 
 // route serves r by the mux, answering what no route takes (404, 405) in
-// the API's error shape rather than the mux's plain text.
-func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	h, pattern := s.mux.Handler(r)
+// the API's error shape rather than the mux's plain text; h and pattern
+// are the mux's lookup of r.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, h http.Handler, pattern string) {
 	if pattern != "" {
 		// ServeHTTP again rather than h: it sets the path values.
 		s.mux.ServeHTTP(w, r)
