@@ -55,9 +55,59 @@ func CheckItems(ctx context.Context, c Client, items []*v1.CheckBulkPermissionsR
 }
 
 // CheckItems is CheckItems on the Checker's SpiceDB, for questions in
-// SpiceDB's own terms alongside graph checks (the authorize decision).
+// SpiceDB's own terms alongside graph checks (the authorize decision). With
+// a Tree (WithTree), questions of items go as chain checks; one whose chain
+// is not confirmed is asked again the recursive way.
 func (c *Checker) CheckItems(ctx context.Context, items []*v1.CheckBulkPermissionsRequestItem, cons Consistency) ([]bool, *v1.ZedToken, error) {
-	return CheckItems(ctx, c.client, items, cons)
+	if c.tree == nil {
+		return CheckItems(ctx, c.client, items, cons)
+	}
+	reqs, plan := c.planChain(items)
+	got := make([][]bool, len(reqs))
+	var first *v1.ZedToken
+	for i, r := range reqs {
+		g, at, err := CheckItems(ctx, c.client, r.items, cons)
+		if err != nil {
+			return nil, nil, err
+		}
+		got[i] = g
+		if i == plan[0].req {
+			first = at
+		}
+	}
+	out := make([]bool, len(items))
+	var again []int
+	for i, ci := range plan {
+		ok, confirmed := reqs[ci.req].answer(ci, got[ci.req])
+		switch {
+		case !confirmed:
+			c.chains.unconfirmed.Add(1)
+			again = append(again, i)
+			continue
+		case ci.pass < 0:
+			c.chains.confirmed.Add(1)
+		}
+		out[i] = ok
+	}
+	if len(again) == 0 {
+		return out, first, nil
+	}
+	retry := make([]*v1.CheckBulkPermissionsRequestItem, len(again))
+	for j, i := range again {
+		retry[j] = items[i]
+	}
+	g, at, err := CheckItems(ctx, c.client, retry, cons)
+	if err != nil {
+		return nil, nil, err
+	}
+	for j, i := range again {
+		out[i] = g[j]
+	}
+	if again[0] == 0 {
+		// The revision returned is the one the first answer holds at.
+		first = at
+	}
+	return out, first, nil
 }
 
 // describe names an item's question in errors.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -17,8 +18,21 @@ type Checker struct {
 	client    Client
 	now       func() time.Time
 	grantors  *schema.GrantorIndex
+	tree      Tree
+	chains    chainCounts
 	cursorKey []byte
 	cursorTTL time.Duration
+}
+
+// chainCounts count chain checks by how they were answered.
+type chainCounts struct{ confirmed, unconfirmed atomic.Uint64 }
+
+// ChainCounts reports how many questions went as chain checks and were
+// answered from the chain (confirmed), and how many found the chain moved
+// and were asked again the recursive way (unconfirmed): a tree that keeps
+// up gives almost no unconfirmed ones.
+func (c *Checker) ChainCounts() (confirmed, unconfirmed uint64) {
+	return c.chains.confirmed.Load(), c.chains.unconfirmed.Load()
 }
 
 // Option configures a Checker.
@@ -119,7 +133,7 @@ func (c *Checker) CheckBulk(ctx context.Context, qs []Question, cons Consistency
 		}
 		items = append(items, c.checkItem(q))
 	}
-	got, at, err := CheckItems(ctx, c.client, items, cons)
+	got, at, err := c.CheckItems(ctx, items, cons)
 	if err != nil {
 		return nil, err
 	}

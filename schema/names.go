@@ -56,6 +56,10 @@ const (
 	RelationCompanyLinkEdit     = "company_link_edit"
 	// RelationTokenSession on a user names its current token session.
 	RelationTokenSession = "token_session"
+	// RelationPlacement records an item's parent a second time, under the
+	// caveat placed_under, so that a chain check can confirm in the same
+	// request the ancestor chain it asks about.
+	RelationPlacement = "placement"
 )
 
 // Relations of the bookkeeping and token objects.
@@ -109,8 +113,30 @@ const (
 	PermissionMayActAsUsers = "may_act_as_users"
 )
 
+// Holder sets and link grants of one item alone, without its ancestors: a
+// chain check asks them of an item and each of its ancestors in one request.
+const (
+	HereAll          = "h_all"
+	HerePreview      = "h_preview"
+	HereDownload     = "h_download"
+	HereUpload       = "h_upload"
+	HereEdit         = "h_edit"
+	HereManage       = "h_manage"
+	HereFull         = "h_full"
+	HereVisible      = "visible_here"
+	HerePreviewLink  = "preview_here"
+	HereDownloadLink = "download_here"
+	HereEditLink     = "edit_here"
+	HereReach        = "reach_here"
+)
+
 // Caveats.
 const (
 	CaveatNotExpired = "not_expired"
 	CaveatSharedLink = "shared_link"
+	// CaveatPlacedUnder is a placement's caveat; its parameters follow.
+	CaveatPlacedUnder   = "placed_under"
+	PlacedUnderSelf     = "self"
+	PlacedUnderParent   = "parent"
+	PlacedUnderExpected = "expected"
 )

@@ -63,6 +63,8 @@ func TestNamesAreInTheSchema(t *testing.T) {
 		{TypeFile, PermissionTrashed},
 		{TypeFile, PermissionEnterpriseReach},
 		{TypeFile, PermissionWithin},
+		{TypeFolder, RelationPlacement},
+		{TypeFile, RelationPlacement},
 		{TypeCollaboration, RelationItem},
 		{TypeCollaboration, RelationAccessibleBy},
 		{TypeEvent, RelationApplied},
@@ -103,12 +105,19 @@ func TestNamesAreInTheSchema(t *testing.T) {
 			t.Errorf("schema.zed: definition %s has no relation or permission %s", u.def, u.name)
 		}
 	}
+	for _, typ := range []string{TypeFolder, TypeFile} {
+		for _, p := range []string{HereAll, HerePreview, HereDownload, HereUpload, HereEdit, HereManage, HereFull, HereVisible, HerePreviewLink, HereDownloadLink, HereEditLink, HereReach} {
+			if !defs[typ][p] {
+				t.Errorf("schema.zed: definition %s has no permission %s", typ, p)
+			}
+		}
+	}
 	for _, d := range []string{TypeFlag, TypeScope, TypeClientSecret, TypeSealedPair} {
 		if defs[d] == nil {
 			t.Errorf("schema.zed has no definition %s", d)
 		}
 	}
-	for _, c := range []string{CaveatNotExpired, CaveatSharedLink} {
+	for _, c := range []string{CaveatNotExpired, CaveatSharedLink, CaveatPlacedUnder} {
 		if !caveats[c] {
 			t.Errorf("schema.zed has no caveat %s", c)
 		}

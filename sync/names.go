@@ -10,6 +10,7 @@ import (
 const (
 	relExists        = schema.RelationExists
 	relParent        = schema.RelationParent
+	relPlacement     = schema.RelationPlacement
 	relOwner         = schema.RelationOwner
 	relTrashed       = schema.RelationTrashed
 	relInviteOff     = schema.RelationInviteOff

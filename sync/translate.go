@@ -272,7 +272,9 @@ func (t *translator) item(ctx context.Context, ev event.Event) error {
 	}
 
 	want := []*v1.Relationship{rel.Flag(typ, id, relExists), rel.New(typ, id, relOwner, rel.Subject(schema.TypeUser, owner, ""))}
+	placedUnder := ""
 	if parent != schema.RootID {
+		placedUnder = parent
 		ok, err := t.exists(ctx, schema.TypeFolder, parent)
 		if err != nil {
 			return err
@@ -287,7 +289,10 @@ func (t *translator) item(ctx context.Context, ev event.Event) error {
 		}
 		want = append(want, rel.New(typ, id, relParent, rel.Subject(schema.TypeFolder, parent, "")))
 	}
-	managed := []string{relExists, relOwner, relParent}
+	// The placement goes in the same write as the parent: a chain check
+	// trusts it to say what the parent relationship says.
+	want = append(want, rel.Placement(typ, id, placedUnder))
+	managed := []string{relExists, relOwner, relParent, relPlacement}
 	if typ == schema.TypeFolder {
 		managed = append(managed, relInviteOff, relCollabRestr)
 	}

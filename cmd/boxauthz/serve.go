@@ -57,6 +57,7 @@ type serveFlags struct {
 	reuseLeeway  *time.Duration
 	invalidLimit *int
 	invalidBurst *int
+	chainChecks  *bool
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -74,6 +75,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.refreshTTL = fs.Duration("refresh-token-ttl", oauth.DefaultRefreshTTL, "lifetime of refresh tokens (single use)")
 	f.reuseLeeway = fs.Duration("refresh-reuse-leeway", oauth.DefaultRefreshReuseLeeway, "how long after a refresh the same client presenting the spent refresh token again gets the same new pair (a retry after a lost response) instead of its family being revoked (0: never)")
 	f.invalidLimit = fs.Int("invalid-token-limit", httpapi.DefaultInvalidTokenLimit, "bad credentials one client address, or one credential, may present per minute before a further bad one is answered 429 (negative: no limit)")
+	f.chainChecks = fs.Bool("chain-checks", true, "ask an item and its whole ancestor chain in one SpiceDB request, from a folder tree index kept in memory and followed through SpiceDB's watch (false: SpiceDB walks the folders one level at a time)")
 	f.invalidBurst = fs.Int("invalid-token-burst", httpapi.DefaultInvalidTokenBurst, "bad credentials one client address, or one credential, may present in a row")
 }
 
@@ -106,6 +108,11 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
+	if *f.chainChecks {
+		if err := st.followTree(ctx, logger, checker.WithCursorKey(cursorKey[:])); err != nil {
+			return err
+		}
+	}
 	tokens, err := f.startTokens(ctx, st, logger)
 	if err != nil {
 		return err

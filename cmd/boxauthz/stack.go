@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/tree"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/schema"
@@ -99,6 +100,27 @@ func ensureSchema(ctx context.Context, c *spicedb.Client, logger *slog.Logger) (
 }
 
 func (s *stack) Close() error { return s.client.Close() }
+
+// followTree keeps a folder tree index of SpiceDB until ctx ends and makes
+// the stack's checker ask chain checks with it. Until the index has loaded,
+// and for any item it does not place, checks go the recursive way.
+func (s *stack) followTree(ctx context.Context, logger *slog.Logger, opts ...checker.Option) error {
+	idx := tree.New(s.client, tree.WithLogger(logger))
+	ch, err := checker.New(s.client, append(opts, checker.WithTree(idx))...)
+	if err != nil {
+		return err
+	}
+	s.checker = ch
+	go func() { _ = idx.Run(ctx) }()
+	s.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "boxauthz_tree_items", Help: "Items the folder tree index places."},
+			func() float64 { return float64(idx.Len()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "boxauthz_chain_checks_confirmed_total", Help: "Checks answered as chain checks, their ancestor chain confirmed in the same request."},
+			func() float64 { c, _ := ch.ChainCounts(); return float64(c) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "boxauthz_chain_checks_unconfirmed_total", Help: "Chain checks whose chain had moved since the index saw it, asked again the recursive way; a rising count means the index lags."},
+			func() float64 { _, u := ch.ChainCounts(); return float64(u) }))
+	return nil
+}
 
 // ready reports whether SpiceDB answers and holds the schema.
 func (s *stack) ready(ctx context.Context) error {

@@ -160,7 +160,8 @@ func repairWrites(d Drift, have map[string]*v1.Relationship, ended []*v1.Relatio
 		switch {
 		case isRestriction(r):
 			restrict = append(restrict, touch(r))
-		case r.GetRelation() == schema.RelationParent:
+		case r.GetRelation() == schema.RelationParent || r.GetRelation() == schema.RelationPlacement:
+			// A placement changes with its parent, in the same write.
 			parents = append(parents, touch(r))
 		default:
 			if h, ok := have[rel.Key(r)]; ok {
@@ -173,7 +174,7 @@ func repairWrites(d Drift, have map[string]*v1.Relationship, ended []*v1.Relatio
 		switch {
 		case isRestriction(r):
 			lift = append(lift, del(r))
-		case r.GetRelation() == schema.RelationParent:
+		case r.GetRelation() == schema.RelationParent || r.GetRelation() == schema.RelationPlacement:
 			parents = append(parents, del(r))
 		default:
 			revoke = append(revoke, del(r))

@@ -186,8 +186,8 @@ func TestReconcileStatesEveryRestriction(t *testing.T) {
 		name:  "trash of an item the snapshot leaves out",
 		edits: []func(string) string{drop(`"id":"old-notes"`), drop(`"id":"archive"`)},
 		extra: []string{
-			"file:old-notes#exists@user:*", "file:old-notes#owner@user:alice", "file:old-notes#parent@folder:archive",
-			"folder:archive#exists@user:*", "folder:archive#owner@user:alice", "folder:archive#parent@folder:projects",
+			"file:old-notes#exists@user:*", "file:old-notes#owner@user:alice", "file:old-notes#parent@folder:archive", "file:old-notes#placement@user:*[placed_under]",
+			"folder:archive#exists@user:*", "folder:archive#owner@user:alice", "folder:archive#parent@folder:projects", "folder:archive#placement@user:*[placed_under]",
 		},
 		kept: []string{"folder:archive#trashed@user:*"},
 	}, {
@@ -379,9 +379,9 @@ func TestReconcileWritesRestrictionsSafely(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 1 new trash, n stray grants and n/2 old parents to remove, n/2 new
-	// parents and n/10 collaborations (3 relationships each) to add, n/2
-	// trash flags to lift.
-	if got, want := len(d.Missing)+len(d.Extra), 1+n+n/2+n/2+3*n/10+n/2; got != want {
+	// parents and their placements to write, n/10 collaborations (3
+	// relationships each) to add, n/2 trash flags to lift.
+	if got, want := len(d.Missing)+len(d.Extra), 1+n+n/2+n/2+n/2+3*n/10+n/2; got != want {
 		t.Fatalf("drift of %d relationships, want %d", got, want)
 	}
 	if len(rec.writes) < 3 {
@@ -394,7 +394,7 @@ func TestReconcileWritesRestrictionsSafely(t *testing.T) {
 		switch {
 		case restriction && touch:
 			return 0
-		case r.GetRelation() == "parent":
+		case r.GetRelation() == "parent" || r.GetRelation() == "placement":
 			return 2
 		case restriction:
 			return 4

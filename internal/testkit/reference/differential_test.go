@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/tree"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/internal/testkit/eventgen"
@@ -131,6 +132,9 @@ func differential(t *testing.T, seed uint64, n int) {
 		if stats.yes < max(100, stats.checks/50) || stats.yes > stats.checks*19/20 {
 			t.Fatalf("%d of %d checks are yes: the stream exercises too little", stats.yes, stats.checks)
 		}
+		if stats.chained < stats.checks/2 {
+			t.Fatalf("only %d of %d checks went as chain checks: the tree index placed too few items", stats.chained, stats.checks)
+		}
 		dups, inBatch := 0, 0
 		for _, b := range r.batches {
 			dups += b.dups
@@ -138,8 +142,8 @@ func differential(t *testing.T, seed uint64, n int) {
 				inBatch++
 			}
 		}
-		t.Logf("%d events (refused by both: %s; %d of them at the end of a batch of good ones; %d redeliveries skipped) applied in %s; %d checks (%d yes), %d item lookups (%d pages), %d user lookups agree, compared in %s",
-			len(lines), kindSummary(kinds), inBatch, dups, applied.Round(time.Millisecond), stats.checks, stats.yes, stats.itemLookups, stats.pages, stats.userLookups, stats.took.Round(time.Millisecond))
+		t.Logf("%d events (refused by both: %s; %d of them at the end of a batch of good ones; %d redeliveries skipped) applied in %s; %d checks (%d yes; %d also as chain checks), %d item lookups (%d pages), %d user lookups agree, compared in %s",
+			len(lines), kindSummary(kinds), inBatch, dups, applied.Round(time.Millisecond), stats.checks, stats.yes, stats.chained, stats.itemLookups, stats.pages, stats.userLookups, stats.took.Round(time.Millisecond))
 		return
 	}
 	for i, m := range ms {
@@ -336,7 +340,9 @@ func (m mismatch) String() string {
 
 type compareStats struct {
 	checks, yes, itemLookups, pages, userLookups int
-	took                                         time.Duration
+	// chained is how many checks went as confirmed chain checks too.
+	chained int
+	took    time.Duration
 }
 
 // probes lists what to ask after a replay. Every action is asked of every
@@ -436,6 +442,12 @@ func compare(ctx context.Context, r *run, users []string) ([]mismatch, compareSt
 	if err != nil {
 		return nil, st, err
 	}
+	// The same checks as chain checks, the ancestor chains from a tree
+	// index loaded after the last event: every answer is the reference's.
+	chained, confirmed, err := chainChecks(ctx, r, checks)
+	if err != nil {
+		return nil, st, err
+	}
 	for i, p := range checks {
 		want := r.ref.Can(p.user, p.action, p.item, p.link)
 		if want {
@@ -444,13 +456,46 @@ func compare(ctx context.Context, r *run, users []string) ([]mismatch, compareSt
 		if as[i].Allowed != want {
 			ms = append(ms, mismatch{p: p, want: fmt.Sprint(want), got: fmt.Sprint(as[i].Allowed)})
 		}
+		if chained[i].Allowed != want {
+			ms = append(ms, mismatch{p: p, want: fmt.Sprint(want), got: fmt.Sprint(chained[i].Allowed) + " (chain check)"})
+		}
 	}
 	st.checks = len(checks)
+	st.chained = int(confirmed)
 	// Checks first: a wrong check explains a wrong lookup, not the reverse.
 	slices.SortStableFunc(ms, func(a, b mismatch) int {
 		return boolInt(a.p.kind != "check") - boolInt(b.p.kind != "check")
 	})
 	return ms, st, nil
+}
+
+// chainChecks asks checks through a checker with a tree index of the
+// replay's SpiceDB, and reports how many went as confirmed chain checks.
+func chainChecks(ctx context.Context, r *run, checks []probe) ([]checker.Answer, uint64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	idx := tree.New(r.client)
+	go func() { _ = idx.Run(ctx) }()
+	for !idx.Ready() {
+		select {
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	ch, err := checker.New(r.client, checker.WithTree(idx))
+	if err != nil {
+		return nil, 0, err
+	}
+	as, err := ch.CheckBulk(ctx, checkQuestions(checks), checker.Consistency{})
+	if err != nil {
+		return nil, 0, fmt.Errorf("chain checks: %w", err)
+	}
+	confirmed, unconfirmed := ch.ChainCounts()
+	if unconfirmed != 0 {
+		return nil, 0, fmt.Errorf("chain checks: %d of %d found their chain moved, with no write under way", unconfirmed, confirmed+unconfirmed)
+	}
+	return as, confirmed, nil
 }
 
 func boolInt(b bool) int {

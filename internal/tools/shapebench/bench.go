@@ -9,6 +9,8 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
+	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/tree"
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 )
 
@@ -103,6 +105,41 @@ type shapeServers struct {
 	conns  map[bool]Conn
 	tokens map[bool]*v1.ZedToken // snapshot to check at, by cache mode
 	close  func() error
+	// checkers ask chain checks, by cache mode (startChain).
+	checkers map[bool]*checker.Checker
+}
+
+// startChain starts a folder tree index of each SpiceDB and a checker that
+// asks chain checks with it, and waits until every index has loaded.
+func (ss *shapeServers) startChain(ctx context.Context) error {
+	if ss.checkers != nil {
+		return nil
+	}
+	ss.checkers = map[bool]*checker.Checker{}
+	for cache, c := range ss.conns {
+		tc, ok := c.(tree.Client)
+		if !ok {
+			return fmt.Errorf("chain checks need a SpiceDB client that watches, not %T", c)
+		}
+		idx := tree.New(tc)
+		ictx, cancel := context.WithCancel(context.Background())
+		go func() { _ = idx.Run(ictx) }()
+		prev := ss.close
+		ss.close = func() error { cancel(); return prev() }
+		for !idx.Ready() {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		ch, err := checker.New(c, checker.WithTree(idx))
+		if err != nil {
+			return err
+		}
+		ss.checkers[cache] = ch
+	}
+	return nil
 }
 
 // Run runs the benchmark and the equivalence proof of cfg.
@@ -158,13 +195,24 @@ func (r *run) store(ctx context.Context, st store) error {
 
 	servers := map[Shape]*shapeServers{}
 	defer func() {
-		for _, s := range servers {
+		for shape, s := range servers {
+			if shape == Chain && servers[Separated] == s {
+				continue
+			}
 			_ = s.close()
 		}
 	}()
 	for _, shape := range r.cfg.Shapes {
 		var ss *shapeServers
 		var lr LoadResult
+		if shape == Chain && servers[Separated] != nil {
+			// The same SpiceDB and data as separated, asked another way.
+			if err := servers[Separated].startChain(ctx); err != nil {
+				return fmt.Errorf("%s %s: %w", st.name, shape, err)
+			}
+			servers[Chain] = servers[Separated]
+			continue
+		}
 		if st.name == "memory" {
 			ss, lr, err = setupMemory(ctx, shape, d, r.cfg.Caches)
 		} else {
@@ -172,6 +220,12 @@ func (r *run) store(ctx context.Context, st store) error {
 		}
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", st.name, shape, err)
+		}
+		if shape == Chain {
+			if err := ss.startChain(ctx); err != nil {
+				_ = ss.close()
+				return fmt.Errorf("%s %s: %w", st.name, shape, err)
+			}
 		}
 		servers[shape] = ss
 		r.rep.Loads = append(r.rep.Loads, LoadRow{Store: st.name, Shape: string(shape), Relationships: lr.Relationships, Duration: lr.Duration})
@@ -199,8 +253,16 @@ func (r *run) prove(ctx context.Context, st store, d *Dataset, servers map[Shape
 	answers := map[Shape]Answers{}
 	for _, shape := range r.cfg.Shapes {
 		start := time.Now()
-		c := servers[shape].conns[r.cfg.Caches[len(r.cfg.Caches)-1]]
-		a, err := AnswerSet(ctx, c, shape, d, es)
+		cache := r.cfg.Caches[len(r.cfg.Caches)-1]
+		var (
+			a   Answers
+			err error
+		)
+		if shape == Chain {
+			a, err = ChainAnswerSet(ctx, servers[shape].checkers[cache], d, es)
+		} else {
+			a, err = AnswerSet(ctx, servers[shape].conns[cache], shape, d, es)
+		}
 		if err != nil {
 			return fmt.Errorf("%s equivalence: %w", st.name, err)
 		}
@@ -232,6 +294,9 @@ func (r *run) measure(ctx context.Context, st store, d *Dataset, seed uint64, se
 				targets := map[Shape]target{}
 				for _, shape := range r.cfg.Shapes {
 					targets[shape] = target{conn: servers[shape].conns[cache], token: servers[shape].tokens[cache]}
+					if shape == Chain {
+						targets[shape] = target{conn: servers[shape].conns[cache], token: servers[shape].tokens[cache], checker: servers[shape].checkers[cache]}
+					}
 				}
 				cells := measureInterleaved(ctx, d, r.cfg.Shapes, targets, qs, conc, r.cfg.CellTime*time.Duration(len(r.cfg.Shapes)))
 				for _, shape := range r.cfg.Shapes {

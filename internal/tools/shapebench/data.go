@@ -359,7 +359,7 @@ func (d *Dataset) Stats() Stats {
 			s.GroupCollabs++
 		}
 	}
-	_ = d.EachRelationship(false, func(*v1.Relationship) error { s.Relationships++; return nil })
+	_ = d.EachRelationship(false, false, func(*v1.Relationship) error { s.Relationships++; return nil })
 	return s
 }
 

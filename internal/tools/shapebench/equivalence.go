@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/boxauthz/boxauthz/checker"
+
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 )
 
@@ -170,7 +172,7 @@ func (r EquivalenceResult) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d questions (%d granted by the reference; %d of the data set's %d items 25+ deep asked every action by every panel member); ", r.Questions, r.Granted, r.DeepItems, r.AllDeepItems)
 	var parts []string
-	for _, k := range []string{"separated = naive", "ancestors = naive", "ancestors = separated", "naive = reference", "separated = reference", "ancestors = reference"} {
+	for _, k := range []string{"separated = naive", "ancestors = naive", "ancestors = separated", "chain = naive", "chain = separated", "naive = reference", "separated = reference", "ancestors = reference", "chain = reference"} {
 		if n, ok := r.Compared[k]; ok {
 			parts = append(parts, fmt.Sprintf("%s: %d compared, %d differ", k, n, len(r.Mismatches[k])))
 		}
@@ -230,7 +232,7 @@ func CompareShapes(d *Dataset, es EquivalenceSet, answers map[Shape]Answers) (Eq
 				note(string(s)+" = reference", q, got, ref)
 			}
 			if a, ok := answers[Naive]; ok {
-				for _, s := range []Shape{Separated, Ancestors} {
+				for _, s := range []Shape{Separated, Ancestors, Chain} {
 					if b, ok := answers[s]; ok && len(pick(a)) > 0 {
 						note(string(s)+" = naive", q, pick(b)[i], pick(a)[i])
 					}
@@ -240,6 +242,9 @@ func CompareShapes(d *Dataset, es EquivalenceSet, answers map[Shape]Answers) (Eq
 				if b, ok := answers[Ancestors]; ok {
 					note("ancestors = separated", q, pick(b)[i], pick(a)[i])
 				}
+				if b, ok := answers[Chain]; ok {
+					note("chain = separated", q, pick(b)[i], pick(a)[i])
+				}
 			}
 		}
 		return nil
@@ -247,8 +252,45 @@ func CompareShapes(d *Dataset, es EquivalenceSet, answers map[Shape]Answers) (Eq
 	if err := check(es.Common, func(a Answers) []v1.CheckPermissionResponse_Permissionship { return a.Common }, Shapes()); err != nil {
 		return r, err
 	}
-	if err := check(es.Rest, func(a Answers) []v1.CheckPermissionResponse_Permissionship { return a.Rest }, []Shape{Separated, Ancestors}); err != nil {
+	if err := check(es.Rest, func(a Answers) []v1.CheckPermissionResponse_Permissionship { return a.Rest }, []Shape{Separated, Ancestors, Chain}); err != nil {
 		return r, err
 	}
 	return r, nil
+}
+
+// ChainAnswerSet answers es as AnswerSet does, through ch's chain checks,
+// fully consistent, 100 questions to a call.
+func ChainAnswerSet(ctx context.Context, ch *checker.Checker, d *Dataset, es EquivalenceSet) (Answers, error) {
+	answer := func(qs []Question) ([]v1.CheckPermissionResponse_Permissionship, error) {
+		out := make([]v1.CheckPermissionResponse_Permissionship, 0, len(qs))
+		for lo := 0; lo < len(qs); lo += 100 {
+			var items []*v1.CheckBulkPermissionsRequestItem
+			for _, q := range qs[lo:min(lo+100, len(qs))] {
+				it, err := d.BulkItem(q)
+				if err != nil {
+					return nil, err
+				}
+				items = append(items, it)
+			}
+			got, _, err := ch.CheckItems(ctx, items, checker.Consistency{})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", Chain, err)
+			}
+			for _, ok := range got {
+				p := v1.CheckPermissionResponse_PERMISSIONSHIP_NO_PERMISSION
+				if ok {
+					p = v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
+				}
+				out = append(out, p)
+			}
+		}
+		return out, nil
+	}
+	var a Answers
+	var err error
+	if a.Common, err = answer(es.Common); err != nil {
+		return a, err
+	}
+	a.Rest, err = answer(es.Rest)
+	return a, err
 }

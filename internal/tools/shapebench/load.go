@@ -83,7 +83,7 @@ func Load(ctx context.Context, c Conn, shape Shape, d *Dataset) (LoadResult, err
 		return nil
 	}
 	n := 0
-	err = d.EachRelationship(shape.NeedsAncestors(), func(r *v1.Relationship) error {
+	err = d.EachRelationship(shape.NeedsAncestors(), shape.HasPlacements(), func(r *v1.Relationship) error {
 		batch = append(batch, r)
 		n++
 		if len(batch) == ImportBatch {

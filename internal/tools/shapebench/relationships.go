@@ -7,6 +7,7 @@ import (
 	"github.com/authzed/spicedb/pkg/tuple"
 
 	"github.com/boxauthz/boxauthz/schema"
+	boxrel "github.com/boxauthz/boxauthz/schema/rel"
 )
 
 func rel(resType, resID, relation, subType, subID, subRel string) tuple.Relationship {
@@ -31,10 +32,11 @@ func (e *emitter) emit(t tuple.Relationship) {
 	}
 }
 
-// EachRelationship calls fn with every relationship of the data set, and
-// with the ancestor relationships too when ancestors is set. It stops at
-// fn's first error.
-func (d *Dataset) EachRelationship(ancestors bool, fn func(*v1.Relationship) error) error {
+// EachRelationship calls fn with every relationship of the data set, with
+// the ancestor relationships too when ancestors is set, and with every
+// item's placement (as sync writes it beside the parent) when placements is
+// set. It stops at fn's first error.
+func (d *Dataset) EachRelationship(ancestors, placements bool, fn func(*v1.Relationship) error) error {
 	e := &emitter{fn: fn}
 	d.principalRelationships(e)
 	for i := range d.Items {
@@ -42,6 +44,14 @@ func (d *Dataset) EachRelationship(ancestors bool, fn func(*v1.Relationship) err
 			break
 		}
 		d.itemRelationships(e, i, ancestors)
+		if placements && e.err == nil {
+			it := &d.Items[i]
+			parent := ""
+			if it.Parent >= 0 {
+				parent = d.Items[it.Parent].ID
+			}
+			e.err = fn(boxrel.Placement(it.Type, it.ID, parent))
+		}
 	}
 	return e.err
 }

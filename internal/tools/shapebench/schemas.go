@@ -25,21 +25,31 @@ const (
 	// carries an `ancestor` relationship to each of its ancestor folders, and
 	// every `X = direct + parent->X` becomes `X = X_direct + ancestor->X_direct`.
 	Ancestors Shape = "ancestors"
+	// Chain is the separated schema asked as boxauthz asks it with a folder
+	// tree index (checker.WithTree): each check asks the item and every
+	// folder above it in one CheckBulkPermissions, with the chain confirmed
+	// in the same request. It runs on the separated shape's SpiceDB when
+	// both are measured.
+	Chain Shape = "chain"
 )
 
 // Shapes lists the shapes in the order they are reported.
-func Shapes() []Shape { return []Shape{Naive, Separated, Ancestors} }
+func Shapes() []Shape { return []Shape{Naive, Separated, Ancestors, Chain} }
 
 // NeedsAncestors tells whether the shape reads `ancestor` relationships,
 // which the data set then has to carry besides parent relationships.
 func (s Shape) NeedsAncestors() bool { return s == Ancestors }
+
+// HasPlacements tells whether the shape's schema holds placements, which
+// the data set then carries as sync writes them.
+func (s Shape) HasPlacements() bool { return s != Naive }
 
 // SchemaText returns the SpiceDB schema of the shape.
 func (s Shape) SchemaText() (string, error) {
 	switch s {
 	case Naive:
 		return naiveSchema, nil
-	case Separated:
+	case Separated, Chain:
 		return schema.Text(), nil
 	case Ancestors:
 		return AncestorsSchema(schema.Text())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -106,8 +107,13 @@ func TestShapesEquivalent(t *testing.T) {
 			t.Fatalf("%s: %v", s, err)
 		}
 		loaded := time.Since(start)
-		a, err := AnswerSet(ctx, c, s, d, es)
-		c.Close()
+		var a Answers
+		if s == Chain {
+			a, err = chainAnswers(ctx, c, d, es)
+		} else {
+			a, err = AnswerSet(ctx, c, s, d, es)
+			c.Close()
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,6 +125,25 @@ func TestShapesEquivalent(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkEquivalence(t, res)
+}
+
+// chainAnswers answers es by chain checks on c, and closes c. Every one of
+// them must go as a confirmed chain check: the index loaded after the data.
+func chainAnswers(ctx context.Context, c Conn, d *Dataset, es EquivalenceSet) (Answers, error) {
+	ss := &shapeServers{conns: map[bool]Conn{true: c}, close: c.Close}
+	defer ss.close()
+	if err := ss.startChain(ctx); err != nil {
+		return Answers{}, err
+	}
+	a, err := ChainAnswerSet(ctx, ss.checkers[true], d, es)
+	if err != nil {
+		return a, err
+	}
+	confirmed, unconfirmed := ss.checkers[true].ChainCounts()
+	if want := uint64(len(es.Common) + len(es.Rest)); confirmed != want || unconfirmed != 0 {
+		return a, fmt.Errorf("chain checks: %d confirmed, %d unconfirmed of %d questions", confirmed, unconfirmed, want)
+	}
+	return a, nil
 }
 
 func checkEquivalence(t *testing.T, res EquivalenceResult) {
