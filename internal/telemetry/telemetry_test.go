@@ -4,68 +4,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	gosync "sync"
 	"testing"
 	"time"
 
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/grpc"
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/internal/httpapi"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 	"github.com/boxauthz/boxauthz/internal/telemetry"
+	"github.com/boxauthz/boxauthz/internal/telemetry/otlptest"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/sync"
 )
-
-// collector is an OTLP trace collector on loopback that keeps every span
-// it receives.
-type collector struct {
-	collectortrace.UnimplementedTraceServiceServer
-	mu    gosync.Mutex
-	spans []*tracepb.Span
-}
-
-func (c *collector) Export(_ context.Context, req *collectortrace.ExportTraceServiceRequest) (*collectortrace.ExportTraceServiceResponse, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, rs := range req.GetResourceSpans() {
-		for _, ss := range rs.GetScopeSpans() {
-			c.spans = append(c.spans, ss.GetSpans()...)
-		}
-	}
-	return &collectortrace.ExportTraceServiceResponse{}, nil
-}
-
-func (c *collector) received() []*tracepb.Span {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]*tracepb.Span(nil), c.spans...)
-}
-
-// startCollector serves a collector on a loopback port and returns it and
-// its address.
-func startCollector(t *testing.T) (*collector, string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &collector{}
-	srv := grpc.NewServer()
-	collectortrace.RegisterTraceServiceServer(srv, c)
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(srv.Stop)
-	return c, ln.Addr().String()
-}
 
 // clearOTelEnv leaves only what a test sets of the variables that steer
 // tracing.
@@ -82,8 +38,8 @@ func clearOTelEnv(t *testing.T) {
 // whose trace context reached SpiceDB's side of the connection.
 func TestTracingOfARequestReachesSpiceDB(t *testing.T) {
 	clearOTelEnv(t)
-	col, colAddr := startCollector(t)
-	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://"+colAddr)
+	col := otlptest.Start(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", col.Endpoint)
 	ctx := context.Background()
 	tr, err := telemetry.Setup(ctx)
 	if err != nil {
@@ -145,16 +101,12 @@ func TestTracingOfARequestReachesSpiceDB(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var server *tracepb.Span
-	spans := col.received()
-	for _, s := range spans {
-		if s.GetName() == "POST /v1/check" && s.GetKind() == tracepb.Span_SPAN_KIND_SERVER {
-			server = s
-		}
+	spans := col.Spans()
+	servers := col.Named("POST /v1/check", tracepb.Span_SPAN_KIND_SERVER)
+	if len(servers) != 1 {
+		t.Fatalf("%d server spans for POST /v1/check among %v, want 1", len(servers), names(spans))
 	}
-	if server == nil {
-		t.Fatalf("no server span for POST /v1/check among %d spans: %v", len(spans), names(spans))
-	}
+	server := servers[0]
 	if got := hex.EncodeToString(server.GetTraceId()); got != callerTrace {
 		t.Errorf("server span in trace %s, want the caller's %s", got, callerTrace)
 	}
