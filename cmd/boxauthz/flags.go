@@ -66,8 +66,10 @@ func (s *spicedbFlags) register(fs *flag.FlagSet, embedded bool) {
 // dial connects to the external SpiceDB, with extra dial options (the call
 // metrics) before s.grpcOpts.
 func (s *spicedbFlags) dial(extra ...grpc.DialOption) (*spicedb.Client, error) {
-	opts := []spicedb.DialOption{spicedb.WithToken(s.token), spicedb.WithInsecure(s.insecure),
-		spicedb.WithDialOptions(extra...), spicedb.WithDialOptions(s.grpcOpts...)}
+	opts := []spicedb.DialOption{
+		spicedb.WithToken(s.token), spicedb.WithInsecure(s.insecure),
+		spicedb.WithDialOptions(extra...), spicedb.WithDialOptions(s.grpcOpts...),
+	}
 	if s.caFile != "" {
 		pem, err := os.ReadFile(s.caFile)
 		if err != nil {

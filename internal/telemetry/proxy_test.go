@@ -37,10 +37,10 @@ func (p *metadataProxy) all() []string {
 // rawCodec passes messages through as bytes.
 type rawCodec struct{}
 
-func (rawCodec) Marshal(v any) ([]byte, error) { return *(v.(*[]byte)), nil }
+func (rawCodec) Marshal(v any) ([]byte, error) { return *v.(*[]byte), nil }
 
 func (rawCodec) Unmarshal(data []byte, v any) error {
-	*(v.(*[]byte)) = append([]byte(nil), data...)
+	*v.(*[]byte) = append([]byte(nil), data...)
 	return nil
 }
 
