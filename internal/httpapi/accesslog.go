@@ -73,7 +73,7 @@ func (s *Server) logRequest(r *http.Request, rec *statusRecorder, pattern string
 	attrs = append(attrs,
 		slog.String("request_id", requestID(r.Context())), slog.String("method", r.Method),
 		slog.String("route", pattern), slog.String("path", r.URL.Path),
-		slog.Int("status", rec.status), slog.Duration("duration", took))
+		slog.Int("status", rec.status), slog.Duration("took", took))
 	if rec.code != "" {
 		attrs = append(attrs, slog.String("code", rec.code))
 	}

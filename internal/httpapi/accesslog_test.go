@@ -86,8 +86,8 @@ func TestAccessLogOfErrors(t *testing.T) {
 			t.Errorf("a successful request was logged at %v: %s", l["level"], raw)
 		case l["level"] != w.level || l["route"] != w.route || l["code"] != w.code || l["status"] != float64(w.status):
 			t.Errorf("access line %s, want level %s route %q code %q status %d", raw, w.level, w.route, w.code, w.status)
-		case l["method"] == nil || l["duration"] == nil:
-			t.Errorf("access line %s lacks the method or the duration", raw)
+		case l["method"] == nil || l["took"] == nil:
+			t.Errorf("access line %s lacks the method or the time taken (took)", raw)
 		}
 	}
 	for id, w := range want {
