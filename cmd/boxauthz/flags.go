@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"google.golang.org/grpc"
+
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 )
 
@@ -46,6 +48,9 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 type spicedbFlags struct {
 	endpoint, token, caFile, grpcAddr string
 	insecure                          bool
+	// grpcOpts instrument the client beyond its call metrics (serve's
+	// tracing); not a flag.
+	grpcOpts []grpc.DialOption
 }
 
 func (s *spicedbFlags) register(fs *flag.FlagSet, embedded bool) {
@@ -58,8 +63,13 @@ func (s *spicedbFlags) register(fs *flag.FlagSet, embedded bool) {
 	}
 }
 
-func (s *spicedbFlags) dial() (*spicedb.Client, error) {
-	opts := []spicedb.DialOption{spicedb.WithToken(s.token), spicedb.WithInsecure(s.insecure)}
+// dial connects to the external SpiceDB, with extra dial options (the call
+// metrics) before s.grpcOpts.
+func (s *spicedbFlags) dial(extra ...grpc.DialOption) (*spicedb.Client, error) {
+	opts := []spicedb.DialOption{
+		spicedb.WithToken(s.token), spicedb.WithInsecure(s.insecure),
+		spicedb.WithDialOptions(extra...), spicedb.WithDialOptions(s.grpcOpts...),
+	}
 	if s.caFile != "" {
 		pem, err := os.ReadFile(s.caFile)
 		if err != nil {

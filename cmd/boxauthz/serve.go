@@ -19,6 +19,7 @@ import (
 	"github.com/boxauthz/boxauthz/checker/oauth"
 	"github.com/boxauthz/boxauthz/internal/httpapi"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/telemetry"
 	"github.com/boxauthz/boxauthz/sync/source"
 )
 
@@ -103,6 +104,12 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	// Lookup cursors are signed with a key every replica sharing the admin
 	// key derives alike, so a page may be asked of any of them.
 	cursorKey := sha256.Sum256([]byte("boxauthz lookup cursors\x00" + adminKey))
+	tr, err := startTracing(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing(tr, logger)
+	f.spicedb.grpcOpts = tr.DialOptions()
 	st, err := openStack(ctx, &f.spicedb, logger, checker.WithCursorKey(cursorKey[:]))
 	if err != nil {
 		return err
@@ -117,7 +124,7 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(st.checker, st.applier, adminKey,
+	apiOpts := []httpapi.Option{
 		httpapi.WithReady(st.ready),
 		httpapi.WithLogger(logger),
 		httpapi.WithWebhookKeys(source.WebhookKeys{Primary: *f.whPrimary, Secondary: *f.whSecondary}),
@@ -126,7 +133,12 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 		httpapi.WithAuthorizer(oauth.NewAuthorizer(st.checker, tokens)),
 		httpapi.WithInvalidTokenLimit(*f.invalidLimit, *f.invalidBurst),
 		httpapi.WithTrustedProxies(proxies),
-		httpapi.WithRegisterer(st.registry))
+		httpapi.WithRegisterer(st.registry),
+	}
+	if tr.Enabled() {
+		apiOpts = append(apiOpts, httpapi.WithTracing(tr.TracerProvider(), tr.Propagator()))
+	}
+	api, err := httpapi.New(st.checker, st.applier, adminKey, apiOpts...)
 	if err != nil {
 		return err
 	}
@@ -138,6 +150,28 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	return serveHTTP(ctx, ln, api, logger)
+}
+
+// startTracing sets tracing up as the OTEL_* environment asks: off unless
+// it names an OTLP endpoint.
+func startTracing(ctx context.Context, logger *slog.Logger) (*telemetry.Tracing, error) {
+	tr, err := telemetry.Setup(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if tr.Enabled() {
+		logger.Info("tracing on: exporting spans over OTLP/gRPC", "endpoint", tr.Endpoint())
+	}
+	return tr, nil
+}
+
+// stopTracing sends the spans not yet exported, for up to shutdownTimeout.
+func stopTracing(tr *telemetry.Tracing, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := tr.Shutdown(ctx); err != nil {
+		logger.Warn("exporting the last spans failed", "error", err)
+	}
 }
 
 // startTokens issues and checks tokens on st's SpiceDB, with the token

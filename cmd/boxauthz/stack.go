@@ -39,11 +39,18 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 		c   *spicedb.Client
 		err error
 	)
+	// The registry comes first: the client's interceptors count on it.
+	reg := prometheus.NewRegistry()
+	calls, err := spicedb.NewCallMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
 	inProcess := sf.endpoint == ""
 	if inProcess {
-		c, err = embedded.Start(ctx, embedded.WithGRPCAddr(sf.grpcAddr, sf.token))
+		c, err = embedded.Start(ctx, embedded.WithGRPCAddr(sf.grpcAddr, sf.token),
+			embedded.WithDialOptions(calls.DialOptions()...), embedded.WithDialOptions(sf.grpcOpts...))
 	} else {
-		c, err = sf.dial()
+		c, err = sf.dial(calls.DialOptions()...)
 	}
 	if err != nil {
 		return nil, err
@@ -63,7 +70,6 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 		_ = c.Close()
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m, err := sync.NewMetrics(reg)
 	if err != nil {

@@ -84,10 +84,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := parseAuthorizeBody(body, bearer(r), r.Header.Get("As-User"))
 	if err != nil {
+		s.metrics.authorized(string(req.Action), oauth.Decision{}, err)
 		s.badRequest(w, r, err)
 		return
 	}
 	d, err := s.cfg.Authorizer.Authorize(r.Context(), req)
+	s.metrics.authorized(string(req.Action), d, err)
 	if err != nil {
 		s.checkFailed(w, r, err)
 		return

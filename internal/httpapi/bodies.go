@@ -100,6 +100,7 @@ func publicError(w http.ResponseWriter, r *http.Request, status int, code, msg s
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	recordErrorCode(w, v)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)

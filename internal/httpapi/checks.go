@@ -52,6 +52,8 @@ func (b checkBody) question() (checker.Question, error) {
 
 func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	var b checkBody
+	outcome := outcomeError
+	defer func() { s.metrics.checked(b.Action, outcome) }()
 	if err := decodeStrict(r.Body, &b); err != nil {
 		s.badRequest(w, r, err)
 		return
@@ -75,6 +77,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 		}
 		out["explanation"] = ex
 	}
+	outcome = checkOutcome(ans.Allowed)
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -96,6 +99,8 @@ func (s *Server) checkBulk(w http.ResponseWriter, r *http.Request) {
 		s.badRequest(w, r, err)
 		return
 	}
+	var answered []checker.Answer
+	defer func() { s.metrics.checkedBulk(b.Checks, answered) }()
 	if len(b.Checks) == 0 {
 		s.badRequest(w, r, &checker.FieldError{Field: "checks", Err: errors.New("required: at least one check")})
 		return
@@ -132,6 +137,7 @@ func (s *Server) checkBulk(w http.ResponseWriter, r *http.Request) {
 		results[i] = bulkResult{ID: b.Checks[i].ID, Allowed: a.Allowed}
 		token = a.ConsistencyToken
 	}
+	answered = as
 	writeJSON(w, http.StatusOK, map[string]any{"results": results, "consistency_token": token})
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/checker/oauth"
@@ -40,6 +42,8 @@ type config struct {
 	InvalidTokenBurst int
 	TrustedProxies    []netip.Prefix
 	Registerer        prometheus.Registerer
+	Tracer            trace.Tracer
+	Propagator        propagation.TextMapPropagator
 }
 
 // WithReady reports whether SpiceDB answers and holds the schema, for
@@ -117,5 +121,5 @@ func WithInvalidTokenLimit(limit, burst int) Option {
 func WithTrustedProxies(ps []netip.Prefix) Option { return func(c *config) { c.TrustedProxies = ps } }
 
 // WithRegisterer registers the API's own metrics (requests by route and
-// status, latency by route) with reg; without it they are not kept.
+// status, latency by route, check and authorize decisions) with reg; without it they are not kept.
 func WithRegisterer(reg prometheus.Registerer) Option { return func(c *config) { c.Registerer = reg } }

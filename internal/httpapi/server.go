@@ -93,9 +93,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// One route lookup labels the metrics and, below, tells a request no
 	// route takes.
 	h, pattern := s.mux.Handler(r)
+	r, span := s.startSpan(r, pattern)
 	defer func() {
-		s.metrics.observe(pattern, rec.status, time.Since(start))
-		s.logRequest(r, id, rec.status, start)
+		took := time.Since(start)
+		s.metrics.observe(pattern, rec.status, took)
+		s.logRequest(r, rec, pattern, took)
+		endSpan(span, rec.status)
 	}()
 	if limit := publicBodyLimit(r.URL.Path); limit > 0 {
 		if !s.precheck(rec, r) || !s.readPublicBody(rec, r, limit) {
@@ -176,27 +179,6 @@ func (s *Server) precheck(w http.ResponseWriter, r *http.Request) bool {
 }
 
 var _ http.ResponseWriter = (*noRouteProbe)(nil)
-
-func (s *Server) logRequest(r *http.Request, id string, status int, start time.Time) {
-	// Paths only: a query string or header could carry a secret.
-	s.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "http request",
-		slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.Int("status", status), slog.Duration("took", time.Since(start)))
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-// Unwrap lets http.ResponseController reach the connection (read
-// deadlines of public bodies).
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
 
 // isAdmin reports whether r presents the admin key as a bearer token,
 // compared in constant time.

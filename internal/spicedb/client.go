@@ -57,6 +57,7 @@ type dialSettings struct {
 	token    string
 	insecure bool
 	tls      *tls.Config
+	grpcOpts []grpc.DialOption
 }
 
 // WithToken presents SpiceDB's preshared key on every call.
@@ -69,6 +70,12 @@ func WithInsecure(on bool) DialOption { return func(s *dialSettings) { s.insecur
 // WithTLS configures the TLS connection (CA, server name); without it the
 // system roots and at least TLS 1.2.
 func WithTLS(c *tls.Config) DialOption { return func(s *dialSettings) { s.tls = c } }
+
+// WithDialOptions adds gRPC dial options to every connection: the call
+// metrics' interceptors (CallMetrics.DialOptions), tracing's stats handler.
+func WithDialOptions(opts ...grpc.DialOption) DialOption {
+	return func(s *dialSettings) { s.grpcOpts = append(s.grpcOpts, opts...) }
+}
 
 // DialExternal connects to an external SpiceDB at endpoint: host:port of
 // its gRPC API, or a comma-separated list of them naming the nodes of one
@@ -99,6 +106,7 @@ func DialExternal(endpoint string, opts ...DialOption) (*Client, error) {
 	if cfg.token != "" {
 		dial = append(dial, grpc.WithPerRPCCredentials(bearer{token: cfg.token, requireTLS: !cfg.insecure}))
 	}
+	dial = append(dial, cfg.grpcOpts...)
 	if len(endpoints) > 1 {
 		return dialNodes(endpoints, dial)
 	}

@@ -66,10 +66,10 @@ func Start(ctx context.Context, opts ...Option) (*spicedb.Client, error) {
 		}
 		return nil
 	}
-	conn, err := rs.NewClient(
+	conn, err := rs.NewClient(append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithPerRPCCredentials(spicedb.PresharedKey(key, false)),
-	)
+	}, cfg.dialOpts...)...)
 	if err != nil {
 		// How the server stopped says nothing the connect error does not.
 		_ = stop()

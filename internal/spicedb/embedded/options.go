@@ -1,5 +1,7 @@
 package embedded
 
+import "google.golang.org/grpc"
+
 // Option configures Start.
 type Option func(*settings)
 
@@ -11,6 +13,7 @@ type settings struct {
 	postgresURI     string
 	noDispatchCache bool
 	maxUpdates      uint16
+	dialOpts        []grpc.DialOption
 }
 
 // WithGRPCAddr also serves the embedded SpiceDB's gRPC API on this loopback
@@ -32,3 +35,9 @@ func WithDispatchCache(on bool) Option { return func(s *settings) { s.noDispatch
 // WithMaxUpdatesPerWrite replaces spicedb.MaxUpdatesPerWrite, for tests of a
 // SpiceDB that takes fewer updates per write.
 func WithMaxUpdatesPerWrite(n uint16) Option { return func(s *settings) { s.maxUpdates = n } }
+
+// WithDialOptions adds gRPC dial options to the client's connection to the
+// embedded server: the call metrics' interceptors, tracing's stats handler.
+func WithDialOptions(opts ...grpc.DialOption) Option {
+	return func(s *settings) { s.dialOpts = append(s.dialOpts, opts...) }
+}
