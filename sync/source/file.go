@@ -79,6 +79,13 @@ func (f *FileSource) Name() string { return f.name }
 // its writer is still appending is left for the next run.
 func (f *FileSource) Run(ctx context.Context, a *sync.Applier) (FileStats, error) {
 	var st FileStats
+	// The lease first: a position read before it could be moved by an
+	// operator who saw no writer.
+	release, err := holdLease(ctx, a, f.name, &f.options)
+	if err != nil {
+		return st, err
+	}
+	defer release()
 	committed, err := a.Position(ctx, f.name)
 	if err != nil {
 		return st, err
@@ -92,6 +99,7 @@ func (f *FileSource) Run(ctx context.Context, a *sync.Applier) (FileStats, error
 	}
 	ff := &fileFeed{f: f, a: a, cur: cur, st: &st}
 	defer func() { ff.cur.close() }()
+	ff.target()
 	f.logger.InfoContext(ctx, "mirroring events", "source", f.name, "file", cur.name, "from", cur.pos, "follow", f.follow)
 	err = follow(ctx, a, ff, &f.options, &st.Counts)
 	return st, err
@@ -335,6 +343,33 @@ type fileFeed struct {
 	cur    *tail
 	st     *FileStats
 	stream bool // standard input: neither rotated nor truncated
+	// start is the file read first and total its size then; reading it
+	// that far catches the run up when it is the file at the path
+	// (startAtPath), not one rotated away and left to finish.
+	start       *tail
+	total       int64
+	startAtPath bool
+}
+
+// target notes what the file the run starts in holds.
+func (ff *fileFeed) target() {
+	fi, err := ff.cur.fh.Stat()
+	if err != nil {
+		// Not known: the run catches up when it finds nothing more.
+		return
+	}
+	ff.start, ff.total = ff.cur, fi.Size()
+	at, err := os.Stat(ff.f.path)
+	ff.startAtPath = err == nil && os.SameFile(fi, at)
+}
+
+func (ff *fileFeed) progress() Progress {
+	p := Progress{Source: ff.f.name, Position: ff.cur.pos, Unit: UnitBytes}
+	if ff.start != nil && ff.start == ff.cur {
+		p.Total = ff.total
+		p.CaughtUp = ff.startAtPath && ff.cur.pos >= ff.total
+	}
+	return p
 }
 
 var _ feed = (*fileFeed)(nil)
