@@ -42,8 +42,10 @@ type config struct {
 	Registerer        prometheus.Registerer
 }
 
-// WithReady reports whether SpiceDB answers and holds the schema, for
-// /readyz.
+// WithReady reports whether the server is ready, for /readyz: SpiceDB
+// answers and holds the schema (and, in serve, its event sources caught
+// up). Only admin callers read the error, unless it has a
+// PublicReason() string method: others read that.
 func WithReady(ready func(context.Context) error) Option {
 	return func(c *config) { c.Ready = ready }
 }
