@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/boxauthz/boxauthz/internal/testkit/eventgen"
+	"github.com/boxauthz/boxauthz/internal/testkit/fixture"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 )
 
@@ -59,5 +61,30 @@ func TestSyncLogsProgress(t *testing.T) {
 	}
 	if n := strings.Count(errs, `msg="caught up"`); n != 1 {
 		t.Errorf("%d caught up lines, want 1", n)
+	}
+}
+
+// TestReconcileLogsProgress: reconcile logs reading the snapshot against
+// its size, and the repair's updates as they are written.
+func TestReconcileLogsProgress(t *testing.T) {
+	_, remote := remoteSpiceDB(t, "reconcile-key")
+	snap := filepath.Join(t.TempDir(), "snapshot.jsonl")
+	if err := os.WriteFile(snap, []byte(strings.Join(fixture.BaseTree(), "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCmd(t, context.Background(), append([]string{"sync", "reconcile", "--snapshot", snap, "--progress-interval", "1ns"}, remote...)...)
+	if code != 0 || !strings.Contains(out, "repaired: ") {
+		t.Fatalf("reconcile exit %d: %s%s", code, out, errs)
+	}
+	fi, err := os.Stat(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := regexp.MustCompile(`msg="snapshot read" snapshot=reading position=(\d+) unit=bytes total=(\d+) percent=100 events=7 `).FindStringSubmatch(errs)
+	if read == nil || read[1] != strconv.FormatInt(fi.Size(), 10) || read[2] != read[1] {
+		t.Errorf("no snapshot read line at the snapshot's %d bytes with its 7 objects:\n%s", fi.Size(), errs)
+	}
+	if !regexp.MustCompile(`msg="repair written" repair=writing position=[1-9]\d* unit=updates per_s=\S+ elapsed=`).MatchString(errs) {
+		t.Errorf("no repair written line:\n%s", errs)
 	}
 }
