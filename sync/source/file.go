@@ -351,29 +351,6 @@ type fileFeed struct {
 	startAtPath bool
 }
 
-// target notes what the file the run starts in holds.
-func (ff *fileFeed) target() {
-	fi, err := ff.cur.fh.Stat()
-	if err != nil {
-		// Not known: the run catches up when it finds nothing more.
-		return
-	}
-	ff.start, ff.total = ff.cur, fi.Size()
-	at, err := os.Stat(ff.f.path)
-	ff.startAtPath = err == nil && os.SameFile(fi, at)
-}
-
-func (ff *fileFeed) progress() Progress {
-	p := Progress{Source: ff.f.name, Position: ff.cur.pos, Unit: UnitBytes}
-	if ff.start != nil && ff.start == ff.cur {
-		p.Total = ff.total
-		p.CaughtUp = ff.startAtPath && ff.cur.pos >= ff.total
-	}
-	return p
-}
-
-var _ feed = (*fileFeed)(nil)
-
 // read reads the complete lines of cur from cur.pos, up to a batch. A file
 // cut (truncated or rewritten in place) before the lines were read gives
 // them back unread, and the cut is handled: what was applied stays applied
