@@ -16,10 +16,17 @@ import (
 type catchUp struct {
 	mu      gosync.Mutex
 	order   []string
-	pending map[string]source.Progress // sources not caught up yet, by name
+	pending map[string]sourceState // sources not caught up yet, by name
 }
 
-func newCatchUp() *catchUp { return &catchUp{pending: map[string]source.Progress{}} }
+// sourceState is how far a source not caught up yet is, and why its last
+// run stopped, if it did.
+type sourceState struct {
+	progress source.Progress
+	err      error
+}
+
+func newCatchUp() *catchUp { return &catchUp{pending: map[string]sourceState{}} }
 
 // track adds a source to wait for; the function it returns takes the
 // source's progress reports.
@@ -27,7 +34,7 @@ func (c *catchUp) track(what string) func(source.Progress) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.order = append(c.order, what)
-	c.pending[what] = source.Progress{}
+	c.pending[what] = sourceState{}
 	return func(p source.Progress) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -38,7 +45,21 @@ func (c *catchUp) track(what string) func(source.Progress) {
 			delete(c.pending, what)
 			return
 		}
-		c.pending[what] = p
+		c.pending[what] = sourceState{progress: p}
+	}
+}
+
+// failed notes that a run of the source stopped with err before it caught
+// up (serve starts it again): /readyz says so until it reports again.
+func (c *catchUp) failed(what string, err error) {
+	if err == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.pending[what]; ok {
+		s.err = err
+		c.pending[what] = s
 	}
 }
 
@@ -51,9 +72,9 @@ func (c *catchUp) ready(context.Context) error {
 	}
 	e := &catchingUpError{}
 	for _, what := range c.order {
-		if p, ok := c.pending[what]; ok {
+		if s, ok := c.pending[what]; ok {
 			e.names = append(e.names, what)
-			e.states = append(e.states, p)
+			e.states = append(e.states, s)
 		}
 	}
 	return e
@@ -62,13 +83,16 @@ func (c *catchUp) ready(context.Context) error {
 // catchingUpError is /readyz's answer while sources catch up.
 type catchingUpError struct {
 	names  []string
-	states []source.Progress
+	states []sourceState
 }
 
 func (e *catchingUpError) Error() string {
 	parts := make([]string, len(e.names))
-	for i, p := range e.states {
-		parts[i] = e.names[i] + ": " + describeProgress(p)
+	for i, s := range e.states {
+		parts[i] = e.names[i] + ": " + describeProgress(s.progress)
+		if s.err != nil {
+			parts[i] += ", stopped (retrying): " + s.err.Error()
+		}
 	}
 	return "catching up on the events that were there when serve started (--ready-during-catch-up answers ready meanwhile): " + strings.Join(parts, "; ")
 }
@@ -77,8 +101,11 @@ func (e *catchingUpError) Error() string {
 // names may be internal, how far they are is not.
 func (e *catchingUpError) PublicReason() string {
 	parts := make([]string, len(e.states))
-	for i, p := range e.states {
-		parts[i] = describeProgress(p)
+	for i, s := range e.states {
+		parts[i] = describeProgress(s.progress)
+		if s.err != nil {
+			parts[i] += ", stopped (retrying)"
+		}
 	}
 	return fmt.Sprintf("catching up on %d event source(s) before answering: %s", len(e.states), strings.Join(parts, "; "))
 }

@@ -153,3 +153,28 @@ func TestReadyDuringCatchUp(t *testing.T) {
 	default:
 	}
 }
+
+// TestReadyzSaysSourceStopped: a source whose run fails before it caught
+// up keeps /readyz at 503, saying it stopped and, to an admin, why.
+func TestReadyzSaysSourceStopped(t *testing.T) {
+	dsn := "postgres://nobody@" + testenv.FreeAddr(t) + "/none?sslmode=disable&connect_timeout=1"
+	base := startServe(t, nil, "--outbox-dsn", dsn)
+	waitListening(t, base)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, body := readyz(t, base, "")
+		msg, _ := body["message"].(string)
+		if code != http.StatusServiceUnavailable {
+			t.Fatalf("readyz with an unreachable outbox: %d %v", code, body)
+		}
+		if strings.Contains(msg, "stopped (retrying)") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz never said the source stopped: %v", body)
+		}
+	}
+	_, body := readyz(t, base, "ready-key")
+	if msg, _ := body["message"].(string); !strings.Contains(msg, "outbox: starting, stopped (retrying): connecting to the outbox database") {
+		t.Fatalf("readyz for an admin: %v", body)
+	}
+}

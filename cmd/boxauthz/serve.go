@@ -194,19 +194,28 @@ func (f *serveFlags) startMirroring(ctx context.Context, st *stack, tokens *oaut
 		})
 	}
 	if *f.events != "" {
+		what := "events file " + *f.events
 		src, err := source.NewFileSource(*f.events, source.WithDeadLetter(*f.dead), source.WithFollow(true), source.WithLogger(logger),
-			watch("events file "+*f.events, source.UnitBytes))
+			watch(what, source.UnitBytes))
 		if err != nil {
 			return err
 		}
-		go follow(ctx, "events file "+*f.events, func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
+		go follow(ctx, what, func(ctx context.Context) error {
+			_, err := src.Run(ctx, st.applier)
+			caught.failed(what, err)
+			return err
+		}, logger)
 	}
 	if *f.outbox != "" {
 		src, err := source.NewOutboxSource(*f.outbox, source.WithFollow(true), source.WithLogger(logger), watch("outbox", source.UnitRows))
 		if err != nil {
 			return err
 		}
-		go follow(ctx, "outbox", func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
+		go follow(ctx, "outbox", func(ctx context.Context) error {
+			_, err := src.Run(ctx, st.applier)
+			caught.failed("outbox", err)
+			return err
+		}, logger)
 	}
 	if st.embedded {
 		// The in-memory store's revisions are one total order, what lets a
