@@ -7,6 +7,9 @@ import (
 	"github.com/boxauthz/boxauthz/sync"
 )
 
+// minLeaseRenewal bounds how often a lease is renewed, whatever its TTL.
+const minLeaseRenewal = 10 * time.Millisecond
+
 // leaseReleaseTimeout bounds giving the lease back once a run ends, which
 // goes on after the run's context ends (a clean shutdown cancels it).
 const leaseReleaseTimeout = 5 * time.Second
@@ -29,7 +32,7 @@ func holdLease(ctx context.Context, a *sync.Applier, name string, o *options) (r
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		t := time.NewTicker(o.leaseTTL / 3)
+		t := time.NewTicker(max(o.leaseTTL/3, minLeaseRenewal))
 		defer t.Stop()
 		for {
 			select {
