@@ -66,6 +66,8 @@ const (
 const (
 	RelationApplied  = "applied"
 	RelationPosition = "position"
+	// RelationLease on a source names a writer holding it, until it expires.
+	RelationLease = "lease"
 	// RelationLive is the flag of an application, a grant's app and a
 	// token session.
 	RelationLive = "live"

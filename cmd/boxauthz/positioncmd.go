@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/boxauthz/boxauthz/sync"
 	"github.com/boxauthz/boxauthz/sync/source"
 )
 
@@ -25,7 +26,7 @@ const (
 
 const positionUsage = `usage:
   boxauthz sync position show --source NAME                 print the position committed for a source
-  boxauthz sync position set  --source NAME --position P    move it (stop the source's writers first)`
+  boxauthz sync position set  --source NAME --position P    move it (refused while a writer holds the source; --force)`
 
 func positionCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
 	if len(args) == 0 {
@@ -167,6 +168,7 @@ func positionSetCmd(ctx context.Context, args []string, stdout io.Writer, logger
 	to := fs.String("position", "", "the position to commit: for a file, a byte offset at a line start (or a full position as show prints it); for an outbox, txid-id")
 	from := fs.String("from", "", "the position expected now, as show printed it: refused if it is another (default: the one read)")
 	quiet := fs.Duration("quiet-window", DefaultQuietWindow, "how long the position must stay unchanged before it is moved: a writer that commits meanwhile is running")
+	force := fs.Bool("force", false, "move the position even though a writer holds the source's lease (one that is stuck, or on a host that is gone and whose lease has not ended yet)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -191,7 +193,20 @@ func positionSetCmd(ctx context.Context, args []string, stdout io.Writer, logger
 	if *from != "" && *from != cur {
 		return fmt.Errorf("the position of %s is %q, not the %q given by --from: it moved since you looked", pf.source, cur, *from)
 	}
+	leased := func() error {
+		if *force {
+			return nil
+		}
+		return refuseLeased(ctx, st.applier, pf.source)
+	}
+	if err := leased(); err != nil {
+		return err
+	}
 	if err := waitQuiet(ctx, st.applier.Position, pf.source, cur, *quiet); err != nil {
+		return err
+	}
+	// A writer that started during the window holds the lease by now.
+	if err := leased(); err != nil {
 		return err
 	}
 	if err := st.applier.SetPosition(ctx, pf.source, cur, *to); err != nil {
@@ -228,6 +243,25 @@ func waitQuiet(ctx context.Context, position func(context.Context, string) (stri
 		return fmt.Errorf("a writer is committing positions of %s (it moved from %q to %q within %s): stop it, then set the position", src, cur, now, window)
 	}
 	return nil
+}
+
+// refuseLeased refuses to go on while a writer holds a lease on src: a
+// running writer, even one with nothing to commit, would go on from the
+// position it holds in memory.
+func refuseLeased(ctx context.Context, a *sync.Applier, src string) error {
+	ls, err := a.Leases(ctx, src)
+	if err != nil {
+		return err
+	}
+	if len(ls) == 0 {
+		return nil
+	}
+	holders := make([]string, len(ls))
+	for i, l := range ls {
+		holders[i] = fmt.Sprintf("%s (lease until %s)", l.Holder, l.Expires.UTC().Format(time.RFC3339))
+	}
+	return fmt.Errorf("a writer is running on %s: %s; stop it first (a writer that crashed stops holding it once its lease ends), or give --force",
+		src, strings.Join(holders, ", "))
 }
 
 func isOutboxPosition(pos string) bool {

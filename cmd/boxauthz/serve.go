@@ -59,6 +59,7 @@ type serveFlags struct {
 	invalidLimit *int
 	invalidBurst *int
 	chainChecks  *bool
+	readyEarly   *bool
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -72,6 +73,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.whSecondary = fs.String("webhook-secondary-key", "", "Box webhook secondary signature key")
 	f.whDead = fs.String("webhook-dead-letter", httpapi.DefaultWebhookDeadLetter, "file webhooks that cannot be applied are appended to")
 	f.outbox = fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror and keep following")
+	f.readyEarly = fs.Bool("ready-during-catch-up", false, "answer /readyz 200 while --events or --outbox-dsn still applies what was there at start (default: 503 until caught up, so no traffic reaches a replica answering from an old state)")
 	f.accessTTL = fs.Duration("access-token-ttl", oauth.DefaultAccessTTL, "lifetime of access tokens")
 	f.refreshTTL = fs.Duration("refresh-token-ttl", oauth.DefaultRefreshTTL, "lifetime of refresh tokens (single use)")
 	f.reuseLeeway = fs.Duration("refresh-reuse-leeway", oauth.DefaultRefreshReuseLeeway, "how long after a refresh the same client presenting the spent refresh token again gets the same new pair (a retry after a lost response) instead of its family being revoked (0: never)")
@@ -81,6 +83,12 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 }
 
 func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
+	return runServe(ctx, args, logger, nil)
+}
+
+// runServe is serve; onProgress, when not nil, sees every progress report
+// of the sources after serve does (tests hold a catch-up with it).
+func runServe(ctx context.Context, args []string, logger *slog.Logger, onProgress func(source.Progress)) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var f serveFlags
 	f.register(fs)
@@ -124,8 +132,15 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	caught := newCatchUp()
+	ready := func(ctx context.Context) error {
+		if err := st.ready(ctx); err != nil || *f.readyEarly {
+			return err
+		}
+		return caught.ready(ctx)
+	}
 	apiOpts := []httpapi.Option{
-		httpapi.WithReady(st.ready),
+		httpapi.WithReady(ready),
 		httpapi.WithLogger(logger),
 		httpapi.WithWebhookKeys(source.WebhookKeys{Primary: *f.whPrimary, Secondary: *f.whSecondary}),
 		httpapi.WithWebhookDeadLetter(*f.whDead),
@@ -146,7 +161,7 @@ func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", *f.addr, err)
 	}
-	if err := f.startMirroring(ctx, st, tokens, logger); err != nil {
+	if err := f.startMirroring(ctx, st, tokens, logger, caught, onProgress); err != nil {
 		return err
 	}
 	return serveHTTP(ctx, ln, api, logger)
@@ -206,21 +221,42 @@ func (f *serveFlags) startTokens(ctx context.Context, st *stack, logger *slog.Lo
 
 // startMirroring follows the event sources the flags name and, on the
 // embedded store, the revocation watch and the size warnings, until ctx
-// ends. A source the flags describe wrongly fails the start.
-func (f *serveFlags) startMirroring(ctx context.Context, st *stack, tokens *oauth.Tokens, logger *slog.Logger) error {
+// ends. A source the flags describe wrongly fails the start. Each source's
+// initial catch-up is logged and tracked by caught.
+func (f *serveFlags) startMirroring(ctx context.Context, st *stack, tokens *oauth.Tokens, logger *slog.Logger, caught *catchUp, onProgress func(source.Progress)) error {
+	watch := func(what, unit string) source.Option {
+		logged, tracked := sourceProgress(logger, what, unit), caught.track(what)
+		return source.WithProgress(func(p source.Progress) {
+			logged(p)
+			tracked(p)
+			if onProgress != nil {
+				onProgress(p)
+			}
+		})
+	}
 	if *f.events != "" {
-		src, err := source.NewFileSource(*f.events, source.WithDeadLetter(*f.dead), source.WithFollow(true), source.WithLogger(logger))
+		what := "events file " + *f.events
+		src, err := source.NewFileSource(*f.events, source.WithDeadLetter(*f.dead), source.WithFollow(true), source.WithLogger(logger),
+			watch(what, source.UnitBytes))
 		if err != nil {
 			return err
 		}
-		go follow(ctx, "events file "+*f.events, func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
+		go follow(ctx, what, func(ctx context.Context) error {
+			_, err := src.Run(ctx, st.applier)
+			caught.failed(what, err)
+			return err
+		}, logger)
 	}
 	if *f.outbox != "" {
-		src, err := source.NewOutboxSource(*f.outbox, source.WithFollow(true), source.WithLogger(logger))
+		src, err := source.NewOutboxSource(*f.outbox, source.WithFollow(true), source.WithLogger(logger), watch("outbox", source.UnitRows))
 		if err != nil {
 			return err
 		}
-		go follow(ctx, "outbox", func(ctx context.Context) error { _, err := src.Run(ctx, st.applier); return err }, logger)
+		go follow(ctx, "outbox", func(ctx context.Context) error {
+			_, err := src.Run(ctx, st.applier)
+			caught.failed("outbox", err)
+			return err
+		}, logger)
 	}
 	if st.embedded {
 		// The in-memory store's revisions are one total order, what lets a

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/boxauthz/boxauthz/internal/progress"
 	"github.com/boxauthz/boxauthz/schema/rel"
 	"github.com/boxauthz/boxauthz/sync/reconcile"
 	"github.com/boxauthz/boxauthz/sync/source"
@@ -30,6 +31,7 @@ func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	restart := fs.Bool("restart-replaced", false, "read --events from its start if it is not the file the committed position names and that file is not found")
 	sourceName := fs.String("source-name", "", "name the position is committed under (default file:<absolute path>, stdin, or outbox:<host:port/db>)")
 	outbox := fs.String("outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror (instead of --events)")
+	every := fs.Duration("progress-interval", progress.DefaultInterval, "least time between two progress lines in the log while catching up")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -45,7 +47,8 @@ func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	}
 	defer st.Close()
 	if *outbox != "" {
-		osrc, err := source.NewOutboxSource(*outbox, source.WithName(*sourceName), source.WithFollow(*follow), source.WithLogger(logger))
+		osrc, err := source.NewOutboxSource(*outbox, source.WithName(*sourceName), source.WithFollow(*follow), source.WithLogger(logger),
+			source.WithProgress(sourceProgress(logger, "outbox", source.UnitRows, progress.WithInterval(*every))))
 		if err != nil {
 			return err
 		}
@@ -54,7 +57,8 @@ func syncCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		return err
 	}
 	fsrc, err := source.NewFileSource(*events, source.WithStdin(os.Stdin), source.WithName(*sourceName), source.WithDeadLetter(*dead),
-		source.WithFollow(*follow), source.WithRestartReplaced(*restart), source.WithLogger(logger))
+		source.WithFollow(*follow), source.WithRestartReplaced(*restart), source.WithLogger(logger),
+		source.WithProgress(sourceProgress(logger, "events file "+*events, source.UnitBytes, progress.WithInterval(*every))))
 	if err != nil {
 		return err
 	}
@@ -69,6 +73,7 @@ func reconcileCmd(ctx context.Context, args []string, stdout io.Writer, logger *
 	sf.register(fs, false)
 	snapshot := fs.String("snapshot", "", "JSONL of every current object, as *.created events")
 	dryRun := fs.Bool("dry-run", false, "print the difference instead of writing it")
+	every := fs.Duration("progress-interval", progress.DefaultInterval, "least time between two progress lines in the log")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -83,15 +88,22 @@ func reconcileCmd(ctx context.Context, args []string, stdout io.Writer, logger *
 		return err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("reading the snapshot: %w", err)
+	}
 	st, err := openStack(ctx, &sf, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	d, err := reconcile.Reconcile(ctx, st.client, f, *dryRun, logger)
+	snap := newSnapshotProgress(ctx, f, fi.Size(), logger, *every)
+	target := newWriteProgress(ctx, st.client, logger, *every)
+	d, err := reconcile.Reconcile(ctx, target, snap, *dryRun, logger)
 	if err != nil {
 		return err
 	}
+	target.done(ctx)
 	if *dryRun {
 		for _, r := range d.Missing {
 			fmt.Fprintln(stdout, "+ "+rel.String(r))

@@ -46,8 +46,10 @@ type config struct {
 	Propagator        propagation.TextMapPropagator
 }
 
-// WithReady reports whether SpiceDB answers and holds the schema, for
-// /readyz.
+// WithReady reports whether the server is ready, for /readyz: SpiceDB
+// answers and holds the schema (and, in serve, its event sources caught
+// up). Only admin callers read the error, unless it has a
+// PublicReason() string method: others read that.
 func WithReady(ready func(context.Context) error) Option {
 	return func(c *config) { c.Ready = ready }
 }

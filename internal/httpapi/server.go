@@ -208,6 +208,10 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// publicReason is a readiness error that tells every caller why, not only
+// admin ones: a reason that names nothing internal (catching up, say).
+type publicReason interface{ PublicReason() string }
+
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -216,6 +220,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			// The reason may name internal addresses (SpiceDB's, the
 			// database's): only admin callers see it; the log has it.
 			msg := "not ready; see the server log for request " + requestID(r.Context())
+			var pr publicReason
+			if errors.As(err, &pr) {
+				msg = pr.PublicReason() + "; see the server log for request " + requestID(r.Context())
+			}
 			if s.isAdmin(r) {
 				msg = err.Error()
 			}

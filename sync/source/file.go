@@ -79,6 +79,13 @@ func (f *FileSource) Name() string { return f.name }
 // its writer is still appending is left for the next run.
 func (f *FileSource) Run(ctx context.Context, a *sync.Applier) (FileStats, error) {
 	var st FileStats
+	// The lease first: a position read before it could be moved by an
+	// operator who saw no writer.
+	release, err := holdLease(ctx, a, f.name, &f.options)
+	if err != nil {
+		return st, err
+	}
+	defer release()
 	committed, err := a.Position(ctx, f.name)
 	if err != nil {
 		return st, err
@@ -92,6 +99,7 @@ func (f *FileSource) Run(ctx context.Context, a *sync.Applier) (FileStats, error
 	}
 	ff := &fileFeed{f: f, a: a, cur: cur, st: &st}
 	defer func() { ff.cur.close() }()
+	ff.target()
 	f.logger.InfoContext(ctx, "mirroring events", "source", f.name, "file", cur.name, "from", cur.pos, "follow", f.follow)
 	err = follow(ctx, a, ff, &f.options, &st.Counts)
 	return st, err
@@ -335,9 +343,13 @@ type fileFeed struct {
 	cur    *tail
 	st     *FileStats
 	stream bool // standard input: neither rotated nor truncated
+	// start is the file read first and total its size then; reading it
+	// that far catches the run up when it is the file at the path
+	// (startAtPath), not one rotated away and left to finish.
+	start       *tail
+	total       int64
+	startAtPath bool
 }
-
-var _ feed = (*fileFeed)(nil)
 
 // read reads the complete lines of cur from cur.pos, up to a batch. A file
 // cut (truncated or rewritten in place) before the lines were read gives

@@ -28,6 +28,10 @@ type feed interface {
 	// idle runs when the source is caught up. again says to read at once
 	// (the file was rotated); otherwise the loop waits or ends.
 	idle(ctx context.Context) (again bool, err error)
+	// progress is where the run stands against what the source held when
+	// it started; CaughtUp when it has read all of that. The loop fills in
+	// the counts.
+	progress() Progress
 }
 
 // pending is a batch read from a source and not applied yet.
@@ -53,6 +57,8 @@ type rejected struct {
 // batch commits its position with its writes, so a run stopped at any
 // moment continues exactly after the last batch it committed.
 func follow(ctx context.Context, a *sync.Applier, f feed, o *options, c *Counts) error {
+	rp := &runProgress{o: o, f: f, c: c}
+	rp.report(false)
 	for {
 		b, caughtUp, err := f.read(ctx)
 		if err != nil {
@@ -63,6 +69,7 @@ func follow(ctx context.Context, a *sync.Applier, f feed, o *options, c *Counts)
 				return err
 			}
 			f.committed(b)
+			rp.report(false)
 		}
 		if !caughtUp {
 			continue
@@ -74,6 +81,7 @@ func follow(ctx context.Context, a *sync.Applier, f feed, o *options, c *Counts)
 		if again {
 			continue
 		}
+		rp.idle()
 		if !o.follow {
 			return nil
 		}

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/boxauthz/boxauthz/sync"
 )
 
 // Defaults of the file and outbox sources.
@@ -39,6 +41,8 @@ type options struct {
 	pollInterval time.Duration
 	batchSize    int
 	logger       *slog.Logger
+	leaseTTL     time.Duration
+	progress     func(Progress)
 
 	// File sources only.
 	deadLetter      string
@@ -50,7 +54,7 @@ type options struct {
 func newOptions(opts []Option) options {
 	o := options{
 		pollInterval: DefaultPollInterval, batchSize: DefaultBatchSize, rotateWait: DefaultRotateWait,
-		logger: slog.Default(), stdin: os.Stdin,
+		logger: slog.Default(), stdin: os.Stdin, leaseTTL: sync.DefaultLeaseTTL, progress: func(Progress) {},
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -93,6 +97,28 @@ func WithLogger(l *slog.Logger) Option {
 	return func(o *options) {
 		if l != nil {
 			o.logger = l
+		}
+	}
+}
+
+// WithLeaseTTL sets how long the lease a run holds on its source lasts
+// unless renewed (sync.DefaultLeaseTTL); a run renews it every third of
+// that. A non-positive d keeps the default.
+func WithLeaseTTL(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.leaseTTL = d
+		}
+	}
+}
+
+// WithProgress calls fn with where a run stands: once when it starts,
+// after every batch it commits, and once it has caught up (see Progress).
+// fn runs on the run's goroutine, between batches, so it should be quick.
+func WithProgress(fn func(Progress)) Option {
+	return func(o *options) {
+		if fn != nil {
+			o.progress = fn
 		}
 	}
 }

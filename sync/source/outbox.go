@@ -89,6 +89,13 @@ func (o *OutboxSource) Run(ctx context.Context, a *sync.Applier) (OutboxStats, e
 	if err := ensureTables(ctx, conn); err != nil {
 		return st, err
 	}
+	// The lease first: a position read before it could be moved by an
+	// operator who saw no writer.
+	release, err := holdLease(ctx, a, o.name, &o.options)
+	if err != nil {
+		return st, err
+	}
+	defer release()
 	pos, err := a.Position(ctx, o.name)
 	if err != nil {
 		return st, err
@@ -103,6 +110,9 @@ func (o *OutboxSource) Run(ctx context.Context, a *sync.Applier) (OutboxStats, e
 	st.Position = pos
 	o.logger.InfoContext(ctx, "mirroring outbox", "source", o.name, "from", pos, "follow", o.follow)
 	of := &outboxFeed{o: o, a: a, conn: conn, st: &st, txid: op.TxID, id: op.ID}
+	if err := of.target(ctx); err != nil {
+		return st, err
+	}
 	err = follow(ctx, a, of, &o.options, &st.Counts)
 	return st, err
 }
@@ -132,6 +142,30 @@ type outboxFeed struct {
 	txid, id string
 	n        int  // rows read by the last read
 	holding  bool // rows wait behind an older open transaction
+	// rows the run has read; total the rows after the committed position
+	// when it started, and maxID the largest row id then: reading up to it
+	// catches the run up.
+	rows, total, maxID, lastID int64
+}
+
+// target counts the rows after the committed position, and finds the
+// largest row id, as the run starts.
+func (of *outboxFeed) target(ctx context.Context) error {
+	err := of.conn.QueryRow(ctx, `
+SELECT count(*), coalesce(max(id), 0)
+  FROM boxauthz_outbox
+ WHERE (txid, id) > ($1::text::xid8, $2::bigint)`, of.txid, of.id).Scan(&of.total, &of.maxID)
+	if err != nil {
+		return fmt.Errorf("counting the outbox rows to mirror: %w", err)
+	}
+	return nil
+}
+
+func (of *outboxFeed) progress() Progress {
+	return Progress{
+		Source: of.o.name, Position: of.rows, Total: of.total, Unit: UnitRows,
+		CaughtUp: of.maxID == 0 || of.lastID >= of.maxID,
+	}
 }
 
 var _ feed = (*outboxFeed)(nil)
@@ -166,6 +200,8 @@ SELECT txid::text, id, event::text, extract(epoch from now() - created_at)
 			of.st.Lag = time.Duration(age * float64(time.Second))
 		}
 		of.n++
+		of.rows++
+		of.lastID = max(of.lastID, rowID)
 		of.txid, of.id = rowTx, strconv.FormatInt(rowID, 10)
 		e, derr := event.DecodeEvent([]byte(ev), int(rowID))
 		if derr != nil {
