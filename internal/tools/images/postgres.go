@@ -86,9 +86,6 @@ func resolvePostgres(ctx context.Context, log *slog.Logger) (Image, error) {
 		log.Info("postgres image from environment", "image", ref, "env", PostgresImageEnv)
 		return Image{Ref: ref, Source: FromEnv, Note: "from $" + PostgresImageEnv}, nil
 	}
-	if _, err := exec.LookPath("docker"); err != nil {
-		return Image{}, fmt.Errorf("finding a postgres image needs the docker CLI: %w", err)
-	}
 	if imagePresent(ctx, DefaultPostgresImage) {
 		log.Info("postgres image present", "image", DefaultPostgresImage)
 		return Image{Ref: DefaultPostgresImage, Source: OfficialLocal, Note: "official image, present locally"}, nil
@@ -99,7 +96,7 @@ func resolvePostgres(ctx context.Context, log *slog.Logger) (Image, error) {
 	}
 	start := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, PullTimeout)
-	out, err := docker(pctx, nil, "pull", "--quiet", DefaultPostgresImage)
+	err := pullImage(pctx, DefaultPostgresImage)
 	cancel()
 	if err == nil {
 		log.Info("pulled postgres image", "image", DefaultPostgresImage, "took", time.Since(start))
@@ -109,7 +106,7 @@ func resolvePostgres(ctx context.Context, log *slog.Logger) (Image, error) {
 		return Image{}, ctx.Err()
 	}
 	log.Warn("cannot pull the official postgres image: building one from Debian packages",
-		"image", DefaultPostgresImage, "pull_error", firstLine(out, err), "building", LocalPostgresImage)
+		"image", DefaultPostgresImage, "pull_error", err.Error(), "building", LocalPostgresImage)
 	start = time.Now()
 	if err := BuildLocalPostgresImage(ctx, LocalPostgresImage, log); err != nil {
 		return Image{}, err
@@ -143,11 +140,8 @@ func BuildLocalPostgresImage(ctx context.Context, tag string, log *slog.Logger) 
 		return err
 	}
 	old := imageID(ctx, tag)
-	out, err := docker(ctx, []string{"DOCKER_BUILDKIT=0"}, "build", "--quiet",
-		"--build-arg", "BASE="+localPostgresBase, "--build-arg", "PG_MAJOR="+PostgresMajor,
-		"--build-arg", "RECIPE="+postgresRecipe(), "-t", tag, dir)
-	if err != nil {
-		return fmt.Errorf("docker build -t %s: %w\n%s", tag, err, tail(out))
+	if err := buildImage(ctx, dir, tag, map[string]string{"BASE": localPostgresBase, "PG_MAJOR": PostgresMajor, "RECIPE": postgresRecipe()}); err != nil {
+		return err
 	}
 	removeReplaced(ctx, tag, old)
 	return nil
