@@ -25,8 +25,8 @@ import (
 )
 
 // TestComposeSmoke runs docker-compose.yml (PostgreSQL, SpiceDB's migration,
-// SpiceDB, boxauthz) on the images images.ResolveSpiceDBImage, ResolvePostgresImage and
-// ResolveBoxauthzImage find or build, waits for every service's health check,
+// SpiceDB, boxauthz) on the images images.FindSpiceDBImage and
+// FindPostgresImage find and ResolveBoxauthzImage builds, waits for every service's health check,
 // mirrors the Acme enterprise through POST /v1/events and checks decisions
 // with its consistency token, then removes the project's containers, network
 // and volume.
@@ -40,20 +40,14 @@ func TestComposeSmoke(t *testing.T) {
 	defer cancel()
 
 	start := time.Now()
-	var pg, bx images.Image
-	pgErr := make(chan error, 1)
-	go func() { // mostly downloads, alongside the compile
-		var err error
-		pg, err = images.ResolvePostgresImage(ctx, nil)
-		pgErr <- err
-	}()
-	bx, err = images.ResolveBoxauthzImage(ctx, nil)
-	if perr := <-pgErr; perr != nil {
-		t.Fatalf("postgres image: %v", perr)
-	}
+	// Found, never built (scripts/test runs scripts/local-images first);
+	// boxauthz's is the code under test, resolved in TestMain.
+	pg, err := images.FindPostgresImage(ctx)
 	if err != nil {
-		t.Fatalf("boxauthz image: %v", err)
+		t.Fatalf("postgres image: %v", err)
 	}
+	_, bxRef := needBoxauthz(t)
+	bx := boxauthzImage
 	t.Logf("images ready in %s: spicedb %s; postgres %s; boxauthz %s", time.Since(start).Round(time.Millisecond), image, pg, bx)
 
 	adminKey := randomHex(t, 16)
@@ -65,7 +59,7 @@ func TestComposeSmoke(t *testing.T) {
 		env: []string{
 			"SPICEDB_IMAGE=" + spicedbImage,
 			"POSTGRES_IMAGE=" + pg.Ref,
-			"BOXAUTHZ_IMAGE=" + bx.Ref,
+			"BOXAUTHZ_IMAGE=" + bxRef,
 			"POSTGRES_PASSWORD=" + randomHex(t, 12),
 			"SPICEDB_PRESHARED_KEY=" + randomHex(t, 16),
 			"BOXAUTHZ_ADMIN_KEY=" + adminKey,

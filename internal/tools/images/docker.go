@@ -122,21 +122,27 @@ func buildImage(ctx context.Context, dir, tag string, args map[string]string) er
 			return fmt.Errorf("building %s: %w", tag, err)
 		}
 		defer res.Body.Close()
-		var out strings.Builder
-		dec := json.NewDecoder(res.Body)
-		for {
-			var m jsonstream.Message
-			if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-				return nil
-			} else if err != nil {
-				return fmt.Errorf("building %s: reading the daemon's answer: %w", tag, err)
-			}
-			out.WriteString(m.Stream)
-			if m.Error != nil {
-				return fmt.Errorf("building %s: %s\n%s", tag, m.Error.Message, tail([]byte(out.String())))
-			}
-		}
+		return readStream(res.Body, "building "+tag)
 	})
+}
+
+// readStream reads a daemon's progress messages to the end, failing on the
+// first error message, with the output before it.
+func readStream(r io.Reader, what string) error {
+	var out strings.Builder
+	dec := json.NewDecoder(r)
+	for {
+		var m jsonstream.Message
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("%s: reading the daemon's answer: %w", what, err)
+		}
+		out.WriteString(m.Stream)
+		if m.Error != nil {
+			return fmt.Errorf("%s: %s\n%s", what, m.Error.Message, tail([]byte(out.String())))
+		}
+	}
 }
 
 // tarDir writes the files under dir to w as a tar archive, modes kept: the

@@ -81,6 +81,24 @@ func ResolvePostgresImage(ctx context.Context, log *slog.Logger) (Image, error) 
 	return postgresImage.get(ctx, log, resolvePostgres)
 }
 
+// FindPostgresImage is ResolvePostgresImage without its pull and its
+// build, for the tests: $BOXAUTHZ_POSTGRES_IMAGE, DefaultPostgresImage if
+// the daemon has it, or LocalPostgresImage built by the current recipe;
+// otherwise an error naming scripts/local-images.
+func FindPostgresImage(ctx context.Context) (Image, error) {
+	if ref := os.Getenv(PostgresImageEnv); ref != "" {
+		return Image{Ref: ref, Source: FromEnv, Note: "from $" + PostgresImageEnv}, nil
+	}
+	if imagePresent(ctx, DefaultPostgresImage) {
+		return Image{Ref: DefaultPostgresImage, Source: OfficialLocal, Note: "official image, present locally"}, nil
+	}
+	if imageLabel(ctx, LocalPostgresImage, RecipeLabel) == postgresRecipe() {
+		return Image{Ref: LocalPostgresImage, Source: LocalCached, Note: "LOCAL BUILD from Debian " + DebianSuite + " packages, reused"}, nil
+	}
+	return Image{}, fmt.Errorf("no postgres image: neither %s nor a current %s is on the Docker daemon; run scripts/local-images, or set $%s",
+		DefaultPostgresImage, LocalPostgresImage, PostgresImageEnv)
+}
+
 func resolvePostgres(ctx context.Context, log *slog.Logger) (Image, error) {
 	if ref := os.Getenv(PostgresImageEnv); ref != "" {
 		log.Info("postgres image from environment", "image", ref, "env", PostgresImageEnv)
@@ -150,8 +168,10 @@ func BuildLocalPostgresImage(ctx context.Context, tag string, log *slog.Logger) 
 // BuildPostgresRootfs makes the Debian root filesystem with PostgreSQL that
 // BuildLocalPostgresImage builds on: debootstrap of DebianSuite with
 // postgresql-17 from the mirror apt uses (or $BOXAUTHZ_DEBIAN_MIRROR),
-// imported with `docker import`. It needs root. Downloaded packages are kept
-// in the user's cache directory for the next build.
+// imported with `docker import` (the one use of the docker CLI left, in
+// the build script: scripts/local-images reaches it, the tests never do).
+// It needs root. Downloaded packages are kept in the user's cache directory
+// for the next build.
 func BuildPostgresRootfs(ctx context.Context, log *slog.Logger) error {
 	if log == nil {
 		log = slog.Default()
