@@ -63,7 +63,7 @@ func RunBoxauthz(ctx context.Context, image string, spicedb *Container, opts ...
 	if spicedb == nil || spicedb.Container == nil {
 		return nil, errors.New("running boxauthz: no spicedb container")
 	}
-	s := boxauthzSettings{timeout: DefaultStartupTimeout, pullTimeout: DefaultPullTimeout}
+	s := boxauthzSettings{timeout: DefaultBoxauthzStartupTimeout, pullTimeout: DefaultPullTimeout}
 	var generic []testcontainers.ContainerCustomizer
 	for _, o := range opts {
 		if bo, ok := o.(BoxauthzOption); ok {
