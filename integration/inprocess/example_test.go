@@ -2,8 +2,11 @@ package inprocess_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
+	"net/http"
+	"strings"
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/integration/inprocess"
@@ -40,4 +43,35 @@ func ExampleStart() {
 	// Output:
 	// bob may upload: true
 	// carol may upload: false
+}
+
+func ExampleWithHTTPAPI() {
+	ctx := context.Background()
+	h, err := inprocess.Start(ctx, inprocess.WithHTTPAPI())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer h.Close()
+
+	body := strings.NewReader(`{"id":"1","type":"user.created","user":{"id":"alice","enterprise":"acme"}}`)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL()+"/v1/events", body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+h.AdminKey())
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var applied struct {
+		Applied int `json:"applied"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&applied); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.Status, "applied:", applied.Applied)
+	// Output:
+	// 200 OK applied: 1
 }
