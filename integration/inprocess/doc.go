@@ -10,6 +10,6 @@
 //
 // Where a test must run the SpiceDB release boxauthz is tested against in
 // its own container, or boxauthz's image, package integration does that
-// with Docker. This package links SpiceDB's server (about 1,200 packages);
+// with Docker. This package links SpiceDB's server (about 1,300 packages);
 // package integration does not.
 package inprocess
