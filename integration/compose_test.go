@@ -17,13 +17,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	dockerclient "github.com/moby/moby/client"
+
 	"github.com/boxauthz/boxauthz/examples"
 	"github.com/boxauthz/boxauthz/internal/tools/images"
 )
 
 // TestComposeSmoke runs docker-compose.yml (PostgreSQL, SpiceDB's migration,
-// SpiceDB, boxauthz) on the images images.ResolveSpiceDBImage, ResolvePostgresImage and
-// ResolveBoxauthzImage find or build, waits for every service's health check,
+// SpiceDB, boxauthz) on the images images.FindSpiceDBImage and
+// FindPostgresImage find and ResolveBoxauthzImage builds, waits for every service's health check,
 // mirrors the Acme enterprise through POST /v1/events and checks decisions
 // with its consistency token, then removes the project's containers, network
 // and volume.
@@ -37,20 +40,14 @@ func TestComposeSmoke(t *testing.T) {
 	defer cancel()
 
 	start := time.Now()
-	var pg, bx images.Image
-	pgErr := make(chan error, 1)
-	go func() { // mostly downloads, alongside the compile
-		var err error
-		pg, err = images.ResolvePostgresImage(ctx, nil)
-		pgErr <- err
-	}()
-	bx, err = images.ResolveBoxauthzImage(ctx, nil)
-	if perr := <-pgErr; perr != nil {
-		t.Fatalf("postgres image: %v", perr)
-	}
+	// Found, never built (scripts/test runs scripts/local-images first);
+	// boxauthz's is the code under test, resolved in TestMain.
+	pg, err := images.FindPostgresImage(ctx)
 	if err != nil {
-		t.Fatalf("boxauthz image: %v", err)
+		t.Fatalf("postgres image: %v", err)
 	}
+	_, bxRef := needBoxauthz(t)
+	bx := boxauthzImage
 	t.Logf("images ready in %s: spicedb %s; postgres %s; boxauthz %s", time.Since(start).Round(time.Millisecond), image, pg, bx)
 
 	adminKey := randomHex(t, 16)
@@ -62,7 +59,7 @@ func TestComposeSmoke(t *testing.T) {
 		env: []string{
 			"SPICEDB_IMAGE=" + spicedbImage,
 			"POSTGRES_IMAGE=" + pg.Ref,
-			"BOXAUTHZ_IMAGE=" + bx.Ref,
+			"BOXAUTHZ_IMAGE=" + bxRef,
 			"POSTGRES_PASSWORD=" + randomHex(t, 12),
 			"SPICEDB_PRESHARED_KEY=" + randomHex(t, 16),
 			"BOXAUTHZ_ADMIN_KEY=" + adminKey,
@@ -203,14 +200,9 @@ func (s *composeStack) down() {
 		return
 	}
 	// Nothing of the project may remain.
-	for _, kind := range []string{"container", "network", "volume"} {
-		args := []string{kind, "ls", "-q", "--filter", "label=com.docker.compose.project=" + s.project}
-		if kind == "container" {
-			args = []string{"ps", "-aq", "--filter", "label=com.docker.compose.project=" + s.project}
-		}
-		if left, err := exec.CommandContext(ctx, "docker", args...).Output(); err != nil || len(bytes.TrimSpace(left)) > 0 {
-			s.t.Errorf("after down, %ss of %s remain: %q %v", kind, s.project, left, err)
-		}
+	cs, ns, vs, err := labelled(ctx, "com.docker.compose.project", s.project)
+	if err != nil || len(cs)+len(ns)+len(vs) > 0 {
+		s.t.Errorf("after down, of %s remain containers %q, networks %q, volumes %q (%v)", s.project, cs, ns, vs, err)
 	}
 	s.t.Logf("compose down -v in %s", time.Since(start).Round(time.Millisecond))
 }
@@ -222,23 +214,28 @@ func (s *composeStack) logs() string {
 	return string(out)
 }
 
-// container is the id of svc's container (running or not).
-func (s *composeStack) container(ctx context.Context, svc string) (string, error) {
-	out, err := exec.CommandContext(ctx, "docker", "ps", "-aq",
-		"--filter", "label=com.docker.compose.project="+s.project,
-		"--filter", "label=com.docker.compose.service="+svc).Output()
+// container is svc's container (running or not), as the daemon sees it.
+func (s *composeStack) container(ctx context.Context, svc string) (container.InspectResponse, error) {
+	var ids []string
+	err := withDocker(ctx, func(cli *dockerclient.Client) error {
+		f := dockerclient.Filters{}.Add("label", "com.docker.compose.project="+s.project, "com.docker.compose.service="+svc)
+		res, err := cli.ContainerList(ctx, dockerclient.ContainerListOptions{All: true, Filters: f})
+		for _, c := range res.Items {
+			ids = append(ids, c.ID)
+		}
+		return err
+	})
 	if err != nil {
-		return "", fmt.Errorf("docker ps for %s: %w", svc, err)
+		return container.InspectResponse{}, fmt.Errorf("listing the containers of %s: %w", svc, err)
 	}
-	ids := strings.Fields(string(out))
 	if len(ids) != 1 {
-		return "", fmt.Errorf("service %s has %d containers (%q), want 1", svc, len(ids), ids)
+		return container.InspectResponse{}, fmt.Errorf("service %s has %d containers (%q), want 1", svc, len(ids), ids)
 	}
-	return ids[0], nil
+	return inspectContainer(ctx, ids[0])
 }
 
 // waitHealthy waits until svc's container reports healthy (or, without a
-// health check, runs), polling `docker inspect`; it fails as soon as the
+// health check, runs), polling the daemon; it fails as soon as the
 // container exits or turns unhealthy.
 func (s *composeStack) waitHealthy(ctx context.Context, svc string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -246,14 +243,14 @@ func (s *composeStack) waitHealthy(ctx context.Context, svc string, timeout time
 	backoff := 100 * time.Millisecond
 	var last string
 	for {
-		id, err := s.container(ctx, svc)
-		if err == nil {
-			out, ierr := exec.CommandContext(ctx, "docker", "inspect", "--format",
-				"{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}", id).Output()
-			err = ierr
-			last = strings.TrimSpace(string(out))
-			switch status, health, _ := strings.Cut(last, " "); {
-			case ierr != nil:
+		ctr, err := s.container(ctx, svc)
+		if err == nil && ctr.State != nil {
+			status, health := string(ctr.State.Status), "none"
+			if ctr.State.Health != nil {
+				health = string(ctr.State.Health.Status)
+			}
+			last = status + " " + health
+			switch {
 			case status == "exited" || status == "dead" || health == "unhealthy":
 				return fmt.Errorf("service %s is %s", svc, last)
 			case status == "running" && (health == "healthy" || health == "none"):
@@ -270,41 +267,23 @@ func (s *composeStack) waitHealthy(ctx context.Context, svc string, timeout time
 }
 
 func (s *composeStack) exitCode(ctx context.Context, svc string) (int, error) {
-	id, err := s.container(ctx, svc)
+	ctr, err := s.container(ctx, svc)
 	if err != nil {
 		return -1, err
 	}
-	out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", id).Output()
-	if err != nil {
-		return -1, err
+	if ctr.State == nil || ctr.State.Status != "exited" {
+		return -1, fmt.Errorf("%s is not exited: %+v", svc, ctr.State)
 	}
-	var status string
-	var code int
-	if _, err := fmt.Sscan(string(out), &status, &code); err != nil {
-		return -1, fmt.Errorf("inspect %s: %q: %w", svc, out, err)
-	}
-	if status != "exited" {
-		return -1, fmt.Errorf("%s is %s, not exited", svc, status)
-	}
-	return code, nil
+	return ctr.State.ExitCode, nil
 }
 
 // port is the host address svc's container port is published on.
 func (s *composeStack) port(ctx context.Context, svc, port string) (string, error) {
-	id, err := s.container(ctx, svc)
+	ctr, err := s.container(ctx, svc)
 	if err != nil {
 		return "", err
 	}
-	out, err := exec.CommandContext(ctx, "docker", "port", id, port).Output()
-	if err != nil {
-		return "", fmt.Errorf("docker port %s %s: %w", svc, port, err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if strings.HasPrefix(line, "127.0.0.1:") {
-			return line, nil
-		}
-	}
-	return "", fmt.Errorf("%s %s is not published on 127.0.0.1: %q", svc, port, out)
+	return publishedOnLoopback(ctr, port)
 }
 
 // waitReady polls url until it answers 200.

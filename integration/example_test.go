@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http"
 	"strings"
 
 	"github.com/testcontainers/testcontainers-go"
@@ -133,4 +134,65 @@ relationships: |-
 	fmt.Println("alice may delete file:doc:", a.Allowed)
 	// Output:
 	// alice may delete file:doc: true
+}
+
+func ExampleContainer_ApplyJSON() {
+	ctx := context.Background()
+	c, err := integration.Run(ctx, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = testcontainers.TerminateContainer(c) }()
+
+	// The schema is written where none is; the events go through sync.
+	token, err := c.ApplyJSON(ctx,
+		`{"id":"1","type":"user.created","user":{"id":"alice","enterprise":"acme"}}`,
+		`{"id":"2","type":"file.created","file":{"id":"plan","parent":"0","owner":"alice"}}`)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ch, err := c.Checker(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	a, err := ch.Check(ctx, checker.Question{
+		User: "alice", Action: schema.ActionDownload,
+		Item: schema.ItemRef{Type: schema.TypeFile, ID: "plan"},
+	}, checker.Consistency{Token: token})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("alice may download:", a.Allowed)
+	// Output:
+	// alice may download: true
+}
+
+func ExampleRunBoxauthz() {
+	ctx := context.Background()
+	sp, err := integration.Run(ctx, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = testcontainers.TerminateContainer(sp) }()
+
+	// "" is $BOXAUTHZ_IMAGE, else integration.DefaultBoxauthzImage.
+	b, err := integration.RunBoxauthz(ctx, "", sp)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = testcontainers.TerminateContainer(b) }()
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.URL()+"/readyz", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+b.AdminKey())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	fmt.Println("GET /readyz:", resp.Status)
+	// Output:
+	// GET /readyz: 200 OK
 }

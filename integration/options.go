@@ -25,11 +25,12 @@ type settings struct {
 	hostPort    int // gRPC port on the host, with hostNetwork
 	flags       []string
 	timeout     time.Duration
+	pullTimeout time.Duration
 }
 
 // defaultSettings are the settings of a Run given no Options.
 func defaultSettings() settings {
-	return settings{key: DefaultPresharedKey, engine: "memory", timeout: DefaultStartupTimeout}
+	return settings{key: DefaultPresharedKey, engine: "memory", timeout: DefaultStartupTimeout, pullTimeout: DefaultPullTimeout}
 }
 
 // Option is an option of this module. It is a
@@ -121,6 +122,15 @@ func WithFlags(flags ...string) Option {
 func WithStartupTimeout(d time.Duration) Option {
 	return func(s *settings) error {
 		s.timeout = d
+		return nil
+	}
+}
+
+// WithPullTimeout bounds pulling the image when the Docker daemon does not
+// have it (default DefaultPullTimeout). Run never builds one.
+func WithPullTimeout(d time.Duration) Option {
+	return func(s *settings) error {
+		s.pullTimeout = d
 		return nil
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os/exec"
 	"sort"
 	"strings"
 	gosync "sync"
@@ -599,12 +598,12 @@ func TestSpiceDBNodeKilled(t *testing.T) {
 	t.Logf("done in %s", time.Since(started).Round(time.Millisecond))
 }
 
-// killContainer sends c's process SIGKILL (docker kill): a crash, with no
+// killContainer sends c's process SIGKILL (as docker kill): a crash, with no
 // graceful shutdown. Terminate removes it later.
 func killContainer(ctx context.Context, t *testing.T, c *integration.Container) {
 	t.Helper()
-	if out, err := exec.CommandContext(ctx, "docker", "kill", c.GetContainerID()).CombinedOutput(); err != nil {
-		t.Fatalf("docker kill: %v: %s", err, out)
+	if err := kill(ctx, c.GetContainerID()); err != nil {
+		t.Fatalf("killing the container: %v", err)
 	}
 	if err := waitFor(ctx, func() bool { st, err := c.State(ctx); return err == nil && !st.Running }); err != nil {
 		t.Fatalf("the killed container still runs: %v", err)

@@ -55,7 +55,10 @@ type Container struct {
 // Run starts SpiceDB in a container of image and returns once its gRPC
 // health service reports it SERVING. image "" is $BOXAUTHZ_SPICEDB_IMAGE
 // when set (a mirror, or a local build where no registry is reachable), else
-// DefaultImage, the SpiceDB version boxauthz is tested against. opts are
+// DefaultImage, the SpiceDB version boxauthz is tested against. An image
+// the Docker daemon lacks is pulled (bounded by WithPullTimeout); one that
+// cannot be had fails Run with an *ImageError saying how to get it. Run
+// never builds an image. opts are
 // this package's Options and any testcontainers.ContainerCustomizer. The
 // caller terminates the container (testcontainers.CleanupContainer(t, c) in
 // tests); Run terminates it itself when it fails after creating it, and
@@ -74,6 +77,9 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 	}
 	if image == "" {
 		image = defaultImage()
+	}
+	if err := ensureImage(ctx, "spicedb", image, s.pullTimeout); err != nil {
+		return nil, err
 	}
 	if s.hostNetwork {
 		port, err := freeLoopbackPort()
@@ -209,11 +215,17 @@ func (s settings) endpoints(ctx context.Context, t wait.StrategyTarget) ([]strin
 	if s.hostNetwork {
 		return []string{net.JoinHostPort("127.0.0.1", strconv.Itoa(s.hostPort))}, nil
 	}
+	return mappedEndpoints(ctx, t, GRPCPort)
+}
+
+// mappedEndpoints lists where the container port is published, as
+// settings.endpoints explains.
+func mappedEndpoints(ctx context.Context, t wait.StrategyTarget, containerPort string) ([]string, error) {
 	host, err := t.Host(ctx)
 	if err != nil {
 		return nil, err
 	}
-	port, err := t.MappedPort(ctx, GRPCPort)
+	port, err := t.MappedPort(ctx, containerPort)
 	if err != nil {
 		return nil, err
 	}

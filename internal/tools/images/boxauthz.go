@@ -50,9 +50,6 @@ func ResolveBoxauthzImage(ctx context.Context, log *slog.Logger) (Image, error) 
 }
 
 func resolveBoxauthz(ctx context.Context, log *slog.Logger) (Image, error) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		return Image{}, fmt.Errorf("building the boxauthz image needs the docker CLI: %w", err)
-	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return Image{}, fmt.Errorf("building the boxauthz image needs the go command: %w", err)
@@ -113,9 +110,8 @@ func resolveBoxauthz(ctx context.Context, log *slog.Logger) (Image, error) {
 		return Image{}, err
 	}
 	old := imageID(ctx, LocalBoxauthzImage)
-	out, err := docker(ctx, []string{"DOCKER_BUILDKIT=0"}, "build", "--quiet", "--build-arg", "RECIPE="+want, "-t", LocalBoxauthzImage, dir)
-	if err != nil {
-		return Image{}, fmt.Errorf("docker build -t %s: %w\n%s", LocalBoxauthzImage, err, tail(out))
+	if err := buildImage(ctx, dir, LocalBoxauthzImage, map[string]string{"RECIPE": want}); err != nil {
+		return Image{}, err
 	}
 	removeReplaced(ctx, LocalBoxauthzImage, old)
 	img := Image{

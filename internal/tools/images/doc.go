@@ -19,6 +19,11 @@
 // whether it built or reused. A local build takes minutes on a cold Go build
 // cache and is logged at Warn level; later runs find the image and do
 // nothing. cmd/local-images (scripts/local-images) runs the same code ahead
-// of the tests. BOXAUTHZ_SPICEDB_IMAGE and BOXAUTHZ_POSTGRES_IMAGE override
-// the lookups.
+// of the tests; the tests themselves only find the SpiceDB image
+// (FindSpiceDBImage), so that no SpiceDB is compiled inside a test run.
+// BOXAUTHZ_SPICEDB_IMAGE and BOXAUTHZ_POSTGRES_IMAGE override the lookups.
+// The Docker daemon is reached through its API with testcontainers-go's
+// client (inspect, pull, build, remove); only the debootstrap root
+// filesystem of the local PostgreSQL image is `docker import`ed by its
+// script, which scripts/local-images runs and the tests never reach.
 package images

@@ -1,5 +1,6 @@
 package images
 
-// Failures here are plain errors saying which command failed and with what
-// output (docker, go install, debootstrap): the only callers are tests and
-// cmd/local-images, which report them and stop.
+// Failures here are plain errors saying which step failed and with what
+// output (a Docker API call and the daemon's message, go install,
+// debootstrap): the only callers are tests and cmd/local-images, which
+// report them and stop.

@@ -81,13 +81,28 @@ func ResolvePostgresImage(ctx context.Context, log *slog.Logger) (Image, error) 
 	return postgresImage.get(ctx, log, resolvePostgres)
 }
 
+// FindPostgresImage is ResolvePostgresImage without its pull and its
+// build, for the tests: $BOXAUTHZ_POSTGRES_IMAGE, DefaultPostgresImage if
+// the daemon has it, or LocalPostgresImage built by the current recipe;
+// otherwise an error naming scripts/local-images.
+func FindPostgresImage(ctx context.Context) (Image, error) {
+	if ref := os.Getenv(PostgresImageEnv); ref != "" {
+		return Image{Ref: ref, Source: FromEnv, Note: "from $" + PostgresImageEnv}, nil
+	}
+	if imagePresent(ctx, DefaultPostgresImage) {
+		return Image{Ref: DefaultPostgresImage, Source: OfficialLocal, Note: "official image, present locally"}, nil
+	}
+	if imageLabel(ctx, LocalPostgresImage, RecipeLabel) == postgresRecipe() {
+		return Image{Ref: LocalPostgresImage, Source: LocalCached, Note: "LOCAL BUILD from Debian " + DebianSuite + " packages, reused"}, nil
+	}
+	return Image{}, fmt.Errorf("no postgres image: neither %s nor a current %s is on the Docker daemon; run scripts/local-images, or set $%s",
+		DefaultPostgresImage, LocalPostgresImage, PostgresImageEnv)
+}
+
 func resolvePostgres(ctx context.Context, log *slog.Logger) (Image, error) {
 	if ref := os.Getenv(PostgresImageEnv); ref != "" {
 		log.Info("postgres image from environment", "image", ref, "env", PostgresImageEnv)
 		return Image{Ref: ref, Source: FromEnv, Note: "from $" + PostgresImageEnv}, nil
-	}
-	if _, err := exec.LookPath("docker"); err != nil {
-		return Image{}, fmt.Errorf("finding a postgres image needs the docker CLI: %w", err)
 	}
 	if imagePresent(ctx, DefaultPostgresImage) {
 		log.Info("postgres image present", "image", DefaultPostgresImage)
@@ -99,7 +114,7 @@ func resolvePostgres(ctx context.Context, log *slog.Logger) (Image, error) {
 	}
 	start := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, PullTimeout)
-	out, err := docker(pctx, nil, "pull", "--quiet", DefaultPostgresImage)
+	err := pullImage(pctx, DefaultPostgresImage)
 	cancel()
 	if err == nil {
 		log.Info("pulled postgres image", "image", DefaultPostgresImage, "took", time.Since(start))
@@ -109,7 +124,7 @@ func resolvePostgres(ctx context.Context, log *slog.Logger) (Image, error) {
 		return Image{}, ctx.Err()
 	}
 	log.Warn("cannot pull the official postgres image: building one from Debian packages",
-		"image", DefaultPostgresImage, "pull_error", firstLine(out, err), "building", LocalPostgresImage)
+		"image", DefaultPostgresImage, "pull_error", err.Error(), "building", LocalPostgresImage)
 	start = time.Now()
 	if err := BuildLocalPostgresImage(ctx, LocalPostgresImage, log); err != nil {
 		return Image{}, err
@@ -143,11 +158,8 @@ func BuildLocalPostgresImage(ctx context.Context, tag string, log *slog.Logger) 
 		return err
 	}
 	old := imageID(ctx, tag)
-	out, err := docker(ctx, []string{"DOCKER_BUILDKIT=0"}, "build", "--quiet",
-		"--build-arg", "BASE="+localPostgresBase, "--build-arg", "PG_MAJOR="+PostgresMajor,
-		"--build-arg", "RECIPE="+postgresRecipe(), "-t", tag, dir)
-	if err != nil {
-		return fmt.Errorf("docker build -t %s: %w\n%s", tag, err, tail(out))
+	if err := buildImage(ctx, dir, tag, map[string]string{"BASE": localPostgresBase, "PG_MAJOR": PostgresMajor, "RECIPE": postgresRecipe()}); err != nil {
+		return err
 	}
 	removeReplaced(ctx, tag, old)
 	return nil
@@ -156,8 +168,10 @@ func BuildLocalPostgresImage(ctx context.Context, tag string, log *slog.Logger) 
 // BuildPostgresRootfs makes the Debian root filesystem with PostgreSQL that
 // BuildLocalPostgresImage builds on: debootstrap of DebianSuite with
 // postgresql-17 from the mirror apt uses (or $BOXAUTHZ_DEBIAN_MIRROR),
-// imported with `docker import`. It needs root. Downloaded packages are kept
-// in the user's cache directory for the next build.
+// imported with `docker import` (the one use of the docker CLI left, in
+// the build script: scripts/local-images reaches it, the tests never do).
+// It needs root. Downloaded packages are kept in the user's cache directory
+// for the next build.
 func BuildPostgresRootfs(ctx context.Context, log *slog.Logger) error {
 	if log == nil {
 		log = slog.Default()

@@ -1,12 +1,10 @@
 package images
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // RecipeLabel is the image label that identifies how a local image was
@@ -29,20 +27,6 @@ func recipe(parts ...[]byte) string {
 	return hex.EncodeToString(h.Sum(nil))[:24]
 }
 
-// imageLabel returns label of the image ref, "" when the image or the label
-// is missing.
-func imageLabel(ctx context.Context, ref, label string) string {
-	out, err := docker(ctx, nil, "image", "inspect", "--format", `{{index .Config.Labels "`+label+`"}}`, ref)
-	if err != nil {
-		return ""
-	}
-	s := strings.TrimSpace(string(out))
-	if s == "<no value>" {
-		return ""
-	}
-	return s
-}
-
 // cacheDir is a directory kept between runs for local image inputs (the
 // boxauthz binary, so that an unchanged one is not linked again).
 func cacheDir(name string) (string, error) {
@@ -52,23 +36,4 @@ func cacheDir(name string) (string, error) {
 	}
 	dir := filepath.Join(base, "boxauthz", name)
 	return dir, os.MkdirAll(dir, 0o750)
-}
-
-// imageID is the id of the image ref, "" when it is missing.
-func imageID(ctx context.Context, ref string) string {
-	out, err := docker(ctx, nil, "image", "inspect", "--format", "{{.Id}}", ref)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// removeReplaced removes the image a tag pointed at before a rebuild (old,
-// from imageID) if the tag now points elsewhere, so that rebuilds leave no
-// dangling images. An image still used by a container stays.
-func removeReplaced(ctx context.Context, ref, old string) {
-	if old == "" || imageID(ctx, ref) == old {
-		return
-	}
-	_, _ = docker(ctx, nil, "image", "rm", old)
 }

@@ -92,7 +92,7 @@ var spicedbImage resolved
 //     integration.SpiceDBVersion into a FROM-scratch image (spicedb.Dockerfile). This takes
 //     minutes on a cold Go build cache; later runs find it at step 3.
 //
-// It uses the docker CLI. The answer is remembered for the process. A local
+// It uses the Docker API. The answer is remembered for the process. A local
 // build is logged at Warn level, so that it is never silent.
 func ResolveSpiceDBImage(ctx context.Context, log *slog.Logger) (Image, error) {
 	return spicedbImage.get(ctx, log, resolve)
@@ -123,13 +123,29 @@ func (r *resolved) get(ctx context.Context, log *slog.Logger, resolve func(conte
 	return img, nil
 }
 
+// FindSpiceDBImage is ResolveSpiceDBImage without its pull and its build:
+// $BOXAUTHZ_SPICEDB_IMAGE, integration.DefaultImage if the daemon has it, or
+// LocalSpiceDBImage built by the current recipe. The tests use it, so that
+// nothing is compiled inside a test run; where it finds nothing, its error
+// names scripts/local-images.
+func FindSpiceDBImage(ctx context.Context) (Image, error) {
+	if ref := os.Getenv(integration.ImageEnv); ref != "" {
+		return Image{Ref: ref, Source: FromEnv}, nil
+	}
+	if imagePresent(ctx, integration.DefaultImage) {
+		return Image{Ref: integration.DefaultImage, Source: OfficialLocal}, nil
+	}
+	if imageLabel(ctx, LocalSpiceDBImage, RecipeLabel) == spicedbRecipe() {
+		return Image{Ref: LocalSpiceDBImage, Source: LocalCached}, nil
+	}
+	return Image{}, fmt.Errorf("no spicedb image: neither %s nor a current %s is on the Docker daemon; run scripts/local-images (it pulls the official image, or builds the local one where no registry is reachable), or set $%s",
+		integration.DefaultImage, LocalSpiceDBImage, integration.ImageEnv)
+}
+
 func resolve(ctx context.Context, log *slog.Logger) (Image, error) {
 	if ref := os.Getenv(integration.ImageEnv); ref != "" {
 		log.Info("spicedb image from environment", "image", ref, "env", integration.ImageEnv)
 		return Image{Ref: ref, Source: FromEnv}, nil
-	}
-	if _, err := exec.LookPath("docker"); err != nil {
-		return Image{}, fmt.Errorf("finding a spicedb image needs the docker CLI: %w", err)
 	}
 	official, local := integration.DefaultImage, LocalSpiceDBImage
 	if imagePresent(ctx, official) {
@@ -149,7 +165,7 @@ func resolve(ctx context.Context, log *slog.Logger) (Image, error) {
 	}
 	start := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, PullTimeout)
-	out, err := docker(pctx, nil, "pull", "--quiet", official)
+	err := pullImage(pctx, official)
 	cancel()
 	if err == nil {
 		img := Image{Ref: official, Source: OfficialPulled, Took: time.Since(start)}
@@ -160,7 +176,7 @@ func resolve(ctx context.Context, log *slog.Logger) (Image, error) {
 		return Image{}, ctx.Err()
 	}
 	log.Warn("cannot pull the official spicedb image: building it from the Go module (minutes on a cold build cache)",
-		"image", official, "pull_error", firstLine(out, err), "building", local)
+		"image", official, "pull_error", err.Error(), "building", local)
 	start = time.Now()
 	if err := BuildLocalSpiceDBImage(ctx, local, log); err != nil {
 		return Image{}, err
@@ -187,8 +203,8 @@ func spicedbRecipe() string {
 // BuildLocalSpiceDBImage compiles integration.SpiceDBVersion of the spicedb command from its Go
 // module (with the dependency versions of SpiceDB's own go.mod, as its release
 // does) into a static binary, and grpc_health_probe likewise, and builds
-// spicedb.Dockerfile around them, tagged tag. It needs the go command and the
-// docker CLI.
+// spicedb.Dockerfile around them, tagged tag. It needs the go command and a
+// Docker daemon.
 func BuildLocalSpiceDBImage(ctx context.Context, tag string, log *slog.Logger) error {
 	if log == nil {
 		log = slog.Default()
@@ -222,10 +238,8 @@ func BuildLocalSpiceDBImage(ctx context.Context, tag string, log *slog.Logger) e
 	}
 
 	old := imageID(ctx, tag)
-	out, err := docker(ctx, []string{"DOCKER_BUILDKIT=0"}, "build", "--quiet",
-		"--build-arg", "SPICEDB_VERSION="+integration.SpiceDBVersion, "--build-arg", "RECIPE="+spicedbRecipe(), "-t", tag, dir)
-	if err != nil {
-		return fmt.Errorf("docker build -t %s: %w\n%s", tag, err, tail(out))
+	if err := buildImage(ctx, dir, tag, map[string]string{"SPICEDB_VERSION": integration.SpiceDBVersion, "RECIPE": spicedbRecipe()}); err != nil {
+		return err
 	}
 	removeReplaced(ctx, tag, old)
 	return nil
@@ -256,33 +270,6 @@ func goInstall(ctx context.Context, log *slog.Logger, dir, pkg string) error {
 	}
 	log.Info("compiled", "package", pkg, "took", time.Since(start).Round(time.Second))
 	return nil
-}
-
-func imagePresent(ctx context.Context, ref string) bool {
-	_, err := docker(ctx, nil, "image", "inspect", "--format", "{{.Id}}", ref)
-	return err == nil
-}
-
-func docker(ctx context.Context, env []string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "docker", args...) //nolint:gosec // G204: the docker CLI, with arguments this package composes
-	cmd.Env = append(os.Environ(), env...)
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return out, fmt.Errorf("docker %s: %w", strings.Join(args, " "), err)
-	}
-	return out, nil
-}
-
-func firstLine(out []byte, err error) string {
-	s := strings.TrimSpace(string(out))
-	if s == "" {
-		return err.Error()
-	}
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
 }
 
 func tail(out []byte) string {
