@@ -101,10 +101,14 @@ func (s *observedStream) RecvMsg(msg any) error {
 	err := s.ClientStream.RecvMsg(msg)
 	if err != nil && !s.ended {
 		s.ended = true
+		outcome := err
 		if errors.Is(err, io.EOF) {
-			err = nil
+			// The end of the stream is a success to count, and still the
+			// caller's io.EOF: swallowing it would hand the caller one
+			// empty message more.
+			outcome = nil
 		}
-		s.done(err)
+		s.done(outcome)
 	}
 	return err
 }
