@@ -24,6 +24,9 @@ type RunConfig struct {
 	PGSize string
 	// PGDatabasePrefix names the databases: prefix + shape.
 	PGDatabasePrefix string
+	// PGQueryChecks, when positive, is how many checks per shape and
+	// depth bucket are counted in PostgreSQL queries before the benchmark.
+	PGQueryChecks int
 
 	Shapes      []Shape
 	Caches      []bool // SpiceDB dispatch caches: false = cold, true = on
@@ -237,6 +240,9 @@ func (r *run) store(ctx context.Context, st store) error {
 		}
 	}
 	r.rep.LoadAvg = append(r.rep.LoadAvg, loadAvg(st.name+" before checks"))
+	if st.name == "postgres" && r.cfg.PGQueryChecks > 0 {
+		r.countQueries(ctx, d, servers, r.cfg.PGQueryChecks)
+	}
 	r.measure(ctx, st, d, dc.Seed, servers)
 	r.rep.LoadAvg = append(r.rep.LoadAvg, loadAvg(st.name+" end"))
 	return nil

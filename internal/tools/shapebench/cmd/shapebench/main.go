@@ -35,6 +35,7 @@ func main() {
 	flag.IntVar(&cfg.PGEquivalence.Random, "pg-equiv-random", cfg.PGEquivalence.Random, "equivalence on PostgreSQL: extra random questions")
 	flag.StringVar(&cfg.PGDatabasePrefix, "pg-db-prefix", cfg.PGDatabasePrefix, "PostgreSQL databases are named prefix+shape")
 	flag.BoolVar(&cfg.SkipEquivalence, "no-equiv", false, "skip the equivalence proof")
+	flag.IntVar(&cfg.PGQueryChecks, "pg-queries", 0, "on PostgreSQL, count the queries of this many checks per shape and depth first (0: skip)")
 	out := flag.String("out", "", "also write the markdown report to this file")
 	quiet := flag.Bool("q", false, "no progress log on stderr")
 	flag.Parse()
