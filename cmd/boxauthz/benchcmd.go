@@ -70,23 +70,25 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog
 		return &exitError{code: 2, err: errors.New("--cold sets the embedded SpiceDBs' dispatch cache; an external SpiceDB's is its own setting")}
 	}
 
-	real, naive, store, cache, err := benchSpiceDBs(ctx, &sf, *cold, logger)
+	primary, naive, store, cache, err := benchSpiceDBs(ctx, &sf, *cold, logger)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		_ = real.Close()
+		_ = primary.Close()
 		if naive != nil {
 			_ = naive.Close()
 		}
 	}()
-	opts := []bench.Option{bench.WithSize(*size), bench.WithSeed(*seed), bench.WithConcurrency(levels...),
-		bench.WithChecks(*checks), bench.WithCellTime(*cellTime), bench.WithStore(store, cache), bench.WithLogger(logger)}
+	opts := []bench.Option{
+		bench.WithSize(*size), bench.WithSeed(*seed), bench.WithConcurrency(levels...),
+		bench.WithChecks(*checks), bench.WithCellTime(*cellTime), bench.WithStore(store, cache), bench.WithLogger(logger),
+	}
 	var naiveClient bench.Client
 	if naive != nil {
 		naiveClient = naive
 	}
-	rep, err := bench.Run(ctx, real, naiveClient, opts...)
+	rep, err := bench.Run(ctx, primary, naiveClient, opts...)
 	if err != nil {
 		return err
 	}
@@ -101,18 +103,18 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog
 // benchSpiceDBs starts the SpiceDBs bench measures: the one holding
 // boxauthz's schema (embedded, or the external endpoint) and, embedded
 // only, a second one for the naive schema. store and cache describe them.
-func benchSpiceDBs(ctx context.Context, sf *spicedbFlags, cold bool, logger *slog.Logger) (real, naive *spicedb.Client, store, cache string, err error) {
+func benchSpiceDBs(ctx context.Context, sf *spicedbFlags, cold bool, logger *slog.Logger) (primary, naive *spicedb.Client, store, cache string, err error) {
 	if sf.endpoint != "" {
-		if real, err = sf.dial(); err != nil {
+		if primary, err = sf.dial(); err != nil {
 			return nil, nil, "", "", err
 		}
 		store, cache = sf.endpoint, "as the server sets it"
 	} else {
-		if real, err = embedded.Start(ctx, embedded.WithDispatchCache(!cold)); err != nil {
+		if primary, err = embedded.Start(ctx, embedded.WithDispatchCache(!cold)); err != nil {
 			return nil, nil, "", "", err
 		}
 		if naive, err = embedded.Start(ctx, embedded.WithDispatchCache(!cold)); err != nil {
-			_ = real.Close()
+			_ = primary.Close()
 			return nil, nil, "", "", err
 		}
 		store, cache = "embedded (in memory)", "on"
@@ -120,14 +122,14 @@ func benchSpiceDBs(ctx context.Context, sf *spicedbFlags, cold bool, logger *slo
 			cache = "off (cold)"
 		}
 	}
-	if _, err := ensureSchema(ctx, real, logger); err != nil {
-		_ = real.Close()
+	if _, err := ensureSchema(ctx, primary, logger); err != nil {
+		_ = primary.Close()
 		if naive != nil {
 			_ = naive.Close()
 		}
 		return nil, nil, "", "", err
 	}
-	return real, naive, store, cache, nil
+	return primary, naive, store, cache, nil
 }
 
 func parseInts(s string) ([]int, error) {

@@ -84,12 +84,14 @@ func WithStore(store, dispatchCache string) Option {
 // measured (default: nowhere).
 func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
 
-// Run generates the data set, loads it into real (which holds boxauthz's
+// Run generates the data set, loads it into primary (which holds boxauthz's
 // schema) and, when naive is not nil, into naive (writing the naive schema
 // there first), and measures. naive nil reports the naive way as skipped.
-func Run(ctx context.Context, real, naive Client, opts ...Option) (*Report, error) {
-	s := settings{size: DefaultSize, seed: DefaultSeed, conc: DefaultConcurrency(), checks: DefaultChecks,
-		cellTime: DefaultCellTime, logger: slog.New(slog.DiscardHandler)}
+func Run(ctx context.Context, primary, naive Client, opts ...Option) (*Report, error) {
+	s := settings{
+		size: DefaultSize, seed: DefaultSeed, conc: DefaultConcurrency(), checks: DefaultChecks,
+		cellTime: DefaultCellTime, logger: slog.New(slog.DiscardHandler),
+	}
 	for _, o := range opts {
 		o(&s)
 	}
@@ -104,21 +106,23 @@ func Run(ctx context.Context, real, naive Client, opts ...Option) (*Report, erro
 	started := time.Now()
 	d := synth.Generate(cfg)
 	st := d.Stats()
-	rep := &Report{Size: s.size, Seed: s.seed, SpiceDB: s.store, DispatchCache: s.dispatchCache, CPUs: runtime.NumCPU(),
-		Folders: st.Folders, Files: st.Files, Collaborations: st.Collabs, Started: started.UTC()}
+	rep := &Report{
+		Size: s.size, Seed: s.seed, SpiceDB: s.store, DispatchCache: s.dispatchCache, CPUs: runtime.NumCPU(),
+		Folders: st.Folders, Files: st.Files, Collaborations: st.Collabs, Started: started.UTC(),
+	}
 	s.logger.InfoContext(ctx, "data set generated", "size", s.size, "seed", s.seed, "relationships", st.Relationships, "folders", st.Folders, "files", st.Files)
 
-	lr, err := load(ctx, real, d, true, s.logger, "boxauthz schema")
+	lr, err := load(ctx, primary, d, true, s.logger, "boxauthz schema")
 	if err != nil {
 		return nil, err
 	}
 	rep.Relationships, rep.LoadSeconds = lr.relationships, lr.took.Seconds()
-	boxauthz, stop, err := startChecker(ctx, real)
+	boxauthz, stop, err := startChecker(ctx, primary)
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
-	targets := []target{chainTarget(d, boxauthz, lr.token), checkTarget(Raw, d, real, lr.token)}
+	targets := []target{chainTarget(d, boxauthz, lr.token), checkTarget(Raw, d, primary, lr.token)}
 	if naive != nil {
 		if _, err := naive.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: synth.NaiveSchema}); err != nil {
 			return nil, fmt.Errorf("writing the naive schema: %w", err)
@@ -192,8 +196,10 @@ func measureRows(ctx context.Context, s settings, d *synth.Dataset, targets []ta
 		for _, conc := range s.conc {
 			qs := asker.Draw(s.checks, bucket, synth.CommonActions)
 			ms, asked := interleave(ctx, targets, qs, conc, s.cellTime*time.Duration(len(targets)))
-			row := Row{Depth: bucket, Concurrency: conc, Questions: asked, CutShort: asked < len(qs),
-				Boxauthz: ms[0].cell(), Raw: ms[1].cell()}
+			row := Row{
+				Depth: bucket, Concurrency: conc, Questions: asked, CutShort: asked < len(qs),
+				Boxauthz: ms[0].cell(), Raw: ms[1].cell(),
+			}
 			row.VsRaw = ratio(row.Boxauthz, row.Raw)
 			c, diff := agree(ms[0], ms[1], asked)
 			rep.Agreement.Raw.Compared += c

@@ -132,7 +132,7 @@ func TestShapesEquivalent(t *testing.T) {
 // them must go as a confirmed chain check: the index loaded after the data.
 func chainAnswers(ctx context.Context, c Conn, d *synth.Dataset, es EquivalenceSet) (Answers, error) {
 	ss := &shapeServers{conns: map[bool]Conn{true: c}, close: c.Close}
-	defer ss.close()
+	defer func() { _ = ss.close() }()
 	if err := ss.startChain(ctx); err != nil {
 		return Answers{}, err
 	}
