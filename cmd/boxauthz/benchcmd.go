@@ -37,6 +37,8 @@ Flags:
 
 func benchCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	// The help is long: on stdout, it pages (boxauthz bench -h | less).
+	fs.SetOutput(stdout)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), benchUsage)
 		fs.PrintDefaults()
@@ -53,6 +55,9 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog
 	cold := fs.Bool("cold", false, "start the embedded SpiceDBs with their dispatch cache off, so every sub-problem is computed afresh (default: on, as serve runs it)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON document")
 	if _, err := parse(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
 		return &exitError{code: 2, err: err}
 	}
 	if _, err := synth.SizeConfig(*size); err != nil {

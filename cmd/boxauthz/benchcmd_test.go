@@ -113,3 +113,10 @@ func TestBenchRefusals(t *testing.T) {
 		})
 	}
 }
+
+func TestBenchHelp(t *testing.T) {
+	code, out, errs := runCmd(t, context.Background(), "bench", "-h")
+	if code != 0 || !strings.Contains(out, "WRITTEN INTO THAT SpiceDB") || !strings.Contains(out, "-yes-write") {
+		t.Errorf("bench -h: exit %d, want 0 and a help naming what an endpoint gets written:\n%s%s", code, out, errs)
+	}
+}
