@@ -35,6 +35,11 @@ skipped: it needs a SpiceDB of its own.
 Flags:
 `
 
+// embeddedWarnScale is the data set scale (xN) beyond which bench warns
+// that the in-memory datastore is what it measures: past about 100,000
+// relationships, as serve warns.
+const embeddedWarnScale = 4
+
 func benchCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	// The help is long: on stdout, it pages (boxauthz bench -h | less).
@@ -60,7 +65,8 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog
 		}
 		return &exitError{code: 2, err: err}
 	}
-	if _, err := synth.SizeConfig(*size); err != nil {
+	dc, err := synth.SizeConfig(*size)
+	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("--size: %w", err)}
 	}
 	levels, err := parseInts(*conc)
@@ -75,6 +81,9 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog
 		return &exitError{code: 2, err: errors.New("--cold sets the embedded SpiceDBs' dispatch cache; an external SpiceDB's is its own setting")}
 	}
 
+	if !external && dc.Trees > embeddedWarnScale*synth.Small().Trees {
+		logger.Warn("the in-memory datastore scans every relationship of a type and relation on each read: at this size deep checks take seconds and the run a long while; --size small, or --spicedb-endpoint with a SpiceDB on PostgreSQL, measure the schema rather than the scans", "size", *size)
+	}
 	primary, naive, store, cache, err := benchSpiceDBs(ctx, &sf, *cold, logger)
 	if err != nil {
 		return err

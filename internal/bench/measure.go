@@ -83,22 +83,27 @@ type measured struct {
 	answers []int8 // by question
 }
 
-// interleave asks qs of every target: the questions go in rounds of
-// 8 × conc, and each round is asked of every target in turn, the order
-// rotating from round to round, so a change in the machine's load hits every
-// target alike and every target answers the same questions. It stops after
-// the round during which limit passed, and returns the number of questions
-// asked.
+// interleave asks qs of every target: the questions go in rounds, and each
+// round is asked of every target in turn, the order rotating from round to
+// round, so a change in the machine's load hits every target alike and every
+// target answers the same questions. It stops after the round during which
+// limit passed, and returns the number of questions asked.
+//
+// A round is conc questions (one a worker) until rounds prove quick, then
+// fastRound × conc, which smooths out the wait for a round's slowest check.
+// Starting small keeps a store whose checks take seconds (the in-memory
+// datastore with a million relationships) from overshooting limit by a
+// whole long round.
 func interleave(ctx context.Context, targets []target, qs []synth.Question, conc int, limit time.Duration) ([]*measured, int) {
-	round := 8 * conc
 	out := make([]*measured, len(targets))
 	for i := range out {
 		out[i] = &measured{answers: make([]int8, len(qs))}
 	}
 	start := time.Now()
-	asked := 0
-	for r := 0; r*round < len(qs) && ctx.Err() == nil; r++ {
-		lo, hi := r*round, min((r+1)*round, len(qs))
+	asked, per := 0, 1
+	for r := 0; asked < len(qs) && ctx.Err() == nil; r++ {
+		lo, hi := asked, min(asked+per*conc, len(qs))
+		roundStart := time.Now()
 		for k := range targets {
 			i := (r + k) % len(targets)
 			askAll(ctx, targets[i], qs, lo, hi, conc, out[i])
@@ -107,9 +112,20 @@ func interleave(ctx context.Context, targets []target, qs []synth.Question, conc
 		if time.Since(start) > limit {
 			break
 		}
+		per = 1
+		if time.Since(roundStart) < limit/quickRound {
+			per = fastRound
+		}
 	}
 	return out, asked
 }
+
+// fastRound is the questions per worker of a round once rounds are quick:
+// a round then shorter than limit/quickRound grows at most fastRound times.
+const (
+	fastRound  = 8
+	quickRound = 16
+)
 
 // askAll asks qs[lo:hi] of t with conc workers, adding to m.
 func askAll(ctx context.Context, t target, qs []synth.Question, lo, hi, conc int, m *measured) {
