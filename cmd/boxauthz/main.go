@@ -23,6 +23,7 @@ Usage:
   boxauthz schema print | validate <file> | apply  the SpiceDB schema and its validation files
   boxauthz demo                                    load a sample enterprise and show real answers
   boxauthz healthcheck [--url URL]                 exit 0 when a running server is ready (container health checks)
+  boxauthz bench  [--size x50] [--json]            measure checks on a generated data set (embedded SpiceDB by default)
 
 Every flag can also be set as BOXAUTHZ_<FLAG>, e.g. BOXAUTHZ_ADMIN_KEY.
 BOXAUTHZ_LOG_LEVEL sets the log level (debug, info, warn, error; default info);
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = demoCmd(ctx, args[1:], stdout)
 	case "healthcheck":
 		err = healthcheckCmd(ctx, args[1:], stdout)
+	case "bench":
+		err = benchCmd(ctx, args[1:], stdout, logger)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -11,6 +11,7 @@ import (
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/checker/tree"
+	"github.com/boxauthz/boxauthz/internal/bench/synth"
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 )
 
@@ -58,7 +59,7 @@ func DefaultRunConfig() RunConfig {
 		Shapes:           Shapes(),
 		Caches:           []bool{false, true},
 		Concurrency:      []int{1, 8},
-		Buckets:          []string{BucketShallow, BucketDeep},
+		Buckets:          []string{synth.BucketShallow, synth.BucketDeep},
 		Checks:           200,
 		CellTime:         20 * time.Second,
 		Equivalence:      EquivalenceOptions{Panel: 2, Deep: -1, Shallow: 200, Granted: 300, Random: 60},
@@ -94,7 +95,7 @@ type Cell struct {
 type Report struct {
 	Config      RunConfig
 	Machine     Machine
-	DataStats   map[string]Stats // by store
+	DataStats   map[string]synth.Stats // by store
 	Loads       []LoadRow
 	Cells       []Cell
 	Equivalence map[string]EquivalenceResult // by store
@@ -152,7 +153,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	}
 	r := &run{
 		cfg: cfg,
-		rep: &Report{Config: cfg, Machine: readMachine(), DataStats: map[string]Stats{}, Equivalence: map[string]EquivalenceResult{}, Started: time.Now()},
+		rep: &Report{Config: cfg, Machine: readMachine(), DataStats: map[string]synth.Stats{}, Equivalence: map[string]EquivalenceResult{}, Started: time.Now()},
 	}
 	var stores []store
 	if cfg.MemSize != "" {
@@ -186,11 +187,11 @@ func (r *run) logf(format string, args ...any) {
 // store loads the data set into every shape on st, proves them equivalent
 // and measures them.
 func (r *run) store(ctx context.Context, st store) error {
-	dc, err := SizeConfig(st.size)
+	dc, err := synth.SizeConfig(st.size)
 	if err != nil {
 		return err
 	}
-	d := Generate(dc)
+	d := synth.Generate(dc)
 	stats := d.Stats()
 	r.rep.DataStats[st.name] = stats
 	r.logf("%s: data set %s: %d relationships (+%d ancestor), %d folders, %d files", st.name, st.size, stats.Relationships, stats.AncestorRels, stats.Folders, stats.Files)
@@ -250,7 +251,7 @@ func (r *run) store(ctx context.Context, st store) error {
 
 // prove asks every shape on st the equivalence set and compares the
 // answers.
-func (r *run) prove(ctx context.Context, st store, d *Dataset, servers map[Shape]*shapeServers) error {
+func (r *run) prove(ctx context.Context, st store, d *synth.Dataset, servers map[Shape]*shapeServers) error {
 	eo := r.cfg.Equivalence
 	if st.name == "postgres" {
 		eo = r.cfg.PGEquivalence
@@ -286,17 +287,17 @@ func (r *run) prove(ctx context.Context, st store, d *Dataset, servers map[Shape
 
 // measure fills the report's cells for st: every cache mode, depth bucket
 // and concurrency, each shape asked the same questions.
-func (r *run) measure(ctx context.Context, st store, d *Dataset, seed uint64, servers map[Shape]*shapeServers) {
+func (r *run) measure(ctx context.Context, st store, d *synth.Dataset, seed uint64, servers map[Shape]*shapeServers) {
 	for _, cache := range r.cfg.Caches {
 		// One asker per cache mode: every shape gets the same questions,
 		// and no question repeats within a server.
-		asker := NewAsker(d, seed+100)
+		asker := synth.NewAsker(d, seed+100)
 		for _, bucket := range r.cfg.Buckets {
 			for _, conc := range r.cfg.Concurrency {
 				if r.cfg.Checks <= 0 {
 					continue
 				}
-				qs := asker.Draw(r.cfg.Checks, bucket, CommonActions)
+				qs := asker.Draw(r.cfg.Checks, bucket, synth.CommonActions)
 				targets := map[Shape]target{}
 				for _, shape := range r.cfg.Shapes {
 					targets[shape] = target{conn: servers[shape].conns[cache], token: servers[shape].tokens[cache]}
@@ -317,7 +318,7 @@ func (r *run) measure(ctx context.Context, st store, d *Dataset, seed uint64, se
 	}
 }
 
-func setupMemory(ctx context.Context, shape Shape, d *Dataset, caches []bool) (*shapeServers, LoadResult, error) {
+func setupMemory(ctx context.Context, shape Shape, d *synth.Dataset, caches []bool) (*shapeServers, LoadResult, error) {
 	ss := &shapeServers{conns: map[bool]Conn{}}
 	ss.close = func() error {
 		var err error
@@ -352,7 +353,7 @@ func setupMemory(ctx context.Context, shape Shape, d *Dataset, caches []bool) (*
 	return ss, first, nil
 }
 
-func setupPostgres(ctx context.Context, dsn, db string, shape Shape, d *Dataset, caches []bool, logf func(string, ...any)) (*shapeServers, LoadResult, error) {
+func setupPostgres(ctx context.Context, dsn, db string, shape Shape, d *synth.Dataset, caches []bool, logf func(string, ...any)) (*shapeServers, LoadResult, error) {
 	if err := CreatePostgresDatabase(ctx, dsn, db); err != nil {
 		return nil, LoadResult{}, err
 	}

@@ -13,14 +13,15 @@
 //     folders, and the waterfall is one hop (`X = X_direct +
 //     ancestor->X_direct`).
 //
-// Generate builds a deterministic Box-like data set (users, enterprises,
-// groups, folder trees up to 30 deep, files, collaborations of every role at
-// every depth, group and expiring collaborations, trash, shared links).
+// The data set is internal/bench/synth's (synth.Generate: users,
+// enterprises, groups, folder trees up to 30 deep, files, collaborations of
+// every role at every depth, group and expiring collaborations, trash,
+// shared links), the one `boxauthz bench` measures too.
 // Run loads it into boxauthz's embedded SpiceDB (internal/spicedb) on the
 // in-memory datastore and on PostgreSQL, once per shape, measures checks that
 // are never repeated, with SpiceDB's dispatch caches off (cold) and on, by
 // depth and concurrency, and compares every shape's answers with each other
-// and with a Go reading of MODEL.md (Dataset.Expect).
+// and with a Go reading of MODEL.md (synth.Dataset.Expect).
 //
 // TestShapesEquivalent is the fast CI proof; cmd/shapebench runs the
 // benchmark and prints markdown tables (docs/schema.md, section 11).

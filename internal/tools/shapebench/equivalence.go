@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/internal/bench/synth"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 )
@@ -13,10 +14,10 @@ import (
 // EquivalenceSet is the question set of the equivalence proof.
 type EquivalenceSet struct {
 	// Common are asked of every shape: the actions all three define.
-	Common []Question
+	Common []synth.Question
 	// Rest are the other actions of the real schema, asked of the separated
 	// and ancestors shapes only (naive does not define them).
-	Rest []Question
+	Rest []synth.Question
 	// DeepItems is the number of items 25 or more deep in the grid.
 	DeepItems int
 }
@@ -49,11 +50,11 @@ type EquivalenceOptions struct {
 //     panel member's questions in bulk, so a grid is cheap per question;
 //   - o.Random questions, each by a user drawn for its item (half of them
 //     collaborators on the item's path).
-func NewEquivalenceSet(d *Dataset, o EquivalenceOptions) EquivalenceSet {
-	a := NewAsker(d, d.Config.Seed+1)
+func NewEquivalenceSet(d *synth.Dataset, o EquivalenceOptions) EquivalenceSet {
+	a := synth.NewAsker(d, d.Config.Seed+1)
 	var rest []string
 	for _, act := range AllActions() {
-		if !contains(CommonActions, act) {
+		if !contains(synth.CommonActions, act) {
 			rest = append(rest, act)
 		}
 	}
@@ -70,7 +71,7 @@ func NewEquivalenceSet(d *Dataset, o EquivalenceOptions) EquivalenceSet {
 			return xs
 		}
 		var out []int
-		for _, k := range a.r.Perm(len(xs))[:n] {
+		for _, k := range a.Perm(len(xs))[:n] {
 			out = append(out, xs[k])
 		}
 		return out
@@ -90,30 +91,30 @@ func NewEquivalenceSet(d *Dataset, o EquivalenceOptions) EquivalenceSet {
 			}
 			mine = append([]int{}, items...)
 			added := 0
-			for _, k := range a.r.Perm(len(d.Items)) {
+			for _, k := range a.Perm(len(d.Items)) {
 				if added >= o.Granted {
 					break
 				}
 				if inGrid[k] {
 					continue
 				}
-				if ok, _ := d.Expect(Question{User: p.User, Item: k, Action: "list", Link: p.Link}); ok {
+				if ok, _ := d.Expect(synth.Question{User: p.User, Item: k, Action: "list", Link: p.Link}); ok {
 					mine = append(mine, k)
 					added++
 				}
 			}
 		}
 		for _, i := range mine {
-			for _, act := range CommonActions {
-				es.Common = append(es.Common, Question{User: p.User, Item: i, Action: act, Link: p.Link})
+			for _, act := range synth.CommonActions {
+				es.Common = append(es.Common, synth.Question{User: p.User, Item: i, Action: act, Link: p.Link})
 			}
 			for _, act := range rest {
-				es.Rest = append(es.Rest, Question{User: p.User, Item: i, Action: act, Link: p.Link})
+				es.Rest = append(es.Rest, synth.Question{User: p.User, Item: i, Action: act, Link: p.Link})
 			}
 		}
 	}
 	for _, q := range a.Draw(o.Random, "", AllActions()) {
-		if contains(CommonActions, q.Action) {
+		if contains(synth.CommonActions, q.Action) {
 			es.Common = append(es.Common, q)
 		} else {
 			es.Rest = append(es.Rest, q)
@@ -137,7 +138,7 @@ type Answers struct {
 }
 
 // AnswerSet asks a shape's SpiceDB the questions of es it can answer.
-func AnswerSet(ctx context.Context, c Conn, shape Shape, d *Dataset, es EquivalenceSet) (Answers, error) {
+func AnswerSet(ctx context.Context, c Conn, shape Shape, d *synth.Dataset, es EquivalenceSet) (Answers, error) {
 	var a Answers
 	var err error
 	if a.Common, err = Answer(ctx, c, d, es.Common); err != nil {
@@ -185,8 +186,8 @@ func (r EquivalenceResult) Summary() string {
 }
 
 // CompareShapes compares the answers of every shape in answers to each other
-// and to the Go reference (Dataset.Expect).
-func CompareShapes(d *Dataset, es EquivalenceSet, answers map[Shape]Answers) (EquivalenceResult, error) {
+// and to the Go reference (synth.Dataset.Expect).
+func CompareShapes(d *synth.Dataset, es EquivalenceSet, answers map[Shape]Answers) (EquivalenceResult, error) {
 	r := EquivalenceResult{Compared: map[string]int{}, Mismatches: map[string][]string{}, ByAction: map[string]int{}}
 	r.Questions = len(es.Common) + len(es.Rest)
 	r.DeepItems = es.DeepItems
@@ -197,7 +198,7 @@ func CompareShapes(d *Dataset, es EquivalenceSet, answers map[Shape]Answers) (Eq
 	}
 	yes := v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
 	no := v1.CheckPermissionResponse_PERMISSIONSHIP_NO_PERMISSION
-	note := func(k string, q Question, got, want v1.CheckPermissionResponse_Permissionship) {
+	note := func(k string, q synth.Question, got, want v1.CheckPermissionResponse_Permissionship) {
 		r.Compared[k]++
 		if got != want {
 			r.MismatchSeen++
@@ -208,7 +209,7 @@ func CompareShapes(d *Dataset, es EquivalenceSet, answers map[Shape]Answers) (Eq
 			}
 		}
 	}
-	check := func(qs []Question, pick func(Answers) []v1.CheckPermissionResponse_Permissionship, shapes []Shape) error {
+	check := func(qs []synth.Question, pick func(Answers) []v1.CheckPermissionResponse_Permissionship, shapes []Shape) error {
 		for i, q := range qs {
 			ok, err := d.Expect(q)
 			if err != nil {
@@ -260,8 +261,8 @@ func CompareShapes(d *Dataset, es EquivalenceSet, answers map[Shape]Answers) (Eq
 
 // ChainAnswerSet answers es as AnswerSet does, through ch's chain checks,
 // fully consistent, 100 questions to a call.
-func ChainAnswerSet(ctx context.Context, ch *checker.Checker, d *Dataset, es EquivalenceSet) (Answers, error) {
-	answer := func(qs []Question) ([]v1.CheckPermissionResponse_Permissionship, error) {
+func ChainAnswerSet(ctx context.Context, ch *checker.Checker, d *synth.Dataset, es EquivalenceSet) (Answers, error) {
+	answer := func(qs []synth.Question) ([]v1.CheckPermissionResponse_Permissionship, error) {
 		out := make([]v1.CheckPermissionResponse_Permissionship, 0, len(qs))
 		for lo := 0; lo < len(qs); lo += 100 {
 			var items []*v1.CheckBulkPermissionsRequestItem

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/boxauthz/boxauthz/internal/bench/synth"
 )
 
 // LoadResult says what loading a data set into a SpiceDB took.
@@ -29,7 +31,7 @@ const ImportStream = 100000
 // Load writes the schema of shape and then the data set (with ancestor
 // relationships when the shape reads them) through ImportBulkRelationships.
 // Duration covers the relationships only.
-func Load(ctx context.Context, c Conn, shape Shape, d *Dataset) (LoadResult, error) {
+func Load(ctx context.Context, c Conn, shape Shape, d *synth.Dataset) (LoadResult, error) {
 	text, err := shape.SchemaText()
 	if err != nil {
 		return LoadResult{}, err
@@ -112,7 +114,7 @@ func Load(ctx context.Context, c Conn, shape Shape, d *Dataset) (LoadResult, err
 // consistent, and returns the answers in order.
 // Questions are sent grouped by (user, action, link), which SpiceDB answers
 // as one dispatch per 100 items.
-func Answer(ctx context.Context, c Conn, d *Dataset, qs []Question) ([]v1.CheckPermissionResponse_Permissionship, error) {
+func Answer(ctx context.Context, c Conn, d *synth.Dataset, qs []synth.Question) ([]v1.CheckPermissionResponse_Permissionship, error) {
 	const chunk = 1000
 	order := make([]int, len(qs))
 	for i := range order {
@@ -128,7 +130,7 @@ func Answer(ctx context.Context, c Conn, d *Dataset, qs []Question) ([]v1.CheckP
 		}
 		return a.Link < b.Link
 	})
-	sorted := make([]Question, len(qs))
+	sorted := make([]synth.Question, len(qs))
 	for k, i := range order {
 		sorted[k] = qs[i]
 	}
@@ -143,7 +145,7 @@ func Answer(ctx context.Context, c Conn, d *Dataset, qs []Question) ([]v1.CheckP
 	return out, nil
 }
 
-func answerInOrder(ctx context.Context, c Conn, d *Dataset, qs []Question, chunk int) ([]v1.CheckPermissionResponse_Permissionship, error) {
+func answerInOrder(ctx context.Context, c Conn, d *synth.Dataset, qs []synth.Question, chunk int) ([]v1.CheckPermissionResponse_Permissionship, error) {
 	out := make([]v1.CheckPermissionResponse_Permissionship, len(qs))
 	var mu sync.Mutex
 	var firstErr error

@@ -10,15 +10,16 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/internal/bench/synth"
 )
 
 // warm asks a few questions (never asked again: another seed, middle
 // depths) so connection pools and schema caches are set up.
-func warm(ctx context.Context, c Conn, d *Dataset, token *v1.ZedToken) error {
-	a := NewAsker(d, d.Config.Seed+7)
-	var mid []Question
-	for _, q := range a.Draw(200, "", CommonActions) {
-		if it := d.Items[q.Item]; BucketOf(it.Depth) == "" {
+func warm(ctx context.Context, c Conn, d *synth.Dataset, token *v1.ZedToken) error {
+	a := synth.NewAsker(d, d.Config.Seed+7)
+	var mid []synth.Question
+	for _, q := range a.Draw(200, "", synth.CommonActions) {
+		if it := d.Items[q.Item]; synth.BucketOf(it.Depth) == "" {
 			mid = append(mid, q)
 		}
 		if len(mid) == 10 {
@@ -50,7 +51,7 @@ type target struct {
 }
 
 // check asks one question of t.
-func (t target) check(ctx context.Context, d *Dataset, q Question) (bool, error) {
+func (t target) check(ctx context.Context, d *synth.Dataset, q synth.Question) (bool, error) {
 	if t.checker != nil {
 		it, err := d.BulkItem(q)
 		if err != nil {
@@ -78,7 +79,7 @@ func (t target) check(ctx context.Context, d *Dataset, q Question) (bool, error)
 // order rotating from round to round), so a change in the machine's load
 // hits every shape alike and every shape answers the same questions. It
 // stops after the round during which limit passed.
-func measureInterleaved(ctx context.Context, d *Dataset, shapes []Shape, targets map[Shape]target, qs []Question, conc int, limit time.Duration) map[Shape]Cell {
+func measureInterleaved(ctx context.Context, d *synth.Dataset, shapes []Shape, targets map[Shape]target, qs []synth.Question, conc int, limit time.Duration) map[Shape]Cell {
 	round := 8 * conc
 	type acc struct {
 		lat             []time.Duration
@@ -124,7 +125,7 @@ func measureInterleaved(ctx context.Context, d *Dataset, shapes []Shape, targets
 
 // askAll asks qs of one SpiceDB with conc workers and returns the latencies,
 // the wall time, and how many were granted and failed.
-func askAll(ctx context.Context, d *Dataset, t target, qs []Question, conc int) ([]time.Duration, time.Duration, int, int) {
+func askAll(ctx context.Context, d *synth.Dataset, t target, qs []synth.Question, conc int) ([]time.Duration, time.Duration, int, int) {
 	lat := make([]time.Duration, len(qs))
 	ok := make([]bool, len(qs))
 	var next, granted, errs atomic.Int64

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/boxauthz/boxauthz/internal/bench/synth"
 )
 
 // countQueries asks n questions of every shape on PostgreSQL one at a time,
@@ -15,10 +17,10 @@ import (
 // the number of queries a check costs. It reads the shape's database's
 // pg_stat_database.xact_commit before and after, waiting out the
 // statistics' flush interval.
-func (r *run) countQueries(ctx context.Context, d *Dataset, servers map[Shape]*shapeServers, n int) {
-	asker := NewAsker(d, d.Config.Seed+300)
+func (r *run) countQueries(ctx context.Context, d *synth.Dataset, servers map[Shape]*shapeServers, n int) {
+	asker := synth.NewAsker(d, d.Config.Seed+300)
 	for _, bucket := range r.cfg.Buckets {
-		qs := asker.Draw(n, bucket, CommonActions)
+		qs := asker.Draw(n, bucket, synth.CommonActions)
 		for _, shape := range r.cfg.Shapes {
 			db := r.cfg.PGDatabasePrefix + string(shape)
 			if shape == Chain && servers[Separated] == servers[Chain] {

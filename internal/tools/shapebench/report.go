@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/boxauthz/boxauthz/internal/bench/synth"
 )
 
 func ms(d time.Duration) string {
@@ -56,7 +58,7 @@ func (r *Report) writeData(b *strings.Builder) {
 			continue
 		}
 		fmt.Fprintf(b, "| %s | %d | %d | %d | %d | %d (%d) | %d | %d | %d / %d |\n", st, s.Relationships, s.AncestorRels, s.Folders, s.Files,
-			s.Collabs, s.GroupCollabs, s.Trashed, s.Links, s.ItemsByBucket[BucketShallow], s.ItemsByBucket[BucketDeep])
+			s.Collabs, s.GroupCollabs, s.Trashed, s.Links, s.ItemsByBucket[synth.BucketShallow], s.ItemsByBucket[synth.BucketDeep])
 	}
 	b.WriteString("\n")
 }

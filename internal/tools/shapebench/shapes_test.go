@@ -13,6 +13,7 @@ import (
 	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
 	"github.com/authzed/spicedb/pkg/schemadsl/input"
 
+	"github.com/boxauthz/boxauthz/internal/bench/synth"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
 )
@@ -51,7 +52,7 @@ func TestAncestorsSchemaHasNoParentWalk(t *testing.T) {
 }
 
 func TestGenerateIsDeterministic(t *testing.T) {
-	a, b := Generate(Tiny()), Generate(Tiny())
+	a, b := synth.Generate(synth.Tiny()), synth.Generate(synth.Tiny())
 	if a.Stats().Relationships != b.Stats().Relationships || len(a.Items) != len(b.Items) || len(a.Collabs) != len(b.Collabs) {
 		t.Fatal("two data sets of one config differ")
 	}
@@ -60,19 +61,19 @@ func TestGenerateIsDeterministic(t *testing.T) {
 			t.Fatalf("item %d differs", i)
 		}
 	}
-	if st := a.Stats(); st.MaxDepth != 30 || st.ItemsByBucket[BucketDeep] == 0 {
-		t.Fatalf("tiny data set reaches depth %d with %d deep items; want 30 and some", st.MaxDepth, st.ItemsByBucket[BucketDeep])
+	if st := a.Stats(); st.MaxDepth != 30 || st.ItemsByBucket[synth.BucketDeep] == 0 {
+		t.Fatalf("tiny data set reaches depth %d with %d deep items; want 30 and some", st.MaxDepth, st.ItemsByBucket[synth.BucketDeep])
 	}
 }
 
 // equivalenceSize picks the data set of the equivalence tests: tiny (about
 // 2.6k relationships, 1100 items, trees 30 deep) unless SHAPEBENCH_SIZE says.
-func equivalenceSize(t *testing.T) (Config, string) {
+func equivalenceSize(t *testing.T) (synth.Config, string) {
 	size := "tiny"
 	if s := os.Getenv("SHAPEBENCH_SIZE"); s != "" {
 		size = s
 	}
-	cfg, err := SizeConfig(size)
+	cfg, err := synth.SizeConfig(size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,12 +83,12 @@ func equivalenceSize(t *testing.T) (Config, string) {
 // TestShapesEquivalent loads one data set into boxauthz's embedded SpiceDB
 // (internal/spicedb.StartEmbedded, in memory) once per shape and checks that the
 // separated (real) and ancestors shapes answer exactly like the naive one,
-// and all three like a Go reading of MODEL.md (Dataset.Expect), on thousands
+// and all three like a Go reading of MODEL.md (synth.Dataset.Expect), on thousands
 // of questions: every item 25 or more deep asked every action by every panel
 // member, plus shallower items and random questions.
 func TestShapesEquivalent(t *testing.T) {
 	cfg, size := equivalenceSize(t)
-	d := Generate(cfg)
+	d := synth.Generate(cfg)
 	st := d.Stats()
 	t.Logf("data set %s: %d relationships (+%d ancestor relationships), %d folders, %d files, %d collaborations (%d group), depth up to %d",
 		size, st.Relationships, st.AncestorRels, st.Folders, st.Files, st.Collabs, st.GroupCollabs, st.MaxDepth)
@@ -129,7 +130,7 @@ func TestShapesEquivalent(t *testing.T) {
 
 // chainAnswers answers es by chain checks on c, and closes c. Every one of
 // them must go as a confirmed chain check: the index loaded after the data.
-func chainAnswers(ctx context.Context, c Conn, d *Dataset, es EquivalenceSet) (Answers, error) {
+func chainAnswers(ctx context.Context, c Conn, d *synth.Dataset, es EquivalenceSet) (Answers, error) {
 	ss := &shapeServers{conns: map[bool]Conn{true: c}, close: c.Close}
 	defer func() { _ = ss.close() }()
 	if err := ss.startChain(ctx); err != nil {

@@ -1,4 +1,4 @@
-package shapebench
+package synth
 
 import (
 	"fmt"
@@ -37,6 +37,11 @@ type Asker struct {
 func NewAsker(d *Dataset, seed uint64) *Asker {
 	return &Asker{d: d, r: rand.New(rand.NewPCG(seed, 0xa5c)), seen: map[qkey]bool{}}
 }
+
+// Perm is a random permutation of 0..n-1 drawn from the asker's own
+// stream, so that a question set built around the asker's questions (an
+// equivalence grid) is as deterministic as they are.
+func (a *Asker) Perm(n int) []int { return a.r.Perm(n) }
 
 // userFor picks who asks about item i: a user with a reason to hold something
 // on it (a collaborator, a member of a collaborating group or an owner on its

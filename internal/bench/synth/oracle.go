@@ -1,4 +1,4 @@
-package shapebench
+package synth
 
 import (
 	"fmt"

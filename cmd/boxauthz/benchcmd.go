@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/boxauthz/boxauthz/internal/bench"
+	"github.com/boxauthz/boxauthz/internal/bench/synth"
+	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
+)
+
+const benchUsage = `Usage: boxauthz bench [flags]
+
+Generates a deterministic Box-like data set (users, enterprises, groups,
+folder trees up to 30 deep, files, collaborations of every role, expiring
+ones, shared links, trash), loads it, and measures checks by depth band and
+concurrency three ways, interleaved on the same questions: boxauthz's chain
+checks, SpiceDB's own CheckPermission on the same schema, and a naive schema
+on a second embedded SpiceDB.
+
+By default everything runs in this process, on SpiceDBs in memory. With
+--spicedb-endpoint the data set is WRITTEN INTO THAT SpiceDB (about 1M
+relationships at the default size, under object IDs like f000123 and
+u00042) and stays there; give --yes-write to agree. The naive schema is then
+skipped: it needs a SpiceDB of its own.
+
+Flags:
+`
+
+// embeddedWarnScale is the data set scale (xN) beyond which bench warns
+// that the in-memory datastore is what it measures: past about 100,000
+// relationships, as serve warns.
+const embeddedWarnScale = 4
+
+func benchCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	// The help is long: on stdout, it pages (boxauthz bench -h | less).
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), benchUsage)
+		fs.PrintDefaults()
+	}
+	var sf spicedbFlags
+	sf.register(fs, false)
+	fs.Lookup("spicedb-endpoint").Usage = "host:port of an external SpiceDB to load the data set into and measure (writes relationships there: needs --yes-write; default: embedded SpiceDBs in memory)"
+	seed := fs.Uint64("seed", bench.DefaultSeed, "seed of the data set: equal seeds and sizes give equal data sets")
+	size := fs.String("size", bench.DefaultSize, "data set size: tiny (~3k relationships), small (~20k) or xN (small × N; x50 ≈ 1M)")
+	yesWrite := fs.Bool("yes-write", false, "agree to write the data set into the external --spicedb-endpoint")
+	conc := fs.String("conc", joinInts(bench.DefaultConcurrency()), "concurrency levels, comma-separated")
+	checks := fs.Int("checks", bench.DefaultChecks, "questions per row (depth band × concurrency), asked each way")
+	cellTime := fs.Duration("cell-time", bench.DefaultCellTime, "time limit of each way in a row")
+	cold := fs.Bool("cold", false, "start the embedded SpiceDBs with their dispatch cache off, so every sub-problem is computed afresh (default: on, as serve runs it)")
+	asJSON := fs.Bool("json", false, "print the report as one JSON document")
+	if _, err := parse(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &exitError{code: 2, err: err}
+	}
+	dc, err := synth.SizeConfig(*size)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--size: %w", err)}
+	}
+	levels, err := parseInts(*conc)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--conc: %w", err)}
+	}
+	external := sf.endpoint != ""
+	if external && !*yesWrite {
+		return &exitError{code: 2, err: fmt.Errorf("--spicedb-endpoint %s: bench writes its data set into that SpiceDB; give --yes-write to agree", sf.endpoint)}
+	}
+	if external && *cold {
+		return &exitError{code: 2, err: errors.New("--cold sets the embedded SpiceDBs' dispatch cache; an external SpiceDB's is its own setting")}
+	}
+
+	if !external && dc.Trees > embeddedWarnScale*synth.Small().Trees {
+		logger.Warn("the in-memory datastore scans every relationship of a type and relation on each read: at this size deep checks take seconds and the run a long while; --size small, or --spicedb-endpoint with a SpiceDB on PostgreSQL, measure the schema rather than the scans", "size", *size)
+	}
+	primary, naive, store, cache, err := benchSpiceDBs(ctx, &sf, *cold, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		_ = primary.Close()
+		if naive != nil {
+			_ = naive.Close()
+		}
+	}()
+	opts := []bench.Option{
+		bench.WithSize(*size), bench.WithSeed(*seed), bench.WithConcurrency(levels...),
+		bench.WithChecks(*checks), bench.WithCellTime(*cellTime), bench.WithStore(store, cache), bench.WithLogger(logger),
+	}
+	var naiveClient bench.Client
+	if naive != nil {
+		naiveClient = naive
+	}
+	rep, err := bench.Run(ctx, primary, naiveClient, opts...)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return rep.WriteText(stdout)
+}
+
+// benchSpiceDBs starts the SpiceDBs bench measures: the one holding
+// boxauthz's schema (embedded, or the external endpoint) and, embedded
+// only, a second one for the naive schema. store and cache describe them.
+func benchSpiceDBs(ctx context.Context, sf *spicedbFlags, cold bool, logger *slog.Logger) (primary, naive *spicedb.Client, store, cache string, err error) {
+	if sf.endpoint != "" {
+		if primary, err = sf.dial(); err != nil {
+			return nil, nil, "", "", err
+		}
+		store, cache = sf.endpoint, "as the server sets it"
+	} else {
+		if primary, err = embedded.Start(ctx, embedded.WithDispatchCache(!cold)); err != nil {
+			return nil, nil, "", "", err
+		}
+		if naive, err = embedded.Start(ctx, embedded.WithDispatchCache(!cold)); err != nil {
+			_ = primary.Close()
+			return nil, nil, "", "", err
+		}
+		store, cache = "embedded (in memory)", "on"
+		if cold {
+			cache = "off (cold)"
+		}
+	}
+	if _, err := ensureSchema(ctx, primary, logger); err != nil {
+		_ = primary.Close()
+		if naive != nil {
+			_ = naive.Close()
+		}
+		return nil, nil, "", "", err
+	}
+	return primary, naive, store, cache, nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func joinInts(xs []int) string {
+	var parts []string
+	for _, x := range xs {
+		parts = append(parts, strconv.Itoa(x))
+	}
+	return strings.Join(parts, ",")
+}
