@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"strconv"
 	"strings"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -115,17 +116,19 @@ var chainRules = func() map[string]chainRule {
 type chainRequest struct {
 	items []*v1.CheckBulkPermissionsRequestItem
 	at    map[string]int // an item's key -> its index in items
-	// placed is where each chain element's placement is asked.
-	placed map[string]int
+	// placed is where each chain element's placement is asked, and
+	// expected the parent it is confirmed against.
+	placed   map[string]int
+	expected map[string]string
 	// expectedCtx is the current confirmation group's context, whose
-	// expected map (key -> parent key) is about expectedSize bytes.
+	// expected map is about expectedSize bytes.
 	expectedCtx  *structpb.Struct
 	expectedSize int
 	contexts     map[*structpb.Struct]string
 }
 
 func newChainRequest() *chainRequest {
-	return &chainRequest{at: map[string]int{}, placed: map[string]int{}, contexts: map[*structpb.Struct]string{}}
+	return &chainRequest{at: map[string]int{}, placed: map[string]int{}, expected: map[string]string{}, contexts: map[*structpb.Struct]string{}}
 }
 
 // ask adds an item unless the same one is already in the request, and
@@ -145,7 +148,7 @@ func (r *chainRequest) contextID(st *structpb.Struct) string {
 	if id, ok := r.contexts[st]; ok {
 		return id
 	}
-	id := string(rune('a'+len(r.contexts)%26)) + strings.Repeat("'", len(r.contexts)/26)
+	id := strconv.Itoa(len(r.contexts))
 	r.contexts[st] = id
 	return id
 }
@@ -155,24 +158,15 @@ func (r *chainRequest) contextID(st *structpb.Struct) string {
 // which case the question is asked the recursive way.
 func (r *chainRequest) confirm(chain []string) bool {
 	for i, k := range chain {
-		parent := ""
-		if i+1 < len(chain) {
-			parent = chain[i+1]
-		}
-		if _, ok := r.placed[k]; ok {
-			if r.expectedOf(k) != parent {
-				return false
-			}
+		if p, ok := r.expected[k]; ok && p != parentIn(chain, i) {
+			return false
 		}
 	}
 	for i, k := range chain {
 		if _, ok := r.placed[k]; ok {
 			continue
 		}
-		parent := ""
-		if i+1 < len(chain) {
-			parent = chain[i+1]
-		}
+		parent := parentIn(chain, i)
 		size := len(k) + len(parent) + 16
 		if r.expectedCtx == nil || r.expectedSize+size > maxExpectedBytes {
 			r.expectedSize = 0
@@ -181,6 +175,7 @@ func (r *chainRequest) confirm(chain []string) bool {
 			}}
 		}
 		r.expectedSize += size
+		r.expected[k] = parent
 		r.expectedCtx.Fields[schema.PlacedUnderExpected].GetStructValue().Fields[k] = structpb.NewStringValue(parent)
 		typ, id, _ := strings.Cut(k, ":")
 		r.placed[k] = len(r.items)
@@ -192,10 +187,13 @@ func (r *chainRequest) confirm(chain []string) bool {
 	return true
 }
 
-// expectedOf is the parent a placement already in the request expects.
-func (r *chainRequest) expectedOf(k string) string {
-	it := r.items[r.placed[k]]
-	return it.GetContext().GetFields()[schema.PlacedUnderExpected].GetStructValue().GetFields()[k].GetStringValue()
+// parentIn is the key of chain[i]'s parent: the next element, "" above
+// the top.
+func parentIn(chain []string, i int) string {
+	if i+1 < len(chain) {
+		return chain[i+1]
+	}
+	return ""
 }
 
 // chainItem is one question of a call and how the request answers it.
@@ -226,50 +224,42 @@ func (c *Checker) planChain(items []*v1.CheckBulkPermissionsRequestItem) ([]*cha
 	plan := make([]chainItem, len(items))
 	for i, it := range items {
 		r := reqs[len(reqs)-1]
-		if len(r.items)+c.sizeOf(it) > maxBulk {
+		rule, chain, size := c.chainOf(it)
+		if len(r.items)+size > maxBulk {
 			r = newChainRequest()
 			reqs = append(reqs, r)
 		}
-		plan[i] = c.planOne(r, it)
+		if chain != nil && r.confirm(chain) {
+			plan[i] = c.planOne(r, it, rule, chain)
+		} else {
+			r.items = append(r.items, it)
+			plan[i] = chainItem{pass: len(r.items) - 1}
+		}
 		plan[i].req = len(reqs) - 1
 	}
 	return reqs, plan
 }
 
-// sizeOf bounds the items planOne adds for it.
-func (c *Checker) sizeOf(it *v1.CheckBulkPermissionsRequestItem) int {
+// chainOf is how it goes as a chain check: its rule, its chain and how
+// many items that adds; chain is nil when it goes as it is (one item).
+func (c *Checker) chainOf(it *v1.CheckBulkPermissionsRequestItem) (chainRule, []string, int) {
+	res, subj := it.GetResource(), it.GetSubject()
 	rule, ok := chainRules[it.GetPermission()]
-	if !ok {
-		return 1
-	}
-	chain, ok := c.tree.Chain(rel.PlacementKey(it.GetResource().GetObjectType(), it.GetResource().GetObjectId()))
-	if !ok {
-		return 1
-	}
-	return len(chain) * (len(rule.leaves) + len(rule.folderLeaves) + 1)
-}
-
-func (c *Checker) planOne(r *chainRequest, it *v1.CheckBulkPermissionsRequestItem) chainItem {
-	asIs := func() chainItem {
-		r.items = append(r.items, it)
-		return chainItem{pass: len(r.items) - 1}
-	}
-	res := it.GetResource()
-	if res.GetObjectType() != schema.TypeFolder && res.GetObjectType() != schema.TypeFile {
-		return asIs()
-	}
-	rule, ok := chainRules[it.GetPermission()]
-	if !ok {
-		return asIs()
-	}
-	subj := it.GetSubject()
-	if rule.subjectIsFolder != (subj.GetObject().GetObjectType() == schema.TypeFolder) || subj.GetOptionalRelation() != "" {
-		return asIs()
+	if !ok || (res.GetObjectType() != schema.TypeFolder && res.GetObjectType() != schema.TypeFile) ||
+		rule.subjectIsFolder != (subj.GetObject().GetObjectType() == schema.TypeFolder) || subj.GetOptionalRelation() != "" {
+		return rule, nil, 1
 	}
 	chain, ok := c.tree.Chain(rel.PlacementKey(res.GetObjectType(), res.GetObjectId()))
-	if !ok || len(chain)*(len(rule.leaves)+len(rule.folderLeaves)+1) > maxBulk || !r.confirm(chain) {
-		return asIs()
+	size := len(chain) * (len(rule.leaves) + len(rule.folderLeaves) + 1)
+	if !ok || size > maxBulk {
+		return rule, nil, 1
 	}
+	return rule, chain, size
+}
+
+// planOne adds the items of it's chain check to r, its chain confirmed.
+func (c *Checker) planOne(r *chainRequest, it *v1.CheckBulkPermissionsRequestItem, rule chainRule, chain []string) chainItem {
+	subj := it.GetSubject()
 	ci := chainItem{pass: -1, chain: chain, rule: rule, subject: subj.GetObject().GetObjectType() + ":" + subj.GetObject().GetObjectId()}
 	if rule.subjectIsFolder {
 		ci.folder = rel.PlacementKey(schema.TypeFolder, subj.GetObject().GetObjectId())
