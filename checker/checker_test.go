@@ -172,8 +172,8 @@ func TestExpiryInExplain(t *testing.T) {
 		t.Fatal(err)
 	}
 	ex, err = later.Explain(context.Background(), q, cons)
-	if err != nil || ex.Allowed || ex.Reason != checker.ReasonNoGrant {
-		t.Fatalf("after expiry: %+v %v; want denied, no_grant", ex, err)
+	if err != nil || ex.Allowed || ex.Reason != checker.ReasonExpired || len(ex.Inactive) != 1 || ex.Inactive[0].Collaboration != "c1" {
+		t.Fatalf("after expiry: %+v %v; want denied, expired, naming c1", ex, err)
 	}
 }
 

@@ -28,15 +28,30 @@ type Grant struct {
 	ExpiresAt string `json:"expires_at,omitempty"`
 	// Access is the shared link's access (open or company).
 	Access string `json:"access,omitempty"`
+	// Status is set on an inactive collaboration: pending or expired.
+	Status string `json:"status,omitempty"`
 }
 
-// Reasons an answer is "no".
+// Reasons an answer is "no". The first five are for a user to whom the item
+// does not exist; the last three for one who sees it.
 const (
-	ReasonNoGrant          = "no_grant"           // nothing gives the user the item at all
-	ReasonTrashed          = "trashed"            // the item or an ancestor is in the trash
-	ReasonActionNotInRole  = "action_not_in_role" // the user's grants do not include the action
-	ReasonInviteRestricted = "invite_restricted"  // only owners and co-owners invite here
+	ReasonNotMirrored             = "not_mirrored"             // no event has created the item or the user
+	ReasonPending                 = "pending"                  // the user's collaboration is not accepted yet
+	ReasonExpired                 = "expired"                  // the user's collaboration has run out
+	ReasonCollaborationRestricted = "collaboration_restricted" // a folder above refuses collaborators from outside its owner's enterprise
+	ReasonNoGrant                 = "no_grant"                 // nothing gives the user the item at all
+	ReasonTrashed                 = "trashed"                  // the item or an ancestor is in the trash
+	ReasonActionNotInRole         = "action_not_in_role"       // the user's grants do not include the action
+	ReasonInviteRestricted        = "invite_restricted"        // only owners and co-owners invite here
 )
+
+// Reasons lists every reason code, in the order they are documented.
+func Reasons() []string {
+	return []string{
+		ReasonNotMirrored, ReasonPending, ReasonExpired, ReasonCollaborationRestricted,
+		ReasonNoGrant, ReasonTrashed, ReasonActionNotInRole, ReasonInviteRestricted,
+	}
+}
 
 // Explanation says what allowed an answer, or why not.
 type Explanation struct {
@@ -46,6 +61,12 @@ type Explanation struct {
 	Grants []Grant `json:"grants,omitempty"`
 	// Reason is set when denied: one of the Reason constants.
 	Reason string `json:"reason,omitempty"`
+	// Detail says in words what the reason found, where it found more than
+	// the code says (which object is not mirrored, which folder restricts).
+	Detail string `json:"detail,omitempty"`
+	// Inactive lists the user's collaborations on the item or above it that
+	// grant nothing now (pending or expired), when the item is not visible.
+	Inactive []Grant `json:"inactive,omitempty"`
 }
 
 // held is a grant the user holds, with the relation that carries it and how
@@ -73,9 +94,8 @@ func (c *Checker) Explain(ctx context.Context, q Question, cons Consistency) (Ex
 	}
 	allowed, visible, trashed, restricted := got[0], got[1], got[2], got[3]
 	ex := Explanation{Allowed: allowed}
-	if !visible {
-		ex.Reason = ReasonNoGrant
-		return ex, nil
+	if !visible && !allowed {
+		return c.unseen(ctx, q, cons)
 	}
 	hs, err := c.heldGrants(ctx, q, cons)
 	if err != nil {

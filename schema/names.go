@@ -39,13 +39,18 @@ const (
 	RelationCollaborationRestricted = "collaboration_restricted"
 	RelationItem                    = "item"
 	RelationAccessibleBy            = "accessible_by"
-	RelationEnterprise              = "enterprise"
-	RelationMember                  = "member"
-	RelationAdmin                   = "admin"
-	RelationCoadmin                 = "coadmin"
-	RelationPrivileged              = "privileged"
-	RelationServiceAccount          = "service_account"
-	RelationMembership              = "membership"
+	// RelationPending and RelationExpiry on a collaboration record its
+	// status and end, for explanations only: the role relationship on the
+	// item is what grants.
+	RelationPending        = "pending"
+	RelationExpiry         = "expiry"
+	RelationEnterprise     = "enterprise"
+	RelationMember         = "member"
+	RelationAdmin          = "admin"
+	RelationCoadmin        = "coadmin"
+	RelationPrivileged     = "privileged"
+	RelationServiceAccount = "service_account"
+	RelationMembership     = "membership"
 	// The shared-link flags of an item: the link's access (open or
 	// company) and what it allows.
 	RelationLinkView            = "link_view"

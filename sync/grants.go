@@ -105,10 +105,18 @@ func (t *translator) putCollaboration(ctx context.Context, c *event.Collaboratio
 	if err := t.clearGrant(ctx, c.Item, c.AccessibleBy); err != nil {
 		return err
 	}
-	if err := t.replace(ctx, rel.Filter(schema.TypeCollaboration, c.ID, ""),
+	record := []*v1.Relationship{
 		rel.New(schema.TypeCollaboration, c.ID, relItem, rel.Subject(c.Item.Type, c.Item.ID, "")),
 		rel.New(schema.TypeCollaboration, c.ID, relAccessibleBy, rel.Subject(c.AccessibleBy.Type, c.AccessibleBy.ID, "")),
-	); err != nil {
+	}
+	if c.Status == "pending" {
+		record = append(record, rel.Flag(schema.TypeCollaboration, c.ID, relPending))
+	}
+	if !c.ExpiresAt.IsZero() {
+		record = append(record, rel.WithCaveat(rel.Flag(schema.TypeCollaboration, c.ID, relExpiry), caveatNotExpired,
+			map[string]any{"expires_at": c.ExpiresAt.UTC().Format(time.RFC3339Nano)}))
+	}
+	if err := t.replace(ctx, rel.Filter(schema.TypeCollaboration, c.ID, ""), record...); err != nil {
 		return err
 	}
 	if c.Status != "accepted" {

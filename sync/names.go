@@ -17,6 +17,8 @@ const (
 	relCollabRestr   = schema.RelationCollaborationRestricted
 	relItem          = schema.RelationItem
 	relAccessibleBy  = schema.RelationAccessibleBy
+	relPending       = schema.RelationPending
+	relExpiry        = schema.RelationExpiry
 	relEnterprise    = schema.RelationEnterprise
 	relMember        = schema.RelationMember
 	relAdmin         = schema.RelationAdmin
