@@ -152,7 +152,15 @@ type Dataset struct {
 	Items       []Item
 	Collabs     []Collab
 	Links       []int // items that have a link
+	// Wide is the user who sees the most: a viewer of whole trees holding
+	// at least WideFiles files (all of them in a smaller data set), the
+	// user a lookup of items is measured for.
+	Wide int
 }
+
+// WideFiles is how many files outside the trash the trees Dataset.Wide
+// views hold at least.
+const WideFiles = 10000
 
 // Generate builds the data set of cfg.
 func Generate(cfg Config) *Dataset {
@@ -192,6 +200,7 @@ func Generate(cfg Config) *Dataset {
 	for t := 0; t < cfg.Trees; t++ {
 		d.addTree(r, t)
 	}
+	d.addWide()
 	return d
 }
 

@@ -3,6 +3,8 @@ package synth
 import (
 	"strings"
 	"testing"
+
+	"github.com/boxauthz/boxauthz/schema"
 )
 
 func TestSizeConfig(t *testing.T) {
@@ -53,4 +55,30 @@ func TestSeedDecidesTheDataSet(t *testing.T) {
 			t.Fatalf("question %d: %+v and %+v (depth %d)", i, qa[i], qb[i], a.Items[qa[i].Item].Depth)
 		}
 	}
+}
+
+// TestWideUserSeesTenThousandFiles: the default data set has a user a
+// lookup of 10,000 items is measured for, and the answer is theirs.
+func TestWideUserSeesTenThousandFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates the 1M-relationship data set")
+	}
+	d := Generate(Scaled(50))
+	seen := 0
+	for i, it := range d.Items {
+		if it.Type != schema.TypeFile {
+			continue
+		}
+		ok, err := d.Expect(Question{User: d.Wide, Action: string(schema.ActionPreview), Item: i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			seen++
+		}
+	}
+	if seen < 10000 {
+		t.Fatalf("user %s previews %d files; want at least 10,000", d.Users[d.Wide], seen)
+	}
+	t.Logf("user %s previews %d files", d.Users[d.Wide], seen)
 }
