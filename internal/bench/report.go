@@ -35,6 +35,8 @@ type Report struct {
 	NaiveSkipped string `json:"naive_skipped,omitempty"`
 
 	Rows []Row `json:"rows"`
+	// Lookups is the lookup of items of the data set's widest user.
+	Lookups *Lookups `json:"lookups,omitempty"`
 
 	// ChainConfirmed and ChainUnconfirmed are the checker's chain counts
 	// (checker.ChainCounts): unconfirmed ones were asked again the
@@ -174,10 +176,39 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, ", boxauthz and naive on %d of %d", r.Agreement.Naive.Differ, r.Agreement.Naive.Compared)
 	}
 	b.WriteString(".\n")
+	if l := r.Lookups; l != nil {
+		fmt.Fprintf(&b, "\nLookup of the files user %s may %s (%d by the model), median of %d:\n", l.User, l.Action, l.Expected, l.Rounds)
+		ltw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(ltw, "way\titems\tfirst page\tall")
+		for _, w := range []struct {
+			name string
+			c    *LookupCell
+		}{{Boxauthz, l.Boxauthz}, {Raw, l.Raw}, {Naive, l.Naive}} {
+			if w.c != nil {
+				fmt.Fprintf(ltw, "%s\t%s\n", w.name, w.c)
+			}
+		}
+		if err := ltw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "boxauthz's lookup got %d files wrong against the model.\n", l.Wrong)
+		if wc := l.WhoCan; wc != nil && wc.Error != "" {
+			fmt.Fprintf(&b, "Who may download a deep file: error: %s.\n", wc.Error)
+		} else if wc != nil {
+			fmt.Fprintf(&b, "Who may download a deep file (%d files, p50): boxauthz %s, raw %s; the users differ on %d.\n", wc.Items, ms(wc.BoxauthzMs), ms(wc.RawMs), wc.Differ)
+		}
+	}
 	fmt.Fprintf(&b, "Memory after load: %s; at the end: %s.\n", r.MemoryAfterLoad, r.MemoryAtEnd)
 	fmt.Fprintf(&b, "Took %.0f s.\n", r.TookSeconds)
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+func (c *LookupCell) String() string {
+	if c.Error != "" {
+		return fmt.Sprintf("-\t-\terror: %s", c.Error)
+	}
+	return fmt.Sprintf("%d\t%s\t%s", c.Items, ms(c.FirstPageMs), ms(c.TotalMs))
 }
 
 func (c *Cell) String() string {
