@@ -24,8 +24,19 @@ type Checker struct {
 	cursorTTL time.Duration
 }
 
-// chainCounts count chain checks by how they were answered.
-type chainCounts struct{ confirmed, unconfirmed atomic.Uint64 }
+// chainCounts count chain checks by how they were answered, and lookups
+// of items by the way they went.
+type chainCounts struct {
+	confirmed, unconfirmed     atomic.Uint64
+	lookupsByTree, lookupsSlow atomic.Uint64
+}
+
+// LookupCounts reports how many pages of item lookups were read from the
+// folder tree index, and how many went SpiceDB's slower way (no index, or
+// one that could not vouch for the revision).
+func (c *Checker) LookupCounts() (byTree, bySpiceDB uint64) {
+	return c.chains.lookupsByTree.Load(), c.chains.lookupsSlow.Load()
+}
 
 // ChainCounts reports how many questions went as chain checks and were
 // answered from the chain (confirmed), and how many found the chain moved

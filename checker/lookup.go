@@ -78,10 +78,13 @@ func (c *Checker) page(ids []string, cur pageCursor, limit int, question string)
 // page at a time, in id order. Every page answers as of the first page: the
 // same time and the same SpiceDB snapshot.
 //
-// SpiceDB yields an item once per path that reaches it, and its cursors
-// cannot tell a repeat on a later page; so each page reads the whole lookup
-// and keeps the ids after the cursor's. That costs a full lookup per page:
-// ask for large pages.
+// With a folder tree index (WithTree) a lookup reads the index and asks
+// SpiceDB only about grants on items themselves (lookup_tree.go). Without
+// one, or when the index cannot vouch for the revision: SpiceDB yields an
+// item once per path that reaches it, and its cursors cannot tell a repeat
+// on a later page; so each page reads the whole lookup and keeps the ids
+// after the cursor's. That costs a full lookup per page: ask for large
+// pages.
 func (c *Checker) LookupItems(ctx context.Context, user string, action schema.Action, typ string, limit int, cursor string, cons Consistency) (ItemPage, error) {
 	if user != "" {
 		if err := schema.ValidateID(user); err != nil {
@@ -103,6 +106,16 @@ func (c *Checker) LookupItems(ctx context.Context, user string, action schema.Ac
 	if err != nil {
 		return ItemPage{}, err
 	}
+	if ids, snapshot, ok, err := c.itemsByTree(ctx, user, action, typ, cur, cons); err != nil {
+		return ItemPage{}, err
+	} else if ok {
+		c.chains.lookupsByTree.Add(1)
+		cur.Snapshot = snapshot
+		var page ItemPage
+		page.Items, page.Cursor = c.page(ids, cur, limit, question)
+		return page, nil
+	}
+	c.chains.lookupsSlow.Add(1)
 	st, _ := structpb.NewStruct(map[string]any{"now": cur.Now.Format(time.RFC3339Nano), "presented_link": ""})
 	stream, err := c.client.LookupResources(ctx, &v1.LookupResourcesRequest{
 		Consistency:        consistency,

@@ -25,22 +25,36 @@ type Client interface {
 }
 
 // Index maps every item's placement key to its parent's ("" at the top
-// level). It is a hint for chain checks, which confirm each chain in SpiceDB
-// as they ask it: an index behind SpiceDB makes checks slower, never wrong.
+// level), and knows which items are in the trash. It is a hint for chain
+// checks, which confirm each chain in SpiceDB as they ask it: an index
+// behind SpiceDB makes checks slower, never wrong. Lookups read it only at
+// a revision it is known to stand at exactly (Read).
 type Index struct {
 	client   Client
 	logger   *slog.Logger
 	pageSize uint32
 	retry    time.Duration
 
-	mu     gosync.RWMutex
-	parent map[string]string
-	loaded atomic.Bool
+	mu       gosync.RWMutex
+	parent   map[string]string
+	children map[string]map[string]struct{}
+	trashed  map[string]bool
+	// at is the revision the index has applied every change through (the
+	// load's, then each checkpoint's); changedAt the first checkpoint after
+	// the last change; pending is set between a change and that checkpoint.
+	at, changedAt *v1.ZedToken
+	pending       bool
+	advanced      chan struct{} // closed and replaced at each checkpoint
+	loaded        atomic.Bool
 }
 
 // New returns an empty index of c's placements; Run fills it.
 func New(c Client, opts ...Option) *Index {
-	x := &Index{client: c, logger: slog.New(slog.DiscardHandler), pageSize: DefaultPageSize, retry: DefaultRetry, parent: map[string]string{}}
+	x := &Index{
+		client: c, logger: slog.New(slog.DiscardHandler), pageSize: DefaultPageSize, retry: DefaultRetry,
+		parent: map[string]string{}, children: map[string]map[string]struct{}{}, trashed: map[string]bool{},
+		advanced: make(chan struct{}),
+	}
 	for _, o := range opts {
 		o(x)
 	}
@@ -62,6 +76,10 @@ func (x *Index) Len() int {
 func (x *Index) Chain(key string) ([]string, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	return x.chain(key)
+}
+
+func (x *Index) chain(key string) ([]string, bool) {
 	out := make([]string, 1, 32)
 	out[0] = key
 	for cur := key; len(out) <= MaxDepth; {
@@ -114,55 +132,105 @@ func (x *Index) follow(ctx context.Context) error {
 		return fmt.Errorf("finding the revision to load the folder tree at: %w", err)
 	}
 	at := resp.GetCheckedAt()
-	parent := map[string]string{}
+	parent, trashed := map[string]string{}, map[string]bool{}
 	for _, typ := range []string{schema.TypeFolder, schema.TypeFile} {
-		if err := x.load(ctx, typ, at, parent); err != nil {
+		if err := x.load(ctx, typ, schema.RelationPlacement, at, func(r *v1.Relationship) {
+			if self, p, ok := rel.PlacedUnder(r); ok {
+				parent[self] = p
+			}
+		}); err != nil {
+			return err
+		}
+		if err := x.load(ctx, typ, schema.RelationTrashed, at, func(r *v1.Relationship) {
+			trashed[rel.PlacementKey(typ, r.GetResource().GetObjectId())] = true
+		}); err != nil {
 			return err
 		}
 	}
+	children := map[string]map[string]struct{}{}
+	for k, p := range parent {
+		addChild(children, p, k)
+	}
 	x.mu.Lock()
-	x.parent = parent
+	x.parent, x.children, x.trashed = parent, children, trashed
+	x.at, x.changedAt, x.pending = at, at, false
 	x.mu.Unlock()
 	x.loaded.Store(true)
-	x.logger.Info("folder tree index loaded", slog.Int("items", len(parent)), slog.Duration("took", time.Since(began)))
+	x.logger.Info("folder tree index loaded", slog.Int("items", len(parent)), slog.Int("trashed", len(trashed)), slog.Duration("took", time.Since(began)))
 
+	var filters []*v1.RelationshipFilter
+	for _, typ := range []string{schema.TypeFolder, schema.TypeFile} {
+		for _, relation := range []string{schema.RelationPlacement, schema.RelationTrashed} {
+			filters = append(filters, &v1.RelationshipFilter{ResourceType: typ, OptionalRelation: relation})
+		}
+	}
 	stream, err := x.client.Watch(ctx, &v1.WatchRequest{
-		OptionalStartCursor: at,
-		OptionalRelationshipFilters: []*v1.RelationshipFilter{
-			{ResourceType: schema.TypeFolder, OptionalRelation: schema.RelationPlacement},
-			{ResourceType: schema.TypeFile, OptionalRelation: schema.RelationPlacement},
-		},
+		OptionalStartCursor:         at,
+		OptionalRelationshipFilters: filters,
+		// Checkpoints tell the revision the index stands at even while
+		// nothing it follows changes.
 		OptionalUpdateKinds: []v1.WatchKind{
 			v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES, v1.WatchKind_WATCH_KIND_INCLUDE_SCHEMA_UPDATES,
+			v1.WatchKind_WATCH_KIND_INCLUDE_CHECKPOINTS,
 		},
 	})
 	if err != nil {
+		x.unsettle()
 		return fmt.Errorf("watching the folder tree: %w", err)
 	}
 	for {
 		msg, err := stream.Recv()
 		if err != nil {
+			x.unsettle()
 			return fmt.Errorf("watching the folder tree: %w", err)
 		}
 		if msg.GetSchemaUpdated() {
+			x.unsettle()
 			return errSchemaChanged
 		}
 		x.apply(msg.GetUpdates())
+		if msg.GetIsCheckpoint() {
+			x.checkpoint(msg.GetChangesThrough())
+		}
 	}
 }
 
-// load reads every placement of typ at revision at into parent.
-func (x *Index) load(ctx context.Context, typ string, at *v1.ZedToken, parent map[string]string) error {
+// unsettle marks the index as standing at no known revision, until it has
+// loaded again: it may miss changes meanwhile.
+func (x *Index) unsettle() {
+	x.mu.Lock()
+	x.pending = true
+	x.mu.Unlock()
+}
+
+// checkpoint records that every change through at has been applied.
+func (x *Index) checkpoint(at *v1.ZedToken) {
+	if at == nil {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.at = at
+	if x.pending {
+		x.changedAt, x.pending = at, false
+	}
+	close(x.advanced)
+	x.advanced = make(chan struct{})
+}
+
+// load reads every relationship of typ and relation at revision at into
+// keep.
+func (x *Index) load(ctx context.Context, typ, relation string, at *v1.ZedToken, keep func(*v1.Relationship)) error {
 	var cursor *v1.Cursor
 	for {
 		stream, err := x.client.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
 			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: at}},
-			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ, OptionalRelation: schema.RelationPlacement},
+			RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ, OptionalRelation: relation},
 			OptionalLimit:      x.pageSize,
 			OptionalCursor:     cursor,
 		})
 		if err != nil {
-			return fmt.Errorf("loading the folder tree (%s placements): %w", typ, err)
+			return fmt.Errorf("loading the folder tree (%s %s): %w", typ, relation, err)
 		}
 		n := uint32(0)
 		for {
@@ -171,13 +239,11 @@ func (x *Index) load(ctx context.Context, typ string, at *v1.ZedToken, parent ma
 				break
 			}
 			if err != nil {
-				return fmt.Errorf("loading the folder tree (%s placements): %w", typ, err)
+				return fmt.Errorf("loading the folder tree (%s %s): %w", typ, relation, err)
 			}
 			n++
 			cursor = r.GetAfterResultCursor()
-			if self, p, ok := rel.PlacedUnder(r.GetRelationship()); ok {
-				parent[self] = p
-			}
+			keep(r.GetRelationship())
 		}
 		if n < x.pageSize {
 			return nil
@@ -185,26 +251,53 @@ func (x *Index) load(ctx context.Context, typ string, at *v1.ZedToken, parent ma
 	}
 }
 
-// apply applies one revision's changes to placements.
+// apply applies one revision's changes to placements and the trash.
 func (x *Index) apply(ups []*v1.RelationshipUpdate) {
 	if len(ups) == 0 {
 		return
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.pending = true
 	for _, u := range ups {
 		r := u.GetRelationship()
 		key := rel.PlacementKey(r.GetResource().GetObjectType(), r.GetResource().GetObjectId())
-		if u.GetOperation() == v1.RelationshipUpdate_OPERATION_DELETE {
+		deleted := u.GetOperation() == v1.RelationshipUpdate_OPERATION_DELETE
+		if r.GetRelation() == schema.RelationTrashed {
+			if deleted {
+				delete(x.trashed, key)
+			} else {
+				x.trashed[key] = true
+			}
+			continue
+		}
+		if old, ok := x.parent[key]; ok {
+			removeChild(x.children, old, key)
+		}
+		self, p, ok := rel.PlacedUnder(r)
+		if deleted || !ok {
+			// Deleted, or not a placement sync writes: the index does not
+			// place the item, and its checks go the recursive way.
 			delete(x.parent, key)
 			continue
 		}
-		if self, p, ok := rel.PlacedUnder(r); ok {
-			x.parent[self] = p
-		} else {
-			// Not a placement sync writes: the index does not place the
-			// item, and its checks go the recursive way.
-			delete(x.parent, key)
+		x.parent[self] = p
+		addChild(x.children, p, self)
+	}
+}
+
+func addChild(children map[string]map[string]struct{}, parent, key string) {
+	if children[parent] == nil {
+		children[parent] = map[string]struct{}{}
+	}
+	children[parent][key] = struct{}{}
+}
+
+func removeChild(children map[string]map[string]struct{}, parent, key string) {
+	if cs := children[parent]; cs != nil {
+		delete(cs, key)
+		if len(cs) == 0 {
+			delete(children, parent)
 		}
 	}
 }
