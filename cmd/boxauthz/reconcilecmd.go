@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -79,33 +80,7 @@ difference (+ missing, - extra, = kept) instead of writing it.` +
 				return st.hint(err)
 			}
 			target.done(ctx)
-			if asJSON {
-				b, err := json.Marshal(reconcileResult{DryRun: dryRun, Missing: relStrings(d.Missing), Extra: relStrings(d.Extra), Kept: relStrings(d.Kept)})
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(a.stdout, string(b))
-				return nil
-			}
-			if dryRun {
-				for _, r := range d.Missing {
-					fmt.Fprintln(a.stdout, "+ "+rel.String(r))
-				}
-				for _, r := range d.Extra {
-					fmt.Fprintln(a.stdout, "- "+rel.String(r))
-				}
-				// Restrictions the snapshot does not address stay; say
-				// which, so a snapshot that forgot them can be fixed.
-				for _, r := range d.Kept {
-					fmt.Fprintln(a.stdout, "= "+rel.String(r)+" (kept: the snapshot does not address it)")
-				}
-			}
-			verb := "repaired"
-			if dryRun {
-				verb = "would repair"
-			}
-			fmt.Fprintf(a.stdout, "%s: %d missing, %d extra relationships; %d restrictions kept\n", verb, len(d.Missing), len(d.Extra), len(d.Kept))
-			return nil
+			return printReconcile(a.stdout, d, dryRun, asJSON)
 		},
 	}
 	fs := cmd.Flags()
@@ -115,4 +90,36 @@ difference (+ missing, - extra, = kept) instead of writing it.` +
 	fs.DurationVar(&every, "progress-interval", progress.DefaultInterval, "least time between two progress lines in the log")
 	fs.BoolVar(&asJSON, "json", false, "print the result as one JSON object (fields below)")
 	return cmd
+}
+
+// printReconcile prints the difference found: as JSON, or the counts with,
+// for a dry run, every relationship.
+func printReconcile(w io.Writer, d reconcile.Drift, dryRun, asJSON bool) error {
+	if asJSON {
+		b, err := json.Marshal(reconcileResult{DryRun: dryRun, Missing: relStrings(d.Missing), Extra: relStrings(d.Extra), Kept: relStrings(d.Kept)})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, string(b))
+		return nil
+	}
+	if dryRun {
+		for _, r := range d.Missing {
+			fmt.Fprintln(w, "+ "+rel.String(r))
+		}
+		for _, r := range d.Extra {
+			fmt.Fprintln(w, "- "+rel.String(r))
+		}
+		// Restrictions the snapshot does not address stay; say
+		// which, so a snapshot that forgot them can be fixed.
+		for _, r := range d.Kept {
+			fmt.Fprintln(w, "= "+rel.String(r)+" (kept: the snapshot does not address it)")
+		}
+	}
+	verb := "repaired"
+	if dryRun {
+		verb = "would repair"
+	}
+	fmt.Fprintf(w, "%s: %d missing, %d extra relationships; %d restrictions kept\n", verb, len(d.Missing), len(d.Extra), len(d.Kept))
+	return nil
 }
