@@ -98,7 +98,7 @@ func newCheckCmd(a *app) *cobra.Command {
 	cmd.Flags().BoolVar(&explain, "explain", false, "say what allows it, or why not")
 	cmd.Flags().StringVar(&link, "shared-link", "", "a shared link the caller presents, as type:id or the item's Box URL")
 	cmd.Flags().StringVar(&bulkFile, "bulk", "", "file of checks to ask at once (JSON array or JSONL; - for standard input)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the answer as JSON (fields below)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the answer as JSON (fields above)")
 	return cmd
 }
 

@@ -240,3 +240,25 @@ func TestSingleDashFlags(t *testing.T) {
 		t.Errorf("healthcheck -url: exit %d, %s; want 1 asking the url given", code, errs)
 	}
 }
+
+// TestEnvironmentFillsEveryCommandsFlags: BOXAUTHZ_<FLAG> reaches the
+// flags of subcommands too, and the command line wins over it.
+func TestEnvironmentFillsEveryCommandsFlags(t *testing.T) {
+	for _, tt := range []struct {
+		env, value string
+		args       []string
+		want       string
+	}{
+		{"BOXAUTHZ_SERVER", "http://127.0.0.1:1", []string{"check", "bob", "rename", "file:plan"}, "http://127.0.0.1:1/v1/check"},
+		{"BOXAUTHZ_SERVER", "http://127.0.0.1:1", []string{"check", "bob", "rename", "file:plan", "--server", "http://127.0.0.1:2"}, "http://127.0.0.1:2/v1/check"},
+		{"BOXAUTHZ_SOURCE", "stdin", []string{"sync", "position", "show"}, "needs --spicedb-endpoint"},
+		{"BOXAUTHZ_SNAPSHOT", "snap.jsonl", []string{"sync", "reconcile"}, "needs --spicedb-endpoint"},
+	} {
+		t.Run(tt.env+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Setenv(tt.env, tt.value)
+			if code, _, errs := runCmd(t, t.Context(), tt.args...); code != 2 || !strings.Contains(errs, tt.want) {
+				t.Errorf("exit %d, %s; want 2 and %q", code, errs, tt.want)
+			}
+		})
+	}
+}

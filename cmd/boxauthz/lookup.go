@@ -28,7 +28,7 @@ func (l *lookupFlags) register(cmd *cobra.Command) {
 	l.ask.register(cmd.Flags())
 	cmd.Flags().IntVar(&l.limit, "limit", 0, "stop after this many results (default: all)")
 	cmd.Flags().IntVar(&l.page, "page-size", checker.DefaultLookupLimit, fmt.Sprintf("results asked per request (at most %d)", checker.MaxLookupLimit))
-	cmd.Flags().BoolVar(&l.asJSON, "json", false, "print the results as one JSON object (fields below)")
+	cmd.Flags().BoolVar(&l.asJSON, "json", false, "print the results as one JSON object (fields above)")
 }
 
 // fetch is one page of a lookup: results and the cursor of the next page

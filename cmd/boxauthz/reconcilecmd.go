@@ -88,7 +88,7 @@ difference (+ missing, - extra, = kept) instead of writing it.` +
 	fs.StringVar(&snapshot, "snapshot", "", "JSONL of every current object, as *.created events")
 	fs.BoolVar(&dryRun, "dry-run", false, "print the difference instead of writing it")
 	fs.DurationVar(&every, "progress-interval", progress.DefaultInterval, "least time between two progress lines in the log")
-	fs.BoolVar(&asJSON, "json", false, "print the result as one JSON object (fields below)")
+	fs.BoolVar(&asJSON, "json", false, "print the result as one JSON object (fields above)")
 	return cmd
 }
 

@@ -114,7 +114,7 @@ Exit 0 when every file passes, 1 when one fails, 2 when one cannot be read.` +
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object a file (fields below)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object a file (fields above)")
 	return cmd
 }
 

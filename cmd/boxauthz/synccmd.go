@@ -107,7 +107,7 @@ func newSyncCmd(a *app) *cobra.Command {
 	fs.StringVar(&sourceName, "source-name", "", "name the position is committed under (default file:<absolute path>, stdin, or outbox:<host:port/db>)")
 	fs.StringVar(&outbox, "outbox-dsn", "", "PostgreSQL DSN of an application database whose boxauthz_outbox table to mirror (instead of --events)")
 	fs.DurationVar(&every, "progress-interval", progress.DefaultInterval, "least time between two progress lines in the log while catching up")
-	fs.BoolVar(&asJSON, "json", false, "print the result as one JSON object (fields below)")
+	fs.BoolVar(&asJSON, "json", false, "print the result as one JSON object (fields above)")
 	cmd.AddCommand(newReconcileCmd(a), newPositionCmd(a))
 	return cmd
 }

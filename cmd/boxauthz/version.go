@@ -89,6 +89,6 @@ and the Go version it was built with.` +
 			return err
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the versions as one JSON object (fields below)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the versions as one JSON object (fields above)")
 	return cmd
 }
