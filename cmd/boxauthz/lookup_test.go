@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -185,6 +186,14 @@ func TestCheckAndLookupCommands(t *testing.T) {
 				}
 			}
 		})
+	}
+
+	// The real binary reads --bulk - from standard input.
+	bin := buildBinary(t)
+	bulk := exec.Command(bin, append([]string{"check", "--bulk", "-"}, server...)...)
+	bulk.Stdin = strings.NewReader(`[{"user":"dave","action":"download","item":{"type":"file","id":"plan"}}]`)
+	if out, err := bulk.Output(); err != nil || string(out) != "allowed dave download file:plan\n" {
+		t.Errorf("check --bulk - from standard input: %v, %q", err, out)
 	}
 
 	// A wrong admin key is a 401 that names the flag.
