@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/boxauthz/boxauthz/internal/bench"
 	"github.com/boxauthz/boxauthz/internal/bench/synth"
@@ -17,9 +19,7 @@ import (
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
 )
 
-const benchUsage = `Usage: boxauthz bench [flags]
-
-Generates a deterministic Box-like data set (users, enterprises, groups,
+const benchLong = `Generates a deterministic Box-like data set (users, enterprises, groups,
 folder trees up to 30 deep, files, collaborations of every role, expiring
 ones, shared links, trash), loads it, and measures checks by depth band and
 concurrency three ways, interleaved on the same questions: boxauthz's chain
@@ -30,41 +30,56 @@ By default everything runs in this process, on SpiceDBs in memory. With
 --spicedb-endpoint the data set is WRITTEN INTO THAT SpiceDB (about 1M
 relationships at the default size, under object IDs like f000123 and
 u00042) and stays there; give --yes-write to agree. The naive schema is then
-skipped: it needs a SpiceDB of its own.
+skipped: it needs a SpiceDB of its own.` + jsonHelp + "the report as one JSON document (rows by depth band and concurrency, each way's latencies and rate; see docs/)."
 
-Flags:
-`
+const benchExample = `  boxauthz bench --size small
+  boxauthz bench --size small --cold
+  boxauthz bench --size tiny --conc 1,4 --checks 200 --json > report.json
+  boxauthz bench --spicedb-endpoint spicedb.test:50051 --spicedb-token "$KEY" --yes-write`
 
 // embeddedWarnScale is the data set scale (xN) beyond which bench warns
 // that the in-memory datastore is what it measures: past about 100,000
 // relationships, as serve warns.
 const embeddedWarnScale = 4
 
-func benchCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	// The help is long: on stdout, it pages (boxauthz bench -h | less).
-	fs.SetOutput(stdout)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), benchUsage)
-		fs.PrintDefaults()
+// benchFlags are bench's command line.
+type benchFlags struct {
+	sf                   spicedbFlags
+	seed                 *uint64
+	size, conc           *string
+	yesWrite, cold, json *bool
+	checks               *int
+	cellTime             *time.Duration
+}
+
+func newBenchCmd(a *app) *cobra.Command {
+	var f benchFlags
+	cmd := &cobra.Command{
+		Use:     "bench [flags]",
+		Short:   "Measure checks on a generated data set (embedded SpiceDB by default)",
+		Long:    benchLong,
+		Example: benchExample,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBench(cmd.Context(), &f, a.stdout, a.logger)
+		},
 	}
-	var sf spicedbFlags
-	sf.register(fs, false)
+	fs := cmd.Flags()
+	f.sf.register(fs, spicedbDirect)
 	fs.Lookup("spicedb-endpoint").Usage = "host:port of an external SpiceDB to load the data set into and measure (writes relationships there: needs --yes-write; default: embedded SpiceDBs in memory)"
-	seed := fs.Uint64("seed", bench.DefaultSeed, "seed of the data set: equal seeds and sizes give equal data sets")
-	size := fs.String("size", bench.DefaultSize, "data set size: tiny (~3k relationships), small (~20k) or xN (small × N; x50 ≈ 1M)")
-	yesWrite := fs.Bool("yes-write", false, "agree to write the data set into the external --spicedb-endpoint")
-	conc := fs.String("conc", joinInts(bench.DefaultConcurrency()), "concurrency levels, comma-separated")
-	checks := fs.Int("checks", bench.DefaultChecks, "questions per row (depth band × concurrency), asked each way")
-	cellTime := fs.Duration("cell-time", bench.DefaultCellTime, "time limit of each way in a row")
-	cold := fs.Bool("cold", false, "start the embedded SpiceDBs with their dispatch cache off, so every sub-problem is computed afresh (default: on, as serve runs it)")
-	asJSON := fs.Bool("json", false, "print the report as one JSON document")
-	if _, err := parse(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &exitError{code: 2, err: err}
-	}
+	f.seed = fs.Uint64("seed", bench.DefaultSeed, "seed of the data set: equal seeds and sizes give equal data sets")
+	f.size = fs.String("size", bench.DefaultSize, "data set size: tiny (~3k relationships), small (~20k) or xN (small × N; x50 ≈ 1M)")
+	f.yesWrite = fs.Bool("yes-write", false, "agree to write the data set into the external --spicedb-endpoint")
+	f.conc = fs.String("conc", joinInts(bench.DefaultConcurrency()), "concurrency levels, comma-separated")
+	f.checks = fs.Int("checks", bench.DefaultChecks, "questions per row (depth band × concurrency), asked each way")
+	f.cellTime = fs.Duration("cell-time", bench.DefaultCellTime, "time limit of each way in a row")
+	f.cold = fs.Bool("cold", false, "start the embedded SpiceDBs with their dispatch cache off, so every sub-problem is computed afresh (default: on, as serve runs it)")
+	f.json = fs.Bool("json", false, "print the report as one JSON document")
+	return cmd
+}
+
+func runBench(ctx context.Context, f *benchFlags, stdout io.Writer, logger *slog.Logger) error {
+	sf, seed, size, yesWrite, conc, checks, cellTime, cold, asJSON := f.sf, f.seed, f.size, f.yesWrite, f.conc, f.checks, f.cellTime, f.cold, f.json
 	dc, err := synth.SizeConfig(*size)
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("--size: %w", err)}

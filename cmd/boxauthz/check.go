@@ -1,128 +1,134 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
 	"strings"
-	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/boxauthz/boxauthz/checker"
-	"github.com/boxauthz/boxauthz/schema"
 )
 
-func checkCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	server := fs.String("server", "http://127.0.0.1:8080", "boxauthz server to ask")
-	var ak adminKeyFlags
-	ak.register(fs, "the server's admin key")
-	explain := fs.Bool("explain", false, "say what allows it, or why not")
-	link := fs.String("shared-link", "", "a shared link the caller presents, as type:id")
-	var sf spicedbFlags
-	sf.register(fs, false)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	if len(pos) != 3 {
-		return &exitError{code: 2, err: errors.New("want <user> <action> <type>:<id>")}
-	}
-	item, err := schema.ParseItemRef(pos[2])
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	body := map[string]any{"user": pos[0], "action": pos[1], "item": item, "explain": *explain}
-	if *link != "" {
-		body["shared_link"] = *link
-	}
+const checkLong = `check asks whether <user> may do <action> on the item <type>:<id>, of a
+running boxauthz server (--server, with its admin key) or, with
+--spicedb-endpoint, of that SpiceDB directly.
 
-	var out struct {
-		Allowed     bool `json:"allowed"`
-		Explanation any  `json:"explanation,omitempty"`
-	}
-	if sf.endpoint != "" {
-		// Straight to SpiceDB, no server in between.
-		st, err := openStack(ctx, &sf, slog.New(slog.DiscardHandler))
-		if err != nil {
-			return &exitError{code: 2, err: err}
-		}
-		defer st.Close()
-		q := checker.Question{User: pos[0], Action: schema.Action(pos[1]), Item: item}
-		if *link != "" {
-			l, err := schema.ParseItemURL(*link)
-			if err != nil {
-				return &exitError{code: 2, err: fmt.Errorf("--shared-link: %w", err)}
+<action> is one of %s;
+<type> is %s. An empty <user> ("") asks as an
+anonymous caller, as with a shared link.
+
+Prints allowed or denied; exit 0 allowed, 1 denied, 2 error. --explain adds
+one sentence saying what allows it, or why not (and the reason code).
+
+--bulk FILE asks many checks at once: a JSON array of checks, or one check a
+line (JSONL), each as POST /v1/check/bulk takes it:
+  {"id":"c1","user":"bob","action":"rename","item":{"type":"file","id":"plan"},"shared_link":"file:plan"}
+(id and shared_link optional; - reads standard input). One result a line, in
+order; exit 0 when all are allowed, 1 when any is denied, 2 on error.` + `
+
+With --json: one object, {"allowed": bool, "consistency_token": string,
+"explanation": {"allowed", "grants": [{"kind", "on", "collaboration", "role",
+"group", "expires_at", "access"}], "reason"}} (explanation with --explain
+only). With --bulk --json: one object a line, {"id", "user", "action",
+"item": {"type", "id"}, "allowed", "consistency_token"}.`
+
+const checkExample = `  boxauthz check bob rename file:plan --admin-key "$KEY"
+  boxauthz check bob delete folder:projects --explain --admin-key "$KEY"
+  boxauthz check "" preview file:plan --shared-link file:plan --json --admin-key "$KEY"
+  boxauthz check bob download file:plan --consistency-token "$TOKEN" --admin-key "$KEY"
+  boxauthz check --bulk checks.jsonl --admin-key "$KEY"
+  boxauthz check bob rename file:plan --spicedb-endpoint 127.0.0.1:50051 --spicedb-insecure --spicedb-token "$TOKEN"`
+
+func newCheckCmd(a *app) *cobra.Command {
+	var (
+		f               askFlags
+		explain, asJSON bool
+		link, bulkFile  string
+	)
+	cmd := &cobra.Command{
+		Use:     "check <user> <action> <type>:<id>",
+		Short:   "Ask whether a user may do an action on an item (exit 0 allowed, 1 denied)",
+		Long:    fmt.Sprintf(checkLong, actionNames(), strings.Join(itemTypes, " or ")),
+		Example: checkExample,
+		Args: func(_ *cobra.Command, args []string) error {
+			if bulkFile != "" {
+				if len(args) != 0 {
+					return usagef("--bulk takes its checks from the file: give no <user> <action> <type>:<id>")
+				}
+				return nil
 			}
-			q.SharedLink = &l
-		}
-		ans, err := st.checker.Check(ctx, q, checker.Consistency{})
-		if err != nil {
-			return &exitError{code: 2, err: err}
-		}
-		out.Allowed = ans.Allowed
-		if *explain {
-			if out.Explanation, err = st.checker.Explain(ctx, q, checker.Consistency{}); err != nil {
+			if len(args) != 3 {
+				return usagef("want <user> <action> <type>:<id>, got %d argument(s)", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if bulkFile != "" {
+				if explain || link != "" {
+					return usagef("--explain and --shared-link ask one check: in --bulk, give shared_link on each check")
+				}
+				return runBulk(cmd, &f, bulkFile, asJSON, a.stdout)
+			}
+			item, err := parseItem(args[2])
+			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-		}
-	} else {
-		adminKey, err := ak.value()
-		if err != nil {
-			return &exitError{code: 2, err: err}
-		}
-		if err := postJSON(ctx, strings.TrimSuffix(*server, "/")+"/v1/check", adminKey, body, &out); err != nil {
-			return &exitError{code: 2, err: err}
-		}
+			req := checkRequest{User: args[0], Action: args[1], Item: item, SharedLink: link}
+			ask, err := f.open(cmd.Context())
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			defer ask.Close()
+			res, err := ask.check(cmd.Context(), req, explain)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if err := printCheck(a.stdout, res, asJSON); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if !res.Allowed {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
 	}
-	verdict := "denied"
-	if out.Allowed {
-		verdict = "allowed"
-	}
-	fmt.Fprintln(stdout, verdict)
-	if out.Explanation != nil {
-		b, _ := json.MarshalIndent(out.Explanation, "", "  ")
-		fmt.Fprintln(stdout, string(b))
-	}
-	if !out.Allowed {
-		return &exitError{code: 1}
-	}
-	return nil
+	f.register(cmd.Flags())
+	cmd.Flags().BoolVar(&explain, "explain", false, "say what allows it, or why not")
+	cmd.Flags().StringVar(&link, "shared-link", "", "a shared link the caller presents, as type:id or the item's Box URL")
+	cmd.Flags().StringVar(&bulkFile, "bulk", "", "file of checks to ask at once (JSON array or JSONL; - for standard input)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the answer as JSON (fields above)")
+	return cmd
 }
 
-func postJSON(ctx context.Context, url, key string, body, out any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("asking %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	rb, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return fmt.Errorf("reading answer from %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Message string `json:"message"`
+// printCheck prints one answer: the verdict and, explained, the sentence
+// saying why; or the whole answer as JSON.
+func printCheck(w io.Writer, res checkResult, asJSON bool) error {
+	if asJSON {
+		b, err := json.Marshal(res)
+		if err != nil {
+			return err
 		}
-		_ = json.Unmarshal(rb, &e)
-		return fmt.Errorf("%s answered %s: %s", url, resp.Status, e.Message)
+		_, err = fmt.Fprintln(w, string(b))
+		return err
 	}
-	return json.Unmarshal(rb, out)
+	verdict := "denied"
+	if res.Allowed {
+		verdict = "allowed"
+	}
+	fmt.Fprintln(w, verdict)
+	if len(res.Explanation) == 0 {
+		return nil
+	}
+	var ex checker.Explanation
+	if err := json.Unmarshal(res.Explanation, &ex); err != nil {
+		return fmt.Errorf("reading the explanation: %w", err)
+	}
+	s := "because: " + because(ex)
+	if ex.Reason != "" {
+		s += " (" + ex.Reason + ")"
+	}
+	_, err := fmt.Fprintln(w, s)
+	return err
 }

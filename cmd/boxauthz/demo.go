@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/examples"
@@ -42,11 +43,23 @@ var demoSteps = []demoStep{
 	{"archive is in the trash: even its owner can do nothing inside", "alice", schema.ActionDownload, "file:old-notes", ""},
 }
 
-func demoCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	if _, err := parse(fs, args); err != nil {
-		return err
+func newDemoCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Load a sample enterprise into an embedded SpiceDB and show real answers",
+		Long: `demo starts SpiceDB in this process, in memory, loads the Acme sample
+enterprise (examples/acme.jsonl), and asks it questions that show the model:
+waterfall, roles, invitations, shared links, the trash; each with its answer
+and why. Nothing is kept.`,
+		Example: "  boxauthz demo\n  boxauthz demo | less",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd.Context(), a.stdout)
+		},
 	}
+}
+
+func runDemo(ctx context.Context, stdout io.Writer) error {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := openStack(ctx, &spicedbFlags{}, quiet)
 	if err != nil {
@@ -105,35 +118,4 @@ func demoCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Which files may dave preview? %s\n", strings.Join(page.Items, ", "))
 	return nil
-}
-
-func because(ex checker.Explanation) string {
-	var parts []string
-	for _, g := range ex.Grants {
-		switch g.Kind {
-		case "ownership":
-			parts = append(parts, "owner of "+g.On.String())
-		case "collaboration":
-			s := fmt.Sprintf("collaboration %s: %s on %s", g.Collaboration, g.Role, g.On)
-			if g.Group != "" {
-				s += " via group " + g.Group
-			}
-			parts = append(parts, s)
-		case "shared_link":
-			parts = append(parts, fmt.Sprintf("%s shared link on %s", g.Access, g.On))
-		}
-	}
-	held := strings.Join(parts, "; ")
-	switch ex.Reason {
-	case "":
-		return held
-	case checker.ReasonNoGrant:
-		return "no grant reaches the item (to this caller it does not exist)"
-	case checker.ReasonTrashed:
-		return "the item or a folder above it is in the trash"
-	case checker.ReasonInviteRestricted:
-		return "holds " + held + ", but only owners and co-owners may invite here (can_non_owners_invite is off)"
-	default:
-		return "holds " + held + ", which does not include this action"
-	}
 }

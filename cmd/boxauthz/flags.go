@@ -3,46 +3,86 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
 
+	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 )
 
-// parse parses args into fs, letting flags and positional arguments mix, then
-// fills every flag not given on the command line from BOXAUTHZ_<FLAG>.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+// envName is the variable a flag also reads: BOXAUTHZ_ and the flag's name
+// in upper case, dashes as underscores.
+func envName(flag string) string {
+	return "BOXAUTHZ_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// bindEnv fills every flag of fs not given on the command line from its
+// BOXAUTHZ_<FLAG> variable. A value that does not parse names the
+// variable, the kind of value wanted and the value found.
+func bindEnv(fs *pflag.FlagSet) error {
 	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil {
+	fs.VisitAll(func(f *pflag.Flag) {
+		// --help and --version are asked for, never configured.
+		if err != nil || f.Changed || f.Name == "help" || f.Name == "version" {
 			return
 		}
-		env := "BOXAUTHZ_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(env); ok {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s: %w", env, e)
-			}
+		env := envName(f.Name)
+		v, ok := os.LookupEnv(env)
+		if !ok {
+			return
+		}
+		if e := fs.Set(f.Name, v); e != nil {
+			err = &envError{name: env, value: v, want: wantOf(f.Value.Type()), err: e}
 		}
 	})
-	return pos, err
+	return err
 }
+
+// envError is a BOXAUTHZ_* variable whose value does not parse.
+type envError struct {
+	name, value, want string
+	err               error
+}
+
+func (e *envError) Error() string {
+	return fmt.Sprintf("%s=%q: want %s", e.name, e.value, e.want)
+}
+
+func (e *envError) Unwrap() error { return e.err }
+
+// wantOf says, for a reader, what a flag of pflag type typ takes.
+func wantOf(typ string) string {
+	switch typ {
+	case "duration":
+		return "a duration such as 60m, 30s or 1h30m"
+	case "bool":
+		return "true or false"
+	case "int", "int64":
+		return "a whole number such as 10"
+	case "uint64", "uint":
+		return "a whole number, 0 or more, such as 42"
+	default:
+		return "a value of type " + typ
+	}
+}
+
+// spicedbUse is what a command does with the SpiceDB flags, so each
+// command's help says what is true of it.
+type spicedbUse int
+
+const (
+	// spicedbEmbedded: an external SpiceDB is optional, the embedded one
+	// the default (serve).
+	spicedbEmbedded spicedbUse = iota
+	// spicedbRequired: the command works on a SpiceDB that outlives it.
+	spicedbRequired
+	// spicedbDirect: the command asks a running server unless given a
+	// SpiceDB to ask directly (check, lookup).
+	spicedbDirect
+)
 
 // spicedbFlags select the SpiceDB to use.
 type spicedbFlags struct {
@@ -53,12 +93,20 @@ type spicedbFlags struct {
 	grpcOpts []grpc.DialOption
 }
 
-func (s *spicedbFlags) register(fs *flag.FlagSet, embedded bool) {
-	fs.StringVar(&s.endpoint, "spicedb-endpoint", "", "host:port of an external SpiceDB, or of each node of one, comma-separated: calls go to the first that answers and fail over in order (default: SpiceDB embedded in this process, in memory)")
+func (s *spicedbFlags) register(fs *pflag.FlagSet, use spicedbUse) {
+	const nodes = "host:port of an external SpiceDB, or of each node of one, comma-separated: calls go to the first that answers and fail over in order"
+	endpoint := nodes + " (default: SpiceDB embedded in this process, in memory)"
+	switch use {
+	case spicedbRequired:
+		endpoint = nodes + " (required: this command works on a SpiceDB that outlives it)"
+	case spicedbDirect:
+		endpoint = nodes + ": ask that SpiceDB directly instead of the --server"
+	}
+	fs.StringVar(&s.endpoint, "spicedb-endpoint", "", endpoint)
 	fs.StringVar(&s.token, "spicedb-token", "", "SpiceDB preshared key")
 	fs.BoolVar(&s.insecure, "spicedb-insecure", false, "talk plaintext gRPC to the external SpiceDB (loopback or private network)")
 	fs.StringVar(&s.caFile, "spicedb-ca", "", "PEM file of the CA that signed the external SpiceDB's TLS certificate (default: system roots)")
-	if embedded {
+	if use == spicedbEmbedded {
 		fs.StringVar(&s.grpcAddr, "spicedb-grpc-addr", "", "also serve the embedded SpiceDB's gRPC on this loopback address (needs --spicedb-token)")
 	}
 }
@@ -88,7 +136,7 @@ func (s *spicedbFlags) dial(extra ...grpc.DialOption) (*spicedb.Client, error) {
 // or a file; the file keeps the key out of ps and /proc/<pid>/cmdline.
 type adminKeyFlags struct{ key, file string }
 
-func (a *adminKeyFlags) register(fs *flag.FlagSet, usage string) {
+func (a *adminKeyFlags) register(fs *pflag.FlagSet, usage string) {
 	fs.StringVar(&a.key, "admin-key", "", usage)
 	fs.StringVar(&a.file, "admin-key-file", "", "file holding the admin key (one line); keeps it out of the process list")
 }

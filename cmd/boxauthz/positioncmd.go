@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/boxauthz/boxauthz/sync"
 	"github.com/boxauthz/boxauthz/sync/source"
@@ -24,21 +26,17 @@ const (
 	kindOutbox = "outbox"
 )
 
-const positionUsage = `usage:
-  boxauthz sync position show --source NAME                 print the position committed for a source
-  boxauthz sync position set  --source NAME --position P    move it (refused while a writer holds the source; --force)`
-
-func positionCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
-	if len(args) == 0 {
-		return errors.New(positionUsage)
+func newPositionCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "position show|set",
+		Short: "Inspect or move the position committed for a source",
+		Long: `position reads or moves the position sync and serve commit for an event
+source in the external SpiceDB: where its next run resumes.`,
+		Example: "  boxauthz sync position show --source file:/data/events.jsonl --spicedb-endpoint spicedb:50051 --spicedb-token \"$TOKEN\"\n  boxauthz sync position set --source file:/data/events.jsonl --position 0 --spicedb-endpoint spicedb:50051 --spicedb-token \"$TOKEN\"",
+		RunE:    groupRun,
 	}
-	switch args[0] {
-	case "show":
-		return positionShowCmd(ctx, args[1:], stdout, logger)
-	case "set":
-		return positionSetCmd(ctx, args[1:], stdout, logger)
-	}
-	return fmt.Errorf("unknown position command %q\n%s", args[0], positionUsage)
+	cmd.AddCommand(newPositionShowCmd(a), newPositionSetCmd(a))
+	return cmd
 }
 
 // positionFlags are the flags show and set share.
@@ -48,21 +46,21 @@ type positionFlags struct {
 	kind   string
 }
 
-func (p *positionFlags) register(fs *flag.FlagSet) {
-	p.sf.register(fs, false)
+func (p *positionFlags) register(fs *pflag.FlagSet) {
+	p.sf.register(fs, spicedbRequired)
 	fs.StringVar(&p.source, "source", "", "name the position is committed under, as sync prints it (file:<absolute path>, stdin, outbox:<host:port/db>, or its --source-name)")
 	fs.StringVar(&p.kind, "kind", "", "file or outbox (default: from the name, else from the committed position)")
 }
 
 func (p *positionFlags) check() error {
 	if p.source == "" {
-		return errors.New("needs --source NAME")
+		return usagef("needs --source NAME")
 	}
 	if p.sf.endpoint == "" {
-		return errors.New("needs --spicedb-endpoint: positions are committed in a SpiceDB that outlives this command")
+		return usagef("needs --spicedb-endpoint: positions are committed in a SpiceDB that outlives this command")
 	}
 	if p.kind != "" && p.kind != kindFile && p.kind != kindOutbox {
-		return fmt.Errorf("--kind %q: want file or outbox", p.kind)
+		return usagef("--kind %q: want file or outbox", p.kind)
 	}
 	return nil
 }
@@ -88,13 +86,24 @@ func (p *positionFlags) sourceKind(committed string) string {
 	return ""
 }
 
-func positionShowCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
-	fs := flag.NewFlagSet("sync position show", flag.ContinueOnError)
+func newPositionShowCmd(a *app) *cobra.Command {
 	var pf positionFlags
-	pf.register(fs)
-	if _, err := parse(fs, args); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "show --source NAME",
+		Short: "Print the position committed for a source",
+		Long: `show prints the position committed for the source, as sync names it, and
+what it means: a file's offset and identity, an outbox's last row.`,
+		Example: "  boxauthz sync position show --source file:/data/events.jsonl --spicedb-endpoint spicedb:50051 --spicedb-token \"$TOKEN\"\n  boxauthz sync position show --source stdin --spicedb-endpoint 127.0.0.1:50051 --spicedb-insecure --spicedb-token \"$TOKEN\"",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return positionShow(cmd.Context(), &pf, a.stdout, a.logger)
+		},
 	}
+	pf.register(cmd.Flags())
+	return cmd
+}
+
+func positionShow(ctx context.Context, pf *positionFlags, stdout io.Writer, logger *slog.Logger) error {
 	if err := pf.check(); err != nil {
 		return err
 	}
@@ -161,22 +170,47 @@ func validateFor(kind, name, pos string) error {
 	return nil
 }
 
-func positionSetCmd(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
-	fs := flag.NewFlagSet("sync position set", flag.ContinueOnError)
-	var pf positionFlags
-	pf.register(fs)
-	to := fs.String("position", "", "the position to commit: for a file, a byte offset at a line start (or a full position as show prints it); for an outbox, txid-id")
-	from := fs.String("from", "", "the position expected now, as show printed it: refused if it is another (default: the one read)")
-	quiet := fs.Duration("quiet-window", DefaultQuietWindow, "how long the position must stay unchanged before it is moved: a writer that commits meanwhile is running")
-	force := fs.Bool("force", false, "move the position even though a writer holds the source's lease (one that is stuck, or on a host that is gone and whose lease has not ended yet)")
-	if _, err := parse(fs, args); err != nil {
-		return err
+// positionSetFlags are set's own flags.
+type positionSetFlags struct {
+	to, from string
+	quiet    time.Duration
+	force    bool
+}
+
+func newPositionSetCmd(a *app) *cobra.Command {
+	var (
+		pf positionFlags
+		sf positionSetFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "set --source NAME --position P",
+		Short: "Move the position committed for a source (refused while a writer holds it)",
+		Long: `set commits a new position for the source, so its next run resumes there:
+for a file, a byte offset at a line start (or a full position as show prints
+it); for an outbox, txid-id. It is refused while a writer holds the source's
+lease, or commits within --quiet-window; --force moves it anyway.`,
+		Example: "  boxauthz sync position set --source file:/data/events.jsonl --position 0 --spicedb-endpoint spicedb:50051 --spicedb-token \"$TOKEN\"\n  boxauthz sync position set --source outbox:db:5432/app --position 1234-5678 --from 1200-5000 --spicedb-endpoint spicedb:50051 --spicedb-token \"$TOKEN\"",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return positionSet(cmd.Context(), &pf, &sf, a.stdout, a.logger)
+		},
 	}
+	fs := cmd.Flags()
+	pf.register(fs)
+	fs.StringVar(&sf.to, "position", "", "the position to commit: for a file, a byte offset at a line start (or a full position as show prints it); for an outbox, txid-id")
+	fs.StringVar(&sf.from, "from", "", "the position expected now, as show printed it: refused if it is another (default: the one read)")
+	fs.DurationVar(&sf.quiet, "quiet-window", DefaultQuietWindow, "how long the position must stay unchanged before it is moved: a writer that commits meanwhile is running")
+	fs.BoolVar(&sf.force, "force", false, "move the position even though a writer holds the source's lease (one that is stuck, or on a host that is gone and whose lease has not ended yet)")
+	return cmd
+}
+
+func positionSet(ctx context.Context, pf *positionFlags, f *positionSetFlags, stdout io.Writer, logger *slog.Logger) error {
+	to, from, quiet, force := &f.to, &f.from, &f.quiet, &f.force
 	if err := pf.check(); err != nil {
 		return err
 	}
 	if *to == "" {
-		return errors.New("needs --position P")
+		return usagef("needs --position P")
 	}
 	st, err := openStack(ctx, &pf.sf, logger)
 	if err != nil {

@@ -87,8 +87,8 @@ func TestSyncPositionNeedsItsFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"sync", "position"}, "usage:"},
-		{[]string{"sync", "position", "move"}, "unknown position command"},
+		{[]string{"sync", "position"}, "want a command: set, show"},
+		{[]string{"sync", "position", "move"}, "unknown command \"move\" for \"boxauthz sync position\"\nValid commands: set, show"},
 		{[]string{"sync", "position", "show"}, "needs --source"},
 		{[]string{"sync", "position", "show", "--source", "stdin"}, "needs --spicedb-endpoint"},
 		{[]string{"sync", "position", "set", "--source", "stdin", "--spicedb-endpoint", "127.0.0.1:1"}, "needs --position"},

@@ -1,87 +1,158 @@
 package main
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/spf13/cobra"
 
 	"github.com/boxauthz/boxauthz/schema"
 	"github.com/boxauthz/boxauthz/schema/upgrade"
 	"github.com/boxauthz/boxauthz/schema/validation"
 )
 
-func schemaCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("want print, validate <file> or apply")
+func newSchemaCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "schema print|validate|apply",
+		Short: "Print, validate against, or write the SpiceDB schema",
+		Long: `schema works with boxauthz's SpiceDB schema: print it, run validation files
+(zed's format) against it, or write it into an external SpiceDB.`,
+		Example: "  boxauthz schema print > schema.zed\n  boxauthz schema validate my-cases.yaml\n  boxauthz schema apply --spicedb-endpoint spicedb:50051 --spicedb-token \"$TOKEN\"",
+		RunE:    groupRun,
 	}
-	switch args[0] {
-	case "print":
-		_, err := io.WriteString(stdout, schema.Text())
-		return err
-	case "validate":
-		fs := flag.NewFlagSet("schema validate", flag.ContinueOnError)
-		pos, err := parse(fs, args[1:])
-		if err != nil {
+	cmd.AddCommand(newSchemaPrintCmd(a), newSchemaValidateCmd(a), newSchemaApplyCmd(a))
+	return cmd
+}
+
+func newSchemaPrintCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:     "print",
+		Short:   "Print the SpiceDB schema boxauthz writes",
+		Long:    "print writes boxauthz's SpiceDB schema (zed) to standard output.",
+		Example: "  boxauthz schema print\n  boxauthz schema print > schema.zed",
+		Args:    cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := io.WriteString(a.stdout, schema.Text())
 			return err
-		}
-		if len(pos) == 0 {
-			return errors.New("want one or more validation files")
-		}
-		failed := 0
-		for _, f := range pos {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				return err
+		},
+	}
+}
+
+// validateLine is one file's result of schema validate --json.
+type validateLine struct {
+	File       string        `json:"file"`
+	OK         bool          `json:"ok"`
+	Assertions int           `json:"assertions"`
+	Expected   int           `json:"expected_relations"`
+	Problems   []problemJSON `json:"problems"`
+}
+
+// problemJSON is one failure of a validation file.
+type problemJSON struct {
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+func newSchemaValidateCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "validate <file>...",
+		Short: "Run validation files against the schema (exit 1 on a failure)",
+		Long: `validate runs each validation file (zed's format: relationships, assertions,
+expected relations; its schema, if any, is replaced by boxauthz's) on
+SpiceDB's own development engine, and prints each failure with its line.
+Exit 0 when every file passes, 1 when one fails, 2 when one cannot be read.` +
+			jsonHelp + `one object a file, a line each: {"file": string, "ok": bool, "assertions": number, "expected_relations": number, "problems": [{"line", "column", "kind", "message"}]} (line and column 0 when unknown)`,
+		Example: "  boxauthz schema validate my-cases.yaml\n  boxauthz schema validate schema/testdata/*.yaml --json",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("want one or more validation files")
 			}
-			res, err := validation.ValidateFile(ctx, data)
-			if err != nil {
-				return fmt.Errorf("%s: %w", f, err)
-			}
-			for _, p := range res.Problems {
-				fmt.Fprintf(stdout, "%s:%s\n", f, p)
-			}
-			if res.OK() {
-				fmt.Fprintf(stdout, "%s: ok (%d assertions, %d expected relations)\n", f, res.Assertions, res.Expected)
-			} else {
-				failed++
-			}
-		}
-		if failed > 0 {
-			return &exitError{code: 1, err: fmt.Errorf("%d of %d files failed", failed, len(pos))}
-		}
-		return nil
-	case "apply":
-		fs := flag.NewFlagSet("schema apply", flag.ContinueOnError)
-		var sf spicedbFlags
-		sf.register(fs, false)
-		if _, err := parse(fs, args[1:]); err != nil {
-			return err
-		}
-		if sf.endpoint == "" {
-			return errors.New("apply writes to an external SpiceDB: give --spicedb-endpoint (the embedded one gets the schema on start)")
-		}
-		c, err := sf.dial()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		st, err := upgrade.Inspect(ctx, c)
-		var ie *upgrade.IncompatibleError
-		if err != nil && !errors.As(err, &ie) {
-			return err
-		}
-		if st == upgrade.Compatible {
-			fmt.Fprintln(stdout, "spicedb holds boxauthz's schema with additions; leaving it as it is")
 			return nil
-		}
-		if _, err := schema.Write(ctx, c); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "wrote boxauthz schema %s to %s\n", schema.Digest(), sf.endpoint)
-		return nil
+		},
+		RunE: func(cmd *cobra.Command, files []string) error {
+			failed := 0
+			for _, f := range files {
+				data, err := os.ReadFile(f)
+				if err != nil {
+					return err
+				}
+				res, err := validation.ValidateFile(cmd.Context(), data)
+				if err != nil {
+					return fmt.Errorf("%s: %w", f, err)
+				}
+				if !res.OK() {
+					failed++
+				}
+				if asJSON {
+					line := validateLine{File: f, OK: res.OK(), Assertions: res.Assertions, Expected: res.Expected, Problems: []problemJSON{}}
+					for _, p := range res.Problems {
+						line.Problems = append(line.Problems, problemJSON{Line: p.Line, Column: p.Column, Kind: p.Kind, Message: p.Message})
+					}
+					b, err := json.Marshal(line)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintln(a.stdout, string(b))
+					continue
+				}
+				for _, p := range res.Problems {
+					fmt.Fprintf(a.stdout, "%s:%s\n", f, p)
+				}
+				if res.OK() {
+					fmt.Fprintf(a.stdout, "%s: ok (%d assertions, %d expected relations)\n", f, res.Assertions, res.Expected)
+				}
+			}
+			if failed > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d of %d files failed", failed, len(files))}
+			}
+			return nil
+		},
 	}
-	return fmt.Errorf("unknown schema command %q: want print, validate <file> or apply", args[0])
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object a file (fields above)")
+	return cmd
+}
+
+func newSchemaApplyCmd(a *app) *cobra.Command {
+	var sf spicedbFlags
+	cmd := &cobra.Command{
+		Use:   "apply --spicedb-endpoint HOST:PORT",
+		Short: "Write the schema into an external SpiceDB",
+		Long: `apply writes boxauthz's schema into the external SpiceDB --spicedb-endpoint
+names; one that already holds it with additions is left as it is. serve does
+the same on its first start; the embedded SpiceDB gets it on every start.`,
+		Example: "  boxauthz schema apply --spicedb-endpoint spicedb:50051 --spicedb-token \"$TOKEN\"\n  boxauthz schema apply --spicedb-endpoint 127.0.0.1:50051 --spicedb-insecure --spicedb-token \"$TOKEN\"",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if sf.endpoint == "" {
+				return usagef("apply writes to an external SpiceDB: give --spicedb-endpoint (the embedded one gets the schema on start)")
+			}
+			c, err := sf.dial()
+			if err != nil {
+				return sf.hint(err)
+			}
+			defer c.Close()
+			st, err := upgrade.Inspect(cmd.Context(), c)
+			var ie *upgrade.IncompatibleError
+			if err != nil && !errors.As(err, &ie) {
+				return sf.hint(err)
+			}
+			if st == upgrade.Compatible {
+				fmt.Fprintln(a.stdout, "spicedb holds boxauthz's schema with additions; leaving it as it is")
+				return nil
+			}
+			if _, err := schema.Write(cmd.Context(), c); err != nil {
+				return sf.hint(err)
+			}
+			fmt.Fprintf(a.stdout, "wrote boxauthz schema %s to %s\n", schema.Digest(), sf.endpoint)
+			return nil
+		},
+	}
+	sf.register(cmd.Flags(), spicedbRequired)
+	return cmd
 }

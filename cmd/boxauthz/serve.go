@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/checker/oauth"
@@ -62,8 +63,8 @@ type serveFlags struct {
 	readyEarly   *bool
 }
 
-func (f *serveFlags) register(fs *flag.FlagSet) {
-	f.spicedb.register(fs, true)
+func (f *serveFlags) register(fs *pflag.FlagSet) {
+	f.spicedb.register(fs, spicedbEmbedded)
 	f.addr = fs.String("addr", "127.0.0.1:8080", "HTTP listen address")
 	f.adminKey.register(fs, "key trusted callers present as Authorization: Bearer <key> (this or --admin-key-file required)")
 	f.trusted = fs.String("trusted-proxy", "", "comma-separated reverse proxies (addresses or CIDR prefixes) whose X-Forwarded-For names the client address the bad-credential limit counts; default: none, the connection's peer counts")
@@ -82,19 +83,51 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.invalidBurst = fs.Int("invalid-token-burst", httpapi.DefaultInvalidTokenBurst, "bad credentials one client address, or one credential, may present in a row")
 }
 
-func serveCmd(ctx context.Context, args []string, logger *slog.Logger) error {
-	return runServe(ctx, args, logger, nil)
+const serveLong = `serve runs the HTTP API: checks, bulk checks, lookups, event ingestion,
+webhooks, tokens, /healthz, /readyz and /metrics.
+
+By default SpiceDB runs embedded in this process, in memory (gone when it
+stops); --spicedb-endpoint names an external one, which gets the schema on
+the first start. --events and --outbox-dsn mirror a file or an outbox while
+serving; /readyz answers 503 until what was there at start is applied.`
+
+const serveExample = `  boxauthz serve --admin-key "$(openssl rand -hex 32)"
+  boxauthz serve --admin-key-file /run/secrets/admin-key --addr :8080 --events /data/events.jsonl
+  boxauthz serve --admin-key "$KEY" --spicedb-endpoint spicedb:50051 --spicedb-token "$TOKEN" --spicedb-insecure
+  BOXAUTHZ_ADMIN_KEY="$KEY" BOXAUTHZ_ACCESS_TOKEN_TTL=30m boxauthz serve`
+
+func newServeCmd(a *app) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:     "serve [flags]",
+		Short:   "Run the HTTP API (embedded SpiceDB by default)",
+		Long:    serveLong,
+		Example: serveExample,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), &f, a.logger, nil)
+		},
+	}
+	f.register(cmd.Flags())
+	return cmd
 }
 
-// runServe is serve; onProgress, when not nil, sees every progress report
-// of the sources after serve does (tests hold a catch-up with it).
+// runServe is serve on args; onProgress, when not nil, sees every progress
+// report of the sources after serve does (tests hold a catch-up with it).
 func runServe(ctx context.Context, args []string, logger *slog.Logger, onProgress func(source.Progress)) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	var f serveFlags
 	f.register(fs)
-	if _, err := parse(fs, args); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := bindEnv(fs); err != nil {
+		return err
+	}
+	return serve(ctx, &f, logger, onProgress)
+}
+
+func serve(ctx context.Context, f *serveFlags, logger *slog.Logger, onProgress func(source.Progress)) error {
 	adminKey, err := f.adminKey.value()
 	if err != nil {
 		return err

@@ -30,6 +30,8 @@ type stack struct {
 	checker  *checker.Checker
 	applier  *sync.Applier
 	registry *prometheus.Registry
+	// flags are what selected the SpiceDB, for errors that name them.
+	flags *spicedbFlags
 }
 
 // openStack connects to the SpiceDB the flags select (starting the embedded
@@ -53,12 +55,12 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 		c, err = sf.dial(calls.DialOptions()...)
 	}
 	if err != nil {
-		return nil, err
+		return nil, sf.hint(err)
 	}
 	st, err := ensureSchema(ctx, c, logger)
 	if err != nil {
 		_ = c.Close()
-		return nil, err
+		return nil, sf.hint(err)
 	}
 	where := "embedded (in memory)"
 	if !inProcess {
@@ -79,6 +81,7 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 	return &stack{
 		client:   c,
 		embedded: inProcess,
+		flags:    sf,
 		checker:  ch,
 		registry: reg,
 		applier:  sync.NewApplier(c, sync.WithLogger(logger), sync.WithMetrics(m)),
@@ -93,7 +96,8 @@ func ensureSchema(ctx context.Context, c *spicedb.Client, logger *slog.Logger) (
 		st, err := upgrade.Ensure(ctx, c)
 		// Only "not there yet" is worth waiting for; a wrong key or an
 		// incompatible schema will not fix itself.
-		if code := status.Code(err); err == nil || (code != codes.Unavailable && code != codes.DeadlineExceeded) || time.Now().After(deadline) {
+		// Nor is TLS against plaintext, though gRPC calls it Unavailable.
+		if code := status.Code(err); err == nil || (code != codes.Unavailable && code != codes.DeadlineExceeded) || transportMismatch(err) || time.Now().After(deadline) {
 			return st, err
 		}
 		logger.Warn("spicedb not answering yet; retrying", "error", err)
