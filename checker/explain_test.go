@@ -82,7 +82,7 @@ func TestExplainTellsDenialsApart(t *testing.T) {
 func TestEveryReasonHasASentence(t *testing.T) {
 	for _, r := range checker.Reasons() {
 		s := checker.Explanation{Reason: r, Detail: "detail"}.Sentence()
-		if strings.HasPrefix(s, "denied (") {
+		if strings.HasPrefix(s, "denied: ") {
 			t.Errorf("reason %q has no sentence of its own: %q", r, s)
 		}
 	}

@@ -6,7 +6,8 @@ import (
 )
 
 // Sentence says the explanation in words, for a person reading a terminal
-// or a log: the grants that allow the answer, or why it is no.
+// or a log: the grants that allow the answer, or why it is no. A reason or
+// grant kind it does not know (from a newer server) is named as it is.
 func (e Explanation) Sentence() string {
 	held := describeGrants(e.Grants)
 	switch e.Reason {
@@ -31,9 +32,12 @@ func (e Explanation) Sentence() string {
 		return "holds " + held + ", but only owners and co-owners may invite here (can_non_owners_invite is off)"
 	case ReasonActionNotInRole:
 		return "holds " + held + ", which does not include this action"
-	default:
-		return "denied (" + e.Reason + ")"
 	}
+	reason := strings.ReplaceAll(e.Reason, "_", " ")
+	if held == "" {
+		return "denied: " + reason
+	}
+	return "holds " + held + ", but denied: " + reason
 }
 
 func describeGrants(gs []Grant) string {
@@ -43,7 +47,7 @@ func describeGrants(gs []Grant) string {
 		case "ownership":
 			parts = append(parts, "owner of "+g.On.String())
 		case "collaboration":
-			s := fmt.Sprintf("collaboration %s", g.Collaboration)
+			s := "collaboration " + g.Collaboration
 			if g.Role != "" {
 				s += ": " + g.Role
 			}
@@ -51,12 +55,17 @@ func describeGrants(gs []Grant) string {
 			if g.Group != "" {
 				s += " via group " + g.Group
 			}
-			if g.Status == StatusExpired && g.ExpiresAt != "" {
+			switch {
+			case g.Status == StatusExpired && g.ExpiresAt != "":
 				s += " (ended " + g.ExpiresAt + ")"
+			case g.ExpiresAt != "":
+				s += " until " + g.ExpiresAt
 			}
 			parts = append(parts, s)
 		case "shared_link":
 			parts = append(parts, fmt.Sprintf("%s shared link on %s", g.Access, g.On))
+		default:
+			parts = append(parts, fmt.Sprintf("%s on %s", g.Kind, g.On))
 		}
 	}
 	return strings.Join(parts, "; ")

@@ -125,7 +125,7 @@ func printCheck(w io.Writer, res checkResult, asJSON bool) error {
 	if err := json.Unmarshal(res.Explanation, &ex); err != nil {
 		return fmt.Errorf("reading the explanation: %w", err)
 	}
-	s := "because: " + because(ex)
+	s := "because: " + ex.Sentence()
 	if ex.Reason != "" {
 		s += " (" + ex.Reason + ")"
 	}

@@ -105,7 +105,7 @@ func runDemo(ctx context.Context, stdout io.Writer) error {
 		if s.link != "" {
 			fmt.Fprintf(stdout, " (presenting link %s)", s.link)
 		}
-		fmt.Fprintf(stdout, "\n    because: %s\n\n", because(ex))
+		fmt.Fprintf(stdout, "\n    because: %s\n\n", ex.Sentence())
 	}
 	users, err := st.checker.LookupUsers(ctx, schema.ItemRef{Type: schema.TypeFile, ID: "plan"}, schema.ActionDownload, 0, "", cons)
 	if err != nil {
