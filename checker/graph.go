@@ -22,6 +22,7 @@ type Checker struct {
 	chains    chainCounts
 	cursorKey []byte
 	cursorTTL time.Duration
+	lookups   *lookupCache
 }
 
 // chainCounts count chain checks by how they were answered, and lookups
@@ -58,7 +59,7 @@ func New(c Client, opts ...Option) (*Checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := &Checker{client: c, now: time.Now, grantors: g, cursorTTL: DefaultCursorTTL}
+	ch := &Checker{client: c, now: time.Now, grantors: g, cursorTTL: DefaultCursorTTL, lookups: newLookupCache()}
 	for _, o := range opts {
 		o(ch)
 	}

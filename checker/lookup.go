@@ -106,11 +106,22 @@ func (c *Checker) LookupItems(ctx context.Context, user string, action schema.Ac
 	if err != nil {
 		return ItemPage{}, err
 	}
+	if cur.Snapshot != "" {
+		if ids, ok := c.lookups.after(lookupKey(question, cur.Snapshot, cur.Now), cur.After); ok {
+			c.chains.lookupsByTree.Add(1)
+			var page ItemPage
+			page.Items, page.Cursor = c.page(ids, cur, limit, question)
+			return page, nil
+		}
+	}
 	if ids, snapshot, ok, err := c.itemsByTree(ctx, user, action, typ, cur, cons); err != nil {
 		return ItemPage{}, err
 	} else if ok {
 		c.chains.lookupsByTree.Add(1)
 		cur.Snapshot = snapshot
+		if cur.After == "" && len(ids) > limit {
+			c.lookups.put(lookupKey(question, snapshot, cur.Now), ids)
+		}
 		var page ItemPage
 		page.Items, page.Cursor = c.page(ids, cur, limit, question)
 		return page, nil

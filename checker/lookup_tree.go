@@ -33,6 +33,17 @@ import (
 // PostgreSQL's watch polls (100 ms).
 const lookupWait = 300 * time.Millisecond
 
+// withoutLinks names, for the leaves that a presented shared link widens,
+// the same leaf without links: a lookup presents none, and asking the link
+// part would make SpiceDB weigh every link of the store against the empty
+// presented one.
+var withoutLinks = map[string]string{
+	schema.HereVisible:      schema.HereAll,
+	schema.HerePreviewLink:  schema.HerePreview,
+	schema.HereDownloadLink: schema.HereDownload,
+	schema.HereEditLink:     schema.HereEdit,
+}
+
 // treeLister is a Tree that lookups can read at one revision.
 type treeLister interface {
 	Tree
@@ -124,9 +135,13 @@ func (c *Checker) heldHere(ctx context.Context, user string, rule chainRule, at 
 	}
 	held := map[string]map[string]bool{}
 	ask := func(typ, leaf string) (bool, error) {
+		asked := leaf
+		if plain, ok := withoutLinks[leaf]; ok {
+			asked = plain
+		}
 		stream, err := c.client.LookupResources(ctx, &v1.LookupResourcesRequest{
 			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: at}},
-			ResourceObjectType: typ, Permission: leaf, Subject: UserSubject(user), Context: st,
+			ResourceObjectType: typ, Permission: asked, Subject: UserSubject(user), Context: st,
 		})
 		if err != nil {
 			return false, fmt.Errorf("looking up the %s %s of %q: %w", typ, leaf, user, err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/boxauthz/boxauthz/checker"
+	"github.com/boxauthz/boxauthz/checker/tree"
 	"github.com/boxauthz/boxauthz/internal/testkit/eventgen"
 	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 	"github.com/boxauthz/boxauthz/schema"
@@ -85,5 +86,23 @@ func TestLookupsByTreeAgreeWithSpiceDB(t *testing.T) {
 			}
 			t.Logf("%d lookups compared, %d non-empty, %d pages from the tree", compared, nonEmpty, fast)
 		})
+	}
+}
+
+// TestLookupWithoutARevisionGoesSpiceDBsWay: an index that has not loaded
+// stands at no revision; lookups then ask SpiceDB and still answer.
+func TestLookupWithoutARevisionGoesSpiceDBsWay(t *testing.T) {
+	c := testenv.SpiceDB(t, testenv.Memory)
+	apply(t, c, moveFixture...)
+	ch, err := checker.New(c, checker.WithTree(tree.New(c)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := allItems(t, ch, "bob", schema.ActionPreview, schema.TypeFile, 0, checker.Consistency{})
+	if !slices.Equal(got, []string{"f"}) {
+		t.Fatalf("bob previews %v; want [f]", got)
+	}
+	if fast, slow := ch.LookupCounts(); fast != 0 || slow != 1 {
+		t.Fatalf("%d pages from the tree, %d the slow way; want 0 and 1", fast, slow)
 	}
 }
