@@ -46,6 +46,10 @@ type chainRule struct {
 	// subjectIsFolder: within, whose subject is the folder asked about;
 	// answered from the confirmed chain alone.
 	subjectIsFolder bool
+	// only is set for a rule that is exactly "only holds somewhere on the
+	// chain, and nothing on it is trashed": lookups walk such a rule's
+	// subtrees without deciding each item's chain.
+	only string
 }
 
 // chainAnswer reads one confirmed chain's answers.
@@ -87,7 +91,11 @@ var chainRules = func() map[string]chainRule {
 		return a.any(schema.HereFull, 0) || (a.any(schema.RoleEditor.Relation(), 0) && !a.any(schema.RelationInviteOff, 0))
 	}, schema.HereFull, schema.RoleEditor.Relation())
 	invite.folderLeaves = []string{schema.RelationInviteOff}
-	simple := func(perm string) chainRule { return action(anyHolds(perm), perm) }
+	simple := func(perm string) chainRule {
+		r := action(anyHolds(perm), perm)
+		r.only = perm
+		return r
+	}
 	return map[string]chainRule{
 		string(schema.ActionList):              simple(schema.HereVisible),
 		string(schema.ActionPreview):           simple(schema.HerePreviewLink),

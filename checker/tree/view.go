@@ -86,6 +86,22 @@ func (v View) Subtree(key string, fn func(key string)) {
 	}
 }
 
+// Walk calls visit with key and, below every item for which visit returns
+// true, with its children, depth first, in no order among siblings.
+func (v View) Walk(key string, visit func(key string) bool) {
+	stack := []string{key}
+	for n := 0; len(stack) > 0 && n <= len(v.x.parent); n++ {
+		k := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if !visit(k) {
+			continue
+		}
+		for c := range v.x.children[k] {
+			stack = append(stack, c)
+		}
+	}
+}
+
 // Placed tells whether the index places key.
 func (v View) Placed(key string) bool {
 	_, ok := v.x.parent[key]
