@@ -91,6 +91,32 @@ func (c *client) do(ex exchange) []byte {
 	return body
 }
 
+// untilLimited sends ex, a bad credential answered wantStatus, until the
+// bad-credential limit answers 429 instead, checking every answer.
+func (c *client) untilLimited(ex exchange) {
+	c.t.Helper()
+	for i := 0; i < 200; i++ {
+		req := c.request(ex)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			c.t.Fatalf("%s: %v", ex.name, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case ex.wantStatus:
+			continue
+		case http.StatusTooManyRequests:
+			ex.wantStatus = http.StatusTooManyRequests
+			c.do(ex)
+			return
+		default:
+			c.t.Fatalf("%s: status %d, want %d or 429", ex.name, resp.StatusCode, ex.wantStatus)
+		}
+	}
+	c.t.Errorf("%s: no 429 after 200 bad credentials", ex.name)
+}
+
 func schemaErrs[T interface{ Error() string }](es []T) []string {
 	var out []string
 	for _, e := range es {

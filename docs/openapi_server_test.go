@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/boxauthz/boxauthz/examples"
+	"github.com/boxauthz/boxauthz/sync/source"
 )
 
 func form(vs url.Values) string { return vs.Encode() }
@@ -264,12 +266,34 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	// Observability and webhooks.
 	c.do(exchange{name: "metrics", op: "GET /metrics", wantStatus: 200})
 	c.do(exchange{name: "unsigned webhook", op: "POST /webhooks/box", wantStatus: 401, body: `{"trigger":"FILE.UPLOADED"}`})
+	wantIn(t, `"applied":1,`, c.do(signed(exchange{
+		name: "webhook applied", wantStatus: 200,
+		body: `{"type":"webhook_event","id":"wh-1","trigger":"FILE.UPLOADED","source":{"type":"file","id":"wh-file","parent":{"type":"folder","id":"projects"},"owned_by":{"type":"user","id":"alice"}}}`,
+	})))
+	wantIn(t, `"ignored":true`, c.do(signed(exchange{
+		name: "webhook ignored", wantStatus: 200,
+		body: `{"type":"webhook_event","id":"wh-2","trigger":"FILE.PREVIEWED","source":{"type":"file","id":"plan"}}`,
+	})))
+	wantIn(t, `"dead_lettered":true`, c.do(signed(exchange{
+		name: "webhook set aside", wantStatus: 200,
+		body: `{"type":"webhook_event","id":"wh-3","trigger":"FILE.UPLOADED","source":{"type":"file","id":"wh-file2","parent":{"type":"folder","id":"nowhere"},"owned_by":{"type":"user","id":"alice"}}}`,
+	})))
 
 	// Ending applications.
 	c.do(exchange{name: "withdraw acme", op: "DELETE /v1/apps/{id}/enterprises/{enterprise}", path: "/v1/apps/crm/enterprises/acme", header: admin(), wantStatus: 204})
 	c.do(exchange{name: "withdraw from a missing app", op: "DELETE /v1/apps/{id}/enterprises/{enterprise}", path: "/v1/apps/nope/enterprises/acme", header: admin(), wantStatus: 404})
 	c.do(exchange{name: "delete an app", op: "DELETE /v1/apps/{id}", path: "/v1/apps/crm", header: admin(), wantStatus: 204})
 	c.do(exchange{name: "delete it again", op: "DELETE /v1/apps/{id}", path: "/v1/apps/crm", header: admin(), wantStatus: 404})
+
+	// Bad credentials, until the limit answers 429.
+	c.untilLimited(exchange{
+		name: "admin key guessing", op: "POST /v1/check", header: bearer("guess"),
+		body: `{"user":"bob","action":"rename","item":{"type":"file","id":"plan"}}`, wantStatus: 401,
+	})
+	c.untilLimited(exchange{
+		name: "refresh token guessing", op: "POST /oauth2/token", header: formHeader("", ""), wantStatus: 400,
+		body: form(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"bxrt_guess"}}),
+	})
 
 	doc := loadOpenAPI(t)
 	for _, op := range documentedOps(t, doc) {
@@ -278,6 +302,25 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 		}
 	}
 	checkNoRoute(t, base, documentedOps(t, doc))
+}
+
+// wantIn fails unless body holds want.
+func wantIn(t *testing.T, want string, body []byte) {
+	t.Helper()
+	if !strings.Contains(string(body), want) {
+		t.Errorf("answer %s, want it to hold %s", body, want)
+	}
+}
+
+// signed signs ex as a Box webhook delivery with serve's primary key.
+func signed(ex exchange) exchange {
+	ts := time.Now().UTC().Format(time.RFC3339)
+	ex.op = "POST /webhooks/box"
+	ex.header = map[string]string{
+		"BOX-DELIVERY-TIMESTAMP": ts, "BOX-DELIVERY-ID": ex.name,
+		"BOX-SIGNATURE-PRIMARY": source.SignWebhook(webhookKey, []byte(ex.body), ts),
+	}
+	return ex
 }
 
 // checkNoRoute asks every documented path with a method it does not take:

@@ -117,7 +117,10 @@ func TestEveryRouteDocumented(t *testing.T) {
 	}
 }
 
-const adminKey = "test-admin-key"
+const (
+	adminKey   = "test-admin-key"
+	webhookKey = "test-webhook-key"
+)
 
 // startServe builds boxauthz and runs `boxauthz serve` on the embedded
 // SpiceDB on a loopback port, the webhook endpoint on; it returns the base
@@ -137,7 +140,7 @@ func startServe(t *testing.T) string {
 	addr := testenv.FreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", addr, "--admin-key", adminKey,
-		"--webhook-primary-key", "webhook-key", "--webhook-dead-letter", filepath.Join(dir, "webhooks.dead"))
+		"--webhook-primary-key", webhookKey, "--webhook-dead-letter", filepath.Join(dir, "webhooks.dead"))
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 20 * time.Second
 	cmd.Env = withoutBoxauthzEnv(os.Environ())
