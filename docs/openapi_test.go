@@ -41,6 +41,9 @@ func loadOpenAPI(t *testing.T) libopenapi.Document {
 
 func TestOpenAPIIsValid31(t *testing.T) {
 	doc := loadOpenAPI(t)
+	if !bytes.Contains(docs.OpenAPI(), []byte(`$ref: "`+docs.EventsSchemaPath+`"`)) {
+		t.Errorf("%s does not refer to the event schema as %s", docs.OpenAPIPath, docs.EventsSchemaPath)
+	}
 	if v := doc.GetVersion(); !strings.HasPrefix(v, "3.1") {
 		t.Fatalf("openapi.yaml is OpenAPI %q, want 3.1", v)
 	}
