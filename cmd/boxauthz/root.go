@@ -56,7 +56,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newServeCmd(a), newCheckCmd(a), newLookupCmd(a), newSyncCmd(a), newSchemaCmd(a),
-		newDemoCmd(a), newHealthcheckCmd(a), newBenchCmd(a), newVersionCmd(a),
+		newDemoCmd(a), newTestCmd(a), newHealthcheckCmd(a), newBenchCmd(a), newVersionCmd(a),
 	)
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
