@@ -15,9 +15,9 @@ import (
 
 // Event is an event of a test file and where it is written.
 type Event struct {
-	event.Event
-	File string
-	Line int
+	Event event.Event
+	File  string
+	Line  int
 	// yaml is the mapping the event is written as in the test file; nil for
 	// one read from a JSONL file.
 	yaml *node
