@@ -206,3 +206,22 @@ func (p *parser) toJSON(n *node) (any, error) {
 	}
 	return nil, errorAt(p.file, n, "an event holds mappings, lists and values, got %s", kindOf(n))
 }
+
+// distinctIDs refuses an event whose id is that of an event before it (in
+// known or earlier in evs), and returns known with evs' ids added. The
+// applier skips a repeated id as a redelivery: in a test file that is a
+// mistake that would test nothing.
+func distinctIDs(known map[string]Event, evs []Event) (map[string]Event, error) {
+	out := make(map[string]Event, len(known)+len(evs))
+	for k, v := range known {
+		out[k] = v
+	}
+	for _, ev := range evs {
+		key := ev.Event.DedupKey()
+		if first, dup := out[key]; dup {
+			return nil, &FileError{File: ev.File, Line: ev.Line, Err: fmt.Errorf("event id %q is also the id of the event at %s:%d: the applier would skip this one as a redelivery; give each event its own id", ev.Event.ID, first.File, first.Line)}
+		}
+		out[key] = ev
+	}
+	return out, nil
+}

@@ -149,10 +149,17 @@ func (p *parser) suite(n *node) (*Suite, error) {
 		}
 		return nil, errorAt(p.file, at, "the test file has no tests: want a list under \"tests\"")
 	}
+	fileIDs, err := distinctIDs(nil, s.Events)
+	if err != nil {
+		return nil, err
+	}
 	names := map[string]int{}
 	for _, tn := range tests {
 		t, err := p.test(tn)
 		if err != nil {
+			return nil, err
+		}
+		if _, err := distinctIDs(fileIDs, t.Events); err != nil {
 			return nil, err
 		}
 		if line, dup := names[t.Name]; dup {

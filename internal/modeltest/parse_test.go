@@ -41,6 +41,7 @@ func TestParseRefusesBadFilesAtTheirLine(t *testing.T) {
 		{"bad inline event", "events:\n  - id: e1\n    type: folder.created\n    folder:\n      id: f\n      parent: '0'\n      owner: alice\n      colour: red\n" +
 			"tests:\n  - name: a\n    check: [{user: b, action: list, item: file:p, allowed: true}]\n", 8, []string{`event "e1"`, "colour"}},
 		{"bad event role", "tests:\n  - name: a\n    events:\n      - id: e1\n        type: collaboration.created\n        collaboration:\n          id: c1\n          item: {type: folder, id: f}\n          accessible_by: {type: user, id: u}\n          role: owner\n    check: [{user: b, action: list, item: file:p, allowed: true}]\n", 10, []string{`"collaboration.role"`, `unknown role "owner"`}},
+		{"repeated event id", "events:\n  - {id: e1, type: user.created, user: {id: alice}}\ntests:\n  - name: a\n    events:\n      - {id: e1, type: user.created, user: {id: bob}}\n    check: [{user: b, action: list, item: file:p, allowed: true}]\n", 6, []string{`event id "e1"`, "t.yaml:2", "redelivery"}},
 		{"events file missing", "events: nowhere.jsonl\ntests:\n  - name: a\n    check: [{user: b, action: list, item: file:p, allowed: true}]\n", 1, []string{"reading events"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
