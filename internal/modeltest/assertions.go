@@ -200,6 +200,9 @@ func (p *parser) itemLookup(n *node) (ItemLookup, error) {
 		if id == schema.RootID {
 			return fmt.Errorf("id %q is the root, never an item", id)
 		}
+		if _, bare, ok := strings.Cut(id, ":"); ok {
+			return fmt.Errorf("%q: list ids of the type \"type\" names (%s, not %s)", id, bare, id)
+		}
 		return schema.ValidateID(id)
 	})
 	if err != nil {

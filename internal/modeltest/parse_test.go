@@ -23,6 +23,7 @@ func TestParseRefusesBadFilesAtTheirLine(t *testing.T) {
 		{"bad action", "tests:\n  - name: a\n    check:\n      - {user: bob, action: lst, item: file:p, allowed: true}\n", 4, []string{`unknown action "lst"`, "list, preview, download"}},
 		{"bad item type", "tests:\n  - name: a\n    check:\n      - {user: bob, action: list, item: doc:p, allowed: true}\n", 4, []string{`unknown type "doc"`, "folder, file"}},
 		{"bad lookup type", "tests:\n  - name: a\n    lookup_items:\n      - user: bob\n        action: list\n        type: docs\n        items: []\n", 6, []string{`unknown type "docs"`}},
+		{"typed id in items", "tests:\n  - name: a\n    lookup_items:\n      - user: bob\n        action: list\n        type: file\n        items: [file:plan]\n", 7, []string{"(plan, not file:plan)"}},
 		{"bad role", "tests:\n  - name: a\n    check:\n      - user: bob\n        action: list\n        item: file:p\n        allowed: true\n        role: owner\n", 8, []string{`unknown role "owner"`, "co-owner, editor"}},
 		{"bad reason", "tests:\n  - name: a\n    check:\n      - {user: bob, action: list, item: file:p, allowed: false, reason: nope}\n", 4, []string{`unknown reason "nope"`, "not_mirrored, pending"}},
 		{"reason on allowed", "tests:\n  - name: a\n    check:\n      - {user: bob, action: list, item: file:p, allowed: true, reason: pending}\n", 4, []string{"expects allowed: true"}},

@@ -45,30 +45,30 @@ func NewRunner(opts ...Option) *Runner {
 // result.
 func (r *Runner) Run(ctx context.Context, s *Suite) (FileResult, error) {
 	res := FileResult{File: s.File, Name: s.Name, Tests: []TestResult{}}
-	var shared *spicedb.Client
+	var shared *store
 	defer func() {
 		if shared != nil {
-			_ = shared.Close()
+			shared.close()
 		}
 	}()
 	for _, t := range s.Tests {
-		c := shared
+		st := shared
 		if len(t.Events) > 0 {
 			own, err := r.open(ctx, s.Events, t.Events)
 			if err != nil {
 				return res, err
 			}
-			c = own
-		} else if c == nil {
+			st = own
+		} else if st == nil {
 			own, err := r.open(ctx, s.Events)
 			if err != nil {
 				return res, err
 			}
-			shared, c = own, own
+			shared, st = own, own
 		}
-		tr, err := r.runTest(ctx, c, s.File, t)
-		if c != shared {
-			_ = c.Close()
+		tr, err := r.runTest(ctx, st.client, s.File, t)
+		if st != shared {
+			st.close()
 		}
 		if err != nil {
 			return res, &FileError{File: s.File, Line: t.Line, Err: fmt.Errorf("test %q: %w", t.Name, err)}
@@ -78,15 +78,31 @@ func (r *Runner) Run(ctx context.Context, s *Suite) (FileResult, error) {
 	return res, nil
 }
 
+// store is one in-memory SpiceDB of a run.
+type store struct {
+	client *spicedb.Client
+	// cancel ends the context the server was started with, which the
+	// server watches until it ends.
+	cancel context.CancelFunc
+}
+
+func (s *store) close() {
+	_ = s.client.Close()
+	s.cancel()
+}
+
 // open starts an in-memory SpiceDB with the schema and applies batches of
 // events to it, in order.
-func (r *Runner) open(ctx context.Context, batches ...[]Event) (*spicedb.Client, error) {
+func (r *Runner) open(ctx context.Context, batches ...[]Event) (*store, error) {
+	ctx, cancel := context.WithCancel(ctx)
 	c, err := embedded.Start(ctx)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
+	st := &store{client: c, cancel: cancel}
 	if _, err := upgrade.Ensure(ctx, c); err != nil {
-		_ = c.Close()
+		st.close()
 		return nil, fmt.Errorf("writing the schema: %w", err)
 	}
 	a := sync.NewApplier(c, sync.WithLogger(r.log))
@@ -99,7 +115,7 @@ func (r *Runner) open(ctx context.Context, batches ...[]Event) (*spicedb.Client,
 			evs[i] = e.Event
 		}
 		if _, err := a.Apply(ctx, evs); err != nil {
-			_ = c.Close()
+			st.close()
 			var ee *event.Error
 			if errors.As(err, &ee) && ee.Index >= 0 && ee.Index < len(b) {
 				return nil, eventError(b[ee.Index], err)
@@ -107,7 +123,7 @@ func (r *Runner) open(ctx context.Context, batches ...[]Event) (*spicedb.Client,
 			return nil, &FileError{File: b[0].File, Line: b[0].Line, Err: fmt.Errorf("applying events: %w", err)}
 		}
 	}
-	return c, nil
+	return st, nil
 }
 
 // runTest asks the test's questions of c, at the test's time.
