@@ -30,6 +30,7 @@ Exit codes: 0 success (check: allowed), 1 check denied or a command's own
 failure (schema validate, healthcheck), 2 usage or other error.`
 
 const rootExample = `  boxauthz demo
+  boxauthz test examples/acme_test.yaml
   boxauthz serve --admin-key "$(openssl rand -hex 32)"
   boxauthz check bob rename file:plan --admin-key "$KEY"
   boxauthz lookup items dave preview file --admin-key "$KEY"
