@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 
 	"github.com/spf13/cobra"
 
@@ -46,12 +47,15 @@ not exist, an event that does not apply), naming the file and line.` +
 	jsonHelp + `one object: {"files": [{"file", "name", "tests": [{"name", "line", "passed", "assertions", "failures": [{"file", "line", "assertion", "message", "allowed", "reason", "sentence", "grants", "missing", "extra"}]}]}], "tests", "passed", "assertions", "failed_assertions"}`
 
 func newTestCmd(a *app) *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON bool
+		run    string
+	)
 	cmd := &cobra.Command{
 		Use:     "test <file>...",
 		Short:   "Run permission-model test files (exit 1 on a failure)",
 		Long:    testLong,
-		Example: "  boxauthz test examples/acme_test.yaml\n  boxauthz test tests/*.yaml --json",
+		Example: "  boxauthz test examples/acme_test.yaml\n  boxauthz test tests/*.yaml --json\n  boxauthz test examples/acme_test.yaml --run 'link|invite'",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("want one or more test files")
@@ -61,13 +65,29 @@ func newTestCmd(a *app) *cobra.Command {
 		RunE: func(cmd *cobra.Command, files []string) error {
 			// Every file is read and checked before any runs: a typo in the
 			// last one should not wait for the first to finish.
+			var match *regexp.Regexp
+			if run != "" {
+				re, err := regexp.Compile(run)
+				if err != nil {
+					return usagef("--run %q: %v", run, err)
+				}
+				match = re
+			}
 			suites := make([]*modeltest.Suite, 0, len(files))
+			left := 0
 			for _, f := range files {
 				s, err := modeltest.Load(f)
 				if err != nil {
 					return err
 				}
+				if match != nil {
+					left += s.Only(match.MatchString)
+				}
 				suites = append(suites, s)
+			}
+			// A filter that selects nothing would pass in CI without testing.
+			if match != nil && left == 0 {
+				return usagef("--run %q matches no test name", run)
 			}
 			r := modeltest.NewRunner()
 			var rep modeltest.Report
@@ -88,6 +108,7 @@ func newTestCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as one JSON object (fields above)")
+	cmd.Flags().StringVar(&run, "run", "", "run only the tests whose name matches this regular expression")
 	return cmd
 }
 

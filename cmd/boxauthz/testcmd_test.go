@@ -119,6 +119,16 @@ tests:
 			t.Errorf("failure: %+v", f)
 		}
 	})
+	t.Run("--run picks tests by name", func(t *testing.T) {
+		code, out, errs := execBin(t, bin, nil, "test", "../../examples/acme_test.yaml", "--run", "link")
+		if code != 0 || !strings.Contains(out, "2 of 2 tests passed") || !strings.Contains(out, "company link") {
+			t.Errorf("exit %d:\n%s%s", code, out, errs)
+		}
+		code, _, errs = execBin(t, bin, nil, "test", "../../examples/acme_test.yaml", "--run", "no such test")
+		if code != 2 || !strings.Contains(errs, "matches no test name") {
+			t.Errorf("a filter matching nothing: exit %d: %s", code, errs)
+		}
+	})
 	t.Run("no file is a usage error", func(t *testing.T) {
 		code, _, errs := execBin(t, bin, nil, "test")
 		if code != 2 || !strings.Contains(errs, "want one or more test files") {

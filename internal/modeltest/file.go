@@ -36,6 +36,19 @@ type Test struct {
 	UserLookups []UserLookup
 }
 
+// Only keeps the tests whose name match matches, and tells how many are
+// left.
+func (s *Suite) Only(match func(name string) bool) int {
+	kept := s.Tests[:0]
+	for _, t := range s.Tests {
+		if match(t.Name) {
+			kept = append(kept, t)
+		}
+	}
+	s.Tests = kept
+	return len(kept)
+}
+
 // Assertions counts the test's assertions.
 func (t Test) Assertions() int { return len(t.Checks) + len(t.ItemLookups) + len(t.UserLookups) }
 
