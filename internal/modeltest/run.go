@@ -1,11 +1,13 @@
 package modeltest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/boxauthz/boxauthz/checker"
@@ -177,6 +179,8 @@ func (r *Runner) runTest(ctx context.Context, c *spicedb.Client, file string, t 
 			tr.Failures = append(tr.Failures, *f)
 		}
 	}
+	// In the file's order, whatever order the kinds of assertion ran in.
+	slices.SortStableFunc(tr.Failures, func(a, b Failure) int { return cmp.Compare(a.Line, b.Line) })
 	tr.Passed = len(tr.Failures) == 0
 	return tr, nil
 }
