@@ -54,7 +54,7 @@ func TestHelpEveryCommand(t *testing.T) {
 	// The tree must keep every command the command line ever had.
 	for _, want := range []string{
 		"serve", "check", "sync", "sync reconcile", "sync position", "sync position show", "sync position set",
-		"schema", "schema print", "schema validate", "schema apply", "demo", "healthcheck", "bench", "version",
+		"schema", "schema print", "schema validate", "schema apply", "demo", "test", "healthcheck", "bench", "version",
 		"lookup", "lookup items", "lookup users", "completion", "completion bash", "completion zsh",
 		"completion fish", "completion powershell", "help",
 	} {

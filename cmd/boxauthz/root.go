@@ -30,6 +30,7 @@ Exit codes: 0 success (check: allowed), 1 check denied or a command's own
 failure (schema validate, healthcheck), 2 usage or other error.`
 
 const rootExample = `  boxauthz demo
+  boxauthz test examples/acme_test.yaml
   boxauthz serve --admin-key "$(openssl rand -hex 32)"
   boxauthz check bob rename file:plan --admin-key "$KEY"
   boxauthz lookup items dave preview file --admin-key "$KEY"
@@ -56,7 +57,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newServeCmd(a), newCheckCmd(a), newLookupCmd(a), newSyncCmd(a), newSchemaCmd(a),
-		newDemoCmd(a), newHealthcheckCmd(a), newBenchCmd(a), newVersionCmd(a),
+		newDemoCmd(a), newTestCmd(a), newHealthcheckCmd(a), newBenchCmd(a), newVersionCmd(a),
 	)
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
