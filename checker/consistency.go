@@ -21,7 +21,7 @@ type Consistency struct {
 }
 
 // Validate reports a token that is not one SpiceDB gave out, naming the
-// consistency_token field (API.md), before any SpiceDB call.
+// consistency_token field (docs/api.md), before any SpiceDB call.
 func (c Consistency) Validate() error {
 	if c.Token == "" {
 		return nil

@@ -43,7 +43,7 @@ func ApplyEvents(ctx context.Context, client Client, events []event.Event) (stri
 	return res.Token.GetToken(), nil
 }
 
-// ApplyJSON is ApplyEvents of events written as JSON (EVENTS.md's format),
+// ApplyJSON is ApplyEvents of events written as JSON (docs/events.md's format),
 // each string one event or several on lines of their own, decoded strictly
 // as POST /v1/events decodes NDJSON.
 func ApplyJSON(ctx context.Context, client Client, events ...string) (string, error) {

@@ -18,7 +18,7 @@ const (
 // Role is a collaboration role, spelled exactly as Box spells it.
 type Role string
 
-// The seven collaboration roles (MODEL.md §2). Owner is not a role: it is the
+// The seven collaboration roles (docs/model.md §2). Owner is not a role: it is the
 // item's owner.
 const (
 	RoleCoOwner           Role = "co-owner"
@@ -64,7 +64,7 @@ func (r Role) AllowedOn(itemType string) bool {
 // or a group.
 type Action string
 
-// The item actions of MODEL.md §2 and the enterprise actions of §5.
+// The item actions of docs/model.md §2 and the enterprise actions of §5.
 const (
 	ActionList              Action = "list"
 	ActionPreview           Action = "preview"
@@ -85,7 +85,7 @@ const (
 	ActionManageGroups Action = "manage_groups"
 )
 
-// ItemActions lists the 14 actions on a file or folder, in MODEL.md order.
+// ItemActions lists the 14 actions on a file or folder, in docs/model.md order.
 func ItemActions() []Action {
 	return []Action{
 		ActionList, ActionPreview, ActionDownload, ActionUpload, ActionEdit, ActionRename,
@@ -120,7 +120,7 @@ const RootID = "0"
 // so it never collides with a real user.
 const AnonymousUser = "=anonymous"
 
-// MaxIDLength is the longest identifier EVENTS.md allows.
+// MaxIDLength is the longest identifier docs/events.md allows.
 const MaxIDLength = 128
 
 // ValidateID checks that id is a Box identifier: 1 to 128 characters of

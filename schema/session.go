@@ -1,6 +1,6 @@
 package schema
 
-// Token sessions (MODEL.md §6): every token of a user names the user's
+// Token sessions (docs/model.md §6): every token of a user names the user's
 // token session, and holds only while it is live. Sync starts and ends
 // sessions with the user's own relationships; the token part reads them.
 // The names (TypeUserSession, RelationTokenSession, RelationLive, TypeFlag,

@@ -1,7 +1,7 @@
 package schema
 
 // This file generates the table-shaped validation files in testdata (the
-// MODEL.md §2 matrix on folders, files, groups, trash and the waterfall).
+// docs/model.md §2 matrix on folders, files, groups, trash and the waterfall).
 //
 //	go test ./schema -run TestGeneratedTestdata -update   # rewrite the files
 //	go test ./schema/validation -run TestValidationFiles   # run all of them
@@ -23,11 +23,11 @@ import (
 
 var updateTestdata = flag.Bool("update", false, "rewrite the generated validation files in schema/testdata")
 
-// modelHolders are the columns of MODEL.md §2: the owner, then the seven
+// modelHolders are the columns of docs/model.md §2: the owner, then the seven
 // collaboration roles spelled as their schema relations.
 var modelHolders = []string{"owner", "co_owner", "editor", "viewer_uploader", "previewer_uploader", "viewer", "previewer", "uploader"}
 
-// modelTable is MODEL.md §2, copied by hand from the spec (not from the
+// modelTable is docs/model.md §2, copied by hand from the spec (not from the
 // schema): one row per action, one mark per holder in modelHolders order,
 // 'x' for ✓ and '.' for blank. Footnotes ᵃ and ᵇ are applied by holds and by
 // invite_restriction.yaml.
@@ -134,7 +134,7 @@ func (f *vfile) expect(want bool, comment, item string) {
 	*groups = append(*groups, agroup{comment: comment, items: []string{item}})
 }
 
-// row asserts the MODEL.md §2 column of holder for subject on item.
+// row asserts the docs/model.md §2 column of holder for subject on item.
 func (f *vfile) row(comment, item, subject, holder string, onCollabItem bool) {
 	for _, a := range tableActions() {
 		f.expect(holds(holder, a, onCollabItem), comment, fmt.Sprintf("%s#%s@%s", item, a, subject))
@@ -212,10 +212,10 @@ func generatedFiles() map[string][]byte {
 	}
 }
 
-// genRolesFolder: MODEL.md §2 on folders, every cell, with footnote ᵃ.
+// genRolesFolder: docs/model.md §2 on folders, every cell, with footnote ᵃ.
 func genRolesFolder() *vfile {
 	f := &vfile{header: []string{
-		"MODEL.md §2 on folders: every cell of the 14 actions x (owner + 7 roles) table.",
+		"docs/model.md §2 on folders: every cell of the 14 actions x (owner + 7 roles) table.",
 		"",
 		"alice owns home; for each role R she owns c_R (in home), s_R (in c_R) and",
 		"file x_R (in c_R), and u_R holds R on c_R. Checked:",
@@ -227,7 +227,7 @@ func genRolesFolder() *vfile {
 		"- olga owns o_top > o_sub > o_file directly (owner column on each, every",
 		"  action also on the top-level item itself); user nobody holds nothing.",
 		"",
-		"The table as the generator holds it (x = yes), copied from MODEL.md §2:",
+		"The table as the generator holds it (x = yes), copied from docs/model.md §2:",
 	}}
 	f.header = append(f.header, tableLines()...)
 	f.relComment("alice's tree: one collaborated folder per role")
@@ -281,10 +281,10 @@ func genRolesFolder() *vfile {
 	return f
 }
 
-// genRolesFile: MODEL.md §2 on files for owner, editor and viewer.
+// genRolesFile: docs/model.md §2 on files for owner, editor and viewer.
 func genRolesFile() *vfile {
 	f := &vfile{header: []string{
-		"MODEL.md §2 on files: the owner, editor and viewer columns (a file accepts only",
+		"docs/model.md §2 on files: the owner, editor and viewer columns (a file accepts only",
 		"editor and viewer collaborations), and ancestor owners.",
 		"",
 		"fa is alice's top-level file with ed (editor) and vw (viewer) on it; fb is",
@@ -336,7 +336,7 @@ func genRolesFile() *vfile {
 // genGroups: collaborations held by groups, for every role.
 func genGroups() *vfile {
 	f := &vfile{header: []string{
-		"Groups (MODEL.md §1, §3): a collaboration for a group grants its role to the",
+		"Groups (docs/model.md §1, §3): a collaboration for a group grants its role to the",
 		"group's members, whether their membership role is member or admin; a user",
 		"outside the group gets nothing, also when in another group of the enterprise.",
 		"",
@@ -405,7 +405,7 @@ func genGroups() *vfile {
 // genTrash: a trashed folder or file stops every action for everyone.
 func genTrash() *vfile {
 	f := &vfile{header: []string{
-		"Trash (MODEL.md §3, §7 row 6): a trashed item, and everything below a trashed",
+		"Trash (docs/model.md §3, §7 row 6): a trashed item, and everything below a trashed",
 		"folder, allows no action for anyone, the owner included, until restored.",
 		"visible (list before trash) still holds for grantees, so the checker can",
 		"answer 'trashed' instead of 'not_found', and trashed_any holds for everyone.",
@@ -510,17 +510,17 @@ func genTrash() *vfile {
 
 // genWaterfall: a grant on w0 waterfalls down a chain of depth nested
 // folders w0 > w1 > ... > w<depth> and file wf in w<depth>. full is the role
-// whose whole MODEL.md §2 column is checked on w<depth>; fileAction the action
+// whose whole docs/model.md §2 column is checked on w<depth>; fileAction the action
 // checked on wf for every role. Checks this deep are slow (each parent hop is
 // a dispatch), so the files hold few of them: the full columns of every role
 // at shallow depth are in roles_folder.yaml.
 func genWaterfall(depth int, deep bool, full, fileAction string) *vfile {
 	deepest := fmt.Sprintf("folder:w%d", depth)
 	f := &vfile{header: []string{
-		fmt.Sprintf("The waterfall (MODEL.md §3) at depth %d: olga owns top; alice owns every item", depth),
+		fmt.Sprintf("The waterfall (docs/model.md §3) at depth %d: olga owns top; alice owns every item", depth),
 		fmt.Sprintf("of the chain top > w0 > w1 > ... > w%d > file wf, and of top > beside >", depth),
 		"file beside_f; u_R holds role R on w0. Checked at the bottom:",
-		fmt.Sprintf("- on w%d: the whole MODEL.md §2 column of %s, and list for every role;", depth, full),
+		fmt.Sprintf("- on w%d: the whole docs/model.md §2 column of %s, and list for every role;", depth, full),
 		"- on wf: " + fileAction + " for every role (true or false as its column says),",
 		"  alice's whole owner column and, from the top of the chain, olga's list,",
 		"  delete, change_settings and transfer_ownership;",

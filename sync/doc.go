@@ -1,4 +1,4 @@
-// Package sync is the applier: it mirrors content change events (EVENTS.md,
+// Package sync is the applier: it mirrors content change events (docs/events.md,
 // package sync/event) into SpiceDB relationships.
 //
 // Every event states the whole state of one object, so applying it means

@@ -11,7 +11,7 @@ import (
 // resolveKept fills in what an event keeps (a webhook's payload that does
 // not state a field) from the state the translator sees, so that it is a
 // whole state again and applies like any other event. A new item has
-// nothing to keep: it takes EVENTS.md's defaults for its settings, and
+// nothing to keep: it takes docs/events.md's defaults for its settings, and
 // cannot do without a parent or an owner.
 func (t *translator) resolveKept(ctx context.Context, ev *event.Event) error {
 	typ := ev.Type.Object()

@@ -10,7 +10,7 @@ import (
 	"github.com/boxauthz/boxauthz/sync/event"
 )
 
-// Token sessions (MODEL.md §6: deleting a user, or moving them to another
+// Token sessions (docs/model.md §6: deleting a user, or moving them to another
 // enterprise, ends every token of theirs at once; a re-created id never
 // inherits an old token). Every token names its user's session and holds
 // only while the session is live; the applier starts and ends sessions in

@@ -14,7 +14,7 @@ import (
 )
 
 // translator turns one event into changes on the overlay, checking the
-// stateful rules of EVENTS.md against it.
+// stateful rules of docs/events.md against it.
 type translator struct {
 	ov  *overlay
 	now time.Time
@@ -179,7 +179,7 @@ func (t *translator) deleteGroup(ctx context.Context, id string) error {
 func (t *translator) putMembership(ctx context.Context, m *event.GroupMembership, deleted bool) error {
 	var want []*v1.Relationship
 	if !deleted {
-		// A membership's group is its parent (EVENTS.md, Rules: an event
+		// A membership's group is its parent (docs/events.md, Rules: an event
 		// for an object whose parent does not exist yet is bad input). A
 		// group exists while it has its enterprise. Deleting a membership
 		// of a group already gone is not refused: nothing of it is left.

@@ -188,7 +188,7 @@ func (t *Tokens) appUpdates(a App) []*v1.RelationshipUpdate {
 
 // UpdateApp changes an application's scopes and As-User permission; nil
 // leaves one as it is. New scopes apply to tokens issued afterwards; tokens
-// already out keep theirs (MODEL.md §6), while As-User is asked of the app
+// already out keep theirs (docs/model.md §6), while As-User is asked of the app
 // at every request.
 func (t *Tokens) UpdateApp(ctx context.Context, id string, scopes []string, asUser *bool) (App, error) {
 	if id == DefaultApp {

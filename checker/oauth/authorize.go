@@ -18,7 +18,7 @@ import (
 	"github.com/boxauthz/boxauthz/schema/rel"
 )
 
-// Codes of MODEL.md §7.
+// Codes of docs/model.md §7.
 const (
 	CodeInvalidToken       = "invalid_token"
 	CodeAccessDenied       = "access_denied_insufficient_permissions"
@@ -39,7 +39,7 @@ const (
 	ReasonInvalidToken     = "invalid_token"       // no such access token
 	ReasonExpiredToken     = "expired_token"       // past its expiry
 	ReasonRevokedToken     = "revoked_token"       // revoked, its family or parent revoked, or its app ended
-	ReasonAsUserNotAllowed = "as_user_not_allowed" // MODEL.md §8 refuses
+	ReasonAsUserNotAllowed = "as_user_not_allowed" // docs/model.md §8 refuses
 	ReasonMissingScope     = "missing_scope"       // no scope of the token covers the action
 	ReasonOutsideResource  = "outside_resource"    // a downscoped token's resource does not hold the item
 )
@@ -112,7 +112,7 @@ func (r AuthorizeRequest) Validate() error {
 	return nil
 }
 
-// Decision is the outcome of MODEL.md §7: the status and code the request
+// Decision is the outcome of docs/model.md §7: the status and code the request
 // gets, and the user it acted as.
 type Decision struct {
 	Allowed     bool                 `json:"allowed"`
@@ -161,7 +161,7 @@ func (p *plan) ask(name string, it *v1.CheckBulkPermissionsRequestItem) {
 	p.items = append(p.items, it)
 }
 
-// Authorize decides r in MODEL.md §7's order. An allowed request is one
+// Authorize decides r in docs/model.md §7's order. An allowed request is one
 // round trip to SpiceDB, fully consistent: the token still valid, As-User,
 // the resource and the action (see ask for how they are sent). With the
 // revocation watch running (Tokens.WatchRevocations), a token it vouches
@@ -260,7 +260,7 @@ func firstPlan(r AuthorizeRequest, tok AccessToken, acting string, vouched bool,
 	return p
 }
 
-// tokenRows decides MODEL.md §7 rows 1-4 (the token, As-User, scope,
+// tokenRows decides docs/model.md §7 rows 1-4 (the token, As-User, scope,
 // resource) from the first round trip's answers, and a request of an
 // enterprise or group whole; done is false when the item's rows remain.
 func tokenRows(r AuthorizeRequest, tok AccessToken, acting string, valid bool, ans func(string) bool) (d Decision, done bool) {
@@ -344,9 +344,9 @@ func (a *Authorizer) checkAlongside(ctx context.Context, items []*v1.CheckBulkPe
 	return append(rest, last...), []*v1.ZedToken{at, lastAt}, nil
 }
 
-// whyDenied decides MODEL.md §7 rows 5-8 for an action SpiceDB denied: not
+// whyDenied decides docs/model.md §7 rows 5-8 for an action SpiceDB denied: not
 // visible (404 not_found), trashed (404 trashed) or not in the role (403),
-// unless enterprise_content reaches the item (MODEL.md §5).
+// unless enterprise_content reaches the item (docs/model.md §5).
 func (a *Authorizer) whyDenied(ctx context.Context, r AuthorizeRequest, tok AccessToken, acting string, ctxStruct *structpb.Struct) (d Decision, reach bool, err error) {
 	p := &plan{at: map[string]int{}}
 	for _, perm := range []string{schema.PermissionVisible, schema.PermissionTrashed} {
@@ -374,7 +374,7 @@ func (a *Authorizer) whyDenied(ctx context.Context, r AuthorizeRequest, tok Acce
 	return d, reach, nil
 }
 
-// reachActions are what enterprise_content lets an admin do (MODEL.md §5).
+// reachActions are what enterprise_content lets an admin do (docs/model.md §5).
 var reachActions = map[schema.Action]bool{schema.ActionList: true, schema.ActionPreview: true, schema.ActionDownload: true}
 
 func (a *Authorizer) explainItem(ctx context.Context, r AuthorizeRequest, acting string, asUser, reach bool, d Decision) (*checker.Explanation, error) {

@@ -23,7 +23,7 @@ type ClientCredentials struct {
 }
 
 // RotateClientSecret gives an application a new client secret, shown once
-// in the answer, and ends the old one in the same write (MODEL.md §6). An
+// in the answer, and ends the old one in the same write (docs/model.md §6). An
 // application created before client secrets existed gets its first one.
 // Of concurrent rotations each replaces the secret it read, so exactly one
 // secret is left: the last one written.
@@ -137,7 +137,7 @@ func (t *Tokens) authenticate(ctx context.Context, c ClientCredentials) (string,
 
 // issuedTo checks that a token, by its app grant, belongs to the client
 // that authenticated as clientApp. A token of another application fails
-// as client authentication does (API.md: 401 invalid_client), and ends
+// as client authentication does (docs/api.md: 401 invalid_client), and ends
 // nothing: a client cannot spend, revoke or trip the reuse detection of
 // another's tokens.
 func issuedTo(c ClientCredentials, clientApp, grant string) error {

@@ -60,10 +60,10 @@ func splitScopeParam(s string) ([]string, error) {
 }
 
 // Exchange downscopes an access token: a new access token with scopes the
-// subject holds or covers (MODEL.md §6) and, optionally, one resource, no
+// subject holds or covers (docs/model.md §6) and, optionally, one resource, no
 // refresh token, expiring with its parent and ending when it does.
 //
-// The request's client must be the subject token's application's (MODEL.md
+// The request's client must be the subject token's application's (docs/model.md
 // §6); the default application's tokens need none.
 func (t *Tokens) Exchange(ctx context.Context, req ExchangeRequest) (Issued, error) {
 	clientApp, err := t.authenticate(ctx, req.Client)

@@ -72,7 +72,7 @@ func (t *Tokens) readRefresh(ctx context.Context, hash string) (refreshMeta, boo
 // Presenting a spent token again within the reuse leeway is a retry after
 // a lost response and gets the pair the winner wrote; after it, the token
 // was copied: the whole refresh family is turned off, the new pair
-// included (MODEL.md §6).
+// included (docs/model.md §6).
 //
 // Refresh presents no client credentials: only the default application's
 // tokens refresh so; RefreshAs presents an application's.
@@ -81,7 +81,7 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Issued, erro
 }
 
 // RefreshAs is Refresh by the client that presented c, which must be the
-// client of the application the token was issued to (MODEL.md §6, as Box
+// client of the application the token was issued to (docs/model.md §6, as Box
 // requires client_id and client_secret on refresh).
 func (t *Tokens) RefreshAs(ctx context.Context, c ClientCredentials, refreshToken string) (Issued, error) {
 	clientApp, err := t.authenticate(ctx, c)
@@ -233,7 +233,7 @@ func (t *Tokens) lostSpend(ctx context.Context, refreshToken, h string) (Issued,
 // client: RefreshAs checked that first). Within the reuse leeway it is a
 // retry after a lost response and gets the pair it was spent for, if that
 // pair is still valid; after it, the token was copied and its family is
-// revoked (MODEL.md §6).
+// revoked (docs/model.md §6).
 func (t *Tokens) spentAgain(ctx context.Context, refreshToken, h string, m refreshMeta) (Issued, error) {
 	now := t.now()
 	if m.successor == "" || !now.Before(m.successorExpires) {

@@ -9,10 +9,10 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 )
 
-// Scope is an application or token scope (MODEL.md §6).
+// Scope is an application or token scope (docs/model.md §6).
 type Scope string
 
-// The scopes of MODEL.md §6.
+// The scopes of docs/model.md §6.
 const (
 	ScopeRootReadonly               Scope = "root_readonly"
 	ScopeRootReadwrite              Scope = "root_readwrite"
@@ -34,7 +34,7 @@ const (
 	ScopeBasePicker                 Scope = "base_picker"
 )
 
-// AllScopes lists every scope boxauthz knows, in MODEL.md's order.
+// AllScopes lists every scope boxauthz knows, in docs/model.md's order.
 func AllScopes() []Scope {
 	return []Scope{
 		ScopeRootReadonly, ScopeRootReadwrite, ScopeManageManagedUsers, ScopeManageGroups,
@@ -77,7 +77,7 @@ func ParseScopes(ss []string) ([]Scope, error) {
 	return out, nil
 }
 
-// actionScopes is MODEL.md §6's table: the scopes any one of which lets a
+// actionScopes is docs/model.md §6's table: the scopes any one of which lets a
 // token ask for an action.
 var actionScopes = map[schema.Action][]Scope{
 	schema.ActionList:              {ScopeRootReadonly, ScopeRootReadwrite, ScopeBaseExplorer, ScopeBasePicker, ScopeItemPreview},
@@ -124,7 +124,7 @@ func actionsOf(s Scope) []schema.Action {
 
 // MayDownscopeTo reports whether a token holding parent may exchange for a
 // token holding s: parent holds s, or s is a downscope scope every action
-// of which parent already covers (MODEL.md §6). The rule is derived from the
+// of which parent already covers (docs/model.md §6). The rule is derived from the
 // action table, so root_readwrite covers every downscope scope and
 // root_readonly exactly item_preview, item_download and the base_ scopes
 // other than base_upload.

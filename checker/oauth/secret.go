@@ -68,7 +68,7 @@ func sealKey(spent string) []byte {
 
 // sealPair seals the pair issued for the refresh token spent (whose hash is
 // spentHash), with its access token's expiry, for a retry of that refresh
-// within the reuse leeway (MODEL.md §6): AES-256-GCM under sealKey, the
+// within the reuse leeway (docs/model.md §6): AES-256-GCM under sealKey, the
 // spent token's hash as additional data, as a SpiceDB object id.
 func sealPair(spent, spentHash string, p pairSecrets, accessExpires time.Time) (string, error) {
 	aead, err := pairAEAD(spent)

@@ -39,7 +39,7 @@ func wantInvalidGrant(t *testing.T, step string, err error) {
 	}
 }
 
-// TestUserChangesEndTokens is the attack of MODEL.md §6: a user deleted, or
+// TestUserChangesEndTokens is the attack of docs/model.md §6: a user deleted, or
 // moved to another enterprise, keeps no token (access, refresh or
 // downscoped), and a re-created id inherits none.
 func TestUserChangesEndTokens(t *testing.T) {

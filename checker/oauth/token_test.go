@@ -110,7 +110,7 @@ func wantDecision(t *testing.T, name string, d oauth.Decision, status int, code 
 	}
 }
 
-// TestDecisionTable walks MODEL.md §7 row by row, each row where it is the
+// TestDecisionTable walks docs/model.md §7 row by row, each row where it is the
 // first that applies.
 func TestDecisionTable(t *testing.T) {
 	for _, ds := range testenv.Datastores() {
@@ -181,7 +181,7 @@ func TestDecisionTable(t *testing.T) {
 }
 
 // TestScopeTable asks every action with a token holding exactly one scope,
-// for every scope: allowed exactly where MODEL.md §6's table lists it, else
+// for every scope: allowed exactly where docs/model.md §6's table lists it, else
 // insufficient_scope. The user may do everything in the graph.
 func TestScopeTable(t *testing.T) {
 	table := map[string][]string{
@@ -231,7 +231,7 @@ func TestScopeTable(t *testing.T) {
 	}
 }
 
-// TestEnterpriseActions: manage_users and manage_groups (MODEL.md §5) through
+// TestEnterpriseActions: manage_users and manage_groups (docs/model.md §5) through
 // tokens, and enterprise_content reach.
 func TestEnterpriseActions(t *testing.T) {
 	e := newTokenEnv(t, testenv.Memory)
@@ -292,7 +292,7 @@ func familyTokens(t *testing.T, c *spicedb.Client, token string) (access, refres
 // client retrying after lost responses. Exactly one new pair is issued and
 // every caller gets it (or a clean invalid_grant); the family lives. Once
 // the reuse leeway is over, presenting the spent token again revokes the
-// whole family, the new pair included (MODEL.md §6).
+// whole family, the new pair included (docs/model.md §6).
 func TestRefreshIsSingleUse(t *testing.T) {
 	for _, ds := range testenv.Datastores() {
 		t.Run(string(ds), func(t *testing.T) {
@@ -650,7 +650,7 @@ func TestShortTTLExpiry(t *testing.T) {
 	}
 }
 
-// TestExchange: MODEL.md §6's downscoping rules.
+// TestExchange: docs/model.md §6's downscoping rules.
 func TestExchange(t *testing.T) {
 	e := newTokenEnv(t, testenv.Memory)
 	ctx := context.Background()
@@ -989,7 +989,7 @@ func clientSecrets(t *testing.T, c *spicedb.Client, app string) []string {
 
 // TestClientAuthentication: an application's client secret is shown once
 // and stored hashed; refresh, exchange and revoke of its tokens need its
-// client's credentials (MODEL.md §6), a token works for no other client,
+// client's credentials (docs/model.md §6), a token works for no other client,
 // failing ends nothing, and rotation replaces the secret. The default
 // application needs no client authentication.
 func TestClientAuthentication(t *testing.T) {

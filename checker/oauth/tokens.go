@@ -51,13 +51,13 @@ const (
 )
 
 // DefaultApp is the built-in application: every scope, may act as users,
-// authorized everywhere (MODEL.md §6).
+// authorized everywhere (docs/model.md §6).
 const DefaultApp = "default"
 
 // metaCacheMax bounds the access token descriptions a replica caches.
 const metaCacheMax = 100_000
 
-// Default lifetimes (MODEL.md §6).
+// Default lifetimes (docs/model.md §6).
 const (
 	DefaultAccessTTL  = 60 * time.Minute
 	DefaultRefreshTTL = 60 * 24 * time.Hour
@@ -127,7 +127,7 @@ const DefaultRefreshReuseLeeway = 10 * time.Second
 // WithRefreshReuseLeeway sets how long after a refresh the same client
 // presenting the spent refresh token again gets the same new pair, a retry
 // after a lost response, instead of having the token's family revoked
-// (MODEL.md §6; default DefaultRefreshReuseLeeway, 0 turns it off).
+// (docs/model.md §6; default DefaultRefreshReuseLeeway, 0 turns it off).
 func WithRefreshReuseLeeway(d time.Duration) Option {
 	return func(t *Tokens) { t.reuseLeeway = max(d, 0) }
 }

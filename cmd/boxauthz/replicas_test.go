@@ -63,7 +63,7 @@ func TestRevocationOnAnotherReplica(t *testing.T) {
 	if code, body := post(embedded, "/v1/events", admin, "application/x-ndjson", string(examples.AcmeEvents)); code != http.StatusOK {
 		t.Fatalf("POST /v1/events: %d %v", code, body)
 	}
-	// authorize answers the decision's status (API.md: the decision is the
+	// authorize answers the decision's status (docs/api.md: the decision is the
 	// body of a 200).
 	authorize := func(token string) int {
 		t.Helper()

@@ -11,7 +11,7 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 )
 
-// checkBody is one graph check as API.md spells it.
+// checkBody is one graph check as docs/api.md spells it.
 type checkBody struct {
 	User             string         `json:"user"`
 	Action           string         `json:"action"`

@@ -118,7 +118,7 @@ func (m *httpMetrics) checkedBulk(checks []bulkCheckBody, as []checker.Answer) {
 
 // authorized counts one decision of /v1/authorize; err is a request that
 // was refused as malformed or failed. A refusal is labelled by the status
-// Box would answer (MODEL.md §7 gives only 401, 403 and 404).
+// Box would answer (docs/model.md §7 gives only 401, 403 and 404).
 func (m *httpMetrics) authorized(action string, d oauth.Decision, err error) {
 	if m == nil {
 		return

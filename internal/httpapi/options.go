@@ -99,7 +99,7 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.Now = n
 func WithMetrics(h http.Handler) Option { return func(c *config) { c.Metrics = h } }
 
 // WithAuthorizer serves the token, application and authorize endpoints
-// (API.md Tokens, Authorize).
+// (docs/api.md Tokens, Authorize).
 func WithAuthorizer(a *oauth.Authorizer) Option { return func(c *config) { c.Authorizer = a } }
 
 // WithInvalidTokenLimit is how many bad credentials (unknown, expired or

@@ -89,7 +89,7 @@ func do(t *testing.T, req *http.Request) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-// TestTokenEndpoints walks API.md's Tokens and Authorize sections over HTTP,
+// TestTokenEndpoints walks docs/api.md's Tokens and Authorize sections over HTTP,
 // then checks that no token string reached the logs.
 func TestTokenEndpoints(t *testing.T) {
 	srv, logs := newTokenAPI(t, -1, 0)

@@ -205,7 +205,7 @@ func decodePayload(ev *Event, top *jsonObject) *FieldError {
 	p, _ := top.object(want)
 	full := ev.Type.Full()
 	// A delete may carry the object's last state, as Box webhooks and
-	// change-data-capture tools send it (EVENTS.md, collaboration.deleted):
+	// change-data-capture tools send it (docs/events.md, collaboration.deleted):
 	// every field the object has is accepted there and ignored. Trash and
 	// restore events still carry only the id: a parent there would read as
 	// a move that does not happen.

@@ -1,4 +1,4 @@
-// Package event is the wire format of content change events (EVENTS.md):
+// Package event is the wire format of content change events (docs/events.md):
 // the Event type, its strict decoder and its validation.
 //
 // Decoding happens in two steps. The first reads the JSON strictly: every

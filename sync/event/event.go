@@ -7,7 +7,7 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 )
 
-// Event is one content change event (EVENTS.md): the whole state of one
+// Event is one content change event (docs/events.md): the whole state of one
 // object after a change. Exactly one payload is set, the one named by the
 // first word of Type.
 type Event struct {
@@ -41,7 +41,7 @@ func (e *Event) DedupKey() string {
 }
 
 // Kept names fields of a folder or file that an event does not state and
-// leaves as they are. Events of EVENTS.md state the whole state and keep
+// leaves as they are. Events of docs/events.md state the whole state and keep
 // nothing; a translated Box webhook, whose payload may leave fields out
 // (Box sends a folder's standard representation, without its settings),
 // keeps what it does not say.
@@ -58,7 +58,7 @@ const (
 // Type is the type of an event, "<object>.<verb>".
 type Type string
 
-// The 27 event types of EVENTS.md.
+// The 27 event types of docs/events.md.
 const (
 	UserCreated Type = "user.created"
 	UserUpdated Type = "user.updated"
@@ -107,10 +107,10 @@ const (
 	objSharedLink      = "shared_link"
 )
 
-// payloads lists the payload names in EVENTS.md order.
+// payloads lists the payload names in docs/events.md order.
 var payloads = []string{objUser, objGroup, objGroupMembership, objFolder, objFile, objCollaboration, objSharedLink}
 
-// verbs lists the verbs each object has, in EVENTS.md order.
+// verbs lists the verbs each object has, in docs/events.md order.
 var verbs = map[string][]string{
 	objUser:            {"created", "updated", "deleted"},
 	objGroup:           {"created", "updated", "deleted"},
@@ -121,7 +121,7 @@ var verbs = map[string][]string{
 	objSharedLink:      {"created", "updated", "deleted"},
 }
 
-// Types lists the 27 event types in EVENTS.md order.
+// Types lists the 27 event types in docs/events.md order.
 func Types() []Type {
 	var ts []Type
 	for _, o := range payloads {
@@ -237,7 +237,7 @@ type SharedLink struct {
 	UnsharedAt  time.Time // UTC; zero = never
 }
 
-// Enumerations of EVENTS.md.
+// Enumerations of docs/events.md.
 var (
 	userRoles       = []string{"user", "admin", "coadmin"}
 	privileges      = []string{"manage_users", "manage_groups", "view_content", "edit_content"}
@@ -248,7 +248,7 @@ var (
 	subjectTypes    = []string{schema.TypeUser, schema.TypeGroup}
 )
 
-// Defaults of EVENTS.md.
+// Defaults of docs/events.md.
 const (
 	DefaultUserRole       = "user"
 	DefaultMembershipRole = "member"

@@ -224,7 +224,7 @@ var validCases = []struct {
 		Event{ID: "e33", Type: FileDeleted, File: &File{ID: "x1"}},
 	},
 
-	// A delete may carry the object's last state (EVENTS.md, as Box
+	// A delete may carry the object's last state (docs/events.md, as Box
 	// webhooks and change-data-capture tools send it): known fields are
 	// accepted and ignored, whatever their values.
 	{

@@ -141,7 +141,7 @@ func linkUnshare(e Event) time.Time {
 	return time.Time{}
 }
 
-// encodeEvent writes e as EVENTS.md JSON, with only the fields its type
+// encodeEvent writes e as docs/events.md JSON, with only the fields its type
 // allows.
 func encodeEvent(e Event) []byte {
 	m := map[string]any{"id": e.ID, "type": string(e.Type)}

@@ -9,7 +9,7 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 )
 
-// Validate checks the values of an event: everything EVENTS.md says of one
+// Validate checks the values of an event: everything docs/events.md says of one
 // event on its own. It does not look at the JSON, so it also checks events
 // built in Go. Its errors are *FieldError.
 func Validate(e *Event) error {

@@ -260,7 +260,7 @@ func sameDetails(a, b *v1.Relationship) bool {
 }
 
 // endedSessions ends the token sessions of every user the repair removes or
-// moves to another enterprise (MODEL.md §6), as sync does for user.deleted
+// moves to another enterprise (docs/model.md §6), as sync does for user.deleted
 // and a move: a drift repair must not leave their tokens working.
 func endedSessions(d Drift, sessions map[string][]*v1.Relationship) []*v1.RelationshipUpdate {
 	users := map[string]bool{}

@@ -138,7 +138,7 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 // order orders a snapshot's events so every object comes after what it
 // refers to: principals, then folders parent first, then files,
 // collaborations and links. Folders restricted to their enterprise get the
-// setting only after the collaborations, which may predate it (MODEL.md: the
+// setting only after the collaborations, which may predate it (docs/model.md: the
 // setting binds new collaborations only), and trash comes last.
 func order(evs []event.Event, trashed map[schema.ItemRef]bool, trashOrder []schema.ItemRef) []event.Event {
 	rank := map[string]int{"user": 0, "group": 1, "group_membership": 2, "folder": 3, "file": 4, "collaboration": 5, "shared_link": 6}
@@ -197,7 +197,7 @@ func order(evs []event.Event, trashed map[schema.ItemRef]bool, trashOrder []sche
 	return evs
 }
 
-// extras is what a snapshot line says beyond an event of EVENTS.md.
+// extras is what a snapshot line says beyond an event of docs/events.md.
 type extras struct {
 	line      []byte          // the line as an event, the extras taken out
 	present   map[string]bool // the payload's fields given, not null

@@ -23,7 +23,7 @@ import (
 // rewritten or truncated under the same path is never read from an offset
 // into another file. A file rotated away by renaming is found next to the
 // path and finished first; one that cannot be found stops the source with
-// an error (see WithRestartReplaced). EVENTS.md: events apply in the order
+// an error (see WithRestartReplaced). docs/events.md: events apply in the order
 // they arrive, none skipped, and nothing is dropped silently.
 type FileSource struct {
 	path string // Stdin reads standard input

@@ -378,7 +378,7 @@ func (w *webhookTranslation) collaboration(verb string) ([]event.Event, error) {
 		}
 	}
 	payload := map[string]any{"id": s.ID, "item": s.Item, "accessible_by": s.AccessibleBy, "role": s.Role}
-	// A new collaboration takes EVENTS.md's defaults for what it does not
+	// A new collaboration takes docs/events.md's defaults for what it does not
 	// state; an update that left status or expires_at out would reset them
 	// (a pending collaboration to accepted, an expiring one to never).
 	switch {

@@ -228,7 +228,7 @@ func TestWebhookLeavesUnstatedFieldsAlone(t *testing.T) {
 		t.Errorf("the restriction went with a webhook that did not state it: %s", got)
 	}
 
-	// A new folder takes EVENTS.md's defaults for settings it does not state.
+	// A new folder takes docs/events.md's defaults for settings it does not state.
 	if _, err := deliver(t, a, `{"type":"webhook_event","id":"n1","trigger":"FOLDER.CREATED","source":{"type":"folder","id":"fresh","parent":{"type":"folder","id":"0"},"owned_by":{"type":"user","id":"alice"}}}`); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ var CommonActions = []string{"list", "preview", "download", "edit", "delete"}
 // more capable one, and every one of them walks the parent chain on its own.
 // It keeps every relation of the real schema (so the same relationships load)
 // and defines only the actions in CommonActions, with the real schema's
-// meaning (MODEL.md §2-§4).
+// meaning (docs/model.md §2-§4).
 const NaiveSchema = `use expiration
 
 caveat not_expired(now timestamp, expires_at timestamp) {

@@ -6,7 +6,7 @@ import (
 	"github.com/boxauthz/boxauthz/schema"
 )
 
-// Holder sets of MODEL.md §2, by the roles (and "owner") that hold them. A
+// Holder sets of docs/model.md §2, by the roles (and "owner") that hold them. A
 // file's own collaborations are only editor and viewer, which hold the same
 // sets on a file as on a folder.
 var holders = map[string]map[string]bool{
@@ -29,7 +29,7 @@ func set(xs ...string) map[string]bool {
 	return m
 }
 
-// Expect answers q from MODEL.md §2-§4 directly, in Go, without SpiceDB: the
+// Expect answers q from docs/model.md §2-§4 directly, in Go, without SpiceDB: the
 // reference the three shapes are also held against.
 func (d *Dataset) Expect(q Question) (bool, error) {
 	it := d.Items[q.Item]

@@ -44,7 +44,7 @@ type Option func(*Generator)
 // WithAllKinds adds the valid event kinds a plain stream lacks: folder and
 // file updates (settings, owner), folders restricted to their enterprise,
 // users and groups changing enterprise, deleted and created again, and exact
-// redeliveries of earlier events (which EVENTS.md says are skipped).
+// redeliveries of earlier events (which docs/events.md says are skipped).
 func WithAllKinds() Option { return func(g *Generator) { g.allKinds = true } }
 
 // WithInvalid makes about percent of the events after Setup bad input, each
@@ -304,7 +304,7 @@ func (g *Generator) enterpriseOf(whoType, who string) string {
 }
 
 // violates tells whether a new collaboration for who on item breaks
-// is_collaboration_restricted_to_enterprise (MODEL.md §3): the grantee must
+// is_collaboration_restricted_to_enterprise (docs/model.md §3): the grantee must
 // be in the enterprise of the item's owner.
 func (g *Generator) violates(itemType, item, whoType, who string) bool {
 	if !g.restrictedAt(itemType, item) {

@@ -4,7 +4,7 @@ import "time"
 
 // adminCount is how many of the first users Setup makes enterprise admins;
 // tryExtra leaves them alone, since an admin without an enterprise is bad
-// input and an enterprise without its admin is a state MODEL.md excludes.
+// input and an enterprise without its admin is a state docs/model.md excludes.
 const adminCount = 2
 
 // tryExtra emits one of the valid kinds only WithAllKinds adds, or nil when
@@ -74,7 +74,7 @@ func (g *Generator) tryExtra() []byte {
 		}
 		g.collabs[id] = collab{itemType: itemType, item: item, whoType: whoType, who: who}
 		return g.emit("collaboration.updated", "collaboration", map[string]any{"id": id, "item": map[string]any{"type": itemType, "id": item}, "accessible_by": map[string]any{"type": whoType, "id": who}, "role": role})
-	default: // an earlier event delivered again: EVENTS.md has it skipped
+	default: // an earlier event delivered again: docs/events.md has it skipped
 		return g.sent[g.rnd.IntN(len(g.sent))]
 	}
 }

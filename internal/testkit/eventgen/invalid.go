@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// The kinds of bad input WithInvalid emits, after the rules of EVENTS.md.
+// The kinds of bad input WithInvalid emits, after the rules of docs/events.md.
 const (
 	UnknownType        = "unknown_type"
 	WrongPayload       = "wrong_payload"
@@ -137,7 +137,7 @@ func (g *Generator) invalidOf(kind string) []byte {
 	return nil
 }
 
-// badUnknownType is an event of a type EVENTS.md does not list.
+// badUnknownType is an event of a type docs/events.md does not list.
 func (g *Generator) badUnknownType() []byte {
 	switch g.rnd.IntN(4) {
 	case 0:
@@ -230,7 +230,7 @@ func (g *Generator) badMalformedField() []byte {
 }
 
 // badUnknownValue names a role, status, access, reference type or
-// privilege EVENTS.md does not list.
+// privilege docs/events.md does not list.
 func (g *Generator) badUnknownValue() []byte {
 	c := g.validCollab()
 	switch n := g.rnd.IntN(8); {

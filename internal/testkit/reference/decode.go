@@ -1,12 +1,12 @@
 package reference
 
-// The reference's own reading of EVENTS.md's envelope and payload table,
+// The reference's own reading of docs/events.md's envelope and payload table,
 // written from the spec rather than from sync's decoder so that a difference
 // between the two shows up as a disagreement in the differential test.
 //
 // It is deliberately no stricter than the spec: fields the spec does not
 // name are ignored (sync refuses them; the generator never writes any), and
-// null counts as absent, which EVENTS.md says outright for a user's
+// null counts as absent, which docs/events.md says outright for a user's
 // enterprise.
 
 import (
@@ -204,7 +204,7 @@ func (o object) typedRef(k string, types []string) (ref, error) {
 	return r, err
 }
 
-// decode reads one event and checks everything EVENTS.md says of an event on
+// decode reads one event and checks everything docs/events.md says of an event on
 // its own; the stateful rules are Apply's.
 func decode(line []byte) (*event, error) {
 	var raw json.RawMessage
@@ -351,7 +351,7 @@ func (e *event) decodeCollab(p object, whole bool) error {
 		return err
 	}
 	if c.item.typ == "file" && !slices.Contains(fileRoles, c.role) {
-		return bad("collaboration.role", "%q on a file: a file takes only editor and viewer", c.role) // MODEL.md §2
+		return bad("collaboration.role", "%q on a file: a file takes only editor and viewer", c.role) // docs/model.md §2
 	}
 	if c.status, err = p.enum("status", "accepted", statuses); err != nil {
 		return err

@@ -265,7 +265,7 @@ func replay(ctx context.Context, c *spicedb.Client, lines [][]byte) (*run, error
 			continue
 		}
 		// Every other refused event rides at the end of the batch before
-		// it: EVENTS.md has a batch with a bad event refused whole, so the
+		// it: docs/events.md has a batch with a bad event refused whole, so the
 		// batch then goes again without it.
 		if refusals++; refusals%2 == 0 && len(pending) > 0 {
 			if err := send(append(slices.Clone(pending), i), true); err != nil || r.diverged != nil {
@@ -335,7 +335,7 @@ type mismatch struct {
 }
 
 func (m mismatch) String() string {
-	return fmt.Sprintf("%s: reference (MODEL.md) %s, sync+spicedb %s", m.p, m.want, m.got)
+	return fmt.Sprintf("%s: reference (docs/model.md) %s, sync+spicedb %s", m.p, m.want, m.got)
 }
 
 type compareStats struct {
@@ -727,7 +727,7 @@ func reproTest(seed uint64, total int, small []entry, r *run, m mismatch) string
 	fmt.Fprintf(&b, "// %s was shrunk by TestDifferential from seed %d (%d events) to %d.\n", name, seed, total, len(small))
 	fmt.Fprintf(&b, "// %s.\n// Imports: %s.\n", m, imports)
 	fmt.Fprintf(&b, "func %s(t *testing.T) {\n\tctx := context.Background()\n\tc := testenv.SpiceDB(t, testenv.Memory)\n\ta := sync.NewApplier(c)\n", name)
-	b.WriteString("\tfor _, b := range []struct {\n\t\trefused bool // EVENTS.md refuses the batch for its last event\n\t\tdups    int  // redeliveries to skip\n\t\tjsonl   string\n\t}{\n")
+	b.WriteString("\tfor _, b := range []struct {\n\t\trefused bool // docs/events.md refuses the batch for its last event\n\t\tdups    int  // redeliveries to skip\n\t\tjsonl   string\n\t}{\n")
 	for _, bt := range r.batches {
 		var ls []string
 		for _, i := range bt.events {
@@ -752,16 +752,16 @@ func reproTest(seed uint64, total int, small []entry, r *run, m mismatch) string
 		}
 		fmt.Fprintf(&b, "\tgot, err := ch.Check(ctx, checker.Question{User: %q, Action: %q, Item: schema.ItemRef{Type: %q, ID: %q}%s}, checker.Consistency{})\n", m.p.user, m.p.action, typ, id, link)
 		fmt.Fprintf(&b, "\tif err != nil {\n\t\tt.Fatal(err)\n\t}\n\tif want := %s; got.Allowed != want {\n", m.want)
-		fmt.Fprintf(&b, "\t\tt.Errorf(%q, got.Allowed, want)\n\t}\n", m.p.String()+": spicedb says %v, MODEL.md %v")
+		fmt.Fprintf(&b, "\t\tt.Errorf(%q, got.Allowed, want)\n\t}\n", m.p.String()+": spicedb says %v, docs/model.md %v")
 	case "items":
 		fmt.Fprintf(&b, "\tgot := []string{}\n\tfor cursor := \"\"; ; {\n\t\tpage, err := ch.LookupItems(ctx, %q, %q, %q, %d, cursor, checker.Consistency{})\n", m.p.user, m.p.action, m.p.typ, m.p.limit)
 		b.WriteString("\t\tif err != nil {\n\t\t\tt.Fatal(err)\n\t\t}\n\t\tgot = append(got, page.Items...)\n\t\tif cursor = page.Cursor; cursor == \"\" {\n\t\t\tbreak\n\t\t}\n\t}\n")
 		fmt.Fprintf(&b, "\tif want := []string{%s}; !slices.Equal(got, want) {\n", strings.Trim(m.want, "[]"))
-		fmt.Fprintf(&b, "\t\tt.Errorf(%q, got, want)\n\t}\n", m.p.String()+": spicedb says %q, MODEL.md %q")
+		fmt.Fprintf(&b, "\t\tt.Errorf(%q, got, want)\n\t}\n", m.p.String()+": spicedb says %q, docs/model.md %q")
 	case "users":
 		fmt.Fprintf(&b, "\tgot, err := ch.LookupUsers(ctx, schema.ItemRef{Type: %q, ID: %q}, %q, checker.Consistency{})\n", typ, id, m.p.action)
 		fmt.Fprintf(&b, "\tif err != nil {\n\t\tt.Fatal(err)\n\t}\n\tif want := []string{%s}; !slices.Equal(got, want) {\n", strings.Trim(m.want, "[]"))
-		fmt.Fprintf(&b, "\t\tt.Errorf(%q, got, want)\n\t}\n", m.p.String()+": spicedb says %q, MODEL.md %q")
+		fmt.Fprintf(&b, "\t\tt.Errorf(%q, got, want)\n\t}\n", m.p.String()+": spicedb says %q, docs/model.md %q")
 	}
 	b.WriteString("}\n")
 	return b.String()

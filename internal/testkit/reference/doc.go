@@ -1,4 +1,4 @@
-// Package reference is MODEL.md and EVENTS.md implemented directly in plain
+// Package reference is docs/model.md and docs/events.md implemented directly in plain
 // Go over in-memory objects, for differential tests: it shares no code with
 // schema or sync and reads events with its own decoder. Where it and the
 // SpiceDB pipeline disagree, one of them is wrong.

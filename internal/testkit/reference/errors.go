@@ -1,6 +1,6 @@
 package reference
 
-// inputError is an event EVENTS.md calls bad input, naming the field.
+// inputError is an event docs/events.md calls bad input, naming the field.
 type inputError struct{ field, why string }
 
 func (e *inputError) Error() string {

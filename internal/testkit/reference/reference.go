@@ -85,9 +85,9 @@ func New() *Model {
 }
 
 // Apply applies one event (a JSON line). It refuses, changing nothing, an
-// event EVENTS.md calls bad input: malformed on its own, or breaking a
+// event docs/events.md calls bad input: malformed on its own, or breaking a
 // stateful rule where it stands. An event whose id was applied before is
-// skipped, as EVENTS.md says ids are for; a refused event's id is not
+// skipped, as docs/events.md says ids are for; a refused event's id is not
 // remembered, so a corrected event may reuse it.
 func (m *Model) Apply(line []byte) error {
 	e, err := decode(line)
@@ -150,7 +150,7 @@ func (m *Model) apply(e *event) error {
 	case "shared_link.deleted":
 		delete(m.links, e.link.item.typ+":"+e.link.item.id)
 	default:
-		// decode knows every type EVENTS.md lists; reaching here is a bug.
+		// decode knows every type docs/events.md lists; reaching here is a bug.
 		return fmt.Errorf("unhandled type %q", e.typ)
 	}
 	return nil
@@ -409,7 +409,7 @@ func (m *Model) LinksOn(k string) []string {
 }
 
 // LookupItems lists, sorted, the ids of the items of type typ on which user
-// may do action, presenting no link: what API.md's lookup of items answers.
+// may do action, presenting no link: what docs/api.md's lookup of items answers.
 func (m *Model) LookupItems(userID, action, typ string) []string {
 	out := []string{}
 	for k, it := range m.items {
@@ -422,7 +422,7 @@ func (m *Model) LookupItems(userID, action, typ string) []string {
 }
 
 // LookupUsers lists, sorted, the users who may do action on item k
-// ("type:id") with no link, group members included: what API.md's lookup of
+// ("type:id") with no link, group members included: what docs/api.md's lookup of
 // users answers. A user counts once anything names them (a user event, an
 // ownership, a collaboration, a membership), as a relationship would.
 func (m *Model) LookupUsers(k, action string) []string {

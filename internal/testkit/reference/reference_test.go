@@ -40,7 +40,7 @@ func TestModelRefusesWhatTheGeneratorBreaks(t *testing.T) {
 	}
 }
 
-// TestBadInput: each rule of EVENTS.md's "Rules", and the payload table,
+// TestBadInput: each rule of docs/events.md's "Rules", and the payload table,
 // refuses an event, which then changes nothing; the events around them that
 // the spec allows go through.
 func TestBadInput(t *testing.T) {

@@ -1,7 +1,7 @@
 // Package shapebench chooses the shape of boxauthz's SpiceDB schema from
 // measurements, and proves the chosen shape answers like a naive one.
 //
-// Three shapes of the same model (MODEL.md) are compared:
+// Three shapes of the same model (docs/model.md) are compared:
 //
 //   - naive: each capability nested in the next more capable one, each
 //     walking the parent chain (`n_preview = n_download + previewer + ... +
@@ -21,7 +21,7 @@
 // in-memory datastore and on PostgreSQL, once per shape, measures checks that
 // are never repeated, with SpiceDB's dispatch caches off (cold) and on, by
 // depth and concurrency, and compares every shape's answers with each other
-// and with a Go reading of MODEL.md (synth.Dataset.Expect).
+// and with a Go reading of docs/model.md (synth.Dataset.Expect).
 //
 // TestShapesEquivalent is the fast CI proof; cmd/shapebench runs the
 // benchmark and prints markdown tables (docs/schema.md, section 11).

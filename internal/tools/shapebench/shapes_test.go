@@ -83,7 +83,7 @@ func equivalenceSize(t *testing.T) (synth.Config, string) {
 // TestShapesEquivalent loads one data set into boxauthz's embedded SpiceDB
 // (internal/spicedb.StartEmbedded, in memory) once per shape and checks that the
 // separated (real) and ancestors shapes answer exactly like the naive one,
-// and all three like a Go reading of MODEL.md (synth.Dataset.Expect), on thousands
+// and all three like a Go reading of docs/model.md (synth.Dataset.Expect), on thousands
 // of questions: every item 25 or more deep asked every action by every panel
 // member, plus shallower items and random questions.
 func TestShapesEquivalent(t *testing.T) {
