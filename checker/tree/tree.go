@@ -35,10 +35,8 @@ type Index struct {
 	pageSize uint32
 	retry    time.Duration
 
-	mu       gosync.RWMutex
-	parent   map[string]string
-	children map[string]map[string]struct{}
-	trashed  map[string]bool
+	mu gosync.RWMutex
+	f  *forest
 	// at is the revision the index has applied every change through (the
 	// load's, then each checkpoint's); changedAt the first checkpoint after
 	// the last change; pending is set between a change and that checkpoint.
@@ -52,8 +50,7 @@ type Index struct {
 func New(c Client, opts ...Option) *Index {
 	x := &Index{
 		client: c, logger: slog.New(slog.DiscardHandler), pageSize: DefaultPageSize, retry: DefaultRetry,
-		parent: map[string]string{}, children: map[string]map[string]struct{}{}, trashed: map[string]bool{},
-		advanced: make(chan struct{}),
+		f: newForest(), advanced: make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(x)
@@ -68,7 +65,7 @@ func (x *Index) Ready() bool { return x.loaded.Load() }
 func (x *Index) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.parent)
+	return x.f.placed
 }
 
 // Chain returns key and the keys of every folder above it, up to a
@@ -76,24 +73,7 @@ func (x *Index) Len() int {
 func (x *Index) Chain(key string) ([]string, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return x.chain(key)
-}
-
-func (x *Index) chain(key string) ([]string, bool) {
-	out := make([]string, 1, 32)
-	out[0] = key
-	for cur := key; len(out) <= MaxDepth; {
-		p, ok := x.parent[cur]
-		if !ok {
-			return nil, false
-		}
-		if p == "" {
-			return out, true
-		}
-		out = append(out, p)
-		cur = p
-	}
-	return nil, false
+	return x.f.chain(key)
 }
 
 // Run loads the index and follows SpiceDB's changes until ctx ends, loading
@@ -132,31 +112,28 @@ func (x *Index) follow(ctx context.Context) error {
 		return fmt.Errorf("finding the revision to load the folder tree at: %w", err)
 	}
 	at := resp.GetCheckedAt()
-	parent, trashed := map[string]string{}, map[string]bool{}
+	f, trashed := newForest(), 0
 	for _, typ := range []string{schema.TypeFolder, schema.TypeFile} {
 		if err := x.load(ctx, typ, schema.RelationPlacement, at, func(r *v1.Relationship) {
 			if self, p, ok := rel.PlacedUnder(r); ok {
-				parent[self] = p
+				f.place(self, p)
 			}
 		}); err != nil {
 			return err
 		}
 		if err := x.load(ctx, typ, schema.RelationTrashed, at, func(r *v1.Relationship) {
-			trashed[rel.PlacementKey(typ, r.GetResource().GetObjectId())] = true
+			f.setTrashed(rel.PlacementKey(typ, r.GetResource().GetObjectId()), true)
+			trashed++
 		}); err != nil {
 			return err
 		}
 	}
-	children := map[string]map[string]struct{}{}
-	for k, p := range parent {
-		addChild(children, p, k)
-	}
 	x.mu.Lock()
-	x.parent, x.children, x.trashed = parent, children, trashed
+	x.f = f
 	x.at, x.changedAt, x.pending = at, at, false
 	x.mu.Unlock()
 	x.loaded.Store(true)
-	x.logger.Info("folder tree index loaded", slog.Int("items", len(parent)), slog.Int("trashed", len(trashed)), slog.Duration("took", time.Since(began)))
+	x.logger.Info("folder tree index loaded", slog.Int("items", f.placed), slog.Int("trashed", trashed), slog.Duration("took", time.Since(began)))
 
 	var filters []*v1.RelationshipFilter
 	for _, typ := range []string{schema.TypeFolder, schema.TypeFile} {
@@ -264,40 +241,19 @@ func (x *Index) apply(ups []*v1.RelationshipUpdate) {
 		key := rel.PlacementKey(r.GetResource().GetObjectType(), r.GetResource().GetObjectId())
 		deleted := u.GetOperation() == v1.RelationshipUpdate_OPERATION_DELETE
 		if r.GetRelation() == schema.RelationTrashed {
-			if deleted {
-				delete(x.trashed, key)
-			} else {
-				x.trashed[key] = true
-			}
+			x.f.setTrashed(key, !deleted)
 			continue
-		}
-		if old, ok := x.parent[key]; ok {
-			removeChild(x.children, old, key)
 		}
 		self, p, ok := rel.PlacedUnder(r)
 		if deleted || !ok {
 			// Deleted, or not a placement sync writes: the index does not
 			// place the item, and its checks go the recursive way.
-			delete(x.parent, key)
+			x.f.unplace(key)
 			continue
 		}
-		x.parent[self] = p
-		addChild(x.children, p, self)
-	}
-}
-
-func addChild(children map[string]map[string]struct{}, parent, key string) {
-	if children[parent] == nil {
-		children[parent] = map[string]struct{}{}
-	}
-	children[parent][key] = struct{}{}
-}
-
-func removeChild(children map[string]map[string]struct{}, parent, key string) {
-	if cs := children[parent]; cs != nil {
-		delete(cs, key)
-		if len(cs) == 0 {
-			delete(children, parent)
+		if self != key {
+			x.f.unplace(key)
 		}
+		x.f.place(self, p)
 	}
 }

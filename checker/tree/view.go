@@ -2,6 +2,7 @@ package tree
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -73,43 +74,71 @@ func (x *Index) Read(at *v1.ZedToken, fn func(View)) bool {
 
 // Subtree calls fn with key and every item below it, in no order.
 func (v View) Subtree(key string, fn func(key string)) {
-	// Placements never form a cycle (sync refuses one); the bound keeps a
-	// malformed one from looping.
-	stack := []string{key}
-	for n := 0; len(stack) > 0 && n <= len(v.x.parent); n++ {
-		k := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		fn(k)
-		for c := range v.x.children[k] {
-			stack = append(stack, c)
-		}
-	}
+	v.Walk(key, func(k string) bool { fn(k); return true })
 }
 
 // Walk calls visit with key and, below every item for which visit returns
 // true, with its children, depth first, in no order among siblings.
 func (v View) Walk(key string, visit func(key string) bool) {
-	stack := []string{key}
-	for n := 0; len(stack) > 0 && n <= len(v.x.parent); n++ {
+	f := v.x.f
+	n, ok := f.ids[key]
+	if !ok {
+		return
+	}
+	// Placements never form a cycle (sync refuses one); the bound keeps a
+	// malformed one from looping.
+	stack := []int32{n}
+	for steps := 0; len(stack) > 0 && steps <= len(f.keys); steps++ {
 		k := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if !visit(k) {
-			continue
-		}
-		for c := range v.x.children[k] {
-			stack = append(stack, c)
+		if visit(f.keys[k]) {
+			stack = append(stack, f.children[k]...)
 		}
 	}
 }
 
-// Placed tells whether the index places key.
-func (v View) Placed(key string) bool {
-	_, ok := v.x.parent[key]
-	return ok
+// Reach returns the keys starting with prefix of the sources and every item
+// below them, leaving out what a trashed item is at or above: the items a
+// grant on any source reaches, the trash aside. ok is false when a source
+// is not placed.
+func (v View) Reach(sources []string, prefix string) (keys []string, ok bool) {
+	f := v.x.f
+	seen := make([]bool, len(f.keys))
+	var stack []int32
+	for _, src := range sources {
+		n, known := f.ids[src]
+		if !known || f.parent[n] == unplaced {
+			return nil, false
+		}
+		trashedAbove := false
+		for p, depth := f.parent[n], 0; p >= 0 && depth <= MaxDepth; p, depth = f.parent[p], depth+1 {
+			trashedAbove = trashedAbove || f.trashed[p]
+		}
+		if trashedAbove {
+			continue
+		}
+		stack = append(stack[:0], n)
+		for len(stack) > 0 {
+			k := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seen[k] || f.trashed[k] {
+				continue // reached from another source already, or trashed
+			}
+			seen[k] = true
+			if strings.HasPrefix(f.keys[k], prefix) {
+				keys = append(keys, f.keys[k])
+			}
+			stack = append(stack, f.children[k]...)
+		}
+	}
+	return keys, true
 }
 
+// Placed tells whether the index places key.
+func (v View) Placed(key string) bool { return v.x.f.isPlaced(key) }
+
 // Trashed tells whether key itself is in the trash.
-func (v View) Trashed(key string) bool { return v.x.trashed[key] }
+func (v View) Trashed(key string) bool { return v.x.f.isTrashed(key) }
 
 // Chain is Index.Chain under the view's lock.
-func (v View) Chain(key string) ([]string, bool) { return v.x.chain(key) }
+func (v View) Chain(key string) ([]string, bool) { return v.x.f.chain(key) }
