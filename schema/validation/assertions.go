@@ -7,6 +7,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"github.com/authzed/spicedb/pkg/development"
 	"github.com/authzed/spicedb/pkg/validationfile/blocks"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -37,7 +38,8 @@ func runAssertions(ctx context.Context, src *source, dc *development.DevContext,
 			resp, err := check(ctx, client, a, false)
 			switch {
 			case err != nil:
-				p.Message = fmt.Sprintf("%s: %v", a.RelationshipWithContextString, err)
+				// SpiceDB's reason, without the transport's wrapping.
+				p.Message = fmt.Sprintf("%s: %s", a.RelationshipWithContextString, status.Convert(err).Message())
 			case resp.GetPermissionship() != part.want:
 				p.Message = fmt.Sprintf("expected %s to %s, got %s", a.RelationshipWithContextString, part.verb, permissionship(resp.GetPermissionship()))
 				// Only a failure is asked again with tracing: a trace of
