@@ -55,4 +55,9 @@ func TestSchemaValidateBinary(t *testing.T) {
 	if code != 2 || !strings.Contains(out, unparsable+":2:3: yaml: did not find expected key\n") {
 		t.Errorf("bad YAML: exit %d, want 2 and its position\n%s%s", code, out, errs)
 	}
+	code, out, errs = execBin(t, bin, nil, "schema", "validate", unparsable, "--json")
+	v = validateLine{}
+	if err := json.Unmarshal([]byte(out), &v); code != 2 || err != nil || v.OK || len(v.Problems) != 1 || v.Problems[0].Kind != "yaml" || v.Problems[0].Line != 2 {
+		t.Errorf("bad YAML --json: exit %d, %v, %+v\n%s%s", code, err, v, out, errs)
+	}
 }
