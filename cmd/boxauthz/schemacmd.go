@@ -50,12 +50,15 @@ type validateLine struct {
 	Problems   []problemJSON `json:"problems"`
 }
 
-// problemJSON is one failure of a validation file.
+// problemJSON is one failure of a validation file. File differs from the
+// line's file for a problem in the schemaFile it names.
 type problemJSON struct {
-	Line    int    `json:"line"`
-	Column  int    `json:"column"`
-	Kind    string `json:"kind"`
-	Message string `json:"message"`
+	File    string            `json:"file"`
+	Line    int               `json:"line"`
+	Column  int               `json:"column"`
+	Kind    string            `json:"kind"`
+	Message string            `json:"message"`
+	Trace   *validation.Trace `json:"trace,omitempty"`
 }
 
 func newSchemaValidateCmd(a *app) *cobra.Command {
@@ -63,11 +66,16 @@ func newSchemaValidateCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate <file>...",
 		Short: "Run validation files against the schema (exit 1 on a failure)",
-		Long: `validate runs each validation file (zed's format: relationships, assertions,
-expected relations; its schema, if any, is replaced by boxauthz's) on
-SpiceDB's own development engine, and prints each failure with its line.
-Exit 0 when every file passes, 1 when one fails, 2 when one cannot be read.` +
-			jsonHelp + `one object a file, a line each: {"file": string, "ok": bool, "assertions": number, "expected_relations": number, "problems": [{"line", "column", "kind", "message"}]} (line and column 0 when unknown)`,
+		Long: `validate runs each validation file (zed's format: schema or schemaFile,
+relationships, assertions, expected relations; without a schema it runs
+against boxauthz's; a schemaFile is relative to the file's directory) on
+SpiceDB's own development engine, and prints each problem as
+file:line:col: kind: message, the line with a caret under the column and,
+for a failed assertion, SpiceDB's trace of the check as a tree.
+Exit 0 when every file passes, 1 when one fails, 2 when one cannot be read
+or run (bad YAML, a relationship that does not parse, an unreadable
+schemaFile).` +
+			jsonHelp + `one object a file, a line each: {"file": string, "ok": bool, "assertions": number, "expected_relations": number, "problems": [{"file", "line", "column", "kind", "message", "trace"}]} (line and column 1-based, 0 when unknown; trace, for a failed assertion, is {"resource", "permission", "kind", "subject", "result", "caveat", "cached", "children": [trace...]})`,
 		Example: "  boxauthz schema validate my-cases.yaml\n  boxauthz schema validate schema/testdata/*.yaml --json",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -76,37 +84,37 @@ Exit 0 when every file passes, 1 when one fails, 2 when one cannot be read.` +
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, files []string) error {
-			failed := 0
+			failed, unrunnable := 0, 0
 			for _, f := range files {
 				data, err := os.ReadFile(f)
 				if err != nil {
 					return err
 				}
-				res, err := validation.ValidateFile(cmd.Context(), data)
-				if err != nil {
+				res, err := validation.Validate(cmd.Context(), f, data)
+				var fe *validation.FileError
+				switch {
+				case errors.As(err, &fe):
+					unrunnable++
+				case err != nil:
 					return fmt.Errorf("%s: %w", f, err)
-				}
-				if !res.OK() {
+				case !res.OK():
 					failed++
 				}
 				if asJSON {
-					line := validateLine{File: f, OK: res.OK(), Assertions: res.Assertions, Expected: res.Expected, Problems: []problemJSON{}}
-					for _, p := range res.Problems {
-						line.Problems = append(line.Problems, problemJSON{Line: p.Line, Column: p.Column, Kind: p.Kind, Message: p.Message})
-					}
-					b, err := json.Marshal(line)
-					if err != nil {
+					if err := writeValidateJSON(a.stdout, f, res); err != nil {
 						return err
 					}
-					fmt.Fprintln(a.stdout, string(b))
 					continue
 				}
 				for _, p := range res.Problems {
-					fmt.Fprintf(a.stdout, "%s:%s\n", f, p)
+					validation.WriteProblem(a.stdout, p)
 				}
 				if res.OK() {
 					fmt.Fprintf(a.stdout, "%s: ok (%d assertions, %d expected relations)\n", f, res.Assertions, res.Expected)
 				}
+			}
+			if unrunnable > 0 {
+				return &exitError{code: 2, err: fmt.Errorf("%d of %d files cannot be run", unrunnable, len(files))}
 			}
 			if failed > 0 {
 				return &exitError{code: 1, err: fmt.Errorf("%d of %d files failed", failed, len(files))}
@@ -116,6 +124,19 @@ Exit 0 when every file passes, 1 when one fails, 2 when one cannot be read.` +
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object a file (fields above)")
 	return cmd
+}
+
+func writeValidateJSON(w io.Writer, file string, res validation.Result) error {
+	line := validateLine{File: file, OK: res.OK(), Assertions: res.Assertions, Expected: res.Expected, Problems: []problemJSON{}}
+	for _, p := range res.Problems {
+		line.Problems = append(line.Problems, problemJSON{File: p.File, Line: p.Line, Column: p.Column, Kind: p.Kind, Message: p.Message, Trace: p.Trace})
+	}
+	b, err := json.Marshal(line)
+	if err != nil {
+		return fmt.Errorf("writing the result of %s: %w", file, err)
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
 }
 
 func newSchemaApplyCmd(a *app) *cobra.Command {
