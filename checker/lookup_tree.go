@@ -130,35 +130,13 @@ func (c *Checker) itemsByTree(ctx context.Context, user string, action schema.Ac
 
 // onlyBelow returns the items of typ at or below the sources that no trash
 // reaches: what a rule that is only a leaf somewhere on the chain, and no
-// trash on it, allows. complete is false when a source's chain is not in
-// the index.
+// trash on it, allows. complete is false when a source is not in the index.
 func onlyBelow(v tree.View, sources map[string]bool, typ string) (allowed []string, complete bool) {
-	prefix := typ + ":"
-	seen := map[string]bool{}
-	for src := range sources {
-		chain, placed := v.Chain(src)
-		if !placed {
-			return nil, false
-		}
-		trashed := false
-		for _, k := range chain[1:] {
-			trashed = trashed || v.Trashed(k)
-		}
-		if trashed {
-			continue
-		}
-		v.Walk(src, func(k string) bool {
-			if seen[k] || v.Trashed(k) {
-				return false // walked from another source already, or trashed below
-			}
-			seen[k] = true
-			if strings.HasPrefix(k, prefix) {
-				allowed = append(allowed, k)
-			}
-			return true
-		})
+	keys := make([]string, 0, len(sources))
+	for k := range sources {
+		keys = append(keys, k)
 	}
-	return allowed, true
+	return v.Reach(keys, typ+":")
 }
 
 // heldHere asks SpiceDB, at revision at, on which folders and files each of
