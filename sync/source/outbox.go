@@ -170,6 +170,16 @@ func (of *outboxFeed) progress() Progress {
 
 var _ feed = (*outboxFeed)(nil)
 
+// readFailed wraps a failed read of the outbox. A read cut short by the
+// end of ctx may fail as a network timeout (the driver ends the connection's
+// I/O by its deadline): it is reported as the cancellation it is.
+func readFailed(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("reading the outbox: %w", ctx.Err())
+	}
+	return fmt.Errorf("reading the outbox: %w", err)
+}
+
 // read reads the next rows below the horizon, up to a batch.
 func (of *outboxFeed) read(ctx context.Context) (*pending, bool, error) {
 	o := of.o
@@ -181,7 +191,7 @@ SELECT txid::text, id, event::text, extract(epoch from now() - created_at)
  ORDER BY txid, id
  LIMIT $3`, of.txid, of.id, o.batchSize)
 	if err != nil {
-		return nil, false, fmt.Errorf("reading the outbox: %w", err)
+		return nil, false, readFailed(ctx, err)
 	}
 	defer rows.Close()
 	p := &pending{batch: sync.Batch{Source: o.name}}
@@ -194,7 +204,7 @@ SELECT txid::text, id, event::text, extract(epoch from now() - created_at)
 			age   float64
 		)
 		if err := rows.Scan(&rowTx, &rowID, &ev, &age); err != nil {
-			return nil, false, fmt.Errorf("reading the outbox: %w", err)
+			return nil, false, readFailed(ctx, err)
 		}
 		if of.n == 0 {
 			of.st.Lag = time.Duration(age * float64(time.Second))
@@ -214,7 +224,7 @@ SELECT txid::text, id, event::text, extract(epoch from now() - created_at)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("reading the outbox: %w", err)
+		return nil, false, readFailed(ctx, err)
 	}
 	p.batch.End = of.txid + "-" + of.id
 	of.a.Metrics().Lag(o.name, -1, of.st.Lag)
@@ -270,7 +280,7 @@ SELECT extract(epoch from now() - created_at)
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("reading the outbox: %w", err)
+		return 0, readFailed(ctx, err)
 	}
 	return max(time.Duration(age*float64(time.Second)), time.Nanosecond), nil
 }
