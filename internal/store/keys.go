@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/types/known/structpb"
+
 	core "github.com/authzed/spicedb/pkg/proto/core/v1"
 	"github.com/authzed/spicedb/pkg/tuple"
 )
@@ -147,6 +149,10 @@ func decodeRel(ref tuple.RelationshipReference, parts payloadParts, skipCaveat b
 		c := &core.ContextualizedCaveat{}
 		if err := c.UnmarshalVT(parts.caveat); err != nil {
 			return rel, corruptf("caveat: %v", err)
+		}
+		if c.Context == nil {
+			// SpiceDB returns a caveat without context as an empty one.
+			c.Context = &structpb.Struct{}
 		}
 		rel.OptionalCaveat = c
 	}

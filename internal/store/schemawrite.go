@@ -35,7 +35,12 @@ func (t *rwTx) LegacyWriteNamespaces(_ context.Context, defs ...*core.NamespaceD
 }
 
 func (t *rwTx) LegacyWriteCaveats(_ context.Context, defs []*core.CaveatDefinition) error {
+	seen := make(map[string]bool, len(defs))
 	for _, d := range defs {
+		if seen[d.GetName()] {
+			return fmt.Errorf("write caveats: caveat %q given twice", d.GetName())
+		}
+		seen[d.GetName()] = true
 		if err := t.putDefinition(bucketCaveats, d.GetName(), d, changeCaveat); err != nil {
 			return err
 		}

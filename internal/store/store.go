@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/authzed/spicedb/pkg/datastore"
@@ -113,11 +112,7 @@ func (s *Store) initialize(tx *bolt.Tx) error {
 	meta = tx.Bucket(bucketMeta)
 	var v [4]byte
 	binary.BigEndian.PutUint32(v[:], FormatVersion)
-	var id [16]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return fmt.Errorf("generate store id: %w", err)
-	}
-	s.uniqueID = hex.EncodeToString(id[:])
+	s.uniqueID = uuid.NewString()
 	if err := meta.Put(metaFormat, v[:]); err != nil {
 		return fmt.Errorf("write format version: %w", err)
 	}
@@ -225,4 +220,6 @@ func (s *Store) OfflineFeatures() (*datastore.Features, error) {
 	}, nil
 }
 
-func isClosedErr(err error) bool { return errors.Is(err, ErrClosed) || errors.Is(err, bolt.ErrDatabaseNotOpen) }
+func isClosedErr(err error) bool {
+	return errors.Is(err, ErrClosed) || errors.Is(err, bolt.ErrDatabaseNotOpen)
+}

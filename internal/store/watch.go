@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -26,7 +27,7 @@ func (s *Store) Watch(ctx context.Context, afterRevision datastore.Revision, opt
 		close(errs)
 	}
 	if opts.EmissionStrategy == datastore.EmitImmediatelyStrategy {
-		fail(datastore.NewWatchDisabledErr("this datastore emits changes per committed revision only"))
+		fail(errors.New("emit immediately strategy is unsupported in the boxauthz store: changes are emitted per committed revision"))
 		return changes, errs
 	}
 	head, _, err := s.headNow()
@@ -62,7 +63,6 @@ type watcher struct {
 	timeout time.Duration
 	cursor  Revision
 }
-
 
 func (w *watcher) run(ctx context.Context) error {
 	checkpoints := w.opts.Content&datastore.WatchCheckpoints != 0
@@ -143,4 +143,3 @@ func (w *watcher) send(ctx context.Context, rc datastore.RevisionChanges) error 
 		return datastore.NewWatchDisconnectedErr()
 	}
 }
-

@@ -123,7 +123,9 @@ func (s *Store) attempt(ctx context.Context, fn datastore.TxUserFunc, o *options
 	return t.at, hash, nil
 }
 
-// existing returns the live, unexpired relationship at the resource key.
+// existing returns the live relationship at the resource key. An expired
+// one still counts: SpiceDB refuses to Create over it, as the SQL
+// datastores do until it is collected.
 func (t *rwTx) existing(rk []byte, ref tuple.RelationshipReference) (tuple.Relationship, []byte, bool, error) {
 	v, ok := getAt(t.tx.Bucket(bucketRels), rk, t.at)
 	if !ok {
@@ -132,9 +134,6 @@ func (t *rwTx) existing(rk []byte, ref tuple.RelationshipReference) (tuple.Relat
 	parts, err := splitRelPayload(v.payload)
 	if err != nil {
 		return tuple.Relationship{}, nil, false, err
-	}
-	if parts.expiration != nil && parts.expiration.Before(time.Now()) {
-		return tuple.Relationship{}, nil, false, nil
 	}
 	rel, err := decodeRel(ref, parts, false)
 	return rel, v.payload, true, err
@@ -193,10 +192,6 @@ func (t *rwTx) mutate(m tuple.RelationshipUpdate) error {
 		if err != nil || !had {
 			return err
 		}
-		if !exists {
-			// It had expired: gone for readers already, no change to report.
-			return nil
-		}
 		return t.log.relationship(tuple.UpdateOperationDelete, cur)
 	case tuple.UpdateOperationCreate, tuple.UpdateOperationTouch:
 		payload, err := encodeRelPayload(m.Relationship)
@@ -212,7 +207,8 @@ func (t *rwTx) mutate(m tuple.RelationshipUpdate) error {
 		if err := t.putRel(rk, sk, payload); err != nil {
 			return err
 		}
-		return t.log.relationship(m.Operation, m.Relationship)
+		// Watch reports creates as touches, as every SpiceDB datastore does.
+		return t.log.relationship(tuple.UpdateOperationTouch, m.Relationship)
 	default:
 		return fmt.Errorf("write relationship %s: unknown operation %v", tuple.MustString(m.Relationship), m.Operation)
 	}
