@@ -57,8 +57,7 @@ func (l *changeLog) relationship(op tuple.UpdateOperation, rel tuple.Relationshi
 		return err
 	}
 	rk := resourceKey(rel.RelationshipReference)
-	data := binary.AppendUvarint(nil, uint64(len(rk)))
-	data = append(data, rk...)
+	data := appendLengthPrefixed(nil, rk)
 	data = append(data, payload...)
 	kind := changeRelTouch
 	switch op {
@@ -149,15 +148,15 @@ func readChanges(tx *bolt.Tx, from, to Revision, content datastore.WatchContent)
 }
 
 func decodeRelChange(kind changeKind, data []byte) (tuple.RelationshipUpdate, error) {
-	n, w := binary.Uvarint(data)
-	if w <= 0 || uint64(len(data)-w) < n {
+	rk, payload, ok := lengthPrefixed(data)
+	if !ok {
 		return tuple.RelationshipUpdate{}, corruptf("relationship change")
 	}
-	ref, err := refFromResourceKey(data[w : w+int(n)])
+	ref, err := refFromResourceKey(rk)
 	if err != nil {
 		return tuple.RelationshipUpdate{}, err
 	}
-	parts, err := splitRelPayload(data[w+int(n):])
+	parts, err := splitRelPayload(payload)
 	if err != nil {
 		return tuple.RelationshipUpdate{}, err
 	}

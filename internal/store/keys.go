@@ -91,8 +91,8 @@ func encodeRelPayload(rel tuple.Relationship) ([]byte, error) {
 	b := make([]byte, expLen, 32)
 	if e := rel.OptionalExpiration; e != nil {
 		b[0] = 1
-		binary.BigEndian.PutUint64(b[1:], uint64(e.Unix()))
-		binary.BigEndian.PutUint32(b[9:], uint32(e.Nanosecond()))
+		binary.BigEndian.PutUint64(b[1:], bitsOf(e.Unix()))
+		binary.BigEndian.PutUint32(b[9:], nanosBits(e.Nanosecond()))
 	}
 	var cav, integ []byte
 	var err error
@@ -106,10 +106,8 @@ func encodeRelPayload(rel tuple.Relationship) ([]byte, error) {
 			return nil, fmt.Errorf("encode integrity of %s: %w", tuple.MustString(rel), err)
 		}
 	}
-	b = binary.AppendUvarint(b, uint64(len(cav)))
-	b = append(b, cav...)
-	b = binary.AppendUvarint(b, uint64(len(integ)))
-	return append(b, integ...), nil
+	b = appendLengthPrefixed(b, cav)
+	return appendLengthPrefixed(b, integ), nil
 }
 
 type payloadParts struct {
@@ -124,19 +122,19 @@ func splitRelPayload(p []byte) (payloadParts, error) {
 		return out, corruptf("relationship payload of %d bytes", len(p))
 	}
 	if p[0] == 1 {
-		t := time.Unix(int64(binary.BigEndian.Uint64(p[1:])), int64(binary.BigEndian.Uint32(p[9:]))).UTC()
+		t := time.Unix(fromBits(binary.BigEndian.Uint64(p[1:])), int64(binary.BigEndian.Uint32(p[9:]))).UTC()
 		out.expiration = &t
 	}
 	p = p[expLen:]
 	for _, dst := range []*[]byte{&out.caveat, &out.integrity} {
-		n, w := binary.Uvarint(p)
-		if w <= 0 || uint64(len(p)-w) < n {
+		field, rest, ok := lengthPrefixed(p)
+		if !ok {
 			return out, corruptf("relationship payload length")
 		}
-		if n > 0 {
-			*dst = p[w : w+int(n)]
+		if len(field) > 0 {
+			*dst = field
 		}
-		p = p[w+int(n):]
+		p = rest
 	}
 	return out, nil
 }

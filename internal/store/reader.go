@@ -180,7 +180,7 @@ func encodeCounter(count int, at Revision, filter *core.RelationshipFilter) ([]b
 		return nil, fmt.Errorf("encode counter filter: %w", err)
 	}
 	b := make([]byte, 16, 16+len(f))
-	binary.BigEndian.PutUint64(b, uint64(int64(count)))
+	binary.BigEndian.PutUint64(b, bitsOf(int64(count)))
 	binary.BigEndian.PutUint64(b[8:], uint64(at))
 	return append(b, f...), nil
 }
@@ -193,7 +193,7 @@ func decodeCounter(name string, p []byte) (datastore.RelationshipCounter, error)
 	if err := f.UnmarshalVT(p[16:]); err != nil {
 		return datastore.RelationshipCounter{}, corruptf("counter %q filter: %v", name, err)
 	}
-	c := datastore.RelationshipCounter{Name: name, Filter: f, Count: int(int64(binary.BigEndian.Uint64(p))), ComputedAtRevision: datastore.NoRevision}
+	c := datastore.RelationshipCounter{Name: name, Filter: f, Count: int(fromBits(binary.BigEndian.Uint64(p))), ComputedAtRevision: datastore.NoRevision}
 	if at := Revision(binary.BigEndian.Uint64(p[8:])); at != 0 {
 		c.ComputedAtRevision = at
 	}

@@ -50,7 +50,7 @@ func (Revision) ByteSortable() bool { return true }
 func (r Revision) String() string { return strconv.FormatUint(uint64(r), 10) }
 
 // Time is when the revision was committed (approximately, see Revision).
-func (r Revision) Time() time.Time { return time.Unix(0, int64(r)) }
+func (r Revision) Time() time.Time { return time.Unix(0, fromBits(uint64(r))) }
 
 func (r Revision) bytes() []byte {
 	var b [8]byte
@@ -69,4 +69,4 @@ func ParseRevision(s string) (Revision, error) {
 	return Revision(v), nil
 }
 
-func revisionForTime(t time.Time) Revision { return Revision(t.UnixNano()) }
+func revisionForTime(t time.Time) Revision { return Revision(bitsOf(t.UnixNano())) }

@@ -36,7 +36,7 @@ func (s *Store) OptimizedRevision(context.Context) (datastore.RevisionWithSchema
 		return datastore.RevisionWithSchemaHash{Revision: head, SchemaHash: hash}, nil
 	}
 	now := time.Now().UnixNano()
-	rounded := Revision(now - now%int64(q))
+	rounded := Revision(bitsOf(now - now%int64(q)))
 	if rounded >= head {
 		return datastore.RevisionWithSchemaHash{Revision: head, SchemaHash: hash}, nil
 	}
@@ -90,7 +90,7 @@ func (s *Store) oldestReadable() Revision {
 	if edge < 0 {
 		return 0
 	}
-	return Revision(edge)
+	return Revision(bitsOf(edge))
 }
 
 // RevisionFromString parses a revision this store wrote.
@@ -141,11 +141,11 @@ func addRelCount(tx *bolt.Tx, delta int64) error {
 	meta := tx.Bucket(bucketMeta)
 	var n int64
 	if v := meta.Get(metaRelCount); len(v) == 8 {
-		n = int64(binary.BigEndian.Uint64(v))
+		n = fromBits(binary.BigEndian.Uint64(v))
 	}
 	n = max(n+delta, 0)
 	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(n))
+	binary.BigEndian.PutUint64(b[:], bitsOf(n))
 	if err := meta.Put(metaRelCount, b[:]); err != nil {
 		return fmt.Errorf("update relationship count: %w", err)
 	}

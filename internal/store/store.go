@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/authzed/spicedb/pkg/datastore"
 )
@@ -201,7 +202,10 @@ func (s *Store) ReadyState(ctx context.Context) (datastore.ReadyState, error) {
 	if err := ctx.Err(); err != nil {
 		return datastore.ReadyState{}, fmt.Errorf("check ready state: %w", err)
 	}
-	if err := s.checkOpen(); err != nil {
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
 		return datastore.ReadyState{Message: "store is closed"}, nil
 	}
 	return datastore.ReadyState{IsReady: true}, nil
@@ -221,5 +225,5 @@ func (s *Store) OfflineFeatures() (*datastore.Features, error) {
 }
 
 func isClosedErr(err error) bool {
-	return errors.Is(err, ErrClosed) || errors.Is(err, bolt.ErrDatabaseNotOpen)
+	return errors.Is(err, ErrClosed) || errors.Is(err, bolterrors.ErrDatabaseNotOpen)
 }
