@@ -34,10 +34,6 @@ func TestConformance(t *testing.T) {
 		// wait on each other, which these tests treat as a deadlock (SpiceDB
 		// excepts memdb, also single-writer, for the same reason).
 		test.ConcurrentWriteCategory,
-		// The store collects garbage itself (CollectGarbage, tested here);
-		// SpiceDB's GarbageCollectableDatastore interface, which these tests
-		// drive, is not implemented yet.
-		test.GCCategory,
 		// There are no migrations: a data dir of another format version is
 		// refused at Open (TestOpenRefusesOtherFormatVersion).
 		test.MigrationCategory,

@@ -163,3 +163,33 @@ func TestCollectGarbageDropsOldVersions(t *testing.T) {
 		t.Fatalf("at head after GC: %v, want bob and carol", got)
 	}
 }
+
+func TestGarbageCollectionRemovesLongExpired(t *testing.T) {
+	window := 50 * time.Millisecond
+	s, err := store.Open(t.Context(), t.TempDir(), store.WithGCWindow(window), store.WithGCInterval(0), store.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	expired := "document:a#viewer@user:alice[expiration:2000-01-01T00:00:00Z]"
+	writeRels(t, s, tuple.UpdateOperationCreate, expired, "document:b#viewer@user:bob")
+	if stats, _ := s.Statistics(t.Context()); stats.EstimatedRelationshipCount != 2 {
+		t.Fatalf("count before GC = %d, want 2", stats.EstimatedRelationshipCount)
+	}
+	time.Sleep(2 * window)
+	if err := datastore.RunGarbageCollection(t.Context(), s, window); err != nil {
+		t.Fatal(err)
+	}
+	if !s.HasGCRun() {
+		t.Fatal("GC run not recorded")
+	}
+	stats, err := s.Statistics(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.EstimatedRelationshipCount != 1 {
+		t.Fatalf("count after GC = %d, want 1 (the expired one removed)", stats.EstimatedRelationshipCount)
+	}
+	// Gone for good: creating it again is no longer a conflict.
+	writeRels(t, s, tuple.UpdateOperationCreate, "document:a#viewer@user:alice")
+}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/authzed/spicedb/pkg/datastore"
 )
 
 // gcBatch bounds the deletions of one write transaction so collection
@@ -15,9 +17,11 @@ const gcBatch = 10_000
 
 // GCResult counts what one collection removed.
 type GCResult struct {
-	Versions  int
-	Changes   int
-	Revisions int
+	Versions      int // in every versioned bucket, both indexes counted
+	Relationships int // relationship versions, counted once
+	Namespaces    int
+	Changes       int
+	Revisions     int
 }
 
 func (s *Store) runGC(ctx context.Context) {
@@ -32,12 +36,9 @@ func (s *Store) runGC(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			res, err := s.CollectGarbage(ctx)
-			if err != nil {
+			if err := datastore.RunGarbageCollection(ctx, s, s.cfg.gcWindow); err != nil {
 				s.cfg.logger.WarnContext(ctx, "store garbage collection failed", "err", err)
-				continue
 			}
-			s.cfg.logger.DebugContext(ctx, "store garbage collection", "versions", res.Versions, "changes", res.Changes, "revisions", res.Revisions)
 		}
 	}
 }
@@ -47,8 +48,11 @@ func (s *Store) runGC(ctx context.Context) {
 // revision records older than it (the newest revision record is always
 // kept, it is head).
 func (s *Store) CollectGarbage(ctx context.Context) (GCResult, error) {
+	return s.collectBefore(ctx, s.oldestReadable())
+}
+
+func (s *Store) collectBefore(ctx context.Context, edge Revision) (GCResult, error) {
 	var res GCResult
-	edge := s.oldestReadable()
 	for _, b := range [][]byte{bucketRels, bucketSubjects, bucketNS, bucketCaveats, bucketSchema, bucketCounters} {
 		var next []byte
 		for {
@@ -57,6 +61,12 @@ func (s *Store) CollectGarbage(ctx context.Context) (GCResult, error) {
 				return res, err
 			}
 			res.Versions += n
+			switch {
+			case bytes.Equal(b, bucketRels):
+				res.Relationships += n
+			case bytes.Equal(b, bucketNS):
+				res.Namespaces += n
+			}
 			if resume == nil || ctx.Err() != nil {
 				break
 			}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,6 +57,8 @@ type Store struct {
 
 	stopGC context.CancelFunc
 	gcDone chan struct{}
+	gcMu   sync.Mutex // one collection at a time
+	gcRan  atomic.Bool
 }
 
 var _ datastore.Datastore = (*Store)(nil)
