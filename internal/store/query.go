@@ -139,6 +139,14 @@ func (r *reader) QueryRelationships(_ context.Context, filter datastore.Relation
 		skipCav:  qo.SkipCaveats,
 		skipExp:  qo.SkipExpiration,
 	}
+	if sf, ok := subjectOnly(filter); ok && qo.After == nil && qo.Sort != options.ByResource {
+		// No resource named but one subject selector with IDs: the subject
+		// index touches only those subjects' rows; without a cursor or a
+		// resource order to keep, the order is free to be the subject's.
+		q.bucket, q.prefixes, q.toRef = bucketSubjects, subjectPrefixes(sf), refFromSubjectKey
+		q.limit = limitOf(qo.Limit)
+		return r.run(q), nil
+	}
 	if qo.Sort == options.BySubject {
 		var after []byte
 		if c := options.ToRelationship(qo.After); c != nil {
@@ -151,6 +159,19 @@ func (r *reader) QueryRelationships(_ context.Context, filter datastore.Relation
 	}
 	q.limit = limitOf(qo.Limit)
 	return r.run(q), nil
+}
+
+// subjectOnly is the subject filter of a relationships filter that names
+// no resource but exactly one subject selector with type and IDs.
+func subjectOnly(f datastore.RelationshipsFilter) (datastore.SubjectsFilter, bool) {
+	if f.OptionalResourceType != "" || len(f.OptionalSubjectsSelectors) != 1 {
+		return datastore.SubjectsFilter{}, false
+	}
+	sel := f.OptionalSubjectsSelectors[0]
+	if sel.OptionalSubjectType == "" || len(sel.OptionalSubjectIds) == 0 {
+		return datastore.SubjectsFilter{}, false
+	}
+	return datastore.SubjectsFilter{SubjectType: sel.OptionalSubjectType, OptionalSubjectIds: sel.OptionalSubjectIds, RelationFilter: sel.RelationFilter}, true
 }
 
 func resourcePrefixes(f datastore.RelationshipsFilter) [][]byte {
