@@ -3,12 +3,15 @@ package embedded_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
 	"github.com/boxauthz/boxauthz/internal/spicedb/embedded"
+	"github.com/boxauthz/boxauthz/internal/store"
 	"github.com/boxauthz/boxauthz/schema"
 )
 
@@ -21,15 +24,20 @@ const benchRelationships = 100_000
 // figures are in docs/store.md.
 func BenchmarkCheckByDatastore(b *testing.B) {
 	for _, bc := range []struct {
-		name string
-		opts func(b *testing.B) []embedded.Option
+		name    string
+		dataDir bool
 	}{
-		{"memdb", func(*testing.B) []embedded.Option { return nil }},
-		{"store", func(b *testing.B) []embedded.Option { return []embedded.Option{embedded.WithDataDir(b.TempDir())} }},
+		{"memdb", false},
+		{"store", true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			ctx := context.Background()
-			c, err := embedded.Start(ctx, append(bc.opts(b), embedded.WithDispatchCache(false))...)
+			opts := []embedded.Option{embedded.WithDispatchCache(false)}
+			dir := b.TempDir()
+			if bc.dataDir {
+				opts = append(opts, embedded.WithDataDir(dir))
+			}
+			c, err := embedded.Start(ctx, opts...)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -49,6 +57,15 @@ func BenchmarkCheckByDatastore(b *testing.B) {
 				if resp.Permissionship != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
 					b.Fatalf("check %d: %v", i, resp.Permissionship)
 				}
+			}
+			if bc.dataDir {
+				// The file's size per relationship: both indexes, the change
+				// log and bbolt's free pages.
+				fi, err := os.Stat(filepath.Join(dir, store.DataFileName))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(fi.Size())/benchRelationships, "file-B/rel")
 			}
 		})
 	}
