@@ -193,3 +193,41 @@ func TestGarbageCollectionRemovesLongExpired(t *testing.T) {
 	// Gone for good: creating it again is no longer a conflict.
 	writeRels(t, s, tuple.UpdateOperationCreate, "document:a#viewer@user:alice")
 }
+
+// The change log is in the file: a watcher started after a restart from a
+// revision before it gets the changes committed before the restart.
+func TestWatchAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(t.Context(), dir, store.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, err := s.HeadRevision(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := writeRels(t, s, tuple.UpdateOperationTouch, "document:a#viewer@user:alice")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = store.Open(t.Context(), dir, store.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	changes, errs := s.Watch(ctx, start.Revision, datastore.WatchJustRelationships())
+	select {
+	case rc, ok := <-changes:
+		if !ok {
+			t.Fatalf("watch closed: %v", <-errs)
+		}
+		if !rc.Revision.Equal(written) || len(rc.RelationshipChanges) != 1 ||
+			tuple.MustString(rc.RelationshipChanges[0].Relationship) != "document:a#viewer@user:alice" {
+			t.Fatalf("got %v at %v, want the touch of alice at %v", rc.RelationshipChanges, rc.Revision, written)
+		}
+	case <-ctx.Done():
+		t.Fatal("no change replayed after reopen")
+	}
+}
