@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/boxauthz/boxauthz/internal/spicedb"
+	"github.com/boxauthz/boxauthz/internal/store"
 )
 
 // MaxDepth is the embedded SpiceDB's dispatch depth limit, enough for
@@ -58,8 +59,14 @@ func Start(ctx context.Context, opts ...Option) (*spicedb.Client, error) {
 		cancel()
 		select {
 		case err := <-done:
+			// SpiceDB does not close a datastore it was given; the durable
+			// store must be, to release its file for the next start.
+			closeErr := ds.Close()
 			if err != nil && !errors.Is(err, context.Canceled) {
-				return fmt.Errorf("stopping embedded spicedb: %w", err)
+				return fmt.Errorf("stopping embedded spicedb: %w", errors.Join(err, closeErr))
+			}
+			if closeErr != nil {
+				return fmt.Errorf("closing embedded spicedb's datastore: %w", closeErr)
 			}
 		case <-time.After(stopTimeout):
 			return fmt.Errorf("stopping embedded spicedb: timed out after %s", stopTimeout)
@@ -109,6 +116,18 @@ func listenerOf(cfg settings) (util.GRPCServerConfig, string, error) {
 }
 
 func openDatastore(ctx context.Context, cfg settings) (dsapi.Datastore, error) {
+	if cfg.dataDir != "" {
+		if cfg.postgresURI != "" {
+			return nil, errors.New("the embedded spicedb takes a data dir or a postgres database, not both")
+		}
+		// Quantization off as for the in-memory store: a read right after a
+		// write sees it, which the embedded callers rely on.
+		ds, err := store.Open(ctx, cfg.dataDir, store.WithRevisionQuantization(0))
+		if err != nil {
+			return nil, fmt.Errorf("opening the spicedb store in %s: %w", cfg.dataDir, err)
+		}
+		return ds, nil
+	}
 	dsOpts := []datastore.ConfigOption{
 		datastore.WithEngine(datastore.MemoryEngine),
 		datastore.WithRevisionQuantization(0),

@@ -11,6 +11,7 @@ type settings struct {
 	grpcAddr        string
 	token           string
 	postgresURI     string
+	dataDir         string
 	noDispatchCache bool
 	maxUpdates      uint16
 	dialOpts        []grpc.DialOption
@@ -41,3 +42,8 @@ func WithMaxUpdatesPerWrite(n uint16) Option { return func(s *settings) { s.maxU
 func WithDialOptions(opts ...grpc.DialOption) Option {
 	return func(s *settings) { s.dialOpts = append(s.dialOpts, opts...) }
 }
+
+// WithDataDir runs the in-process SpiceDB on boxauthz's own durable store
+// in dir (created if missing) instead of in memory: what was written is
+// there again after a restart with the same dir.
+func WithDataDir(dir string) Option { return func(s *settings) { s.dataDir = dir } }
