@@ -2,6 +2,7 @@ package extension
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -92,5 +93,21 @@ func TestComposeRefused(t *testing.T) {
 				t.Errorf("err = %v, want it to name the file and line", err)
 			}
 		})
+	}
+}
+
+// TestExampleComposes: the extension the repository ships as an example
+// is one boxauthz accepts.
+func TestExampleComposes(t *testing.T) {
+	b, err := os.ReadFile("../../examples/hub.zed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Compose(schema.Text(), b, "examples/hub.zed")
+	if err != nil {
+		t.Fatalf("Compose(examples/hub.zed): %v", err)
+	}
+	if !strings.Contains(got, "permission viewer = folder->preview") {
+		t.Fatal("the composed schema lacks the example's hub")
 	}
 }
