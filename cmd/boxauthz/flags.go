@@ -91,6 +91,8 @@ type spicedbFlags struct {
 	// grpcOpts instrument the client beyond its call metrics (serve's
 	// tracing); not a flag.
 	grpcOpts []grpc.DialOption
+	// extension is --schema-extension where a command registers it (serve).
+	extension extensionFlag
 }
 
 func (s *spicedbFlags) register(fs *pflag.FlagSet, use spicedbUse) {

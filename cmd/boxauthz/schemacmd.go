@@ -28,17 +28,24 @@ func newSchemaCmd(a *app) *cobra.Command {
 }
 
 func newSchemaPrintCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var ext extensionFlag
+	cmd := &cobra.Command{
 		Use:     "print",
 		Short:   "Print the SpiceDB schema boxauthz writes",
-		Long:    "print writes boxauthz's SpiceDB schema (zed) to standard output.",
-		Example: "  boxauthz schema print\n  boxauthz schema print > schema.zed",
+		Long:    "print writes boxauthz's SpiceDB schema (zed) to standard output; with\n--schema-extension, composed with that extension, as serve and apply write it.",
+		Example: "  boxauthz schema print\n  boxauthz schema print > schema.zed\n  boxauthz schema print --schema-extension hub.zed",
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := io.WriteString(a.stdout, schema.Text())
+			text, err := ext.schemaText()
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(a.stdout, text)
 			return err
 		},
 	}
+	ext.register(cmd.Flags())
+	return cmd
 }
 
 // validateLine is one file's result of schema validate --json.
@@ -146,8 +153,10 @@ func newSchemaApplyCmd(a *app) *cobra.Command {
 		Short: "Write the schema into an external SpiceDB",
 		Long: `apply writes boxauthz's schema into the external SpiceDB --spicedb-endpoint
 names; one that already holds it with additions is left as it is. serve does
-the same on its first start; the embedded SpiceDB gets it on every start.`,
-		Example: "  boxauthz schema apply --spicedb-endpoint spicedb:50051 --spicedb-token \"$TOKEN\"\n  boxauthz schema apply --spicedb-endpoint 127.0.0.1:50051 --spicedb-insecure --spicedb-token \"$TOKEN\"",
+the same on its first start; the embedded SpiceDB gets it on every start.
+With --schema-extension it writes ours composed with that file, which then
+stands for every addition: one holding anything else is rewritten.`,
+		Example: "  boxauthz schema apply --spicedb-endpoint spicedb:50051 --spicedb-token \"$TOKEN\"\n  boxauthz schema apply --spicedb-endpoint spicedb:50051 --spicedb-token \"$TOKEN\" --schema-extension hub.zed\n  boxauthz schema apply --spicedb-endpoint 127.0.0.1:50051 --spicedb-insecure --spicedb-token \"$TOKEN\"",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if sf.endpoint == "" {
@@ -158,6 +167,9 @@ the same on its first start; the embedded SpiceDB gets it on every start.`,
 				return sf.hint(err)
 			}
 			defer c.Close()
+			if sf.extension.path != "" {
+				return applyExtended(cmd.Context(), a.stdout, c, &sf)
+			}
 			st, err := upgrade.Inspect(cmd.Context(), c)
 			var ie *upgrade.IncompatibleError
 			if err != nil && !errors.As(err, &ie) {
@@ -175,5 +187,6 @@ the same on its first start; the embedded SpiceDB gets it on every start.`,
 		},
 	}
 	sf.register(cmd.Flags(), spicedbRequired)
+	sf.extension.register(cmd.Flags())
 	return cmd
 }

@@ -65,6 +65,7 @@ type serveFlags struct {
 
 func (f *serveFlags) register(fs *pflag.FlagSet) {
 	f.spicedb.register(fs, spicedbEmbedded)
+	f.spicedb.extension.register(fs)
 	f.addr = fs.String("addr", "127.0.0.1:8080", "HTTP listen address")
 	f.adminKey.register(fs, "key trusted callers present as Authorization: Bearer <key> (this or --admin-key-file required)")
 	f.trusted = fs.String("trusted-proxy", "", "comma-separated reverse proxies (addresses or CIDR prefixes) whose X-Forwarded-For names the client address the bad-credential limit counts; default: none, the connection's peer counts")
@@ -182,6 +183,13 @@ func serve(ctx context.Context, f *serveFlags, logger *slog.Logger, onProgress f
 		httpapi.WithInvalidTokenLimit(*f.invalidLimit, *f.invalidBurst),
 		httpapi.WithTrustedProxies(proxies),
 		httpapi.WithRegisterer(st.registry),
+	}
+	ext, err := f.spicedb.extension.checks(st.checker)
+	if err != nil {
+		return err
+	}
+	if ext != nil {
+		apiOpts = append(apiOpts, httpapi.WithExtension(ext))
 	}
 	if tr.Enabled() {
 		apiOpts = append(apiOpts, httpapi.WithTracing(tr.TracerProvider(), tr.Propagator()))

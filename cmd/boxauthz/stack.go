@@ -47,6 +47,10 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 	if err != nil {
 		return nil, err
 	}
+	ensureOpts, err := sf.extension.ensureOptions()
+	if err != nil {
+		return nil, err
+	}
 	inProcess := sf.endpoint == ""
 	if inProcess {
 		c, err = embedded.Start(ctx, embedded.WithGRPCAddr(sf.grpcAddr, sf.token),
@@ -57,7 +61,7 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 	if err != nil {
 		return nil, sf.hint(err)
 	}
-	st, err := ensureSchema(ctx, c, logger)
+	st, err := ensureSchema(ctx, c, logger, ensureOpts...)
 	if err != nil {
 		_ = c.Close()
 		return nil, sf.hint(err)
@@ -90,10 +94,10 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 
 // ensureSchema waits for SpiceDB to answer (an external one may still be
 // starting) and makes it hold the schema.
-func ensureSchema(ctx context.Context, c *spicedb.Client, logger *slog.Logger) (upgrade.State, error) {
+func ensureSchema(ctx context.Context, c *spicedb.Client, logger *slog.Logger, opts ...upgrade.Option) (upgrade.State, error) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		st, err := upgrade.Ensure(ctx, c)
+		st, err := upgrade.Ensure(ctx, c, opts...)
 		// Only "not there yet" is worth waiting for; a wrong key or an
 		// incompatible schema will not fix itself.
 		// Nor is TLS against plaintext, though gRPC calls it Unavailable.

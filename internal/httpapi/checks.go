@@ -58,6 +58,10 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 		s.badRequest(w, r, err)
 		return
 	}
+	if s.extensionItem(b.Item.Type) {
+		outcome = s.checkExtension(w, r, b)
+		return
+	}
 	q, err := b.question()
 	if err != nil {
 		s.badRequest(w, r, err)

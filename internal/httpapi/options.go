@@ -44,6 +44,7 @@ type config struct {
 	Registerer        prometheus.Registerer
 	Tracer            trace.Tracer
 	Propagator        propagation.TextMapPropagator
+	Extension         *checker.Extension
 }
 
 // WithReady reports whether the server is ready, for /readyz: SpiceDB

@@ -62,10 +62,16 @@ func Inspect(ctx context.Context, r schema.Reader) (State, error) {
 
 // Compare tells how a schema text relates to boxauthz's (see Inspect).
 func Compare(stored string) (State, error) {
+	return compareWith(schema.Text(), stored)
+}
+
+// compareWith tells how stored relates to ours, boxauthz's schema with or
+// without an extension.
+func compareWith(ours, stored string) (State, error) {
 	if strings.TrimSpace(stored) == "" {
 		return Absent, nil
 	}
-	d, err := diffStored(stored)
+	d, err := diffStored(ours, stored)
 	var ce *compileError
 	if errors.As(err, &ce) {
 		return Absent, &IncompatibleError{Problems: []string{ce.Error()}}
@@ -112,7 +118,7 @@ func Compare(stored string) (State, error) {
 // added to a relation can carry a permission to objects of a new type).
 // None means the stored schema holds exactly our definitions of them.
 func Differences(stored string, names ...string) ([]string, error) {
-	d, err := diffStored(stored)
+	d, err := diffStored(schema.Text(), stored)
 	if ce := (*compileError)(nil); errors.As(err, &ce) {
 		return nil, fmt.Errorf("compiling the stored schema: %w", ce.err)
 	}
@@ -143,7 +149,15 @@ func Differences(stored string, names ...string) ([]string, error) {
 // Ensure makes the SpiceDB behind rw hold boxauthz's schema: it writes it
 // when none is there, accepts a current or compatible one as it is, and
 // refuses an incompatible one with an *IncompatibleError, changing nothing.
-func Ensure(ctx context.Context, rw schema.ReadWriter) (State, error) {
+// WithExtension changes what it writes and accepts (see there).
+func Ensure(ctx context.Context, rw schema.ReadWriter, opts ...Option) (State, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.extName != "" {
+		return ensureExtended(ctx, rw, &o)
+	}
 	st, err := Inspect(ctx, rw)
 	if err != nil {
 		return st, err
@@ -158,8 +172,8 @@ func Ensure(ctx context.Context, rw schema.ReadWriter) (State, error) {
 
 // diffStored compares ours with stored; a stored schema that does not
 // compile is a *compileError.
-func diffStored(stored string) (*diff.SchemaDiff, error) {
-	ours, err := compile("boxauthz", schema.Text())
+func diffStored(oursText, stored string) (*diff.SchemaDiff, error) {
+	ours, err := compile("boxauthz", oursText)
 	if err != nil {
 		return nil, err
 	}
