@@ -69,13 +69,16 @@ type problemJSON struct {
 }
 
 func newSchemaValidateCmd(a *app) *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON bool
+		ext    extensionFlag
+	)
 	cmd := &cobra.Command{
 		Use:   "validate <file>...",
 		Short: "Run validation files against the schema (exit 1 on a failure)",
 		Long: `validate runs each validation file (zed's format: schema or schemaFile,
 relationships, assertions, expected relations; without a schema it runs
-against boxauthz's; a schemaFile is relative to the file's directory) on
+against boxauthz's, composed with --schema-extension when given; a schemaFile is relative to the file's directory) on
 SpiceDB's own development engine, and prints each problem as
 file:line:col: kind: message, the line with a caret under the column and,
 for a failed assertion, SpiceDB's trace of the check as a tree.
@@ -91,13 +94,17 @@ schemaFile).` +
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, files []string) error {
+			base, err := ext.schemaText()
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
 			failed, unrunnable := 0, 0
 			for _, f := range files {
 				data, err := os.ReadFile(f)
 				if err != nil {
 					return err
 				}
-				res, err := validation.Validate(cmd.Context(), f, data)
+				res, err := validation.Validate(cmd.Context(), f, data, validation.WithDefaultSchema(base))
 				var fe *validation.FileError
 				switch {
 				case errors.As(err, &fe):
@@ -130,6 +137,7 @@ schemaFile).` +
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object a file (fields above)")
+	ext.register(cmd.Flags())
 	return cmd
 }
 

@@ -50,6 +50,7 @@ func newTestCmd(a *app) *cobra.Command {
 	var (
 		asJSON bool
 		run    string
+		ext    extensionFlag
 	)
 	cmd := &cobra.Command{
 		Use:     "test <file>...",
@@ -89,7 +90,11 @@ func newTestCmd(a *app) *cobra.Command {
 			if match != nil && left == 0 {
 				return usagef("--run %q matches no test name", run)
 			}
-			r := modeltest.NewRunner()
+			schemaOpts, err := ext.ensureOptions()
+			if err != nil {
+				return err
+			}
+			r := modeltest.NewRunner(modeltest.WithSchemaOptions(schemaOpts...))
 			var rep modeltest.Report
 			for _, s := range suites {
 				res, err := r.Run(cmd.Context(), s)
@@ -109,6 +114,7 @@ func newTestCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as one JSON object (fields above)")
 	cmd.Flags().StringVar(&run, "run", "", "run only the tests whose name matches this regular expression")
+	ext.register(cmd.Flags())
 	return cmd
 }
 

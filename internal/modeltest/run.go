@@ -21,7 +21,8 @@ import (
 // Runner runs test files, each test on SpiceDB embedded in this process,
 // in memory, holding boxauthz's schema.
 type Runner struct {
-	log *slog.Logger
+	log    *slog.Logger
+	ensure []upgrade.Option
 }
 
 // Option configures a Runner.
@@ -29,6 +30,12 @@ type Option func(*Runner)
 
 // WithLogger sets the logger of event application (default: none).
 func WithLogger(l *slog.Logger) Option { return func(r *Runner) { r.log = l } }
+
+// WithSchemaOptions passes options to the schema write of every test's
+// SpiceDB: upgrade.WithExtension adds a schema extension to boxauthz's.
+func WithSchemaOptions(opts ...upgrade.Option) Option {
+	return func(r *Runner) { r.ensure = append(r.ensure, opts...) }
+}
 
 // NewRunner returns a Runner.
 func NewRunner(opts ...Option) *Runner {
@@ -103,7 +110,7 @@ func (r *Runner) open(ctx context.Context, batches ...[]Event) (*store, error) {
 		return nil, err
 	}
 	st := &store{client: c, cancel: cancel}
-	if _, err := upgrade.Ensure(ctx, c); err != nil {
+	if _, err := upgrade.Ensure(ctx, c, r.ensure...); err != nil {
 		st.close()
 		return nil, fmt.Errorf("writing the schema: %w", err)
 	}

@@ -76,14 +76,18 @@ func ValidateFile(ctx context.Context, contents []byte) (Result, error) {
 //
 // A file that cannot be run is a *FileError, with the Problems that stop
 // it at their positions; failures of a file that runs are the Result's.
-func Validate(ctx context.Context, name string, contents []byte) (Result, error) {
+func Validate(ctx context.Context, name string, contents []byte, opts ...Option) (Result, error) {
+	st := settings{defaultSchema: schema.Text()}
+	for _, o := range opts {
+		o(&st)
+	}
 	src := newSource(name, contents)
 	vf, probs := decode(src)
 	if len(probs) > 0 {
 		return Result{Problems: probs}, &FileError{Problems: probs}
 	}
 	if strings.TrimSpace(vf.Schema.Schema) == "" {
-		vf.Schema.Schema = schema.Text()
+		vf.Schema.Schema = st.defaultSchema
 	}
 
 	dc, devErrs, err := development.NewDevContextForValidationFile(ctx, vf)
