@@ -88,6 +88,8 @@ const (
 type spicedbFlags struct {
 	endpoint, token, caFile, grpcAddr string
 	insecure                          bool
+	// dataDir keeps the embedded SpiceDB's data across restarts.
+	dataDir string
 	// grpcOpts instrument the client beyond its call metrics (serve's
 	// tracing); not a flag.
 	grpcOpts []grpc.DialOption
@@ -110,6 +112,7 @@ func (s *spicedbFlags) register(fs *pflag.FlagSet, use spicedbUse) {
 	fs.StringVar(&s.caFile, "spicedb-ca", "", "PEM file of the CA that signed the external SpiceDB's TLS certificate (default: system roots)")
 	if use == spicedbEmbedded {
 		fs.StringVar(&s.grpcAddr, "spicedb-grpc-addr", "", "also serve the embedded SpiceDB's gRPC on this loopback address (needs --spicedb-token)")
+		fs.StringVar(&s.dataDir, "data-dir", "", "keep the embedded SpiceDB's data in this directory, on boxauthz's own durable store, across restarts (docs/store.md; default: in memory, gone on exit)")
 	}
 }
 

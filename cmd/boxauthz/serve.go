@@ -88,7 +88,8 @@ const serveLong = `serve runs the HTTP API: checks, bulk checks, lookups, event 
 webhooks, tokens, /healthz, /readyz and /metrics.
 
 By default SpiceDB runs embedded in this process, in memory (gone when it
-stops); --spicedb-endpoint names an external one, which gets the schema on
+stops); --data-dir keeps its data in a directory across restarts, on
+boxauthz's own store; --spicedb-endpoint names an external one, which gets the schema on
 the first start. --events and --outbox-dsn mirror a file or an outbox while
 serving; /readyz answers 503 until what was there at start is applied.`
 
@@ -303,6 +304,8 @@ func (f *serveFlags) startMirroring(ctx context.Context, st *stack, tokens *oaut
 		// The in-memory store's revisions are one total order, what lets a
 		// decision trust the watch instead of asking for token validity.
 		go tokens.WatchRevocations(ctx, st.client, spicedb.MemoryRevision)
+	}
+	if st.embedded && st.flags.dataDir == "" {
 		go watchEmbedded(ctx, st.countRelationships, heapInUse, time.Minute, embeddedLimits{relationships: 100_000, heapBytes: 1 << 30}, logger)
 	}
 	return nil

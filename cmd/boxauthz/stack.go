@@ -52,9 +52,18 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 		return nil, err
 	}
 	inProcess := sf.endpoint == ""
+	if !inProcess && sf.dataDir != "" {
+		return nil, errors.New("--data-dir is for the embedded SpiceDB: leave it out with --spicedb-endpoint, whose datastore keeps the data")
+	}
 	if inProcess {
-		c, err = embedded.Start(ctx, embedded.WithGRPCAddr(sf.grpcAddr, sf.token),
-			embedded.WithDialOptions(calls.DialOptions()...), embedded.WithDialOptions(sf.grpcOpts...))
+		eopts := []embedded.Option{
+			embedded.WithGRPCAddr(sf.grpcAddr, sf.token),
+			embedded.WithDialOptions(calls.DialOptions()...), embedded.WithDialOptions(sf.grpcOpts...),
+		}
+		if sf.dataDir != "" {
+			eopts = append(eopts, embedded.WithDataDir(sf.dataDir))
+		}
+		c, err = embedded.Start(ctx, eopts...)
 	} else {
 		c, err = sf.dial(calls.DialOptions()...)
 	}
@@ -67,8 +76,11 @@ func openStack(ctx context.Context, sf *spicedbFlags, logger *slog.Logger, opts 
 		return nil, sf.hint(err)
 	}
 	where := "embedded (in memory)"
-	if !inProcess {
+	switch {
+	case !inProcess:
 		where = sf.endpoint
+	case sf.dataDir != "":
+		where = "embedded (data dir " + sf.dataDir + ")"
 	}
 	logger.Info("spicedb ready", "spicedb", where, "schema", st.String(), "schema_digest", schema.Digest())
 	ch, err := checker.New(c, opts...)
