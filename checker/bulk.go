@@ -44,9 +44,16 @@ func CheckItems(ctx context.Context, c Client, items []*v1.CheckBulkPermissionsR
 		if first == nil {
 			first = resp.GetCheckedAt()
 		}
-		for i, p := range resp.GetPairs() {
+		pairs := resp.GetPairs()
+		if len(pairs) != len(chunk) {
+			// Answers are matched to questions by position: any other count
+			// would pair an answer with the wrong question.
+			return nil, nil, fmt.Errorf("checking %d permissions in spicedb: %d answers came back", len(chunk), len(pairs))
+		}
+		for i, asked := range chunk {
+			p := pairs[i]
 			if e := p.GetError(); e != nil {
-				return nil, nil, fmt.Errorf("checking %s: %s", describe(chunk[i]), e.GetMessage())
+				return nil, nil, fmt.Errorf("checking %s: %s", describe(asked), e.GetMessage())
 			}
 			out = append(out, p.GetItem().GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION)
 		}
