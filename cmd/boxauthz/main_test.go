@@ -63,7 +63,7 @@ func TestSchemaValidateReportsLines(t *testing.T) {
 		t.Fatalf("good file: exit %d, %s", code, out)
 	}
 	code, out, _ = runCmd(t, context.Background(), "schema", "validate", bad)
-	if code != 1 || !strings.Contains(out, "bad.yaml:line 5:") {
+	if code != 1 || !strings.Contains(out, "bad.yaml:5:7: assertion:") {
 		t.Fatalf("bad file: exit %d, want 1 and a failure on line 5:\n%s", code, out)
 	}
 	code, out, _ = runCmd(t, context.Background(), "schema", "print")
