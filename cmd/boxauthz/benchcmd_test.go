@@ -100,6 +100,7 @@ func TestBenchRefusals(t *testing.T) {
 		{"bad size", []string{"--size", "huge"}, []string{"--size", "tiny", "small", "xN"}},
 		{"external without --yes-write", []string{"--spicedb-endpoint", "127.0.0.1:1"}, []string{"--yes-write", "writes"}},
 		{"cold on external", []string{"--spicedb-endpoint", "127.0.0.1:1", "--yes-write", "--cold"}, []string{"--cold"}},
+		{"data dir on external", []string{"--spicedb-endpoint", "127.0.0.1:1", "--yes-write", "--data-dir", "/nonexistent"}, []string{"--data-dir", "--spicedb-endpoint"}},
 		{"bad concurrency", []string{"--conc", "1,zero"}, []string{"--conc"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
