@@ -157,4 +157,10 @@ func TestBenchDataDir(t *testing.T) {
 	if n := len(exportAll(t, c)); n == 0 {
 		t.Errorf("the reopened data dir holds no relationships; bench loaded %d", rep.Relationships)
 	}
+	_ = c.Close()
+	// A second run on the same directory finds its data set there.
+	code, _, errs = runCmd(t, ctx, append([]string{"bench", "--data-dir", dir}, quickBench...)...)
+	if code == 0 || !strings.Contains(errs, "--seed") {
+		t.Errorf("second run on the same data dir: exit %d, want a failure naming --seed: %s", code, errs)
+	}
 }
