@@ -30,10 +30,15 @@ By default everything runs in this process, on SpiceDBs in memory. With
 --spicedb-endpoint the data set is WRITTEN INTO THAT SpiceDB (about 1M
 relationships at the default size, under object IDs like f000123 and
 u00042) and stays there; give --yes-write to agree. The naive schema is then
-skipped: it needs a SpiceDB of its own.` + jsonHelp + "the report as one JSON document (rows by depth band and concurrency, each way's latencies and rate; see docs/)."
+skipped: it needs a SpiceDB of its own. With --data-dir the embedded SpiceDB
+with boxauthz's schema runs on boxauthz's durable store in that directory
+(docs/store.md; it must not hold a data set yet) and the data set stays
+there; the naive schema stays in memory, and is skipped past the size the
+in-memory store answers in reasonable time.` + jsonHelp + "the report as one JSON document (rows by depth band and concurrency, each way's latencies and rate; see docs/)."
 
 const benchExample = `  boxauthz bench --size small
   boxauthz bench --size small --cold
+  boxauthz bench --data-dir /var/tmp/bench --size x50 --cold --conc 1,8
   boxauthz bench --size tiny --conc 1,4 --checks 200 --json > report.json
   boxauthz bench --spicedb-endpoint spicedb.test:50051 --spicedb-token "$KEY" --yes-write`
 
@@ -66,6 +71,7 @@ func newBenchCmd(a *app) *cobra.Command {
 	}
 	fs := cmd.Flags()
 	f.sf.register(fs, spicedbDirect)
+	fs.StringVar(&f.sf.dataDir, "data-dir", "", "run the embedded SpiceDB with boxauthz's schema on boxauthz's durable store in this directory, which keeps the data set (docs/store.md; default: in memory)")
 	fs.Lookup("spicedb-endpoint").Usage = "host:port of an external SpiceDB to load the data set into and measure (writes relationships there: needs --yes-write; default: embedded SpiceDBs in memory)"
 	f.seed = fs.Uint64("seed", bench.DefaultSeed, "seed of the data set: equal seeds and sizes give equal data sets")
 	f.size = fs.String("size", bench.DefaultSize, "data set size: tiny (~3k relationships), small (~20k) or xN (small × N; x50 ≈ 1M)")
@@ -92,14 +98,21 @@ func runBench(ctx context.Context, f *benchFlags, stdout io.Writer, logger *slog
 	if external && !*yesWrite {
 		return &exitError{code: 2, err: fmt.Errorf("--spicedb-endpoint %s: bench writes its data set into that SpiceDB; give --yes-write to agree", sf.endpoint)}
 	}
+	if external && sf.dataDir != "" {
+		return &exitError{code: 2, err: errors.New("--data-dir is for the embedded SpiceDB: leave it out with --spicedb-endpoint, whose datastore keeps the data")}
+	}
 	if external && *cold {
 		return &exitError{code: 2, err: errors.New("--cold sets the embedded SpiceDBs' dispatch cache; an external SpiceDB's is its own setting")}
 	}
 
-	if !external && dc.Trees > embeddedWarnScale*synth.Small().Trees {
+	large := dc.Trees > embeddedWarnScale*synth.Small().Trees
+	if !external && sf.dataDir == "" && large {
 		logger.Warn("the in-memory datastore scans every relationship of a type and relation on each read: at this size deep checks take seconds and the run a long while; --size small, or --spicedb-endpoint with a SpiceDB on PostgreSQL, measure the schema rather than the scans", "size", *size)
 	}
-	primary, naive, store, cache, err := benchSpiceDBs(ctx, &sf, *cold, logger)
+	// The naive schema has only the in-memory store: past the size it
+	// answers deep checks in seconds, it would take the run hours.
+	withNaive := sf.dataDir == "" || !large
+	primary, naive, store, cache, err := benchSpiceDBs(ctx, &sf, *cold, withNaive, logger)
 	if err != nil {
 		return err
 	}
@@ -121,6 +134,9 @@ func runBench(ctx context.Context, f *benchFlags, stdout io.Writer, logger *slog
 	if err != nil {
 		return err
 	}
+	if naive == nil && !external {
+		rep.NaiveSkipped = fmt.Sprintf("at %s the naive schema's SpiceDB, in memory, would scan every relationship of a type on each read and take hours; it runs with --data-dir up to x%d", *size, embeddedWarnScale)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -132,21 +148,29 @@ func runBench(ctx context.Context, f *benchFlags, stdout io.Writer, logger *slog
 // benchSpiceDBs starts the SpiceDBs bench measures: the one holding
 // boxauthz's schema (embedded, or the external endpoint) and, embedded
 // only, a second one for the naive schema. store and cache describe them.
-func benchSpiceDBs(ctx context.Context, sf *spicedbFlags, cold bool, logger *slog.Logger) (primary, naive *spicedb.Client, store, cache string, err error) {
+func benchSpiceDBs(ctx context.Context, sf *spicedbFlags, cold, withNaive bool, logger *slog.Logger) (primary, naive *spicedb.Client, store, cache string, err error) {
 	if sf.endpoint != "" {
 		if primary, err = sf.dial(); err != nil {
 			return nil, nil, "", "", err
 		}
 		store, cache = sf.endpoint, "as the server sets it"
 	} else {
-		if primary, err = embedded.Start(ctx, embedded.WithDispatchCache(!cold)); err != nil {
-			return nil, nil, "", "", err
+		eopts := []embedded.Option{embedded.WithDispatchCache(!cold)}
+		store = "embedded (in memory)"
+		if sf.dataDir != "" {
+			eopts = append(eopts, embedded.WithDataDir(sf.dataDir))
+			store = "embedded (data dir " + sf.dataDir + ")"
 		}
-		if naive, err = embedded.Start(ctx, embedded.WithDispatchCache(!cold)); err != nil {
-			_ = primary.Close()
-			return nil, nil, "", "", err
+		if primary, err = embedded.Start(ctx, eopts...); err != nil {
+			return nil, nil, "", "", fmt.Errorf("starting the embedded SpiceDB: %w", err)
 		}
-		store, cache = "embedded (in memory)", "on"
+		if withNaive {
+			if naive, err = embedded.Start(ctx, embedded.WithDispatchCache(!cold)); err != nil {
+				_ = primary.Close()
+				return nil, nil, "", "", err
+			}
+		}
+		cache = "on"
 		if cold {
 			cache = "off (cold)"
 		}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +100,7 @@ func TestBenchRefusals(t *testing.T) {
 		{"bad size", []string{"--size", "huge"}, []string{"--size", "tiny", "small", "xN"}},
 		{"external without --yes-write", []string{"--spicedb-endpoint", "127.0.0.1:1"}, []string{"--yes-write", "writes"}},
 		{"cold on external", []string{"--spicedb-endpoint", "127.0.0.1:1", "--yes-write", "--cold"}, []string{"--cold"}},
+		{"data dir on external", []string{"--spicedb-endpoint", "127.0.0.1:1", "--yes-write", "--data-dir", "/nonexistent"}, []string{"--data-dir", "--spicedb-endpoint"}},
 		{"bad concurrency", []string{"--conc", "1,zero"}, []string{"--conc"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,5 +121,46 @@ func TestBenchHelp(t *testing.T) {
 	code, out, errs := runCmd(t, context.Background(), "bench", "-h")
 	if code != 0 || !strings.Contains(out, "WRITTEN INTO THAT SpiceDB") || !strings.Contains(out, "-yes-write") {
 		t.Errorf("bench -h: exit %d, want 0 and a help naming what an endpoint gets written:\n%s%s", code, out, errs)
+	}
+}
+
+// TestBenchDataDir runs bench with --data-dir: the primary SpiceDB is the
+// durable store in that directory, which holds the data set afterwards, and
+// boxauthz's answers are raw's.
+func TestBenchDataDir(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	code, out, errs := runCmd(t, ctx, append([]string{"bench", "--json", "--cold", "--data-dir", dir}, quickBench...)...)
+	if code != 0 {
+		t.Fatalf("bench --data-dir exit %d: %s", code, errs)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("bench --json is not one JSON document: %v\n%s", err, out)
+	}
+	if !strings.Contains(rep.SpiceDB, dir) || rep.Relationships == 0 || rep.Agreement.Raw.Compared == 0 || rep.Agreement.Raw.Differ != 0 {
+		t.Errorf("report: spicedb %q, %d relationships, agreement %+v", rep.SpiceDB, rep.Relationships, rep.Agreement)
+	}
+	// tiny is small enough for the in-memory naive SpiceDB: it is measured.
+	if rep.NaiveSkipped != "" || len(rep.Rows) == 0 || rep.Rows[0].Naive == nil {
+		t.Errorf("naive skipped %q at tiny; rows %+v", rep.NaiveSkipped, rep.Rows)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "boxauthz.db")); err != nil || fi.Size() == 0 {
+		t.Fatalf("the data dir holds no store after bench: %v", err)
+	}
+	c, err := embedded.Start(ctx, embedded.WithDataDir(dir))
+	if err != nil {
+		t.Fatalf("reopening the data dir: %v", err)
+	}
+	defer c.Close()
+	if n := len(exportAll(t, c)); n == 0 {
+		t.Errorf("the reopened data dir holds no relationships; bench loaded %d", rep.Relationships)
+	}
+	_ = c.Close()
+	// A second run on the same directory finds its data set there.
+	code, _, errs = runCmd(t, ctx, append([]string{"bench", "--data-dir", dir}, quickBench...)...)
+	if code == 0 || !strings.Contains(errs, "--seed") {
+		t.Errorf("second run on the same data dir: exit %d, want a failure naming --seed: %s", code, errs)
 	}
 }
