@@ -19,6 +19,12 @@ running boxauthz server (--server, with its admin key) or, with
 <type> is %s. An empty <user> ("") asks as an
 anonymous caller, as with a shared link.
 
+Asking a server started with --schema-extension, <type> may also be one of
+the extension's types, with one of its permissions as <action>
+(boxauthz check alice viewer hub:h1): the server validates them and its
+refusal names the types and permissions there are. --spicedb-endpoint
+checks folders and files only: it has no extension to validate against.
+
 Prints allowed or denied; exit 0 allowed, 1 denied, 2 error. --explain adds
 one sentence saying what allows it, or why not (and the reason code).
 
@@ -71,11 +77,14 @@ func newCheckCmd(a *app) *cobra.Command {
 				}
 				return runBulk(cmd, &f, bulkFile, asJSON, a.stdout)
 			}
-			item, err := parseItem(args[2])
+			item, err := parseCheckItem(args[2])
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
 			req := checkRequest{User: args[0], Action: args[1], Item: item, SharedLink: link}
+			if err := refuseDirectExtension(&f, req); err != nil {
+				return &exitError{code: 2, err: err}
+			}
 			ask, err := f.open(cmd.Context())
 			if err != nil {
 				return &exitError{code: 2, err: err}

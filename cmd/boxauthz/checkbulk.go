@@ -40,6 +40,9 @@ func runBulk(cmd *cobra.Command, f *askFlags, file string, asJSON bool, stdout i
 	if len(checks) == 0 {
 		return &exitError{code: 2, err: fmt.Errorf("--bulk %s: no checks in it", file)}
 	}
+	if err := refuseDirectExtension(f, checks...); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--bulk %s: %w", file, err)}
+	}
 	ask, err := f.open(cmd.Context())
 	if err != nil {
 		return &exitError{code: 2, err: err}

@@ -166,7 +166,7 @@ type serverAsker struct {
 func (s *serverAsker) Close() error { return nil }
 
 func (s *serverAsker) check(ctx context.Context, c checkRequest, explain bool) (checkResult, error) {
-	if _, err := c.question(); err != nil {
+	if err := c.precheck(); err != nil {
 		return checkResult{}, err
 	}
 	body := struct {
@@ -184,7 +184,7 @@ const bulkChunk = 1000
 
 func (s *serverAsker) checkBulk(ctx context.Context, cs []checkRequest) ([]bool, string, error) {
 	for i, c := range cs {
-		if _, err := c.question(); err != nil {
+		if err := c.precheck(); err != nil {
 			return nil, "", fmt.Errorf("check %d: %w", i+1, err)
 		}
 	}

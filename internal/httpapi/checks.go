@@ -2,10 +2,7 @@ package httpapi
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
-	"unicode/utf8"
 
 	"github.com/boxauthz/boxauthz/checker"
 	"github.com/boxauthz/boxauthz/schema"
@@ -53,7 +50,7 @@ func (b checkBody) question() (checker.Question, error) {
 func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	var b checkBody
 	outcome := outcomeError
-	defer func() { s.metrics.checked(b.Action, outcome) }()
+	defer func() { s.metrics.checked(s.checkLabel(b), outcome) }()
 	if err := decodeStrict(r.Body, &b); err != nil {
 		s.badRequest(w, r, err)
 		return
@@ -92,57 +89,6 @@ func (s *Server) checkFailed(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	s.internal(w, r, "checking", err)
-}
-
-func (s *Server) checkBulk(w http.ResponseWriter, r *http.Request) {
-	var b struct {
-		Checks           []bulkCheckBody `json:"checks"`
-		ConsistencyToken string          `json:"consistency_token,omitempty"`
-	}
-	if err := decodeStrict(r.Body, &b); err != nil {
-		s.badRequest(w, r, err)
-		return
-	}
-	var answered []checker.Answer
-	defer func() { s.metrics.checkedBulk(b.Checks, answered) }()
-	if len(b.Checks) == 0 {
-		s.badRequest(w, r, &checker.FieldError{Field: "checks", Err: errors.New("required: at least one check")})
-		return
-	}
-	qs := make([]checker.Question, 0, len(b.Checks))
-	for i, c := range b.Checks {
-		if c.ConsistencyToken != "" || c.Explain {
-			s.badRequest(w, r, &checker.FieldError{Field: "checks[" + strconv.Itoa(i) + "]", Err: errors.New("consistency_token and explain go on the request, not on one check")})
-			return
-		}
-		if n := utf8.RuneCountInString(c.ID); n > MaxCheckIDLength {
-			s.badRequest(w, r, &checker.FieldError{Field: "checks[" + strconv.Itoa(i) + "].id", Err: fmt.Errorf("%d characters, want at most %d", n, MaxCheckIDLength)})
-			return
-		}
-		q, err := c.question()
-		if err != nil {
-			var fe *checker.FieldError
-			if errors.As(err, &fe) {
-				fe.Field = "checks[" + strconv.Itoa(i) + "]." + fe.Field
-			}
-			s.badRequest(w, r, err)
-			return
-		}
-		qs = append(qs, q)
-	}
-	as, err := s.cfg.Checker.CheckBulk(r.Context(), qs, checker.Consistency{Token: b.ConsistencyToken})
-	if err != nil {
-		s.checkFailed(w, r, err)
-		return
-	}
-	results := make([]bulkResult, len(as))
-	token := ""
-	for i, a := range as {
-		results[i] = bulkResult{ID: b.Checks[i].ID, Allowed: a.Allowed}
-		token = a.ConsistencyToken
-	}
-	answered = as
-	writeJSON(w, http.StatusOK, map[string]any{"results": results, "consistency_token": token})
 }
 
 // bulkResult is one answer of a bulk check, with the id its check carried.

@@ -29,18 +29,10 @@ func (s *Server) checkExtension(w http.ResponseWriter, r *http.Request, b checkB
 		s.badRequest(w, r, &checker.FieldError{Field: "explain", Err: errors.New("explanations cover folders and files only, not types of the schema extension")})
 		return outcomeError
 	}
-	if b.Action == "" {
-		s.badRequest(w, r, &checker.FieldError{Field: "action", Err: errors.New("required")})
+	q, err := b.extensionQuestion()
+	if err != nil {
+		s.badRequest(w, r, err)
 		return outcomeError
-	}
-	q := checker.ExtensionQuestion{User: b.User, Type: b.Item.Type, ID: b.Item.ID, Permission: b.Action}
-	if b.SharedLink != "" {
-		l, err := checker.ParseSharedLink(b.SharedLink)
-		if err != nil {
-			s.badRequest(w, r, &checker.FieldError{Field: "shared_link", Err: err})
-			return outcomeError
-		}
-		q.SharedLink = &l
 	}
 	ans, err := s.cfg.Extension.Check(r.Context(), q, checker.Consistency{Token: b.ConsistencyToken})
 	if err != nil {
@@ -49,4 +41,21 @@ func (s *Server) checkExtension(w http.ResponseWriter, r *http.Request, b checkB
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"allowed": ans.Allowed, "consistency_token": ans.ConsistencyToken})
 	return checkOutcome(ans.Allowed)
+}
+
+// extensionQuestion is b as a question on an extension type; the
+// extension validates the type, permission and ids.
+func (b checkBody) extensionQuestion() (checker.ExtensionQuestion, error) {
+	q := checker.ExtensionQuestion{User: b.User, Type: b.Item.Type, ID: b.Item.ID, Permission: b.Action}
+	if b.Action == "" {
+		return q, &checker.FieldError{Field: "action", Err: errors.New("required")}
+	}
+	if b.SharedLink != "" {
+		l, err := checker.ParseSharedLink(b.SharedLink)
+		if err != nil {
+			return q, &checker.FieldError{Field: "shared_link", Err: err}
+		}
+		q.SharedLink = &l
+	}
+	return q, nil
 }

@@ -21,7 +21,7 @@ const hubExt = "definition hub {\n\trelation folder: folder\n\tpermission viewer
 // newExtendedAPI serves the API on the embedded SpiceDB holding ours and
 // the hub extension, with the Acme sample loaded and hub h1 linked to the
 // folder launch; it returns the consistency token of that link.
-func newExtendedAPI(t *testing.T) (*httptest.Server, string) {
+func newExtendedAPI(t *testing.T, opts ...httpapi.Option) (*httptest.Server, string) {
 	t.Helper()
 	c := testenv.SpiceDB(t, testenv.Memory)
 	if _, err := upgrade.Ensure(t.Context(), c, upgrade.WithExtension("hub.zed", []byte(hubExt))); err != nil {
@@ -35,9 +35,10 @@ func newExtendedAPI(t *testing.T) (*httptest.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(ch, sync.NewApplier(c), adminKey,
+	api, err := httpapi.New(ch, sync.NewApplier(c), adminKey, append([]httpapi.Option{
 		httpapi.WithExtension(checker.NewExtension(ch, perms)),
-		httpapi.WithWebhookDeadLetter(filepath.Join(t.TempDir(), "webhooks.dead")))
+		httpapi.WithWebhookDeadLetter(filepath.Join(t.TempDir(), "webhooks.dead")),
+	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

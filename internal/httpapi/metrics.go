@@ -40,7 +40,7 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 		}, []string{"route"}),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "boxauthz_check_decisions_total",
-			Help: "Questions of /v1/check and /v1/check/bulk, by action (invalid when not one of the schema's) and outcome (allowed, denied, error).",
+			Help: "Questions of /v1/check and /v1/check/bulk, by action (extension for a type of the schema extension, invalid when not one of the schema's) and outcome (allowed, denied, error).",
 		}, []string{"action", "outcome"}),
 		authorizations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "boxauthz_authorize_decisions_total",
@@ -75,6 +75,9 @@ const (
 	// invalidAction labels an action that is none of the schema's, so
 	// that made-up actions cannot grow the label set.
 	invalidAction = "invalid"
+	// extensionAction labels every check of a schema extension's type:
+	// its permission names are the user's, so they are not labels.
+	extensionAction = "extension"
 )
 
 // actionLabel is a as a label value: one of the schema's actions (the 14
@@ -93,26 +96,44 @@ func checkOutcome(allowed bool) string {
 	return outcomeDenied
 }
 
-// checked counts one question of /v1/check.
-func (m *httpMetrics) checked(action, outcome string) {
+// checkLabel is the action label of check b: extensionAction for a type
+// the schema extension answers, else actionLabel.
+func (s *Server) checkLabel(b checkBody) string {
+	if s.extensionItem(b.Item.Type) {
+		return extensionAction
+	}
+	return actionLabel(b.Action)
+}
+
+// bulkLabels are the action labels of a bulk request's checks.
+func (s *Server) bulkLabels(checks []bulkCheckBody) []string {
+	out := make([]string, len(checks))
+	for i, c := range checks {
+		out[i] = s.checkLabel(c.checkBody)
+	}
+	return out
+}
+
+// checked counts one question of /v1/check, labelled by checkLabel.
+func (m *httpMetrics) checked(label, outcome string) {
 	if m == nil {
 		return
 	}
-	m.checks.WithLabelValues(actionLabel(action), outcome).Inc()
+	m.checks.WithLabelValues(label, outcome).Inc()
 }
 
 // checkedBulk counts each question of /v1/check/bulk: by its answer when
 // the request was answered (as in order), else as an error.
-func (m *httpMetrics) checkedBulk(checks []bulkCheckBody, as []checker.Answer) {
+func (m *httpMetrics) checkedBulk(labels []string, as []checker.Answer) {
 	if m == nil {
 		return
 	}
-	for i, c := range checks {
+	for i, label := range labels {
 		outcome := outcomeError
 		if i < len(as) {
 			outcome = checkOutcome(as[i].Allowed)
 		}
-		m.checks.WithLabelValues(actionLabel(c.Action), outcome).Inc()
+		m.checks.WithLabelValues(label, outcome).Inc()
 	}
 }
 
