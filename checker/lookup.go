@@ -127,38 +127,9 @@ func (c *Checker) LookupItems(ctx context.Context, user string, action schema.Ac
 		return page, nil
 	}
 	c.chains.lookupsSlow.Add(1)
-	st, _ := structpb.NewStruct(map[string]any{"now": cur.Now.Format(time.RFC3339Nano), "presented_link": ""})
-	stream, err := c.client.LookupResources(ctx, &v1.LookupResourcesRequest{
-		Consistency:        consistency,
-		ResourceObjectType: typ,
-		Permission:         string(action),
-		Subject:            UserSubject(user),
-		Context:            st,
-	})
+	ids, err := c.lookupResources(ctx, consistency, &cur, typ, string(action), user)
 	if err != nil {
-		return ItemPage{}, fmt.Errorf("looking up %s items %q may %s: %w", typ, user, action, err)
-	}
-	seen := map[string]bool{}
-	var ids []string
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return ItemPage{}, fmt.Errorf("looking up %s items %q may %s: %w", typ, user, action, err)
-		}
-		if cur.Snapshot == "" {
-			cur.Snapshot = resp.GetLookedUpAt().GetToken()
-		}
-		if resp.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
-			continue
-		}
-		id := schema.DecodeID(resp.GetResourceObjectId())
-		if !seen[id] && id > cur.After {
-			seen[id] = true
-			ids = append(ids, id)
-		}
+		return ItemPage{}, err
 	}
 	var page ItemPage
 	page.Items, page.Cursor = c.page(ids, cur, limit, question)
@@ -185,26 +156,80 @@ func (c *Checker) LookupUsers(ctx context.Context, item schema.ItemRef, action s
 	if err != nil {
 		return UserPage{}, err
 	}
+	users, err := c.lookupSubjects(ctx, consistency, &cur, ItemObject(item), string(action))
+	if err != nil {
+		return UserPage{}, err
+	}
+	var page UserPage
+	page.Users, page.Cursor = c.page(users, cur, limit, question)
+	return page, nil
+}
+
+// lookupResources streams SpiceDB's LookupResources of permission on typ
+// for user to its end and returns each id once, decoded, after cur.After;
+// the first answer's revision becomes cur's snapshot when it has none.
+func (c *Checker) lookupResources(ctx context.Context, consistency *v1.Consistency, cur *pageCursor, typ, permission, user string) ([]string, error) {
+	st, _ := structpb.NewStruct(map[string]any{"now": cur.Now.Format(time.RFC3339Nano), "presented_link": ""})
+	stream, err := c.client.LookupResources(ctx, &v1.LookupResourcesRequest{
+		Consistency:        consistency,
+		ResourceObjectType: typ,
+		Permission:         permission,
+		Subject:            UserSubject(user),
+		Context:            st,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("looking up %s items %q may %s: %w", typ, user, permission, err)
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return ids, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("looking up %s items %q may %s: %w", typ, user, permission, err)
+		}
+		if cur.Snapshot == "" {
+			cur.Snapshot = resp.GetLookedUpAt().GetToken()
+		}
+		if resp.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
+			continue
+		}
+		id := schema.DecodeID(resp.GetResourceObjectId())
+		if !seen[id] && id > cur.After {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+}
+
+// lookupSubjects streams SpiceDB's LookupSubjects of the users holding
+// permission on obj to its end and returns their ids, decoded, after
+// cur.After; the first answer's revision becomes cur's snapshot when it has
+// none. Wildcards and the anonymous user are no users of an item.
+func (c *Checker) lookupSubjects(ctx context.Context, consistency *v1.Consistency, cur *pageCursor, obj *v1.ObjectReference, permission string) ([]string, error) {
+	what := obj.GetObjectType() + ":" + schema.DecodeID(obj.GetObjectId())
 	st, _ := structpb.NewStruct(map[string]any{"now": cur.Now.Format(time.RFC3339Nano), "presented_link": ""})
 	stream, err := c.client.LookupSubjects(ctx, &v1.LookupSubjectsRequest{
 		Consistency:       consistency,
-		Resource:          ItemObject(item),
-		Permission:        string(action),
+		Resource:          obj,
+		Permission:        permission,
 		SubjectObjectType: schema.TypeUser,
 		Context:           st,
 		WildcardOption:    v1.LookupSubjectsRequest_WILDCARD_OPTION_EXCLUDE_WILDCARDS,
 	})
 	if err != nil {
-		return UserPage{}, fmt.Errorf("looking up users who may %s %s: %w", action, item, err)
+		return nil, fmt.Errorf("looking up users who may %s %s: %w", permission, what, err)
 	}
 	var users []string
 	for {
 		resp, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			break
+			return users, nil
 		}
 		if err != nil {
-			return UserPage{}, fmt.Errorf("looking up users who may %s %s: %w", action, item, err)
+			return nil, fmt.Errorf("looking up users who may %s %s: %w", permission, what, err)
 		}
 		if cur.Snapshot == "" {
 			cur.Snapshot = resp.GetLookedUpAt().GetToken()
@@ -217,7 +242,4 @@ func (c *Checker) LookupUsers(ctx context.Context, item schema.ItemRef, action s
 			users = append(users, id)
 		}
 	}
-	var page UserPage
-	page.Users, page.Cursor = c.page(users, cur, limit, question)
-	return page, nil
 }

@@ -110,12 +110,21 @@ func (s *Server) lookupItems(w http.ResponseWriter, r *http.Request) {
 		s.badRequest(w, r, err)
 		return
 	}
+	if s.extensionItem(b.Type) {
+		page, err := s.cfg.Extension.LookupItems(r.Context(), b.User, b.Action, b.Type, b.Limit, b.Cursor, checker.Consistency{Token: b.ConsistencyToken})
+		s.writeItemPage(w, r, page, err)
+		return
+	}
 	act, err := schema.ParseAction(b.Action)
 	if err != nil {
 		s.badRequest(w, r, &checker.FieldError{Field: "action", Err: err})
 		return
 	}
 	page, err := s.cfg.Checker.LookupItems(r.Context(), b.User, act, b.Type, b.Limit, b.Cursor, checker.Consistency{Token: b.ConsistencyToken})
+	s.writeItemPage(w, r, page, err)
+}
+
+func (s *Server) writeItemPage(w http.ResponseWriter, r *http.Request, page checker.ItemPage, err error) {
 	if err != nil {
 		s.checkFailed(w, r, err)
 		return
@@ -139,12 +148,21 @@ func (s *Server) lookupUsers(w http.ResponseWriter, r *http.Request) {
 		s.badRequest(w, r, err)
 		return
 	}
+	if s.extensionItem(b.Item.Type) {
+		page, err := s.cfg.Extension.LookupUsers(r.Context(), b.Item, b.Action, b.Limit, b.Cursor, checker.Consistency{Token: b.ConsistencyToken})
+		s.writeUserPage(w, r, page, err)
+		return
+	}
 	act, err := schema.ParseAction(b.Action)
 	if err != nil {
 		s.badRequest(w, r, &checker.FieldError{Field: "action", Err: err})
 		return
 	}
 	page, err := s.cfg.Checker.LookupUsers(r.Context(), b.Item, act, b.Limit, b.Cursor, checker.Consistency{Token: b.ConsistencyToken})
+	s.writeUserPage(w, r, page, err)
+}
+
+func (s *Server) writeUserPage(w http.ResponseWriter, r *http.Request, page checker.UserPage, err error) {
 	if err != nil {
 		s.checkFailed(w, r, err)
 		return
