@@ -58,3 +58,37 @@ func refuseDirectExtension(f *askFlags, cs ...checkRequest) error {
 	}
 	return nil
 }
+
+// parseLookupItems reads a lookup of items' action and type. Folders and
+// files are validated here, naming the actions and types there are; another
+// type goes to the server, which knows its extension, and is refused on the
+// direct path, which does not.
+func parseLookupItems(f *askFlags, action, typ string) (schema.Action, string, error) {
+	if boxType(typ) {
+		act, err := parseAction(action)
+		return act, typ, err
+	}
+	if f.sf.endpoint != "" {
+		return "", "", fmt.Errorf("item type %q: want folder or file: lookups with --spicedb-endpoint know no schema extension; "+
+			"for a type of one, ask a server started with --schema-extension (give --server instead)", typ)
+	}
+	return schema.Action(action), typ, nil
+}
+
+// parseLookupUsers reads a lookup of users' item and action, as
+// parseLookupItems does.
+func parseLookupUsers(f *askFlags, item, action string) (schema.ItemRef, schema.Action, error) {
+	ref, err := parseCheckItem(item)
+	if err != nil {
+		return schema.ItemRef{}, "", err
+	}
+	if boxType(ref.Type) {
+		act, err := parseAction(action)
+		return ref, act, err
+	}
+	if f.sf.endpoint != "" {
+		return schema.ItemRef{}, "", fmt.Errorf("item type %q: want folder or file: lookups with --spicedb-endpoint know no schema extension; "+
+			"for a type of one, ask a server started with --schema-extension (give --server instead)", ref.Type)
+	}
+	return ref, schema.Action(action), nil
+}

@@ -94,6 +94,26 @@ func TestCheckCommandWithExtension(t *testing.T) {
 			}
 		})
 	}
+	lookups := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"hubs alice views", append([]string{"items", "alice", "viewer", "hub"}, server...), 0, "h1"},
+		{"who views hub h1", append([]string{"users", "hub:h1", "viewer"}, server...), 0, "alice"},
+		{"unknown permission of a hub", append([]string{"items", "alice", "view", "hub"}, server...), 2, "want viewer"},
+		{"direct refuses hub items", append([]string{"items", "alice", "viewer", "hub"}, direct...), 2, "give --server instead"},
+		{"direct refuses hub users", append([]string{"users", "hub:h1", "viewer"}, direct...), 2, "give --server instead"},
+	}
+	for _, tt := range lookups {
+		t.Run("lookup "+tt.name, func(t *testing.T) {
+			code, out, errs := runBinary(ctx, t, bin, append([]string{"lookup"}, tt.args...)...)
+			if code != tt.code || !strings.Contains(out+errs, tt.want) {
+				t.Fatalf("exit %d, want %d with %q\nstdout: %s\nstderr: %s", code, tt.code, tt.want, out, errs)
+			}
+		})
+	}
 	t.Run("bulk lines in request order", func(t *testing.T) {
 		_, out, errs := runBinary(ctx, t, bin, append([]string{"check", "--bulk", bulk, "--json"}, server...)...)
 		lines := strings.Split(strings.TrimSpace(out), "\n")

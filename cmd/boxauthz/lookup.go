@@ -105,17 +105,14 @@ func newLookupItemsCmd(a *app) *cobra.Command {
 		Long: lookupLong + `
 
 Prints one item id a line. <action> is an item action (list, preview,
-download, ...); <type> is folder or file.` + jsonHelp + `{"user": string, "action": string, "type": string, "items": [id, ...]}`,
+download, ...); <type> is folder or file, or, asking a server started with
+--schema-extension, a type of the extension with one of its permissions.` + jsonHelp + `{"user": string, "action": string, "type": string, "items": [id, ...]}`,
 		Example: `  boxauthz lookup items dave preview file --admin-key "$KEY"
   boxauthz lookup items bob edit folder --limit 100 --json --admin-key "$KEY"
   boxauthz lookup items bob list folder --spicedb-endpoint 127.0.0.1:50051 --spicedb-insecure --spicedb-token "$TOKEN"`,
 		Args: exactArgs(3, "<user> <action> <type>"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			act, err := parseAction(args[1])
-			if err != nil {
-				return err
-			}
-			typ, err := parseItemType(args[2])
+			act, typ, err := parseLookupItems(&l.ask, args[1], args[2])
 			if err != nil {
 				return err
 			}
@@ -149,11 +146,7 @@ Prints one user id a line.` + jsonHelp + `{"item": {"type", "id"}, "action": str
   boxauthz lookup users folder:projects edit --json --admin-key "$KEY"`,
 		Args: exactArgs(2, "<type>:<id> <action>"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			item, err := parseItem(args[0])
-			if err != nil {
-				return err
-			}
-			act, err := parseAction(args[1])
+			item, act, err := parseLookupUsers(&l.ask, args[0], args[1])
 			if err != nil {
 				return err
 			}

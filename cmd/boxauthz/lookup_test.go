@@ -174,8 +174,8 @@ func TestCheckAndLookupCommands(t *testing.T) {
 				// its schema extension); the direct path refuses it alike.
 				{[]string{"check", "bob", "list", "dir:plan"}, []string{`item type "dir": want folder or file`}},
 				{[]string{"lookup", "items", "bob", "read", "file"}, append([]string{`unknown action "read"`}, actionList()...)},
-				{[]string{"lookup", "items", "bob", "list", "document"}, []string{`unknown type "document"`, "folder, file"}},
-				{[]string{"lookup", "users", "doc:1", "list"}, []string{`unknown type "doc"`}},
+				{[]string{"lookup", "items", "bob", "list", "document"}, []string{`"document"`, "want folder or file"}},
+				{[]string{"lookup", "users", "doc:1", "list"}, []string{`"doc"`, "want folder or file"}},
 			} {
 				code, _, errs := cmd(tt.args...)
 				if code != 2 {
