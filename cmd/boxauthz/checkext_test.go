@@ -9,39 +9,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
-	"github.com/boxauthz/boxauthz/examples"
 	"github.com/boxauthz/boxauthz/internal/spicedb"
-	"github.com/boxauthz/boxauthz/internal/testkit/testenv"
 )
 
 // TestCheckCommandWithExtension runs the built binary's serve with the hub
 // extension, links hub h1 to the folder launch, and asks check about the
 // hub, alone and in --bulk mixed with folder checks, through the binary.
 func TestCheckCommandWithExtension(t *testing.T) {
-	bin := buildBinary(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	events := filepath.Join(t.TempDir(), "acme.jsonl")
-	if err := os.WriteFile(events, examples.AcmeEvents, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr, grpcAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
-	var stderr bytes.Buffer
-	srv := exec.CommandContext(ctx, bin, "serve", "--addr", addr, "--admin-key", "ext-key", "--events", events,
-		"--schema-extension", hubExample, "--spicedb-grpc-addr", grpcAddr, "--spicedb-token", "ext-token")
-	srv.Stderr = &stderr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); _ = srv.Wait() }()
-	base := "http://" + addr
-	if err := waitReadyz(ctx, base, 60*time.Second); err != nil {
-		t.Fatalf("%v\n%s", err, stderr.String())
-	}
+	ctx := t.Context()
+	bin, base, grpcAddr := serveWithHub(t)
 	token := linkHub(ctx, t, grpcAddr)
 
 	bulk := filepath.Join(t.TempDir(), "checks.jsonl")

@@ -22,6 +22,35 @@ import (
 
 const hubExample = "../../examples/hub.zed"
 
+// serveWithHub builds boxauthz and serves it with the hub extension and
+// the Acme sample, the embedded SpiceDB's gRPC exposed for writing hub
+// relationships; it returns the binary, the server's URL and the gRPC
+// address. The server stops with the test.
+func serveWithHub(t *testing.T) (bin, base, grpcAddr string) {
+	t.Helper()
+	bin = buildBinary(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	events := filepath.Join(t.TempDir(), "acme.jsonl")
+	if err := os.WriteFile(events, examples.AcmeEvents, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := testenv.FreeAddr(t)
+	grpcAddr = testenv.FreeAddr(t)
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", addr, "--admin-key", "ext-key", "--events", events,
+		"--schema-extension", hubExample, "--spicedb-grpc-addr", grpcAddr, "--spicedb-token", "ext-token")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	base = "http://" + addr
+	if err := waitReadyz(ctx, base, 60*time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	return bin, base, grpcAddr
+}
+
 // TestSchemaPrintWithExtension: print composes ours and the extension, and
 // a refused extension exits non-zero naming its file, line and definition.
 func TestSchemaPrintWithExtension(t *testing.T) {
@@ -44,26 +73,8 @@ func TestSchemaPrintWithExtension(t *testing.T) {
 // checks the hub's permission over HTTP: it must agree with the folder's
 // preview for every user.
 func TestServeWithExtension(t *testing.T) {
-	bin := buildBinary(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	events := filepath.Join(t.TempDir(), "acme.jsonl")
-	if err := os.WriteFile(events, examples.AcmeEvents, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr, grpcAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", addr, "--admin-key", "ext-key", "--events", events,
-		"--schema-extension", hubExample, "--spicedb-grpc-addr", grpcAddr, "--spicedb-token", "ext-token")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); _ = cmd.Wait() }()
-	base := "http://" + addr
-	if err := waitReadyz(ctx, base, 60*time.Second); err != nil {
-		t.Fatalf("%v\n%s", err, stderr.String())
-	}
+	ctx := t.Context()
+	_, base, grpcAddr := serveWithHub(t)
 	sdb, err := spicedb.DialExternal(grpcAddr, spicedb.WithToken("ext-token"), spicedb.WithInsecure(true))
 	if err != nil {
 		t.Fatal(err)
